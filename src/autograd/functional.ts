@@ -1,0 +1,64 @@
+/** JAX-style functional gradients: pg.grad(fn) and pg.valueAndGrad(fn). */
+import { engine } from '../engine.ts';
+import { GradientError, InvalidArgumentError } from '../errors.ts';
+import { full } from '../creation.ts';
+import { Tensor } from '../tensor.ts';
+
+export interface ValueAndGrad {
+  /** fn's output, detached from the graph. */
+  readonly value: Tensor;
+  /** d value / d argument, one per tensor argument, in argument order. */
+  readonly grads: Tensor[];
+}
+
+/**
+ * Returns a function that calls fn on its tensor arguments and gives fn's value and its gradient
+ * with respect to each argument. fn must return a one-element tensor. Arguments are not modified
+ * and their .grad is untouched.
+ */
+export function valueAndGrad(fn: (...args: Tensor[]) => Tensor): (...args: Tensor[]) => ValueAndGrad {
+  if (typeof fn !== 'function') throw new InvalidArgumentError('valueAndGrad: expected a function returning a one-element tensor');
+  return (...args: Tensor[]) => {
+    args.forEach((a, i) => {
+      if (!(a instanceof Tensor)) throw new InvalidArgumentError(`valueAndGrad: argument ${i} is not a Tensor`);
+    });
+    const leaves = args.map((a) => {
+      const leaf = a.detach();
+      leaf.requiresGrad = true;
+      return leaf;
+    });
+    const prev = engine.gradEnabled;
+    engine.gradEnabled = true;
+    let out: Tensor;
+    try {
+      out = fn(...leaves);
+    } finally {
+      engine.gradEnabled = prev;
+    }
+    if (!(out instanceof Tensor)) throw new InvalidArgumentError('valueAndGrad: fn must return a Tensor');
+    if (out.size !== 1) throw new GradientError(`valueAndGrad: fn must return a one-element tensor, got shape [${out.shape.join(', ')}]; reduce it (sum or mean) first`);
+    if (out.requiresGrad) out.backward();
+    const scope = engine.scopes.at(-1);
+    const grads = leaves.map((leaf) => {
+      let g = leaf.grad;
+      leaf.grad = null;
+      if (g) scope?.tensors.add(g);
+      else g = full(leaf.shape, 0);
+      leaf.dispose();
+      return g;
+    });
+    const value = out.detach();
+    out.dispose();
+    return { value, grads };
+  };
+}
+
+/** Like valueAndGrad, giving only the gradients. */
+export function grad(fn: (...args: Tensor[]) => Tensor): (...args: Tensor[]) => Tensor[] {
+  const vg = valueAndGrad(fn);
+  return (...args: Tensor[]) => {
+    const { value, grads } = vg(...args);
+    value.dispose();
+    return grads;
+  };
+}

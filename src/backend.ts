@@ -1,0 +1,75 @@
+/**
+ * The contract between tensors and a device: allocate, write, read, run an op's forward or
+ * backward, update in place, release. One WebGPU implementation (src/gpu/) and one float64 CPU
+ * reference implementation (src/cpu/); tests run the same cases against both.
+ */
+import type { OpDef } from './ops/op.ts';
+import type { UpdateRule } from './optim/update-rule.ts';
+import type { Shape } from './shape.ts';
+
+/** A reference-counted block of device memory holding `length` float32 (or float64 on the CPU) values. */
+export interface Storage {
+  readonly length: number;
+  /** Owners: tensors, graph nodes that saved it, gradient maps. Freed at zero. */
+  refs: number;
+}
+
+export interface BackendStats {
+  /** Buffers the device has created since init (flat in steady state). */
+  buffersCreated: number;
+  bindGroupsCreated: number;
+  pipelinesCreated: number;
+  dispatches: number;
+  submits: number;
+  bytesInUse: number;
+  bytesPooled: number;
+  /** WebGPU errors nobody expected (should stay 0). */
+  uncapturedErrors: number;
+}
+
+export interface Backend {
+  readonly kind: 'webgpu' | 'cpu';
+  /** Adapter description (vendor, architecture), or "cpu float64 reference". */
+  readonly adapterName: string;
+  readonly isSoftware: boolean;
+  /** A new storage for `shape`, contents undefined. Checks device limits first. */
+  allocate(op: string, shape: Shape): Storage;
+  upload(op: string, shape: Shape, data: ArrayLike<number>): Storage;
+  fill(op: string, shape: Shape, value: number): Storage;
+  read(s: Storage, length: number): Promise<Float32Array>;
+  release(s: Storage): void;
+  forward<A>(op: OpDef<A>, inputs: readonly Storage[], shapes: readonly Shape[], attrs: A, outShape: Shape): Storage;
+  backward<A>(op: OpDef<A>, args: BackwardArgs<A, Storage>): (Storage | null)[];
+  /** target += addend, elementwise, in place (gradient accumulation). */
+  accumulate(target: Storage, addend: Storage): void;
+  /** One fused optimizer step over [param, grad, ...state], all updated in place. */
+  update(rule: UpdateRule, buffers: readonly Storage[], params: readonly number[]): void;
+  /** Submits recorded work now. */
+  flush(): void;
+  stats(): BackendStats;
+  /** Throws DeviceLostError (or the pending GPU error) if the device cannot be used. */
+  assertUsable(op: string): void;
+  destroy(): void;
+}
+
+export interface ForwardArgs<A> {
+  readonly shapes: readonly Shape[];
+  readonly attrs: A;
+  readonly outShape: Shape;
+}
+
+export interface BackwardArgs<A, S> extends ForwardArgs<A> {
+  /** Saved inputs (null where the op did not save it). */
+  readonly inputs: readonly (S | null)[];
+  /** Saved output (null unless the op saves it). */
+  readonly output: S | null;
+  /** dLoss/dOutput, shape outShape. */
+  readonly grad: S;
+  /** Which inputs need a gradient. */
+  readonly needs: readonly boolean[];
+}
+
+export const retain = <S extends Storage>(s: S): S => {
+  s.refs++;
+  return s;
+};

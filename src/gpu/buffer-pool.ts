@@ -1,0 +1,67 @@
+/**
+ * GPU buffers pooled by size class (four classes per power of two), so a training loop reuses the
+ * same buffers step after step and never calls createBuffer in steady state.
+ */
+import { alignBytes } from './quirks.ts';
+
+export interface PooledBuffer {
+  readonly buffer: GPUBuffer;
+  /** Size class in bytes (the buffer's real size). */
+  readonly bytes: number;
+  /** Stable id, used in bind-group cache keys. */
+  readonly id: number;
+  /** Recorder batch that last bound this buffer: a queue write to it must wait for that batch's submit. */
+  lastBatch: number;
+}
+
+export function sizeClass(bytes: number): number {
+  const b = alignBytes(bytes);
+  if (b <= 256) return 256;
+  const step = 2 ** (Math.floor(Math.log2(b - 1)) - 2);
+  return Math.ceil(b / step) * step;
+}
+
+export class BufferPool {
+  private readonly free = new Map<number, PooledBuffer[]>();
+  private nextId = 1;
+  created = 0;
+  bytesInUse = 0;
+  bytesPooled = 0;
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly usage: GPUBufferUsageFlags,
+    private readonly label: string,
+  ) {}
+
+  acquire(bytes: number): PooledBuffer {
+    const cls = sizeClass(bytes);
+    const list = this.free.get(cls);
+    const reused = list?.pop();
+    this.bytesInUse += cls;
+    if (reused) {
+      this.bytesPooled -= cls;
+      return reused;
+    }
+    this.created++;
+    const buffer = this.device.createBuffer({ size: cls, usage: this.usage, label: `${this.label}#${this.nextId}` });
+    return { buffer, bytes: cls, id: this.nextId++, lastBatch: 0 };
+  }
+
+  release(b: PooledBuffer): void {
+    this.bytesInUse -= b.bytes;
+    this.bytesPooled += b.bytes;
+    let list = this.free.get(b.bytes);
+    if (!list) this.free.set(b.bytes, (list = []));
+    list.push(b);
+  }
+
+  /** Destroys every pooled (not in-use) buffer; returns their ids so caches can forget them. */
+  trim(): number[] {
+    const ids: number[] = [];
+    for (const list of this.free.values()) for (const b of list) (b.buffer.destroy(), ids.push(b.id));
+    this.free.clear();
+    this.bytesPooled = 0;
+    return ids;
+  }
+}

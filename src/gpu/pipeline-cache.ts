@@ -1,0 +1,89 @@
+/**
+ * Compute pipelines compiled once per WGSL text, against explicit bind-group layouts shared by
+ * every kernel with the same number of inputs and outputs; bind groups cached per buffer set.
+ */
+import { ShaderCompileError } from '../errors.ts';
+import { computeStage } from './quirks.ts';
+
+export interface CachedPipeline {
+  readonly pipeline: GPUComputePipeline;
+  readonly layoutKey: string;
+  readonly layout: GPUBindGroupLayout;
+  readonly name: string;
+}
+
+/** Reads compiler messages into "line:col: error: text" lines; empty when the shader compiled. */
+export async function compileErrors(module: GPUShaderModule): Promise<string[]> {
+  const info = await module.getCompilationInfo();
+  return info.messages.filter((m) => m.type === 'error').map((m) => `${m.lineNum}:${m.linePos}: error: ${m.message}`);
+}
+
+export class PipelineCache {
+  private readonly pipelines = new Map<string, CachedPipeline>();
+  private readonly layouts = new Map<string, [GPUBindGroupLayout, GPUPipelineLayout]>();
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  pipelinesCreated = 0;
+  bindGroupsCreated = 0;
+
+  constructor(
+    private readonly device: GPUDevice,
+    /** Where asynchronous compile failures go; the backend rejects the next readback with them. */
+    private readonly onCompileError: (e: ShaderCompileError) => void,
+  ) {}
+
+  layoutFor(inputs: number, outputs: number): [GPUBindGroupLayout, GPUPipelineLayout] {
+    const key = `${inputs}:${outputs}`;
+    let l = this.layouts.get(key);
+    if (!l) {
+      const entries: GPUBindGroupLayoutEntry[] = [
+        { binding: 0, visibility: computeStage(), buffer: { type: 'uniform', hasDynamicOffset: true, minBindingSize: 64 } },
+      ];
+      for (let i = 0; i < inputs + outputs; i++) {
+        entries.push({ binding: i + 1, visibility: computeStage(), buffer: { type: i < inputs ? 'read-only-storage' : 'storage' } });
+      }
+      const bgl = this.device.createBindGroupLayout({ entries, label: `pixelgrad ${key}` });
+      l = [bgl, this.device.createPipelineLayout({ bindGroupLayouts: [bgl] })];
+      this.layouts.set(key, l);
+    }
+    return l;
+  }
+
+  pipeline(name: string, wgsl: string, inputs: number, outputs: number): CachedPipeline {
+    const hit = this.pipelines.get(wgsl);
+    if (hit) return hit;
+    const [layout, pipelineLayout] = this.layoutFor(inputs, outputs);
+    const module = this.device.createShaderModule({ code: wgsl, label: name });
+    void compileErrors(module).then((messages) => {
+      if (messages.length) this.onCompileError(new ShaderCompileError(name, messages, wgsl));
+    });
+    const pipeline = this.device.createComputePipeline({ layout: pipelineLayout, compute: { module, entryPoint: 'main' }, label: name });
+    this.pipelinesCreated++;
+    const entry = { pipeline, layoutKey: `${inputs}:${outputs}`, layout, name };
+    this.pipelines.set(wgsl, entry);
+    return entry;
+  }
+
+  bindGroup(p: CachedPipeline, uniform: GPUBuffer, buffers: readonly { buffer: GPUBuffer; id: number }[]): GPUBindGroup {
+    let key = p.layoutKey;
+    for (const b of buffers) key += `,${b.id}`;
+    let bg = this.bindGroups.get(key);
+    if (!bg) {
+      if (this.bindGroups.size > 8192) this.bindGroups.clear();
+      const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: uniform, size: 64 } }];
+      buffers.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b.buffer } }));
+      bg = this.device.createBindGroup({ layout: p.layout, entries });
+      this.bindGroupsCreated++;
+      this.bindGroups.set(key, bg);
+    }
+    return bg;
+  }
+
+  /** Buffers were destroyed: bind groups that name them must go. */
+  forgetBuffers(ids: readonly number[]): void {
+    if (!ids.length) return;
+    const dead = new Set(ids);
+    for (const key of this.bindGroups.keys()) {
+      if (key.split(',').slice(1).some((id) => dead.has(Number(id)))) this.bindGroups.delete(key);
+    }
+  }
+}

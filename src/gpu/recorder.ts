@@ -1,0 +1,81 @@
+/**
+ * Records dispatches into one command encoder and one compute pass, and submits only at a readback,
+ * at the end of backward()/step(), or after a bounded number of dispatches. Kernel parameters go
+ * into one uniform ring buffer written once per submit and bound with dynamic offsets, so no
+ * dispatch creates a buffer or a bind group.
+ */
+import { MAX_PARAMS, UNIFORM_SLOT_BYTES, bufferUsage } from './quirks.ts';
+
+/** Dispatches per submit: keeps the GPU fed and bounds the work lost to a validation error. */
+const MAX_DISPATCHES_PER_SUBMIT = 1024;
+const RING_SLOTS = 256;
+
+export class Recorder {
+  readonly ring: GPUBuffer;
+  private readonly staging = new Float32Array((RING_SLOTS * UNIFORM_SLOT_BYTES) / 4);
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private slots = 0;
+  private recorded = 0;
+  /** Id of the batch being recorded; a buffer bound in it is not safe to write through the queue. */
+  batch = 1;
+  dispatches = 0;
+  submits = 0;
+
+  constructor(private readonly device: GPUDevice) {
+    this.ring = device.createBuffer({ size: RING_SLOTS * UNIFORM_SLOT_BYTES, usage: bufferUsage().uniform, label: 'pixelgrad params ring' });
+  }
+
+  get pending(): boolean {
+    return this.recorded > 0 || this.encoder !== null;
+  }
+
+  private openPass(): GPUComputePassEncoder {
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder();
+    if (!this.pass) this.pass = this.encoder.beginComputePass();
+    return this.pass;
+  }
+
+  dispatch(pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, params: readonly number[] | undefined, x: number, y: number): void {
+    let offset = 0;
+    if (params?.length) {
+      if (params.length > MAX_PARAMS) throw new Error(`internal: ${params.length} kernel params, max ${MAX_PARAMS}`);
+      if (this.slots === RING_SLOTS) this.flush();
+      const base = (this.slots * UNIFORM_SLOT_BYTES) / 4;
+      for (let i = 0; i < params.length; i++) this.staging[base + i] = params[i]!;
+      offset = this.slots * UNIFORM_SLOT_BYTES;
+      this.slots++;
+    }
+    const pass = this.openPass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup, [offset]);
+    pass.dispatchWorkgroups(x, y);
+    this.dispatches++;
+    if (++this.recorded >= MAX_DISPATCHES_PER_SUBMIT) this.flush();
+  }
+
+  /** A buffer-to-buffer copy; ends the open pass (copies live outside passes). */
+  copy(src: GPUBuffer, dst: GPUBuffer, bytes: number): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder();
+    this.encoder.copyBufferToBuffer(src, 0, dst, 0, bytes);
+    this.recorded++;
+  }
+
+  flush(): void {
+    if (!this.encoder) return;
+    if (this.pass) this.pass.end();
+    // The ring write is queued after every earlier submit and before this one, so each batch sees its own params.
+    if (this.slots) this.device.queue.writeBuffer(this.ring, 0, this.staging, 0, (this.slots * UNIFORM_SLOT_BYTES) / 4);
+    this.device.queue.submit([this.encoder.finish()]);
+    this.submits++;
+    this.encoder = null;
+    this.pass = null;
+    this.slots = 0;
+    this.recorded = 0;
+    this.batch++;
+  }
+}

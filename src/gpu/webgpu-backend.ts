@@ -1,0 +1,215 @@
+/** The WebGPU implementation of the backend contract. */
+import type { Backend, BackendStats, BackwardArgs } from '../backend.ts';
+import { DeviceLostError, GpuError, type ShaderCompileError } from '../errors.ts';
+import type { OpDef } from '../ops/op.ts';
+import type { UpdateRule } from '../optim/update-rule.ts';
+import { type Shape, sizeOf } from '../shape.ts';
+import memoryWgsl from '../../shaders/memory.wgsl?raw';
+import { BufferPool } from './buffer-pool.ts';
+import type { GpuDeviceInfo } from './device.ts';
+import type { GpuOps, GpuStorage, KernelRun } from './gpu-ops.ts';
+import { PipelineCache } from './pipeline-cache.ts';
+import { bufferUsage, checkTensorBytes, dispatchGrid, mapModeRead, WORKGROUP_SIZE } from './quirks.ts';
+import { Recorder } from './recorder.ts';
+import { fill, section, wgslModule } from './wgsl.ts';
+
+class WebGpuStorage implements GpuStorage {
+  refs = 1;
+  constructor(
+    readonly buf: GpuStorage['buf'],
+    readonly length: number,
+  ) {}
+}
+
+/** Memoized WGSL for the engine's own kernels, keyed by a short string. */
+const engineKernels = new Map<string, string>();
+function engineKernel(name: string, n: number, inputs: string[], outputs: string[]): string {
+  const key = `${name}:${n}`;
+  let src = engineKernels.get(key);
+  if (!src) engineKernels.set(key, (src = wgslModule({ inputs, outputs }, fill(section(memoryWgsl, name), { N: n }))));
+  return src;
+}
+
+export class WebGpuBackend implements Backend, GpuOps {
+  readonly kind = 'webgpu' as const;
+  readonly adapterName: string;
+  readonly isSoftware: boolean;
+  readonly subgroups: boolean;
+  readonly device: GPUDevice;
+  private readonly pool: BufferPool;
+  private readonly readbackPool: BufferPool;
+  private readonly pipelines: PipelineCache;
+  private readonly recorder: Recorder;
+  private lostError: DeviceLostError | null = null;
+  private pendingError: Error | null = null;
+  private readonly pendingReads = new Set<(e: Error) => void>();
+  private uncaptured = 0;
+  private destroyed = false;
+
+  constructor(info: GpuDeviceInfo) {
+    this.device = info.device;
+    this.adapterName = info.adapterName;
+    this.isSoftware = info.isSoftware;
+    this.subgroups = info.subgroups;
+    const usage = bufferUsage();
+    this.pool = new BufferPool(this.device, usage.storage, 'pixelgrad tensor');
+    this.readbackPool = new BufferPool(this.device, usage.readback, 'pixelgrad readback');
+    this.pipelines = new PipelineCache(this.device, (e: ShaderCompileError) => {
+      this.pendingError ??= e;
+    });
+    this.recorder = new Recorder(this.device);
+    void this.device.lost.then((info) => {
+      if (this.destroyed && info.reason === 'destroyed') return;
+      this.lostError = new DeviceLostError(info.reason, info.message);
+      for (const reject of this.pendingReads) reject(this.lostError);
+      this.pendingReads.clear();
+    });
+    this.device.addEventListener('uncapturederror', (ev) => {
+      this.uncaptured++;
+      const msg = (ev as GPUUncapturedErrorEvent).error.message;
+      this.pendingError ??= new GpuError(`WebGPU reported an unexpected error (please report it as a pixelgrad bug): ${msg}`);
+    });
+  }
+
+  assertUsable(op: string): void {
+    if (this.lostError) throw new DeviceLostError(this.lostError.reason, `${op} cannot run`);
+    if (this.destroyed) throw new DeviceLostError('destroyed', `${op}: this pixelgrad backend was shut down; call pg.init() again`);
+  }
+
+  alloc(op: string, shape: Shape): GpuStorage {
+    this.assertUsable(op);
+    const n = sizeOf(shape);
+    checkTensorBytes(op, n * 4, this.device.limits, shape);
+    return new WebGpuStorage(this.pool.acquire(n * 4), n);
+  }
+
+  allocate(op: string, shape: Shape): GpuStorage {
+    return this.alloc(op, shape);
+  }
+
+  upload(op: string, shape: Shape, data: ArrayLike<number>): GpuStorage {
+    const s = this.alloc(op, shape);
+    const f32 = data instanceof Float32Array ? data : Float32Array.from(data);
+    // The pooled buffer may still be read by recorded, unsubmitted work; a queue write would overtake it.
+    if (s.buf.lastBatch === this.recorder.batch && this.recorder.pending) this.recorder.flush();
+    if (f32.length) this.device.queue.writeBuffer(s.buf.buffer, 0, f32.buffer, f32.byteOffset, f32.byteLength);
+    return s;
+  }
+
+  fill(op: string, shape: Shape, value: number): GpuStorage {
+    const s = this.alloc(op, shape);
+    if (s.length) this.run({ name: 'fill', wgsl: engineKernel('fill', s.length, [], ['out']), threads: s.length, inputs: [], outputs: [s], params: [value] });
+    return s;
+  }
+
+  retain(s: GpuStorage): GpuStorage {
+    s.refs++;
+    return s;
+  }
+
+  release(s: GpuStorage): void {
+    if (--s.refs === 0) this.pool.release(s.buf);
+  }
+
+  run(k: KernelRun): void {
+    this.assertUsable(k.name);
+    if (k.threads === 0) return;
+    const p = this.pipelines.pipeline(k.name, k.wgsl, k.inputs.length, k.outputs.length);
+    const bufs = [...k.inputs, ...k.outputs].map((s) => s.buf);
+    for (const b of bufs) b.lastBatch = this.recorder.batch;
+    const bg = this.pipelines.bindGroup(p, this.recorder.ring, bufs);
+    const [x, y] = dispatchGrid(Math.ceil(k.threads / WORKGROUP_SIZE), this.device.limits.maxComputeWorkgroupsPerDimension, k.name);
+    this.recorder.dispatch(p.pipeline, bg, k.params, x, y);
+  }
+
+  forward<A>(op: OpDef<A>, inputs: readonly GpuStorage[], shapes: readonly Shape[], attrs: A, outShape: Shape): GpuStorage {
+    if (op.alias) return this.retain(inputs[0]!);
+    const out = this.alloc(op.name, outShape);
+    op.gpu.forward(this, inputs, out, { shapes, attrs, outShape });
+    return out;
+  }
+
+  backward<A>(op: OpDef<A>, args: BackwardArgs<A, GpuStorage>): (GpuStorage | null)[] {
+    this.assertUsable(`${op.name} backward`);
+    return op.gpu.backward(this, args);
+  }
+
+  accumulate(target: GpuStorage, addend: GpuStorage): void {
+    const n = target.length;
+    this.run({ name: 'accumulate', wgsl: engineKernel('accumulate', n, ['addend'], ['target_']), threads: n, inputs: [addend], outputs: [target] });
+  }
+
+  private readonly updateKernels = new Map<string, string>();
+  update(rule: UpdateRule, buffers: readonly GpuStorage[], params: readonly number[]): void {
+    const [param, grad, ...state] = buffers;
+    const n = param!.length;
+    const key = `${rule.name}:${n}`;
+    let wgsl = this.updateKernels.get(key);
+    if (!wgsl) this.updateKernels.set(key, (wgsl = wgslModule({ inputs: ['grad'], outputs: ['param', ...rule.state] }, fill(rule.shader, { N: n }))));
+    this.run({ name: rule.name, wgsl, threads: n, inputs: [grad!], outputs: [param!, ...state], params });
+  }
+
+  flush(): void {
+    if (!this.lostError) this.recorder.flush();
+  }
+
+  async read(s: GpuStorage, length: number): Promise<Float32Array> {
+    this.assertUsable('read');
+    this.throwPendingError();
+    const bytes = length * 4;
+    if (bytes === 0) return new Float32Array(0);
+    const staging = this.readbackPool.acquire(bytes);
+    this.recorder.copy(s.buf.buffer, staging.buffer, bytes);
+    this.recorder.flush();
+    let rejectRead!: (e: Error) => void;
+    const lost = new Promise<never>((_, reject) => {
+      rejectRead = reject;
+    });
+    this.pendingReads.add(rejectRead);
+    try {
+      await Promise.race([staging.buffer.mapAsync(mapModeRead(), 0, bytes), lost]);
+      const out = new Float32Array(staging.buffer.getMappedRange(0, bytes).slice(0));
+      staging.buffer.unmap();
+      this.readbackPool.release(staging);
+      this.throwPendingError();
+      return out;
+    } catch (e) {
+      if (this.lostError) throw this.lostError;
+      throw e;
+    } finally {
+      this.pendingReads.delete(rejectRead);
+    }
+  }
+
+  /** A compile or validation error seen since the last readback surfaces here, once. */
+  private throwPendingError(): void {
+    const e = this.pendingError;
+    if (e) {
+      this.pendingError = null;
+      throw e;
+    }
+  }
+
+  stats(): BackendStats {
+    return {
+      buffersCreated: this.pool.created + this.readbackPool.created,
+      bindGroupsCreated: this.pipelines.bindGroupsCreated,
+      pipelinesCreated: this.pipelines.pipelinesCreated,
+      dispatches: this.recorder.dispatches,
+      submits: this.recorder.submits,
+      bytesInUse: this.pool.bytesInUse,
+      bytesPooled: this.pool.bytesPooled + this.readbackPool.bytesPooled,
+      uncapturedErrors: this.uncaptured,
+    };
+  }
+
+  /** Frees pooled buffers nobody uses (pg.memory() shows them as bytesPooled). */
+  trim(): void {
+    this.pipelines.forgetBuffers([...this.pool.trim(), ...this.readbackPool.trim()]);
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+    this.device.destroy();
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Assembling WGSL: shader files hold named sections with {{PLACEHOLDERS}}; this fills them with
+ * validated integers or with code fragments from pixelgrad's own tables (never user text) and adds
+ * the shared header: the parameter uniform, the storage bindings and the 2-D grid index.
+ */
+import { WORKGROUP_SIZE } from './quirks.ts';
+
+/** Extracts `//# name` ... (up to the next `//#` marker) from a shader file. */
+export function section(file: string, name: string): string {
+  const start = file.indexOf(`//# ${name}\n`);
+  if (start < 0) throw new Error(`internal: shader section "${name}" not found`);
+  const from = start + name.length + 5;
+  const end = file.indexOf('\n//# ', from);
+  return file.slice(from, end < 0 ? undefined : end + 1);
+}
+
+export type TemplateValue = number | string;
+
+/** Replaces {{KEY}}; numbers must be safe non-negative integers (they become WGSL literals). */
+export function fill(src: string, vars: Record<string, TemplateValue>): string {
+  const out = src.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
+    const v = vars[key];
+    if (v === undefined) throw new Error(`internal: shader placeholder {{${key}}} has no value`);
+    if (typeof v === 'number' && !(Number.isSafeInteger(v) && v >= 0)) throw new Error(`internal: {{${key}}} = ${v} is not a valid index literal`);
+    return String(v);
+  });
+  return out;
+}
+
+export interface Bindings {
+  /** Read-only storage arrays, bound at 1..n in order. */
+  readonly inputs: readonly string[];
+  /** Read-write storage arrays, bound after the inputs. */
+  readonly outputs: readonly string[];
+  /** Element type of every binding, f32 unless given (vec4<f32> for vectorized kernels). */
+  readonly types?: Readonly<Record<string, string>>;
+}
+
+const HEADER = `const WG: u32 = ${WORKGROUP_SIZE}u;
+struct Params { v: array<vec4<f32>, 4> }
+@group(0) @binding(0) var<uniform> params: Params;
+fn param(i: u32) -> f32 { return params.v[i >> 2u][i & 3u]; }
+fn linear_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return gid.x + gid.y * nwg.x * WG; }
+`;
+
+/** A complete WGSL module: header, bindings (in the order the bind group layout expects) and body. */
+export function wgslModule(b: Bindings, body: string): string {
+  const decl = (name: string, i: number, access: string) =>
+    `@group(0) @binding(${i + 1}) var<storage, ${access}> ${name}: array<${b.types?.[name] ?? 'f32'}>;`;
+  const lines = [
+    ...b.inputs.map((n, i) => decl(n, i, 'read')),
+    ...b.outputs.map((n, i) => decl(n, b.inputs.length + i, 'read_write')),
+  ];
+  return `${HEADER}${lines.join('\n')}\n${body}`;
+}
+
+/** Straight-line WGSL that maps a linear output index `i` to an offset in an input with the given strides. */
+export function stridedOffset(outShape: readonly number[], strides: readonly number[], indexVar: string, base = 0): string {
+  const parts: string[] = [];
+  let contiguous = true;
+  let expect = 1;
+  for (let d = outShape.length - 1; d >= 0; d--) {
+    if (outShape[d] === 1) continue;
+    if (strides[d] !== expect) contiguous = false;
+    expect *= outShape[d]!;
+  }
+  if (contiguous) return base ? `(${indexVar} + ${base}u)` : indexVar;
+  let div = 1;
+  for (let d = outShape.length - 1; d >= 0; d--) {
+    const dim = outShape[d]!;
+    const st = strides[d]!;
+    if (dim !== 1 && st !== 0) {
+      const coord = div === 1 ? `(${indexVar} % ${dim}u)` : `((${indexVar} / ${div}u) % ${dim}u)`;
+      parts.push(st === 1 ? coord : `${coord} * ${st}u`);
+    }
+    div *= dim;
+  }
+  if (base) parts.push(`${base}u`);
+  return parts.length ? `(${parts.join(' + ')})` : '0u';
+}

@@ -1,0 +1,23 @@
+/**
+ * pixelgrad: tensors in WebGPU buffers with reverse-mode autograd.
+ *
+ * ```ts
+ * import * as pg from 'pixelgrad';
+ * await pg.init();
+ * const c1 = pg.tensor([0.2], { requiresGrad: true });
+ * const loss = c1.mul(0.6).sub(0.5).pow(2);
+ * loss.backward();
+ * await c1.grad!.data();
+ * ```
+ */
+import './ops/all.ts';
+
+export { Tensor, type Operand, type NestedArray, type BackwardOptions } from './tensor.ts';
+export { tensor, full, zeros, ones, zerosLike, onesLike, rand, randn, arange, type TensorOptions, type TensorData, type RandomOptions } from './creation.ts';
+export { init, backend, shutdown, flush, memory, tidy, noGrad, dispose, type InitOptions, type MemoryInfo } from './runtime.ts';
+export { grad, valueAndGrad, type ValueAndGrad } from './autograd/functional.ts';
+export { manualSeed } from './random.ts';
+export type { Backend, BackendStats } from './backend.ts';
+export type { Shape } from './shape.ts';
+export { registeredOps, type OpDef } from './ops/op.ts';
+export * from './errors.ts';

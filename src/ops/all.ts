@@ -1,0 +1,7 @@
+// Importing this module registers every op (each module calls defineOp when it loads).
+import './elementwise.ts';
+import './reduce.ts';
+import './matmul.ts';
+import './softmax.ts';
+import './shape-ops.ts';
+import './concat.ts';

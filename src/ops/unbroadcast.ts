@@ -1,0 +1,38 @@
+/**
+ * The one place where gradients are summed back over broadcast dimensions: a gradient in the
+ * broadcast shape `from` becomes one in the input's shape `to`.
+ */
+import type { GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
+import { type Shape, sizeOf } from '../shape.ts';
+import { gpuReduce, keptShape } from './reduce.ts';
+import { broadcastStrides } from '../shape.ts';
+import { dot, forEachIndex } from './elementwise.ts';
+
+/** Axes of `from` that `to` was broadcast along. */
+export function broadcastAxes(from: Shape, to: Shape): number[] {
+  const lead = from.length - to.length;
+  const axes: number[] = [];
+  for (let i = 0; i < from.length; i++) if (i < lead || (to[i - lead] === 1 && from[i] !== 1)) axes.push(i);
+  return axes;
+}
+
+/** Takes ownership of g; returns a storage of size(to) (g itself when nothing was broadcast). */
+export function unbroadcast(k: GpuOps, g: GpuStorage, from: Shape, to: Shape): GpuStorage {
+  if (sizeOf(from) === sizeOf(to)) return g;
+  const axes = broadcastAxes(from, to);
+  const out = k.alloc('unbroadcast', keptShape(from, axes));
+  gpuReduce(k, 'sum', g, from, axes, out);
+  k.release(g);
+  return out;
+}
+
+export function unbroadcastReference(g: Float64Array, from: Shape, to: Shape): Float64Array {
+  if (sizeOf(from) === sizeOf(to)) return g;
+  const kept = keptShape(from, broadcastAxes(from, to));
+  const ks = broadcastStrides(kept, from);
+  const out = new Float64Array(sizeOf(kept));
+  forEachIndex(from, (i, c) => {
+    out[dot(c, ks)]! += g[i]!;
+  });
+  return out;
+}

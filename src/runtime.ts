@@ -1,0 +1,145 @@
+/** Starting the engine, scopes (tidy, noGrad) and memory counters. */
+import type { Backend, BackendStats } from './backend.ts';
+import { CpuBackend } from './cpu/cpu-backend.ts';
+import { engine, type Scope } from './engine.ts';
+import { InvalidArgumentError } from './errors.ts';
+import { requestGpuDevice } from './gpu/device.ts';
+import { WebGpuBackend } from './gpu/webgpu-backend.ts';
+import { Tensor } from './tensor.ts';
+
+export interface InitOptions {
+  /** 'webgpu' (default) or 'cpu', the float64 reference backend. */
+  readonly backend?: 'webgpu' | 'cpu';
+  /** A GPU object to use instead of navigator.gpu (e.g. `create([])` from the 'webgpu' package in Node). */
+  readonly gpu?: GPU;
+  readonly powerPreference?: GPUPowerPreference;
+}
+
+let starting: Promise<Backend> | null = null;
+
+/**
+ * Finds an adapter and a device and makes them the engine's backend. Idempotent: a second call
+ * returns the same backend, unless the device was lost, in which case it starts a new one.
+ * Tensors from a lost device cannot be used again.
+ */
+export async function init(options: InitOptions = {}): Promise<Backend> {
+  const kind = options.backend ?? 'webgpu';
+  if (kind !== 'webgpu' && kind !== 'cpu') throw new InvalidArgumentError(`init: backend must be 'webgpu' or 'cpu', got ${String(kind)}`);
+  const current = engine.backend;
+  if (current && current.kind === kind && usable(current)) return current;
+  if (starting) {
+    const b = await starting.catch(() => null);
+    if (b && b.kind === kind && usable(b)) return b;
+  }
+  starting = (async () => {
+    const b: Backend = kind === 'cpu' ? new CpuBackend() : new WebGpuBackend(await requestGpuDevice(options.gpu, options.powerPreference));
+    if (engine.backend && engine.backend !== b && usable(engine.backend)) engine.backend.destroy();
+    engine.backend = b;
+    return b;
+  })();
+  try {
+    return await starting;
+  } finally {
+    starting = null;
+  }
+}
+
+function usable(b: Backend): boolean {
+  try {
+    b.assertUsable('init');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The active backend, or null before init(). */
+export const backend = (): Backend | null => engine.backend;
+
+/** Shuts the backend down (tensors become unusable). */
+export function shutdown(): void {
+  engine.backend?.destroy();
+  engine.backend = null;
+}
+
+/** Submits all recorded GPU work now (reads and backward() do this themselves). */
+export function flush(): void {
+  engine.backend?.flush();
+}
+
+export interface MemoryInfo extends BackendStats {
+  /** Tensors created and not yet disposed (including gradients and optimizer state). */
+  liveTensors: number;
+}
+
+export function memory(): MemoryInfo {
+  const stats = engine.backend?.stats() ?? {
+    buffersCreated: 0,
+    bindGroupsCreated: 0,
+    pipelinesCreated: 0,
+    dispatches: 0,
+    submits: 0,
+    bytesInUse: 0,
+    bytesPooled: 0,
+    uncapturedErrors: 0,
+  };
+  return { liveTensors: engine.liveTensors, ...stats };
+}
+
+type Result = Tensor | readonly Result[] | { readonly [k: string]: Result } | number | string | boolean | null | undefined | void;
+
+function collect(x: unknown, into: Set<Tensor>, seen = new Set<unknown>()): void {
+  if (x instanceof Tensor) into.add(x);
+  else if (x && typeof x === 'object' && !seen.has(x)) {
+    seen.add(x);
+    for (const v of Object.values(x)) collect(v, into, seen);
+  }
+}
+
+/**
+ * Runs fn and disposes every tensor it created, except those it returns (in any nested array or
+ * object). fn must be synchronous: awaiting inside would let other code's tensors into the scope.
+ */
+export function tidy<T extends Result>(fn: () => T): T {
+  const scope: Scope = { tensors: new Set() };
+  engine.scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (e) {
+    engine.scopes.pop();
+    for (const t of scope.tensors) t.dispose();
+    throw e;
+  }
+  engine.scopes.pop();
+  if (result && typeof (result as { then?: unknown }).then === 'function') {
+    for (const t of scope.tensors) t.dispose();
+    throw new InvalidArgumentError('tidy: fn returned a Promise; tidy needs a synchronous function (await outside it, or dispose tensors by hand)');
+  }
+  const keep = new Set<Tensor>();
+  collect(result, keep);
+  const parent = engine.scopes.at(-1);
+  for (const t of scope.tensors) {
+    if (keep.has(t as Tensor)) parent?.tensors.add(t);
+    else t.dispose();
+  }
+  return result;
+}
+
+/** Runs fn without recording operations for autograd. */
+export function noGrad<T>(fn: () => T): T {
+  const prev = engine.gradEnabled;
+  engine.gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    engine.gradEnabled = prev;
+  }
+}
+
+/** Disposes every tensor in a (nested) array or object. */
+export function dispose(x: unknown): void {
+  const all = new Set<Tensor>();
+  collect(x, all);
+  for (const t of all) t.dispose();
+}
