@@ -21,3 +21,6 @@ export type { Backend, BackendStats } from './backend.ts';
 export type { Shape } from './shape.ts';
 export { registeredOps, type OpDef } from './ops/op.ts';
 export * from './errors.ts';
+export * from './ops/concat.ts';
+export * from './image/index.ts';
+export * from './optim/index.ts';

@@ -1,1 +1,2 @@
 // Filled in by the op's own change; registered through src/ops/all.ts.
+export {};

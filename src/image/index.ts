@@ -1,0 +1,2 @@
+// Image input and output; filled in by the image change.
+export {};

@@ -1,0 +1,2 @@
+// Optimizers; filled in by the optimizer change.
+export {};

@@ -1,0 +1,36 @@
+/**
+ * Suites in test/shared/ run on both backends: test/unit/*.test.ts runs them in Node on the
+ * float64 CPU reference backend, test/gpu/*.test.ts in headless Chromium on WebGPU.
+ */
+import { beforeAll } from 'vitest';
+import * as pg from '../../src/index.ts';
+
+export type BackendKind = 'cpu' | 'webgpu';
+
+/** Call at the top of a describe(): (re)initializes the backend before its tests. */
+export function useBackend(kind: BackendKind): void {
+  beforeAll(async () => {
+    await pg.init({ backend: kind });
+  });
+}
+
+/** Tolerances: the CPU backend is float64, WebGPU float32. */
+export const tol = (kind: BackendKind) => (kind === 'cpu' ? { rtol: 1e-9, atol: 1e-9 } : { rtol: 1e-3, atol: 1e-4 });
+
+export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, rtol: number, atol: number, what = 'value'): void {
+  if (actual.length !== expected.length) throw new Error(`${what}: length ${actual.length} != expected ${expected.length}`);
+  let worst = -1;
+  let worstErr = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i]!;
+    const e = expected[i]!;
+    const err = Math.abs(a - e) - (atol + rtol * Math.abs(e));
+    if (!(err <= 0) && (worst < 0 || err > worstErr || Number.isNaN(err))) {
+      worst = i;
+      worstErr = Number.isNaN(err) ? Number.POSITIVE_INFINITY : err;
+    }
+  }
+  if (worst >= 0) {
+    throw new Error(`${what}: element ${worst} is ${actual[worst]}, expected ${expected[worst]} (rtol ${rtol}, atol ${atol}; ${actual.length} elements)`);
+  }
+}
