@@ -52,11 +52,16 @@ export class PipelineCache {
     const hit = this.pipelines.get(wgsl);
     if (hit) return hit;
     const [layout, pipelineLayout] = this.layoutFor(inputs, outputs);
+    // A scope keeps compile errors out of 'uncapturederror', so they surface as ShaderCompileError with the source.
+    this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ code: wgsl, label: name });
-    void compileErrors(module).then((messages) => {
-      if (messages.length) this.onCompileError(new ShaderCompileError(name, messages, wgsl));
-    });
     const pipeline = this.device.createComputePipeline({ layout: pipelineLayout, compute: { module, entryPoint: 'main' }, label: name });
+    void this.device.popErrorScope().then(async (err) => {
+      if (!err) return;
+      this.pipelines.delete(wgsl);
+      const messages = await compileErrors(module);
+      this.onCompileError(new ShaderCompileError(name, messages.length ? messages : [err.message], wgsl));
+    });
     this.pipelinesCreated++;
     const entry = { pipeline, layoutKey: `${inputs}:${outputs}`, layout, name };
     this.pipelines.set(wgsl, entry);

@@ -42,6 +42,8 @@ export class WebGpuBackend implements Backend, GpuOps {
   private readonly recorder: Recorder;
   private lostError: DeviceLostError | null = null;
   private pendingError: Error | null = null;
+  /** Reported before pendingError: a broken kernel also makes its submit fail validation. */
+  private compileError: ShaderCompileError | null = null;
   private readonly pendingReads = new Set<(e: Error) => void>();
   private uncaptured = 0;
   private destroyed = false;
@@ -55,7 +57,7 @@ export class WebGpuBackend implements Backend, GpuOps {
     this.pool = new BufferPool(this.device, usage.storage, 'pixelgrad tensor');
     this.readbackPool = new BufferPool(this.device, usage.readback, 'pixelgrad readback');
     this.pipelines = new PipelineCache(this.device, (e: ShaderCompileError) => {
-      this.pendingError ??= e;
+      this.compileError ??= e;
     });
     this.recorder = new Recorder(this.device);
     void this.device.lost.then((info) => {
@@ -183,8 +185,9 @@ export class WebGpuBackend implements Backend, GpuOps {
 
   /** A compile or validation error seen since the last readback surfaces here, once. */
   private throwPendingError(): void {
-    const e = this.pendingError;
+    const e = this.compileError ?? this.pendingError;
     if (e) {
+      this.compileError = null;
       this.pendingError = null;
       throw e;
     }

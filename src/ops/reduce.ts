@@ -100,6 +100,7 @@ function defineReduce(kind: Kind): OpDef<ReduceAttrs> {
     arity: 1,
     shape([s], { axes, keepDims }) {
       const norm = normalizeAxes(kind, axes, s!.length);
+      if (norm.join() !== axes.join()) throw new InvalidArgumentError(`${kind}: internal: axes ${JSON.stringify(axes)} must be normalized`);
       if (kind !== 'sum' && norm.some((a) => s![a] === 0)) {
         throw new ShapeError(`${kind}: cannot reduce over a zero-length axis of shape ${fmt(s!)}`);
       }
@@ -158,9 +159,10 @@ function defineReduce(kind: Kind): OpDef<ReduceAttrs> {
       return [dx];
     },
     testAttrs: [
-      { axes: [], keepDims: false },
+      { axes: [0], keepDims: false },
       { axes: [0], keepDims: true },
-      { axes: [-1], keepDims: false },
+      { axes: [1], keepDims: false },
+      { axes: [0, 1], keepDims: true },
     ] as ReduceAttrs[],
   });
 }
