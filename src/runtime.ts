@@ -86,8 +86,6 @@ export function memory(): MemoryInfo {
   return { liveTensors: engine.liveTensors, ...stats };
 }
 
-type Result = Tensor | readonly Result[] | { readonly [k: string]: Result } | number | string | boolean | null | undefined | void;
-
 function collect(x: unknown, into: Set<Tensor>, seen = new Set<unknown>()): void {
   if (x instanceof Tensor) into.add(x);
   else if (x && typeof x === 'object' && !seen.has(x)) {
@@ -100,7 +98,7 @@ function collect(x: unknown, into: Set<Tensor>, seen = new Set<unknown>()): void
  * Runs fn and disposes every tensor it created, except those it returns (in any nested array or
  * object). fn must be synchronous: awaiting inside would let other code's tensors into the scope.
  */
-export function tidy<T extends Result>(fn: () => T): T {
+export function tidy<T>(fn: () => T): T {
   const scope: Scope = { tensors: new Set() };
   engine.scopes.push(scope);
   let result: T;

@@ -290,18 +290,18 @@ export class Tensor {
   }
   /** Reorders axes: output axis i is input axis perm[i]. */
   permute(perm: readonly number[]): Tensor {
-    return apply(getOp('permute'), [this], { perm: [...perm] });
+    return apply(getOp('permute'), [this], { perm });
   }
   /** Broadcasts size-1 axes to a larger shape (-1 keeps a dimension). */
   expand(shape: readonly number[]): Tensor {
-    return apply(getOp('expand'), [this], { shape: [...shape] });
+    return apply(getOp('expand'), [this], { shape });
   }
   /**
    * Elements from `begin` (inclusive) to `end` (exclusive) on each axis; negative indices count
    * from the end; missing entries mean the whole axis.
    */
   slice(begin: readonly number[], end?: readonly number[]): Tensor {
-    return apply(getOp('slice'), [this], { begin: [...begin], end: end ? [...end] : [] });
+    return apply(getOp('slice'), [this], { begin, end: end ?? [] });
   }
   /** Flattens to 1-D. */
   flatten(): Tensor {

@@ -1,2 +1,132 @@
-// Filled in by the op's own change; registered through src/ops/all.ts.
-export {};
+/** cat (joining tensors along an existing axis) and stack (along a new one). */
+import { InvalidArgumentError, ShapeError } from '../errors.ts';
+import { fmt, normalizeAxis, sameShape, type Shape, stridesOf } from '../shape.ts';
+import { apply, Tensor } from '../tensor.ts';
+import { dot, forEachIndex } from './elementwise.ts';
+import { defineOp } from './op.ts';
+import { gpuGather, gpuScatter, referenceGather } from './shape-ops.ts';
+
+export interface CatAttrs {
+  /** Normalized (non-negative) axis to join along. */
+  readonly axis: number;
+}
+
+const listShapes = (shapes: readonly Shape[]) => shapes.map(fmt).join(', ');
+
+/** Where each input's block starts in the output, as a flat offset. */
+function blockBases(shapes: readonly Shape[], axis: number, outStrides: readonly number[]): number[] {
+  let at = 0;
+  return shapes.map((s) => {
+    const base = at * outStrides[axis]!;
+    at += s[axis]!;
+    return base;
+  });
+}
+
+const axisOf = (attrs: CatAttrs, rank: number) => (attrs.axis < 0 ? attrs.axis + rank : attrs.axis);
+
+export const catOp = defineOp<CatAttrs>({
+  name: 'cat',
+  arity: -1,
+  shape(shapes, { axis }) {
+    if (shapes.length === 0) throw new InvalidArgumentError('cat: needs at least one tensor');
+    const first = shapes[0]!;
+    const rank = first.length;
+    if (rank === 0) throw new ShapeError(`cat: cannot concatenate 0-d tensors (shapes ${listShapes(shapes)}); use stack, or reshape them to [1]`);
+    const a = normalizeAxis('cat', axis, rank);
+    const fits = (s: Shape) => s.length === rank && s.every((d, i) => i === a || d === first[i]);
+    if (!shapes.every(fits)) {
+      throw new ShapeError(`cat: shapes ${listShapes(shapes)} cannot be joined along axis ${a}: they need the same rank and equal sizes on every other axis`);
+    }
+    const out = [...first];
+    out[a] = shapes.reduce((n, s) => n + s[a]!, 0);
+    return out;
+  },
+  saves: (needs) => ({ inputs: needs.map(() => false), output: false }),
+  gpu: {
+    forward(k, inputs, out, { shapes, attrs, outShape }) {
+      const os = stridesOf(outShape);
+      const bases = blockBases(shapes, axisOf(attrs, outShape.length), os);
+      inputs.forEach((x, j) => {
+        gpuScatter(k, 'cat_forward', x, out, shapes[j]!, os, bases[j]);
+      });
+    },
+    backward(k, { shapes, attrs, outShape, grad, needs }) {
+      const os = stridesOf(outShape);
+      const bases = blockBases(shapes, axisOf(attrs, outShape.length), os);
+      return shapes.map((s, j) => {
+        if (!needs[j]) return null;
+        const dx = k.alloc('cat backward', s);
+        gpuGather(k, 'cat_backward', grad, dx, s, os, bases[j]);
+        return dx;
+      });
+    },
+  },
+  reference(inputs, { shapes, attrs, outShape }) {
+    const os = stridesOf(outShape);
+    const bases = blockBases(shapes, axisOf(attrs, outShape.length), os);
+    const out = new Float64Array(inputs.reduce((n, x) => n + x.length, 0));
+    inputs.forEach((x, j) => {
+      forEachIndex(shapes[j]!, (i, c) => {
+        out[bases[j]! + dot(c, os)] = x[i]!;
+      });
+    });
+    return out;
+  },
+  referenceBackward({ shapes, attrs, outShape, grad, needs }) {
+    const os = stridesOf(outShape);
+    const bases = blockBases(shapes, axisOf(attrs, outShape.length), os);
+    return shapes.map((s, j) => (needs[j] ? referenceGather(grad, s, os, bases[j]) : null));
+  },
+  testShapes: (n) => {
+    const m = Math.max(1, Math.round(n / 8));
+    return [
+      [
+        [2, 1, m],
+        [2, 3, m],
+      ],
+      [
+        [2, 2, m],
+        [2, 1, m],
+        [2, 3, m],
+      ],
+      [
+        [m, 2],
+        [m, 3],
+      ],
+    ];
+  },
+  testAttrs: [{ axis: 1 }],
+});
+
+function tensorList(op: string, tensors: unknown): Tensor[] {
+  if (!Array.isArray(tensors) || tensors.length === 0) {
+    throw new InvalidArgumentError(`${op}: expects a non-empty array of Tensors, got ${Array.isArray(tensors) ? '[]' : String(tensors)}`);
+  }
+  tensors.forEach((t, i) => {
+    if (!(t instanceof Tensor)) throw new InvalidArgumentError(`${op}: element ${i} is not a Tensor (got ${t === null ? 'null' : typeof t})`);
+  });
+  return tensors as Tensor[];
+}
+
+/** Joins tensors along an existing axis; all other sizes must match. */
+export function cat(tensors: Tensor[], axis = 0): Tensor {
+  const list = tensorList('cat', tensors);
+  return apply(catOp, list, { axis: normalizeAxis('cat', axis, list[0]!.rank) });
+}
+
+/** Joins same-shaped tensors along a new axis (at `axis` of the result). */
+export function stack(tensors: Tensor[], axis = 0): Tensor {
+  const list = tensorList('stack', tensors);
+  const shape = list[0]!.shape;
+  if (!list.every((t) => sameShape(t.shape, shape))) throw new ShapeError(`stack: all tensors need the same shape, got ${listShapes(list.map((t) => t.shape))}`);
+  const a = normalizeAxis('stack', axis, shape.length + 1);
+  const parts: Tensor[] = [];
+  try {
+    for (const t of list) parts.push(t.unsqueeze(a));
+    return cat(parts, a);
+  } finally {
+    // The graph keeps what backward needs through the nodes; the views themselves are dead.
+    for (const p of parts) p.dispose();
+  }
+}

@@ -1,0 +1,4 @@
+import { describe } from 'vitest';
+import { shapeOpsSuite } from '../shared/shape-ops.suite.ts';
+
+describe('shape ops (webgpu)', () => shapeOpsSuite('webgpu'));
