@@ -147,7 +147,7 @@ export class WebGpuBackend implements Backend, GpuOps {
     const n = param!.length;
     const key = `${rule.name}:${n}`;
     let wgsl = this.updateKernels.get(key);
-    if (!wgsl) this.updateKernels.set(key, (wgsl = wgslModule({ inputs: ['grad'], outputs: ['param', ...rule.state] }, fill(rule.shader, { N: n }))));
+    if (!wgsl) this.updateKernels.set(key, (wgsl = wgslModule({ inputs: ['grad'], outputs: ['param_', ...rule.state] }, fill(rule.shader, { N: n }))));
     this.run({ name: rule.name, wgsl, threads: n, inputs: [grad!], outputs: [param!, ...state], params });
   }
 

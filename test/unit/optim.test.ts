@@ -1,0 +1,4 @@
+import { describe } from 'vitest';
+import { optimSuite } from '../shared/optim.suite.ts';
+
+describe('optim (cpu)', () => optimSuite('cpu'));
