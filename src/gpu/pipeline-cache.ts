@@ -24,6 +24,10 @@ export class PipelineCache {
   private readonly bindGroups = new Map<string, GPUBindGroup>();
   pipelinesCreated = 0;
   bindGroupsCreated = 0;
+  /** Compile checks still running: a readback waits for them so a broken kernel is reported by that read. */
+  readonly pendingChecks = new Set<Promise<void>>();
+  /** Kernels that failed to compile; WebGPU's follow-up "invalid pipeline" errors for them are not news. */
+  readonly broken = new Set<string>();
 
   constructor(
     private readonly device: GPUDevice,
@@ -56,12 +60,15 @@ export class PipelineCache {
     this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ code: wgsl, label: name });
     const pipeline = this.device.createComputePipeline({ layout: pipelineLayout, compute: { module, entryPoint: 'main' }, label: name });
-    void this.device.popErrorScope().then(async (err) => {
+    const check = this.device.popErrorScope().then(async (err) => {
       if (!err) return;
       this.pipelines.delete(wgsl);
+      this.broken.add(name);
       const messages = await compileErrors(module);
       this.onCompileError(new ShaderCompileError(name, messages.length ? messages : [err.message], wgsl));
     });
+    this.pendingChecks.add(check);
+    void check.finally(() => this.pendingChecks.delete(check));
     this.pipelinesCreated++;
     const entry = { pipeline, layoutKey: `${inputs}:${outputs}`, layout, name };
     this.pipelines.set(wgsl, entry);

@@ -46,6 +46,7 @@ export class WebGpuBackend implements Backend, GpuOps {
   private compileError: ShaderCompileError | null = null;
   private readonly pendingReads = new Set<(e: Error) => void>();
   private uncaptured = 0;
+  private readonly lost: Promise<GPUDeviceLostInfo>;
   private destroyed = false;
 
   constructor(info: GpuDeviceInfo) {
@@ -60,6 +61,7 @@ export class WebGpuBackend implements Backend, GpuOps {
       this.compileError ??= e;
     });
     this.recorder = new Recorder(this.device);
+    this.lost = this.device.lost;
     void this.device.lost.then((info) => {
       if (this.destroyed && info.reason === 'destroyed') return;
       this.lostError = new DeviceLostError(info.reason, info.message);
@@ -67,8 +69,12 @@ export class WebGpuBackend implements Backend, GpuOps {
       this.pendingReads.clear();
     });
     this.device.addEventListener('uncapturederror', (ev) => {
-      this.uncaptured++;
       const msg = (ev as GPUUncapturedErrorEvent).error.message;
+      // A broken kernel (already reported as ShaderCompileError) also invalidates the submit that held it.
+      const broken = this.pipelines.broken;
+      if (broken.size && (/Invalid CommandBuffer/.test(msg) || [...broken].some((name) => msg.includes(`"${name}"`)))) return;
+      this.uncaptured++;
+      console.error(`pixelgrad: unexpected WebGPU error: ${msg}`);
       this.pendingError ??= new GpuError(`WebGPU reported an unexpected error (please report it as a pixelgrad bug): ${msg}`);
     });
   }
@@ -170,12 +176,15 @@ export class WebGpuBackend implements Backend, GpuOps {
     this.pendingReads.add(rejectRead);
     try {
       await Promise.race([staging.buffer.mapAsync(mapModeRead(), 0, bytes), lost]);
+      if (this.pipelines.pendingChecks.size) await Promise.all(this.pipelines.pendingChecks);
       const out = new Float32Array(staging.buffer.getMappedRange(0, bytes).slice(0));
       staging.buffer.unmap();
       this.readbackPool.release(staging);
       this.throwPendingError();
       return out;
     } catch (e) {
+      // mapAsync aborts before device.lost resolves; give the loss a moment to be recorded so the error says what happened.
+      if (!this.lostError) await Promise.race([this.lost, new Promise((r) => setTimeout(r, 200))]);
       if (this.lostError) throw this.lostError;
       throw e;
     } finally {

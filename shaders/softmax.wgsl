@@ -1,0 +1,60 @@
+// softmax and logSoftmax along any axis: one thread per row (the elements along the axis for fixed
+// other coordinates, {{STRIDE}} apart), max-subtracted so exp never overflows. Rows are
+// independent, so no thread waits on another and no barrier is needed.
+
+//# softmax_forward
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = linear_index(gid, nwg);
+  if (r >= {{ROWS}}u) { return; }
+  let base = {{BASE}};
+  var mx: f32 = -3.4028234e38;
+  for (var j = 0u; j < {{L}}u; j = j + 1u) { mx = max(mx, x[base + j * {{STRIDE}}u]); }
+  var s: f32 = 0.0;
+  // exp is computed once: stored, then scaled by 1/sum.
+  for (var j = 0u; j < {{L}}u; j = j + 1u) {
+    let e = exp(x[base + j * {{STRIDE}}u] - mx);
+    y[base + j * {{STRIDE}}u] = e;
+    s = s + e;
+  }
+  let inv = 1.0 / s;
+  for (var j = 0u; j < {{L}}u; j = j + 1u) { y[base + j * {{STRIDE}}u] = y[base + j * {{STRIDE}}u] * inv; }
+}
+
+//# log_softmax_forward
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = linear_index(gid, nwg);
+  if (r >= {{ROWS}}u) { return; }
+  let base = {{BASE}};
+  var mx: f32 = -3.4028234e38;
+  for (var j = 0u; j < {{L}}u; j = j + 1u) { mx = max(mx, x[base + j * {{STRIDE}}u]); }
+  var s: f32 = 0.0;
+  for (var j = 0u; j < {{L}}u; j = j + 1u) { s = s + exp(x[base + j * {{STRIDE}}u] - mx); }
+  let shift = mx + log(s);
+  for (var j = 0u; j < {{L}}u; j = j + 1u) { y[base + j * {{STRIDE}}u] = x[base + j * {{STRIDE}}u] - shift; }
+}
+
+//# softmax_backward
+// dx = y * (g - sum(g * y)) over the row.
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = linear_index(gid, nwg);
+  if (r >= {{ROWS}}u) { return; }
+  let base = {{BASE}};
+  var s: f32 = 0.0;
+  for (var j = 0u; j < {{L}}u; j = j + 1u) { let o = base + j * {{STRIDE}}u; s = s + g_[o] * y_[o]; }
+  for (var j = 0u; j < {{L}}u; j = j + 1u) { let o = base + j * {{STRIDE}}u; dx[o] = y_[o] * (g_[o] - s); }
+}
+
+//# log_softmax_backward
+// dx = g - softmax(x) * sum(g), with softmax(x) = exp(y).
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = linear_index(gid, nwg);
+  if (r >= {{ROWS}}u) { return; }
+  let base = {{BASE}};
+  var s: f32 = 0.0;
+  for (var j = 0u; j < {{L}}u; j = j + 1u) { s = s + g_[base + j * {{STRIDE}}u]; }
+  for (var j = 0u; j < {{L}}u; j = j + 1u) { let o = base + j * {{STRIDE}}u; dx[o] = g_[o] - exp(y_[o]) * s; }
+}
