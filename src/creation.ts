@@ -32,7 +32,9 @@ function flatten(data: TensorData): [number[] | Float32Array | Float64Array, num
         `tensor: ragged nested array: the entry at [${path.join('][')}] has ${Array.isArray(x) ? `length ${x.length}` : 'no array'} where length ${shape[depth]} was expected (shape ${fmt(shape)} from the first entries)`,
       );
     }
-    x.forEach((v, i) => walk(v, depth + 1, [...path, i]));
+    x.forEach((v, i) => {
+      walk(v, depth + 1, [...path, i]);
+    });
   };
   walk(data, 0, []);
   return [flat, shape];

@@ -39,13 +39,14 @@ export class CpuBackend implements Backend {
     return this.make(new Float64Array(sizeOf(shape)));
   }
 
-  upload(op: string, shape: Shape, data: ArrayLike<number>): CpuStorage {
+  upload(op: string, _shape: Shape, data: ArrayLike<number>): CpuStorage {
     this.assertUsable(op);
     // Stored as float32 values so both backends start from the same numbers.
     return this.make(Float64Array.from(Float32Array.from(data)));
   }
 
   fill(op: string, shape: Shape, value: number): CpuStorage {
+    this.assertUsable(op);
     return this.make(new Float64Array(sizeOf(shape)).fill(Math.fround(value)));
   }
 

@@ -51,15 +51,20 @@ export class BufferPool {
   release(b: PooledBuffer): void {
     this.bytesInUse -= b.bytes;
     this.bytesPooled += b.bytes;
-    let list = this.free.get(b.bytes);
-    if (!list) this.free.set(b.bytes, (list = []));
-    list.push(b);
+    const list = this.free.get(b.bytes);
+    if (list) list.push(b);
+    else this.free.set(b.bytes, [b]);
   }
 
   /** Destroys every pooled (not in-use) buffer; returns their ids so caches can forget them. */
   trim(): number[] {
     const ids: number[] = [];
-    for (const list of this.free.values()) for (const b of list) (b.buffer.destroy(), ids.push(b.id));
+    for (const list of this.free.values()) {
+      for (const b of list) {
+        b.buffer.destroy();
+        ids.push(b.id);
+      }
+    }
     this.free.clear();
     this.bytesPooled = 0;
     return ids;

@@ -82,7 +82,9 @@ export class PipelineCache {
     if (!bg) {
       if (this.bindGroups.size > 8192) this.bindGroups.clear();
       const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: uniform, size: 64 } }];
-      buffers.forEach((b, i) => entries.push({ binding: i + 1, resource: { buffer: b.buffer } }));
+      buffers.forEach((b, i) => {
+        entries.push({ binding: i + 1, resource: { buffer: b.buffer } });
+      });
       bg = this.device.createBindGroup({ layout: p.layout, entries });
       this.bindGroupsCreated++;
       this.bindGroups.set(key, bg);

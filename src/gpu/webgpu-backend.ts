@@ -11,7 +11,7 @@ import type { GpuOps, GpuStorage, KernelRun } from './gpu-ops.ts';
 import { PipelineCache } from './pipeline-cache.ts';
 import { bufferUsage, checkTensorBytes, dispatchGrid, mapModeRead, WORKGROUP_SIZE } from './quirks.ts';
 import { Recorder } from './recorder.ts';
-import { fill, section, wgslModule } from './wgsl.ts';
+import { fill, kernelCache, section, wgslModule } from './wgsl.ts';
 
 class WebGpuStorage implements GpuStorage {
   refs = 1;
@@ -22,13 +22,9 @@ class WebGpuStorage implements GpuStorage {
 }
 
 /** Memoized WGSL for the engine's own kernels, keyed by a short string. */
-const engineKernels = new Map<string, string>();
-function engineKernel(name: string, n: number, inputs: string[], outputs: string[]): string {
-  const key = `${name}:${n}`;
-  let src = engineKernels.get(key);
-  if (!src) engineKernels.set(key, (src = wgslModule({ inputs, outputs }, fill(section(memoryWgsl, name), { N: n }))));
-  return src;
-}
+const cached = kernelCache('engine');
+const engineKernel = (name: string, n: number, inputs: string[], outputs: string[]): string =>
+  cached(`${name}:${n}`, () => wgslModule({ inputs, outputs }, fill(section(memoryWgsl, name), { N: n })));
 
 export class WebGpuBackend implements Backend, GpuOps {
   readonly kind = 'webgpu' as const;
@@ -147,13 +143,10 @@ export class WebGpuBackend implements Backend, GpuOps {
     this.run({ name: 'accumulate', wgsl: engineKernel('accumulate', n, ['addend'], ['target_']), threads: n, inputs: [addend], outputs: [target] });
   }
 
-  private readonly updateKernels = new Map<string, string>();
   update(rule: UpdateRule, buffers: readonly GpuStorage[], params: readonly number[]): void {
     const [param, grad, ...state] = buffers;
     const n = param!.length;
-    const key = `${rule.name}:${n}`;
-    let wgsl = this.updateKernels.get(key);
-    if (!wgsl) this.updateKernels.set(key, (wgsl = wgslModule({ inputs: ['grad'], outputs: ['param_', ...rule.state] }, fill(rule.shader, { N: n }))));
+    const wgsl = cached(`${rule.name}:${n}`, () => wgslModule({ inputs: ['grad'], outputs: ['param_', ...rule.state] }, fill(rule.shader, { N: n })));
     this.run({ name: rule.name, wgsl, threads: n, inputs: [grad!], outputs: [param!, ...state], params });
   }
 

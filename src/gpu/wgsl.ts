@@ -78,3 +78,21 @@ export function stridedOffset(outShape: readonly number[], strides: readonly num
   if (base) parts.push(`${base}u`);
   return parts.length ? `(${parts.join(' + ')})` : '0u';
 }
+
+const kernelSources = new Map<string, string>();
+
+/**
+ * WGSL built once per key, so the steady state builds no strings (and the pipeline cache, keyed
+ * by the text, compiles nothing). Keys are namespaced by the op file that makes them.
+ */
+export function kernelCache(namespace: string): (key: string, build: () => string) => string {
+  return (key, build) => {
+    const k = `${namespace}|${key}`;
+    let s = kernelSources.get(k);
+    if (s === undefined) {
+      s = build();
+      kernelSources.set(k, s);
+    }
+    return s;
+  };
+}

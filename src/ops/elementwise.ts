@@ -1,7 +1,7 @@
 /** Registers every unary, binary and binary-with-a-number op from the elementwise table. */
 import type { BackwardArgs, ForwardArgs } from '../backend.ts';
 import type { GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
-import { fill, section, stridedOffset, wgslModule } from '../gpu/wgsl.ts';
+import { fill, kernelCache, section, stridedOffset, wgslModule } from '../gpu/wgsl.ts';
 import { InvalidArgumentError } from '../errors.ts';
 import { broadcastShapes, broadcastStrides, type Shape, sizeOf } from '../shape.ts';
 import src from '../../shaders/elementwise.wgsl?raw';
@@ -10,12 +10,7 @@ import { defineOp, type OpDef } from './op.ts';
 import { unbroadcast, unbroadcastReference } from './unbroadcast.ts';
 
 const HELPERS = section(src, 'helpers');
-const memo = new Map<string, string>();
-function cached(key: string, build: () => string): string {
-  let s = memo.get(key);
-  if (!s) memo.set(key, (s = build()));
-  return s;
-}
+const cached = kernelCache('elementwise');
 
 // ---------- unary ----------
 

@@ -1,6 +1,6 @@
 /** sum, mean and max over any axes, with keepDims. */
 import type { GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
-import { fill, section, stridedOffset, wgslModule } from '../gpu/wgsl.ts';
+import { fill, kernelCache, section, stridedOffset, wgslModule } from '../gpu/wgsl.ts';
 import { InvalidArgumentError, ShapeError } from '../errors.ts';
 import { broadcastStrides, fmt, normalizeAxes, type Shape, sizeOf, stridesOf } from '../shape.ts';
 import src from '../../shaders/reduce.wgsl?raw';
@@ -26,12 +26,7 @@ export function reducedShape(shape: Shape, axes: readonly number[], keepDims: bo
 const TARGET_THREADS = 16384;
 const MAX_PARTIALS = 1024;
 
-const memo = new Map<string, string>();
-function cached(key: string, build: () => string): string {
-  let s = memo.get(key);
-  if (!s) memo.set(key, (s = build()));
-  return s;
-}
+const cached = kernelCache('reduce');
 
 /** Records the reduction of x (shape inShape) over axes into out; one pass, or two when outputs are few. */
 export function gpuReduce(k: GpuOps, kind: Kind, x: GpuStorage, inShape: Shape, axes: readonly number[], out: GpuStorage): void {

@@ -4,7 +4,7 @@
  * window write.
  */
 import type { GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
-import { fill, section, stridedOffset, wgslModule } from '../gpu/wgsl.ts';
+import { fill, kernelCache, section, stridedOffset, wgslModule } from '../gpu/wgsl.ts';
 import { InvalidArgumentError, ShapeError } from '../errors.ts';
 import { broadcastStrides, checkShape, fmt, type Shape, sizeOf, stridesOf } from '../shape.ts';
 import src from '../../shaders/gather.wgsl?raw';
@@ -12,15 +12,7 @@ import { dot, forEachIndex } from './elementwise.ts';
 import { defineOp } from './op.ts';
 import { unbroadcast, unbroadcastReference } from './unbroadcast.ts';
 
-const memo = new Map<string, string>();
-function cached(key: string, build: () => string): string {
-  let s = memo.get(key);
-  if (!s) {
-    s = build();
-    memo.set(key, s);
-  }
-  return s;
-}
+const cached = kernelCache('shape');
 
 const key = (s: readonly number[]) => s.join(',');
 const show = (v: unknown) => (Array.isArray(v) ? `[${v.map(String).join(', ')}]` : String(v));
