@@ -5,3 +5,5 @@ import './matmul.ts';
 import './softmax.ts';
 import './shape-ops.ts';
 import './concat.ts';
+import './color-mix.ts';
+import './mse-loss.ts';

@@ -3,7 +3,7 @@ import type { BackwardArgs, ForwardArgs } from '../backend.ts';
 import type { GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
 import { fill, kernelCache, section, stridedOffset, wgslModule } from '../gpu/wgsl.ts';
 import { InvalidArgumentError } from '../errors.ts';
-import { broadcastShapes, broadcastStrides, type Shape, sizeOf } from '../shape.ts';
+import { broadcastShapes, broadcastStrides, sameShape, type Shape, sizeOf } from '../shape.ts';
 import src from '../../shaders/elementwise.wgsl?raw';
 import { BINARY, type BinaryEntry, UNARY, type UnaryEntry } from './elementwise-table.ts';
 import { defineOp, type OpDef } from './op.ts';
@@ -11,6 +11,28 @@ import { unbroadcast, unbroadcastReference } from './unbroadcast.ts';
 
 const HELPERS = section(src, 'helpers');
 const cached = kernelCache('elementwise');
+
+/**
+ * A four-elements-per-thread kernel over same-shape arrays. `loads` are the vec4 inputs (each read
+ * as a scalar of the same name without the trailing underscore), `params` scalar names bound to
+ * param(i), `stores` output name -> scalar expression.
+ */
+function map4(n: number, loads: readonly string[], scalars: Readonly<Record<string, string>>, stores: Readonly<Record<string, string>>): string {
+  const outs = Object.keys(stores);
+  const types = Object.fromEntries([...loads, ...outs].map((name) => [name, 'vec4<f32>']));
+  const body = fill(section(src, 'map4'), {
+    QUADS: Math.ceil(n / 4),
+    VLOADS: loads.map((b) => `let ${b}v = ${b}[q];`).join(' '),
+    VDECLS: outs.map((o) => `var ${o}r: vec4<f32>;`).join(' '),
+    SLOADS: [
+      ...loads.map((b) => `let ${b.replace(/_$/, '')} = ${b}v[c];`),
+      ...Object.entries(scalars).map(([name, expr]) => `let ${name} = ${expr};`),
+    ].join(' '),
+    SSTORES: outs.map((o) => `${o}r[c] = ${stores[o]};`).join(' '),
+    VSTORES: outs.map((o) => `${o}[q] = ${o}r;`).join(' '),
+  });
+  return wgslModule({ inputs: loads, outputs: outs, types }, HELPERS + body);
+}
 
 // ---------- unary ----------
 
@@ -37,24 +59,16 @@ function defineUnary(e: UnaryEntry): OpDef<UnaryAttrs> {
     gpu: {
       forward(k, [x], out, { attrs }) {
         const n = out.length;
-        const wgsl = cached(`${e.name}:f:${n}`, () =>
-          wgslModule({ inputs: ['x_'], outputs: ['out'] }, HELPERS + fill(section(src, 'unary_forward'), { N: n, EXPR: e.wgsl })),
-        );
-        k.run({ name: `${e.name}_forward`, wgsl, threads: n, inputs: [x!], outputs: [out], params: params(attrs) });
+        const wgsl = cached(`${e.name}:f:${n}`, () => map4(n, ['x_'], {}, { out: e.wgsl }));
+        k.run({ name: `${e.name}_forward`, wgsl, threads: Math.ceil(n / 4), inputs: [x!], outputs: [out], params: params(attrs) });
       },
       backward(k, args) {
         const attrs = args.attrs;
         const n = args.grad.length;
         const saved = e.uses === 'x' ? args.inputs[0]! : e.uses === 'y' ? args.output! : null;
-        const wgsl = cached(`${e.name}:b:${n}`, () =>
-          wgslModule(
-            { inputs: saved ? ['g_', `${e.uses}_`] : ['g_'], outputs: ['dx'] },
-            HELPERS +
-              fill(section(src, 'unary_backward'), { N: n, GRAD: e.grad, LOADS: saved ? `let ${e.uses} = ${e.uses}_[i];` : '' }),
-          ),
-        );
+        const wgsl = cached(`${e.name}:b:${n}`, () => map4(n, saved ? ['g_', `${e.uses}_`] : ['g_'], {}, { dx: e.grad }));
         const dx = k.alloc(`${e.name} backward`, args.shapes[0]!);
-        k.run({ name: `${e.name}_backward`, wgsl, threads: n, inputs: saved ? [args.grad, saved] : [args.grad], outputs: [dx], params: params(attrs) });
+        k.run({ name: `${e.name}_backward`, wgsl, threads: Math.ceil(n / 4), inputs: saved ? [args.grad, saved] : [args.grad], outputs: [dx], params: params(attrs) });
         return [dx];
       },
     },
@@ -96,17 +110,22 @@ function binaryBackwardGpu(e: BinaryEntry, k: GpuOps, args: BackwardArgs<unknown
   const [wantA, wantB] = [needs[0]!, !isScalar && needs[1]!];
   const usesA = (wantA && needsA(e.usesA)) || (wantB && needsA(e.usesB));
   const usesB = !isScalar && ((wantA && needsB(e.usesA)) || (wantB && needsB(e.usesB)));
+  // Same shapes (or a number operand): four elements per thread; broadcasting: one, with index math.
+  const flat = isScalar || (sameShape(shapes[0]!, outShape) && sameShape(shapes[1]!, outShape));
   const key = `${e.name}:b:${shapes.map((s) => s.join('x')).join('|')}:${outShape.join('x')}:${+wantA}${+wantB}${+usesA}${+usesB}${+isScalar}`;
   const wgsl = cached(key, () => {
-    const [ia, ib] = indexExprs(shapes, outShape);
     const inputs = ['g_', ...(usesA ? ['a_'] : []), ...(usesB ? ['b_'] : [])];
-    const outputs = [...(wantA ? ['da'] : []), ...(wantB ? ['db'] : [])];
+    const stores: Record<string, string> = {};
+    if (wantA) stores.da = e.gradA;
+    if (wantB) stores.db = e.gradB;
+    if (flat) return map4(n, inputs, isScalar ? { b: 'param(0u)' } : {}, stores);
+    const [ia, ib] = indexExprs(shapes, outShape);
     const loads = [
       usesA ? `let a = a_[${ia}];` : '',
-      isScalar ? 'let b = param(0u);' : usesB ? `let b = b_[${ib}];` : '',
+      usesB ? `let b = b_[${ib}];` : '',
     ].join(' ');
-    const stores = [wantA ? `da[i] = ${e.gradA};` : '', wantB ? `db[i] = ${e.gradB};` : ''].join(' ');
-    return wgslModule({ inputs, outputs }, HELPERS + fill(section(src, 'binary_backward'), { N: n, LOADS: loads, STORES: stores }));
+    const storeLines = Object.entries(stores).map(([o, expr]) => `${o}[i] = ${expr};`).join(' ');
+    return wgslModule({ inputs, outputs: Object.keys(stores) }, HELPERS + fill(section(src, 'binary_backward'), { N: n, LOADS: loads, STORES: storeLines }));
   });
   const da = wantA ? k.alloc(`${e.name} backward`, outShape) : null;
   const db = wantB ? k.alloc(`${e.name} backward`, outShape) : null;
@@ -114,7 +133,7 @@ function binaryBackwardGpu(e: BinaryEntry, k: GpuOps, args: BackwardArgs<unknown
   k.run({
     name: `${e.name}_backward`,
     wgsl,
-    threads: n,
+    threads: flat ? Math.ceil(n / 4) : n,
     inputs: ins,
     outputs: [da, db].filter((s): s is GpuStorage => s !== null),
     ...(isScalar ? { params: [scalar] } : {}),
@@ -163,14 +182,16 @@ function defineBinary(e: BinaryEntry): OpDef<unknown> {
     gpu: {
       forward(k, [a, b], out, { shapes, outShape }) {
         const n = out.length;
+        const flat = sameShape(shapes[0]!, outShape) && sameShape(shapes[1]!, outShape);
         const wgsl = cached(`${e.name}:f:${shapes.map((s) => s.join('x')).join('|')}:${outShape.join('x')}`, () => {
+          if (flat) return map4(n, ['a_', 'b_'], {}, { out: e.wgsl });
           const [ia, ib] = indexExprs(shapes, outShape);
           return wgslModule(
             { inputs: ['a_', 'b_'], outputs: ['out'] },
             HELPERS + fill(section(src, 'binary_forward'), { N: n, IDX_A: ia, LOAD_B: `b_[${ib}]`, EXPR: e.wgsl }),
           );
         });
-        k.run({ name: `${e.name}_forward`, wgsl, threads: n, inputs: [a!, b!], outputs: [out] });
+        k.run({ name: `${e.name}_forward`, wgsl, threads: flat ? Math.ceil(n / 4) : n, inputs: [a!, b!], outputs: [out] });
       },
       backward: (k, args) => binaryBackwardGpu(e, k, args, undefined),
     },
@@ -193,13 +214,8 @@ function defineBinaryScalar(e: BinaryEntry): OpDef<ScalarAttrs> {
     gpu: {
       forward(k, [a], out, { attrs }) {
         const n = out.length;
-        const wgsl = cached(`${name}:f:${n}`, () =>
-          wgslModule(
-            { inputs: ['a_'], outputs: ['out'] },
-            HELPERS + fill(section(src, 'binary_forward'), { N: n, IDX_A: 'i', LOAD_B: 'param(0u)', EXPR: e.wgsl }),
-          ),
-        );
-        k.run({ name: `${name}_forward`, wgsl, threads: n, inputs: [a!], outputs: [out], params: [attrs.scalar] });
+        const wgsl = cached(`${name}:f:${n}`, () => map4(n, ['a_'], { b: 'param(0u)' }, { out: e.wgsl }));
+        k.run({ name: `${name}_forward`, wgsl, threads: Math.ceil(n / 4), inputs: [a!], outputs: [out], params: [attrs.scalar] });
       },
       backward: (k, args) => binaryBackwardGpu(e, k, args as BackwardArgs<unknown, GpuStorage>, args.attrs.scalar),
     },

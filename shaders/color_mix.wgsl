@@ -1,0 +1,87 @@
+// colorMix: out[p, c] = Σ_k w[p, k]·pal[k, c], weights [P, K], palette [K, C].
+//
+// A thread owns a group of 4 pixels: their 4·K weights are exactly K vec4 loads and their 4·C
+// outputs exactly C vec4 stores, whatever K and C are (vec4 loads are 2.5-3x faster than scalar
+// ones on SwiftShader and halve the load instructions on real GPUs). K and C are baked in and the
+// arithmetic is unrolled by src/ops/color-mix.ts: {{FULL_GROUP}} handles 4 pixels, {{TAIL_GROUP}}
+// the last 1-3 pixels when P is not a multiple of 4, reading and writing only vec4s that hold
+// real data.
+
+//# forward
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = linear_index(gid, nwg);
+  if (t >= {{GROUPS}}u) { return; }
+{{PALETTE}}
+  if (t < {{FULL}}u) {
+    let gi = t;
+{{FULL_GROUP}}
+  } else {
+    let gi = t;
+{{TAIL_GROUP}}
+  }
+}
+
+//# backward
+// dW[p, k] = Σ_c g[p, c]·pal[k, c] is written per group; dP[k, c] = Σ_p g[p, c]·w[p, k] is summed
+// in K·C registers per thread over a grid-stride walk of groups (neighbouring threads read
+// neighbouring groups), with no barrier, and stored component-major (part[j·T + t]) so the
+// stores coalesce and the second pass reduces contiguous rows. The tail group goes to one thread.
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = linear_index(gid, nwg);
+  if (t >= {{THREADS}}u) { return; }
+{{PALETTE}}
+{{ACC_DECL}}
+  for (var gi = t; gi < {{FULL}}u; gi = gi + {{THREADS}}u) {
+{{FULL_GROUP}}
+  }
+  if ({{HAS_TAIL}} && t == {{TAIL_THREAD}}u) {
+    let gi = {{FULL}}u;
+{{TAIL_GROUP}}
+  }
+{{ACC_STORE}}
+}
+
+// ---- Palettes too large to unroll (K·C above UNROLLED_KC): plain loops, K and C still baked in. ----
+
+//# forward_loop
+// One thread per pixel.
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let p = linear_index(gid, nwg);
+  if (p >= {{P}}u) { return; }
+  for (var c = 0u; c < {{C}}u; c++) {
+    var acc = 0.0;
+    for (var k = 0u; k < {{K}}u; k++) { acc += w_[p * {{K}}u + k] * pal[k * {{C}}u + c]; }
+    out[p * {{C}}u + c] = acc;
+  }
+}
+
+//# backward_loop_dw
+// One thread per weight: dW[p, k] = Σ_c g[p, c]·pal[k, c].
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = linear_index(gid, nwg);
+  if (i >= {{PK}}u) { return; }
+  let p = i / {{K}}u;
+  let k = i % {{K}}u;
+  var acc = 0.0;
+  for (var c = 0u; c < {{C}}u; c++) { acc += g_[p * {{C}}u + c] * pal[k * {{C}}u + c]; }
+  dw[i] = acc;
+}
+
+//# backward_loop_dp
+// Thread j·S + s sums palette entry j = k·C + c over pixels s, s + S, ...; the partials are rows
+// of S that the second pass reduces.
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = linear_index(gid, nwg);
+  if (t >= {{THREADS}}u) { return; }
+  let j = t / {{S}}u;
+  let k = j / {{C}}u;
+  let c = j % {{C}}u;
+  var acc = 0.0;
+  for (var p = t % {{S}}u; p < {{P}}u; p += {{S}}u) { acc += g_[p * {{C}}u + c] * w_[p * {{K}}u + k]; }
+  part[t] = acc;
+}

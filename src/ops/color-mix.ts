@@ -1,0 +1,283 @@
+/**
+ * colorMix: per-pixel mixing of a palette, out[..., c] = Σ_k w[..., k]·palette[k, c]. One fused
+ * forward kernel; one fused backward kernel giving both gradients (the palette's as per-thread
+ * partial sums, reduced deterministically by a small second pass, gpuReduce). K and C are baked
+ * in and the per-pixel arithmetic unrolled; palettes with K·C above UNROLLED_KC use loop kernels.
+ */
+import type { GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
+import { fill, section, wgslModule } from '../gpu/wgsl.ts';
+import { ShapeError } from '../errors.ts';
+import { fmt, type Shape, sizeOf } from '../shape.ts';
+import { apply, type Tensor } from '../tensor.ts';
+import src from '../../shaders/color_mix.wgsl?raw';
+import { defineOp } from './op.ts';
+import { gpuReduce } from './reduce.ts';
+
+export type ColorMixAttrs = Record<string, never>;
+
+/**
+ * Largest K·C with fully unrolled kernels (K·C accumulators per thread, 4·K·C-term code): K ≤ 16
+ * at C = 4. Beyond it register pressure and compile time grow fast (on SwiftShader, K·C = 64
+ * compiles in ~0.8 s, 256 in ~6 s, 1024 in over a minute), so plain loop kernels take over.
+ */
+const UNROLLED_KC = 64;
+/** Threads of the looped palette-gradient kernel. */
+const LOOP_DP_THREADS = 65536;
+/** Pixel groups (of 4) each backward thread sums before writing its palette partials. */
+const GROUPS_PER_THREAD = 16;
+/** Enough threads to fill a large GPU; the partials stay a few percent of the traffic. */
+const MAX_BACKWARD_THREADS = 65536;
+/** Palette partials (floats) at most: 16 MiB, far below any binding limit. */
+const MAX_PARTIALS = 1 << 22;
+
+const memo = new Map<string, string>();
+function cached(key: string, build: () => string): string {
+  let s = memo.get(key);
+  if (!s) {
+    s = build();
+    memo.set(key, s);
+  }
+  return s;
+}
+
+/** Lane `flat` of the vec4 locals name0, name1, ...: element `flat` of the group's data. */
+const lane = (name: string, flat: number) => `${name}${flat >> 2}.${'xyzw'[flat & 3]}`;
+const sum = (terms: string[]) => (terms.length ? terms.join(' + ') : '0.0');
+const vec4s = (floats: number) => Math.ceil(floats / 4);
+const indent = (lines: string[]) => lines.map((l) => `    ${l}`).join('\n');
+
+/** The palette as vec4 locals pv0, pv1, ... (K·C/4 loads rather than K·C); entry [k, c] is pal(k, c). */
+function paletteLoads(K: number, C: number): string {
+  return Array.from({ length: vec4s(K * C) }, (_, m) => `  let pv${m} = pal[${m}u];`).join('\n');
+}
+const pal = (k: number, c: number, C: number) => lane('pv', k * C + c);
+
+/** Forward over a group of `valid` (1-4) pixels starting at pixel 4·gi. */
+function forwardGroup(K: number, C: number, valid: number): string {
+  if (valid === 0) return '';
+  const lines = [`let wb = gi * ${K}u;`, `let ob = gi * ${C}u;`];
+  for (let m = 0; m < vec4s(valid * K); m++) lines.push(`let w${m} = wv[wb + ${m}u];`);
+  for (let m = 0; m < vec4s(valid * C); m++) {
+    const lanes = [0, 1, 2, 3].map((i) => {
+      const j = 4 * m + i;
+      if (j >= valid * C) return '0.0';
+      const q = Math.floor(j / C);
+      const c = j % C;
+      return sum(Array.from({ length: K }, (_, k) => `${lane('w', q * K + k)} * ${pal(k, c, C)}`));
+    });
+    lines.push(`out[ob + ${m}u] = vec4<f32>(${lanes.join(', ')});`);
+  }
+  return indent(lines);
+}
+
+/** Backward over a group of `valid` pixels: dW stores and/or palette accumulation. */
+function backwardGroup(K: number, C: number, valid: number, needW: boolean, needP: boolean): string {
+  if (valid === 0) return '';
+  const lines = [`let gb = gi * ${C}u;`, `let wb = gi * ${K}u;`];
+  for (let m = 0; m < vec4s(valid * C); m++) lines.push(`let g${m} = gv[gb + ${m}u];`);
+  if (needP) for (let m = 0; m < vec4s(valid * K); m++) lines.push(`let w${m} = wv[wb + ${m}u];`);
+  if (needW) {
+    for (let m = 0; m < vec4s(valid * K); m++) {
+      const lanes = [0, 1, 2, 3].map((i) => {
+        const j = 4 * m + i;
+        if (j >= valid * K) return '0.0';
+        const q = Math.floor(j / K);
+        const k = j % K;
+        return sum(Array.from({ length: C }, (_, c) => `${lane('g', q * C + c)} * ${pal(k, c, C)}`));
+      });
+      lines.push(`dw[wb + ${m}u] = vec4<f32>(${lanes.join(', ')});`);
+    }
+  }
+  if (needP) {
+    for (let k = 0; k < K; k++) {
+      for (let c = 0; c < C; c++) {
+        const terms = Array.from({ length: valid }, (_, q) => `${lane('g', q * C + c)} * ${lane('w', q * K + k)}`);
+        lines.push(`a${k}_${c} = a${k}_${c} + ${sum(terms)};`);
+      }
+    }
+  }
+  return indent(lines);
+}
+
+function forwardKernel(P: number, K: number, C: number): string {
+  return cached(`f:${P}:${K}:${C}`, () => {
+    const full = Math.floor(P / 4);
+    return wgslModule(
+      { inputs: ['wv', 'pal'], outputs: ['out'], types: { wv: 'vec4<f32>', pal: 'vec4<f32>', out: 'vec4<f32>' } },
+      fill(section(src, 'forward'), {
+        GROUPS: vec4s(P),
+        FULL: full,
+        PALETTE: paletteLoads(K, C),
+        FULL_GROUP: forwardGroup(K, C, 4),
+        TAIL_GROUP: forwardGroup(K, C, P - 4 * full),
+      }),
+    );
+  });
+}
+
+/** Threads of the backward kernel: a grid-stride walk of GROUPS_PER_THREAD groups or more each (SwiftShader prefers few, busy threads). */
+function backwardThreads(P: number, KC: number): number {
+  return Math.max(1, Math.min(MAX_BACKWARD_THREADS, Math.floor(MAX_PARTIALS / KC), Math.ceil(vec4s(P) / GROUPS_PER_THREAD)));
+}
+
+function backwardKernel(P: number, K: number, C: number, T: number, needW: boolean, needP: boolean): string {
+  return cached(`b:${P}:${K}:${C}:${T}:${+needW}${+needP}`, () => {
+    const full = Math.floor(P / 4);
+    const rem = P - 4 * full;
+    const acc: string[] = [];
+    const store: string[] = [];
+    if (needP) {
+      for (let k = 0; k < K; k++) {
+        for (let c = 0; c < C; c++) {
+          acc.push(`  var a${k}_${c}: f32 = 0.0;`);
+          store.push(`  part[${k * C + c}u * ${T}u + t] = a${k}_${c};`);
+        }
+      }
+    }
+    const inputs = ['gv', ...(needP ? ['wv'] : []), ...(needW ? ['pal'] : [])];
+    const outputs = [...(needW ? ['dw'] : []), ...(needP ? ['part'] : [])];
+    return wgslModule(
+      { inputs, outputs, types: { gv: 'vec4<f32>', wv: 'vec4<f32>', pal: 'vec4<f32>', dw: 'vec4<f32>' } },
+      fill(section(src, 'backward'), {
+        THREADS: T,
+        FULL: full,
+        HAS_TAIL: rem > 0 ? 'true' : 'false',
+        TAIL_THREAD: full % T,
+        PALETTE: needW ? paletteLoads(K, C) : '',
+        ACC_DECL: acc.join('\n'),
+        ACC_STORE: store.join('\n'),
+        FULL_GROUP: backwardGroup(K, C, 4, needW, needP),
+        TAIL_GROUP: backwardGroup(K, C, rem, needW, needP),
+      }),
+    );
+  });
+}
+
+/** Pixels, colors and channels of a (validated) colorMix call. */
+function dims(shapes: readonly Shape[]): { P: number; K: number; C: number } {
+  const [K, C] = shapes[1]! as [number, number];
+  return { P: K ? sizeOf(shapes[0]!) / K : 0, K, C };
+}
+
+function colorMixBackwardGpu(k: GpuOps, g: GpuStorage, w: GpuStorage | null, pal: GpuStorage | null, shapes: readonly Shape[], needs: readonly boolean[]) {
+  const { P, K, C } = dims(shapes);
+  const [needW, needP] = [needs[0]!, needs[1]!];
+  if (!needW && !needP) return [null, null];
+  const dw = needW ? k.alloc('colorMix backward', shapes[0]!) : null;
+  const dp = needP ? k.alloc('colorMix backward', shapes[1]!) : null;
+  if (!needP && P === 0) return [dw, null];
+  if (K * C > UNROLLED_KC) {
+    loopBackward(k, g, w, pal, dw, dp, P, K, C);
+    return [dw, dp];
+  }
+  const T = backwardThreads(P, K * C);
+  const part = needP ? (T === 1 ? dp! : k.alloc('colorMix palette partials', [K * C, T])) : null;
+  const wgsl = backwardKernel(P, K, C, T, needW, needP);
+  k.run({
+    name: 'colorMix_backward',
+    wgsl,
+    threads: T,
+    inputs: [g, ...(needP ? [w!] : []), ...(needW ? [pal!] : [])],
+    outputs: [...(dw ? [dw] : []), ...(part ? [part] : [])],
+  });
+  if (part && part !== dp) {
+    gpuReduce(k, 'sum', part, [K * C, T], [1], dp!);
+    k.release(part);
+  }
+  return [dw, dp];
+}
+
+/** Backward for large palettes: dW one thread per weight, dP as strided partial sums plus the second pass. */
+function loopBackward(k: GpuOps, g: GpuStorage, w: GpuStorage | null, pal: GpuStorage | null, dw: GpuStorage | null, dp: GpuStorage | null, P: number, K: number, C: number) {
+  if (dw && P > 0) {
+    const wgsl = cached(`bw:${P}:${K}:${C}`, () => wgslModule({ inputs: ['g_', 'pal'], outputs: ['dw'] }, fill(section(src, 'backward_loop_dw'), { PK: P * K, K, C })));
+    k.run({ name: 'colorMix_backward', wgsl, threads: P * K, inputs: [g, pal!], outputs: [dw] });
+  }
+  if (dp) {
+    const S = Math.max(1, Math.min(P, Math.floor(LOOP_DP_THREADS / (K * C))));
+    const part = S === 1 ? dp : k.alloc('colorMix palette partials', [K * C, S]);
+    const wgsl = cached(`bp:${P}:${K}:${C}:${S}`, () =>
+      wgslModule({ inputs: ['g_', 'w_'], outputs: ['part'] }, fill(section(src, 'backward_loop_dp'), { THREADS: K * C * S, S, P, K, C })),
+    );
+    k.run({ name: 'colorMix_backward', wgsl, threads: K * C * S, inputs: [g, w!], outputs: [part] });
+    if (part !== dp) {
+      gpuReduce(k, 'sum', part, [K * C, S], [1], dp);
+      k.release(part);
+    }
+  }
+}
+
+export const colorMixOp = defineOp<ColorMixAttrs>({
+  name: 'colorMix',
+  arity: 2,
+  shape([w, p]) {
+    const fail = (why: string) => {
+      throw new ShapeError(`colorMix: weights ${fmt(w!)} and palette ${fmt(p!)} do not fit: ${why} (expected weights [..., K] and palette [K, C])`);
+    };
+    if (p!.length !== 2) fail(`the palette must be 2-D [K, C], got rank ${p!.length}`);
+    if (w!.length < 1) fail('the weights must have at least one dimension [..., K]');
+    const [K, C] = p! as [number, number];
+    if (w![w!.length - 1] !== K) fail(`the weights' last dimension (${w![w!.length - 1]}) must equal the palette's number of colors K (its first dimension, ${K})`);
+    if (K === 0 || C === 0) fail('the palette needs at least one color and one channel');
+    return [...w!.slice(0, -1), C];
+  },
+  // dW reads the palette and dP reads the weights: each is kept only for the other's gradient.
+  saves: (needs) => ({ inputs: [needs[1]!, needs[0]!], output: false }),
+  gpu: {
+    forward(k, [w, pal], out, { shapes }) {
+      const { P, K, C } = dims(shapes);
+      if (K * C > UNROLLED_KC) {
+        const wgsl = cached(`fl:${P}:${K}:${C}`, () => wgslModule({ inputs: ['w_', 'pal'], outputs: ['out'] }, fill(section(src, 'forward_loop'), { P, K, C })));
+        k.run({ name: 'colorMix_forward', wgsl, threads: P, inputs: [w!, pal!], outputs: [out] });
+        return;
+      }
+      k.run({ name: 'colorMix_forward', wgsl: forwardKernel(P, K, C), threads: vec4s(P), inputs: [w!, pal!], outputs: [out] });
+    },
+    backward: (k, { grad, inputs, shapes, needs }) => colorMixBackwardGpu(k, grad, inputs[0] ?? null, inputs[1] ?? null, shapes, needs),
+  },
+  reference([w, pal], { shapes }) {
+    const { P, K, C } = dims(shapes);
+    const out = new Float64Array(P * C);
+    for (let p = 0; p < P; p++) {
+      for (let c = 0; c < C; c++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) s += w![p * K + k]! * pal![k * C + c]!;
+        out[p * C + c] = s;
+      }
+    }
+    return out;
+  },
+  referenceBackward({ grad, inputs: [w, pal], shapes, needs }) {
+    const { P, K, C } = dims(shapes);
+    let dw: Float64Array | null = null;
+    let dp: Float64Array | null = null;
+    if (needs[0]) {
+      dw = new Float64Array(P * K);
+      for (let p = 0; p < P; p++) {
+        for (let k = 0; k < K; k++) {
+          let s = 0;
+          for (let c = 0; c < C; c++) s += grad[p * C + c]! * pal![k * C + c]!;
+          dw[p * K + k] = s;
+        }
+      }
+    }
+    if (needs[1]) {
+      dp = new Float64Array(K * C);
+      for (let p = 0; p < P; p++) for (let k = 0; k < K; k++) for (let c = 0; c < C; c++) dp[k * C + c]! += grad[p * C + c]! * w![p * K + k]!;
+    }
+    return [dw, dp];
+  },
+  testShapes: (n) => [
+    [[Math.max(1, Math.round(n / 3)), 3], [3, 3]],
+    [[Math.max(1, Math.round(n / 8)), 8], [8, 3]],
+    [[2, Math.max(1, Math.round(n / 10)), 5], [5, 4]],
+  ],
+});
+
+/**
+ * Mixes a palette per pixel: weights [..., K] (e.g. [H, W, K]) and palette [K, C] give
+ * [..., C] with out[..., c] = Σ_k weights[..., k]·palette[k, c]. Differentiable in both.
+ */
+export function colorMix(weights: Tensor, palette: Tensor): Tensor {
+  return apply(colorMixOp, [weights, palette], {});
+}
