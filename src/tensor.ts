@@ -5,7 +5,10 @@ import { Node } from './autograd/node.ts';
 import { engine } from './engine.ts';
 import { DeviceLostError, DisposedTensorError, GradientError, InvalidArgumentError, ShapeError } from './errors.ts';
 import { binaryOps, binaryScalarOps, unaryOps } from './ops/elementwise.ts';
-import { getOp, type OpDef } from './ops/op.ts';
+import { matmulOp } from './ops/matmul.ts';
+import type { OpDef } from './ops/op.ts';
+import { expandOp, permuteOp, reshapeOp, sliceOp } from './ops/shape-ops.ts';
+import { logSoftmaxOp, softmaxOp } from './ops/softmax.ts';
 import { maxOp, meanOp, sumOp } from './ops/reduce.ts';
 import { checkShape, fmt, normalizeAxes, normalizeAxis, type Shape, sizeOf } from './shape.ts';
 
@@ -252,20 +255,20 @@ export class Tensor {
 
   /** Matrix product of [..., M, K] and [..., K, N]; batch dims broadcast. */
   matmul(other: Tensor): Tensor {
-    return apply(getOp('matmul'), [this, other], {});
+    return apply(matmulOp, [this, other], {});
   }
   softmax(axis = -1): Tensor {
-    return apply(getOp('softmax'), [this], { axis: normalizeAxis('softmax', axis, this.rank) });
+    return apply(softmaxOp, [this], { axis: normalizeAxis('softmax', axis, this.rank) });
   }
   logSoftmax(axis = -1): Tensor {
-    return apply(getOp('logSoftmax'), [this], { axis: normalizeAxis('logSoftmax', axis, this.rank) });
+    return apply(logSoftmaxOp, [this], { axis: normalizeAxis('logSoftmax', axis, this.rank) });
   }
 
   // ---------- shape ----------
 
   /** Same data, new shape; one dimension may be -1 (inferred). No copy. */
   reshape(shape: readonly number[]): Tensor {
-    return apply(getOp('reshape'), [this], { shape: inferShape('reshape', shape, this) });
+    return apply(reshapeOp, [this], { shape: inferShape('reshape', shape, this) });
   }
   /** Adds a size-1 axis at `axis`. */
   unsqueeze(axis: number): Tensor {
@@ -290,18 +293,18 @@ export class Tensor {
   }
   /** Reorders axes: output axis i is input axis perm[i]. */
   permute(perm: readonly number[]): Tensor {
-    return apply(getOp('permute'), [this], { perm });
+    return apply(permuteOp, [this], { perm });
   }
   /** Broadcasts size-1 axes to a larger shape (-1 keeps a dimension). */
   expand(shape: readonly number[]): Tensor {
-    return apply(getOp('expand'), [this], { shape });
+    return apply(expandOp, [this], { shape });
   }
   /**
    * Elements from `begin` (inclusive) to `end` (exclusive) on each axis; negative indices count
    * from the end; missing entries mean the whole axis.
    */
   slice(begin: readonly number[], end?: readonly number[]): Tensor {
-    return apply(getOp('slice'), [this], { begin, end: end ?? [] });
+    return apply(sliceOp, [this], { begin, end: end ?? [] });
   }
   /** Flattens to 1-D. */
   flatten(): Tensor {

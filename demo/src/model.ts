@@ -1,0 +1,194 @@
+/**
+ * The palette model: every pixel is a convex mix of K learned colours.
+ *
+ *   palette  P = sigmoid(Q)          Q [K, 3]     (colours stay in [0, 1])
+ *   weights  W = softmax(L, axis -1) L [H, W, K]  (w >= 0 and sum_k w = 1 per pixel)
+ *   recon    R = colorMix(W, P)                   [H, W, 3]
+ *   loss     mse(R, photo) + lambdaSparse * mean_p(1 - sum_k w^2) + lambdaSmooth * mean |grad W|^2
+ *
+ * The sparsity term is the Gini impurity of each pixel's weights: 0 when one colour explains the
+ * pixel, 1 - 1/K when all K share it. The smoothness term is the mean squared difference between
+ * horizontally and vertically neighbouring weights (Tan et al.'s spatial coherence).
+ */
+import * as pg from 'pixelgrad';
+import { mulberry32 } from './random.ts';
+
+type Tensor = pg.Tensor;
+
+export type OptimizerKind = 'adam' | 'sgd';
+
+export interface ModelSettings {
+  readonly k: number;
+  readonly seed: number;
+  readonly lr: number;
+  readonly optimizer: OptimizerKind;
+}
+
+export interface Lambdas {
+  readonly sparsity: number;
+  readonly smoothness: number;
+}
+
+/** The three terms of one step's loss, still on the GPU (the caller's tidy scope owns them). */
+export interface StepTerms {
+  readonly mse: Tensor;
+  readonly sparsity: Tensor;
+  readonly smoothness: Tensor;
+}
+
+export const K_MIN = 2;
+export const K_MAX = 16;
+
+export class PaletteModel {
+  readonly height: number;
+  readonly width: number;
+  readonly k: number;
+  private readonly photo: Tensor;
+  private readonly q: Tensor;
+  private readonly l: Tensor;
+  private optimizer: pg.Adam | pg.SGD;
+  /** [0, 1, 2]: shifts one error value into the three ramps of the heat map. */
+  private readonly heatOffsets: Tensor;
+  /** [0, 0, 0, 1]: puts a weight map into the alpha channel of an RGBA layer. */
+  private readonly alphaOnly: Tensor;
+
+  constructor(image: ImageData, settings: ModelSettings) {
+    this.height = image.height;
+    this.width = image.width;
+    this.k = settings.k;
+    const initial = seedPalette(image, settings.k, settings.seed);
+    const logits = initial.flatMap((c) => c.map((v) => logit(Math.min(0.97, Math.max(0.03, v)))));
+    this.photo = pg.fromImage(image, { channels: 3 });
+    this.q = pg.tensor(logits, { shape: [settings.k, 3], requiresGrad: true });
+    this.l = pg.randn([this.height, this.width, settings.k], { seed: settings.seed, std: 0.01, requiresGrad: true });
+    this.optimizer = makeOptimizer(settings.optimizer, [this.q, this.l], settings.lr);
+    this.heatOffsets = pg.tensor([0, 1, 2]);
+    this.alphaOnly = pg.tensor([0, 0, 0, 1]);
+  }
+
+  set lr(value: number) {
+    this.optimizer.lr = value;
+  }
+
+  /** A fresh optimizer (its state starts from zero); the parameters keep their values. */
+  switchOptimizer(kind: OptimizerKind, lr: number): void {
+    this.optimizer.dispose();
+    this.optimizer = makeOptimizer(kind, [this.q, this.l], lr);
+  }
+
+  /** One optimisation step. Call inside pg.tidy; the returned terms are the losses before the update. */
+  step(lambdas: Lambdas): StepTerms {
+    const weights = this.weights();
+    const recon = pg.colorMix(weights, this.palette());
+    const mse = pg.mseLoss(recon, this.photo);
+    const sparsity = weights.sub(weights.square()).sum(-1).mean();
+    const smoothness = this.smoothness(weights);
+    let loss = mse;
+    if (lambdas.sparsity > 0) loss = loss.add(sparsity.mul(lambdas.sparsity));
+    if (lambdas.smoothness > 0) loss = loss.add(smoothness.mul(lambdas.smoothness));
+    this.optimizer.zeroGrad();
+    loss.backward();
+    this.optimizer.step();
+    return { mse, sparsity, smoothness };
+  }
+
+  palette(): Tensor {
+    return this.q.sigmoid();
+  }
+
+  weights(): Tensor {
+    return this.l.softmax(-1);
+  }
+
+  reconstruction(palette: Tensor = this.palette()): Tensor {
+    return pg.colorMix(this.weights(), palette);
+  }
+
+  /**
+   * The learned palette with some colours replaced: `overrides` is [K, 3] and `mask` [K, 1] is 1
+   * where a colour was edited, so untouched colours keep following training.
+   */
+  editedPalette(overrides: Tensor, mask: Tensor): Tensor {
+    const learned = this.palette();
+    return learned.add(overrides.sub(learned).mul(mask));
+  }
+
+  /** |recon - photo| averaged over channels, as a black-red-yellow-white heat map. */
+  errorMap(recon: Tensor = this.reconstruction(), gain = 5): Tensor {
+    const err = recon.sub(this.photo).abs().mean(-1, true);
+    return err.mul(3 * gain).sub(this.heatOffsets).clamp(0, 1);
+  }
+
+  /** Weight map k as a grey image [H, W, 3] (white = this colour explains the whole pixel). */
+  weightMap(weights: Tensor, k: number): Tensor {
+    return weights.slice([0, 0, k], [this.height, this.width, k + 1]).expand([this.height, this.width, 3]);
+  }
+
+  /** Layer k as RGBA [H, W, 4]: palette colour k with alpha = its weight (for export). */
+  layer(weights: Tensor, k: number, rgb: readonly number[]): Tensor {
+    const w = weights.slice([0, 0, k], [this.height, this.width, k + 1]);
+    return w.mul(this.alphaOnly).add(pg.tensor([rgb[0] ?? 0, rgb[1] ?? 0, rgb[2] ?? 0, 0]));
+  }
+
+  photoTensor(): Tensor {
+    return this.photo;
+  }
+
+  dispose(): void {
+    this.optimizer.dispose();
+    pg.dispose([this.photo, this.q, this.l, this.heatOffsets, this.alphaOnly]);
+  }
+
+  private smoothness(weights: Tensor): Tensor {
+    const { height: h, width: w, k } = this;
+    const terms: Tensor[] = [];
+    if (w > 1) terms.push(weights.slice([0, 1, 0]).sub(weights.slice([0, 0, 0], [h, w - 1, k])).square().mean());
+    if (h > 1) terms.push(weights.slice([1, 0, 0]).sub(weights.slice([0, 0, 0], [h - 1, w, k])).square().mean());
+    const [first = pg.zeros([]), ...rest] = terms;
+    return rest.reduce((a, b) => a.add(b), first);
+  }
+}
+
+function makeOptimizer(kind: OptimizerKind, params: Tensor[], lr: number): pg.Adam | pg.SGD {
+  return kind === 'sgd' ? new pg.SGD(params, { lr, momentum: 0.9 }) : new pg.Adam(params, { lr });
+}
+
+const logit = (p: number) => Math.log(p / (1 - p));
+
+/**
+ * k-means++ seeding on up to 4096 pixels: the first colour is a random pixel, each next one a pixel
+ * drawn with probability proportional to its squared distance from the colours chosen so far.
+ * Training then moves these colours; it does not start from a finished palette.
+ */
+export function seedPalette(image: ImageData, k: number, seed: number): number[][] {
+  const random = mulberry32(seed);
+  const n = image.width * image.height;
+  const count = Math.min(n, 4096);
+  const pixels: number[][] = [];
+  for (let i = 0; i < count; i++) {
+    const p = count === n ? i : Math.floor(random() * n);
+    const o = p * 4;
+    pixels.push([image.data[o]! / 255, image.data[o + 1]! / 255, image.data[o + 2]! / 255]);
+  }
+  const chosen: number[][] = [pixels[Math.floor(random() * pixels.length)]!];
+  const d2 = pixels.map((p) => dist2(p, chosen[0]!));
+  while (chosen.length < k) {
+    const total = d2.reduce((a, b) => a + b, 0);
+    let pick = 0;
+    if (total > 0) {
+      let r = random() * total;
+      while (pick < d2.length - 1 && r >= d2[pick]!) r -= d2[pick++]!;
+    } else {
+      pick = Math.floor(random() * pixels.length);
+    }
+    // A flat image has too few distinct colours: nudge duplicates so the swatches differ.
+    const c = pixels[pick]!.map((v, i) => (total > 0 ? v : Math.min(1, Math.max(0, v + (random() - 0.5) * 0.2 * (i + 1)))));
+    chosen.push(c);
+    pixels.forEach((p, i) => {
+      d2[i] = Math.min(d2[i]!, dist2(p, c));
+    });
+  }
+  return chosen;
+}
+
+const dist2 = (a: readonly number[], b: readonly number[]) => (a[0]! - b[0]!) ** 2 + (a[1]! - b[1]!) ** 2 + (a[2]! - b[2]!) ** 2;
