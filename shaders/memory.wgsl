@@ -9,7 +9,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 
 //# accumulate
-// target += addend; gradients of a tensor used twice meet here.
+// target += addend, four elements per thread ({{N}} counts vec4s); gradients of a tensor used twice meet here.
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = linear_index(gid, nwg);

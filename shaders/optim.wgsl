@@ -2,6 +2,8 @@
 // (`param_`: `param` names the header's uniform reader) and its state arrays in place, following
 // torch.optim's update rules term by term. Hyper-parameters and per-step scalars (bias
 // corrections, the first-step flag) arrive through param(i), so an lr schedule never recompiles.
+// Arrays are vec4 (four elements per thread, {{N}} counts vec4s): keep every expression valid
+// for both f32 and vec4<f32>.
 
 //# sgd
 // param(0) lr, param(1) weight decay.

@@ -23,8 +23,7 @@ class WebGpuStorage implements GpuStorage {
 
 /** Memoized WGSL for the engine's own kernels, keyed by a short string. */
 const cached = kernelCache('engine');
-const engineKernel = (name: string, n: number, inputs: string[], outputs: string[]): string =>
-  cached(`${name}:${n}`, () => wgslModule({ inputs, outputs }, fill(section(memoryWgsl, name), { N: n })));
+const fillKernel = (n: number): string => cached(`fill:${n}`, () => wgslModule({ inputs: [], outputs: ['out'] }, fill(section(memoryWgsl, 'fill'), { N: n })));
 
 export class WebGpuBackend implements Backend, GpuOps {
   readonly kind = 'webgpu' as const;
@@ -102,7 +101,7 @@ export class WebGpuBackend implements Backend, GpuOps {
 
   fill(op: string, shape: Shape, value: number): GpuStorage {
     const s = this.alloc(op, shape);
-    if (s.length) this.run({ name: 'fill', wgsl: engineKernel('fill', s.length, [], ['out']), threads: s.length, inputs: [], outputs: [s], params: [value] });
+    if (s.length) this.run({ name: 'fill', wgsl: fillKernel(s.length), threads: s.length, inputs: [], outputs: [s], params: [value] });
     return s;
   }
 
@@ -139,15 +138,22 @@ export class WebGpuBackend implements Backend, GpuOps {
   }
 
   accumulate(target: GpuStorage, addend: GpuStorage): void {
-    const n = target.length;
-    this.run({ name: 'accumulate', wgsl: engineKernel('accumulate', n, ['addend'], ['target_']), threads: n, inputs: [addend], outputs: [target] });
+    const quads = Math.ceil(target.length / 4);
+    const wgsl = cached(`accumulate:${quads}`, () =>
+      wgslModule({ inputs: ['addend'], outputs: ['target_'], types: { addend: 'vec4<f32>', target_: 'vec4<f32>' } }, fill(section(memoryWgsl, 'accumulate'), { N: quads })),
+    );
+    this.run({ name: 'accumulate', wgsl, threads: quads, inputs: [addend], outputs: [target] });
   }
 
   update(rule: UpdateRule, buffers: readonly GpuStorage[], params: readonly number[]): void {
     const [param, grad, ...state] = buffers;
-    const n = param!.length;
-    const wgsl = cached(`${rule.name}:${n}`, () => wgslModule({ inputs: ['grad'], outputs: ['param_', ...rule.state] }, fill(rule.shader, { N: n })));
-    this.run({ name: rule.name, wgsl, threads: n, inputs: [grad!], outputs: [param!, ...state], params });
+    // Update rules are written so every expression also holds for vec4 lanes: four elements per thread.
+    const quads = Math.ceil(param!.length / 4);
+    const names = ['grad', 'param_', ...rule.state];
+    const wgsl = cached(`${rule.name}:${quads}`, () =>
+      wgslModule({ inputs: ['grad'], outputs: ['param_', ...rule.state], types: Object.fromEntries(names.map((n) => [n, 'vec4<f32>'])) }, fill(rule.shader, { N: quads })),
+    );
+    this.run({ name: rule.name, wgsl, threads: quads, inputs: [grad!], outputs: [param!, ...state], params });
   }
 
   flush(): void {
