@@ -58,3 +58,37 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   for (var j = 0u; j < {{L}}u; j = j + 1u) { s = s + g_[base + j * {{STRIDE}}u]; }
   for (var j = 0u; j < {{L}}u; j = j + 1u) { let o = base + j * {{STRIDE}}u; dx[o] = g_[o] - exp(y_[o]) * s; }
 }
+
+//# softmax_forward_rows
+// Short rows (the K colours of a pixel): the row lives in registers, so x is read once and y written once.
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = linear_index(gid, nwg);
+  if (r >= {{ROWS}}u) { return; }
+  let base = {{BASE}};
+  var v: array<f32, {{L}}>;
+  var mx: f32 = -3.4028234e38;
+  for (var j = 0u; j < {{L}}u; j = j + 1u) { v[j] = x[base + j * {{STRIDE}}u]; mx = max(mx, v[j]); }
+  var s: f32 = 0.0;
+  for (var j = 0u; j < {{L}}u; j = j + 1u) { v[j] = exp(v[j] - mx); s = s + v[j]; }
+  let inv = 1.0 / s;
+  for (var j = 0u; j < {{L}}u; j = j + 1u) { y[base + j * {{STRIDE}}u] = v[j] * inv; }
+}
+
+//# softmax_backward_rows
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = linear_index(gid, nwg);
+  if (r >= {{ROWS}}u) { return; }
+  let base = {{BASE}};
+  var gv: array<f32, {{L}}>;
+  var yv: array<f32, {{L}}>;
+  var s: f32 = 0.0;
+  for (var j = 0u; j < {{L}}u; j = j + 1u) {
+    let o = base + j * {{STRIDE}}u;
+    gv[j] = g_[o];
+    yv[j] = y_[o];
+    s = s + gv[j] * yv[j];
+  }
+  for (var j = 0u; j < {{L}}u; j = j + 1u) { dx[base + j * {{STRIDE}}u] = yv[j] * (gv[j] - s); }
+}

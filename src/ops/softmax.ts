@@ -1,5 +1,5 @@
 /** softmax and logSoftmax along one axis; both save only their output for backward. */
-import { fill, section, wgslModule } from '../gpu/wgsl.ts';
+import { fill, kernelCache, section, wgslModule } from '../gpu/wgsl.ts';
 import { InvalidArgumentError } from '../errors.ts';
 import { type Shape, sizeOf } from '../shape.ts';
 import src from '../../shaders/softmax.wgsl?raw';
@@ -24,7 +24,9 @@ function baseExpr(len: number, stride: number): string {
   return `(r / ${stride}u) * ${len * stride}u + r % ${stride}u`;
 }
 
-const memo = new Map<string, string>();
+const cached = kernelCache('softmax');
+/** Longest row kept in registers (a palette has at most a few dozen colours). */
+const MAX_REGISTER_ROW = 64;
 
 type Kind = 'softmax' | 'logSoftmax';
 
@@ -32,14 +34,14 @@ function defineSoftmax(kind: Kind): OpDef<SoftmaxAttrs> {
   const prefix = kind === 'softmax' ? 'softmax' : 'log_softmax';
   const kernel = (pass: 'forward' | 'backward', shape: Shape, axis: number) => {
     const { len, stride, rows } = rowsOf(shape, axis);
-    const key = `${kind}:${pass}:${rows}:${len}:${stride}`;
-    let s = memo.get(key);
-    if (!s) {
+    // Rows short enough for registers are read and written once; long rows stream through memory.
+    const inRegisters = kind === 'softmax' && len > 0 && len <= MAX_REGISTER_ROW;
+    const wgsl = cached(`${kind}:${pass}:${rows}:${len}:${stride}`, () => {
       const b = pass === 'forward' ? { inputs: ['x'], outputs: ['y'] } : { inputs: ['g_', 'y_'], outputs: ['dx'] };
-      s = wgslModule(b, fill(section(src, `${prefix}_${pass}`), { ROWS: rows, L: len, STRIDE: stride, BASE: baseExpr(len, stride) }));
-      memo.set(key, s);
-    }
-    return { wgsl: s, rows };
+      const name = `${prefix}_${pass}${inRegisters ? '_rows' : ''}`;
+      return wgslModule(b, fill(section(src, name), { ROWS: rows, L: len, STRIDE: stride, BASE: baseExpr(len, stride) }));
+    });
+    return { wgsl, rows };
   };
 
   return defineOp<SoftmaxAttrs>({
