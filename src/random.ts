@@ -1,5 +1,6 @@
 /** Seeded random numbers (mulberry32), so pg.rand(shape, { seed }) is the same on every backend and run. */
 
+/** A small seeded generator of uniform numbers in [0, 1): the one behind pg.rand, for JS-side choices that must be reproducible. */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {

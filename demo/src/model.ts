@@ -11,7 +11,6 @@
  * horizontally and vertically neighbouring weights (Tan et al.'s spatial coherence).
  */
 import * as pg from 'pixelgrad';
-import { mulberry32 } from './random.ts';
 
 type Tensor = pg.Tensor;
 
@@ -161,7 +160,7 @@ const logit = (p: number) => Math.log(p / (1 - p));
  * Training then moves these colours; it does not start from a finished palette.
  */
 export function seedPalette(image: ImageData, k: number, seed: number): number[][] {
-  const random = mulberry32(seed);
+  const random = pg.mulberry32(seed);
   const n = image.width * image.height;
   const count = Math.min(n, 4096);
   const pixels: number[][] = [];

@@ -5,7 +5,7 @@
  * in and the per-pixel arithmetic unrolled; palettes with K·C above UNROLLED_KC use loop kernels.
  */
 import type { GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
-import { fill, section, wgslModule } from '../gpu/wgsl.ts';
+import { fill, section, wgslModule, kernelCache } from '../gpu/wgsl.ts';
 import { ShapeError } from '../errors.ts';
 import { fmt, type Shape, sizeOf } from '../shape.ts';
 import { apply, type Tensor } from '../tensor.ts';
@@ -30,15 +30,7 @@ const MAX_BACKWARD_THREADS = 65536;
 /** Palette partials (floats) at most: 16 MiB, far below any binding limit. */
 const MAX_PARTIALS = 1 << 22;
 
-const memo = new Map<string, string>();
-function cached(key: string, build: () => string): string {
-  let s = memo.get(key);
-  if (!s) {
-    s = build();
-    memo.set(key, s);
-  }
-  return s;
-}
+const cached = kernelCache('colorMix');
 
 /** Lane `flat` of the vec4 locals name0, name1, ...: element `flat` of the group's data. */
 const lane = (name: string, flat: number) => `${name}${flat >> 2}.${'xyzw'[flat & 3]}`;

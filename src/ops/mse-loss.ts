@@ -1,6 +1,6 @@
 /** mseLoss: mean((a - b)²) as one fused reduction, and both gradients from one fused kernel. */
 import type { GpuStorage } from '../gpu/gpu-ops.ts';
-import { fill, section, wgslModule } from '../gpu/wgsl.ts';
+import { fill, section, wgslModule, kernelCache } from '../gpu/wgsl.ts';
 import { ShapeError } from '../errors.ts';
 import { fmt, sameShape, sizeOf } from '../shape.ts';
 import { apply, type Tensor } from '../tensor.ts';
@@ -14,15 +14,7 @@ export type MseLossAttrs = Record<string, never>;
 const VEC4_PER_THREAD = 16;
 const MAX_THREADS = 65536;
 
-const memo = new Map<string, string>();
-function cached(key: string, build: () => string): string {
-  let s = memo.get(key);
-  if (!s) {
-    s = build();
-    memo.set(key, s);
-  }
-  return s;
-}
+const cached = kernelCache('mseLoss');
 
 const VEC4 = { a_: 'vec4<f32>', b_: 'vec4<f32>', da: 'vec4<f32>', db: 'vec4<f32>' };
 

@@ -6,7 +6,7 @@
 import { describe, expect, test } from 'vitest';
 import * as pg from '../../src/index.ts';
 import { mulberry32 } from '../../src/random.ts';
-import { type BackendKind, expectClose, useBackend } from '../shared/backends.ts';
+import { type BackendKind, expectClose, expectError, useBackend } from '../shared/backends.ts';
 
 /** RGBA bytes; opaque unless `alpha`, so canvas and bitmap paths (premultiplied inside) stay exact. */
 function pixels(width: number, height: number, seed: number, alpha = false): Uint8ClampedArray<ArrayBuffer> {
@@ -45,17 +45,6 @@ function expectBytes(actual: Uint8ClampedArray, wanted: ArrayLike<number>, what:
   for (let i = 0; i < wanted.length; i++) {
     if (Math.abs(actual[i]! - wanted[i]!) > slack) throw new Error(`${what}: byte ${i} is ${actual[i]}, expected ${wanted[i]}`);
   }
-}
-
-function expectError(fn: () => unknown, cls: new (...a: never[]) => Error, ...parts: string[]): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, 'expected an error').toBeInstanceOf(cls);
-  for (const p of parts) expect((caught as Error).message).toContain(p);
 }
 
 const EXACT = 1e-6;

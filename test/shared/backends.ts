@@ -2,7 +2,7 @@
  * Suites in test/shared/ run on both backends: test/unit/*.test.ts runs them in Node on the
  * float64 CPU reference backend, test/gpu/*.test.ts in headless Chromium on WebGPU.
  */
-import { beforeAll } from 'vitest';
+import { beforeAll, expect } from 'vitest';
 import * as pg from '../../src/index.ts';
 
 export type BackendKind = 'cpu' | 'webgpu';
@@ -34,4 +34,16 @@ export function expectClose(actual: ArrayLike<number>, expected: ArrayLike<numbe
   if (worst >= 0) {
     throw new Error(`${what}: element ${worst} is ${actual[worst]}, expected ${expected[worst]} (rtol ${rtol}, atol ${atol}; ${actual.length} elements)`);
   }
+}
+
+/** Expects fn to throw `cls` with a message containing every part. */
+export function expectError(fn: () => unknown, cls: new (...a: never[]) => Error, ...parts: string[]): void {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (e) {
+    caught = e;
+  }
+  expect(caught, 'expected an error').toBeInstanceOf(cls);
+  for (const p of parts) expect((caught as Error).message).toContain(p);
 }

@@ -5,7 +5,7 @@
 import { expect, test } from 'vitest';
 import * as pg from '../../src/index.ts';
 import { mulberry32 } from '../../src/random.ts';
-import { type BackendKind, expectClose, tol, useBackend } from './backends.ts';
+import { type BackendKind, expectClose, expectError, tol, useBackend } from './backends.ts';
 
 const randoms = (n: number, seed: number, lo = -1, hi = 1): number[] => {
   const r = mulberry32(seed);
@@ -31,16 +31,6 @@ function mixExpected(w: number[], pal: number[], g: number[], K: number, C: numb
   return { out, dw, dp };
 }
 
-function expectError(fn: () => unknown, cls: new (...a: never[]) => Error, ...parts: string[]): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, 'expected an error').toBeInstanceOf(cls);
-  for (const p of parts) expect((caught as Error).message).toContain(p);
-}
 
 export function imageOpsSuite(kind: BackendKind): void {
   useBackend(kind);

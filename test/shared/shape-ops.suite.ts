@@ -4,23 +4,12 @@
  */
 import { expect, test } from 'vitest';
 import * as pg from '../../src/index.ts';
-import { type BackendKind, expectClose, tol, useBackend } from './backends.ts';
+import { type BackendKind, expectClose, expectError, tol, useBackend } from './backends.ts';
 
 const range = (n: number, from = 0) => Array.from({ length: n }, (_, i) => from + i);
 /** Distinct, non-integer upstream gradients so misplaced elements show. */
 const weights = (n: number) => range(n).map((i) => 0.5 + 0.25 * i);
 
-/** Expects fn to throw `cls` with a message containing every part. */
-function expectError(fn: () => unknown, cls: new (...a: never[]) => Error, ...parts: string[]): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught, 'expected an error').toBeInstanceOf(cls);
-  for (const p of parts) expect((caught as Error).message).toContain(p);
-}
 
 export function shapeOpsSuite(kind: BackendKind): void {
   useBackend(kind);
