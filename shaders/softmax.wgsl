@@ -92,3 +92,34 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
   for (var j = 0u; j < {{L}}u; j = j + 1u) { dx[base + j * {{STRIDE}}u] = yv[j] * (gv[j] - s); }
 }
+
+//# softmax_forward_vec4
+// Contiguous rows whose length is a multiple of 4 (8 or 16 colours): vec4 loads and stores.
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = linear_index(gid, nwg);
+  if (r >= {{ROWS}}u) { return; }
+  let base = r * {{Q}}u;
+  var v: array<vec4<f32>, {{Q}}>;
+  var m4 = vec4<f32>(-3.4028234e38);
+  for (var j = 0u; j < {{Q}}u; j = j + 1u) { v[j] = x[base + j]; m4 = max(m4, v[j]); }
+  let mx = max(max(m4.x, m4.y), max(m4.z, m4.w));
+  var s4 = vec4<f32>(0.0);
+  for (var j = 0u; j < {{Q}}u; j = j + 1u) { v[j] = exp(v[j] - mx); s4 = s4 + v[j]; }
+  let inv = 1.0 / (s4.x + s4.y + s4.z + s4.w);
+  for (var j = 0u; j < {{Q}}u; j = j + 1u) { y[base + j] = v[j] * inv; }
+}
+
+//# softmax_backward_vec4
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let r = linear_index(gid, nwg);
+  if (r >= {{ROWS}}u) { return; }
+  let base = r * {{Q}}u;
+  var gv: array<vec4<f32>, {{Q}}>;
+  var yv: array<vec4<f32>, {{Q}}>;
+  var s4 = vec4<f32>(0.0);
+  for (var j = 0u; j < {{Q}}u; j = j + 1u) { gv[j] = g_[base + j]; yv[j] = y_[base + j]; s4 = s4 + gv[j] * yv[j]; }
+  let s = s4.x + s4.y + s4.z + s4.w;
+  for (var j = 0u; j < {{Q}}u; j = j + 1u) { dx[base + j] = yv[j] * (gv[j] - s); }
+}

@@ -107,7 +107,11 @@ function binaryBackwardGpu(e: BinaryEntry, k: GpuOps, args: BackwardArgs<unknown
   const { shapes, outShape, needs } = args;
   const n = sizeOf(outShape);
   const isScalar = scalar !== undefined;
-  const [wantA, wantB] = [needs[0]!, !isScalar && needs[1]!];
+  // A gradient that is g itself, in g's shape, is passed on without a kernel (add, sub's first input).
+  const aliasA = needs[0]! && e.gradA === 'g' && sameShape(shapes[0]!, outShape);
+  const aliasB = !isScalar && needs[1]! && e.gradB === 'g' && sameShape(shapes[1]!, outShape);
+  const [wantA, wantB] = [needs[0]! && !aliasA, !isScalar && needs[1]! && !aliasB];
+  if (!wantA && !wantB) return [aliasA ? k.retain(args.grad) : null, aliasB ? k.retain(args.grad) : null];
   const usesA = (wantA && needsA(e.usesA)) || (wantB && needsA(e.usesB));
   const usesB = !isScalar && ((wantA && needsB(e.usesA)) || (wantB && needsB(e.usesB)));
   // Same shapes (or a number operand): four elements per thread; broadcasting: one, with index math.
@@ -138,7 +142,10 @@ function binaryBackwardGpu(e: BinaryEntry, k: GpuOps, args: BackwardArgs<unknown
     outputs: [da, db].filter((s): s is GpuStorage => s !== null),
     ...(isScalar ? { params: [scalar] } : {}),
   });
-  return [da && unbroadcast(k, da, outShape, shapes[0]!), db && unbroadcast(k, db, outShape, shapes[1]!)];
+  return [
+    aliasA ? k.retain(args.grad) : da && unbroadcast(k, da, outShape, shapes[0]!),
+    aliasB ? k.retain(args.grad) : db && unbroadcast(k, db, outShape, shapes[1]!),
+  ];
 }
 
 function binaryReferenceForward(e: BinaryEntry, a: Float64Array, b: Float64Array | number, args: ForwardArgs<unknown>): Float64Array {

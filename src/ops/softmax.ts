@@ -36,10 +36,13 @@ function defineSoftmax(kind: Kind): OpDef<SoftmaxAttrs> {
     const { len, stride, rows } = rowsOf(shape, axis);
     // Rows short enough for registers are read and written once; long rows stream through memory.
     const inRegisters = kind === 'softmax' && len > 0 && len <= MAX_REGISTER_ROW;
+    const vec4 = inRegisters && stride === 1 && len % 4 === 0;
     const wgsl = cached(`${kind}:${pass}:${rows}:${len}:${stride}`, () => {
-      const b = pass === 'forward' ? { inputs: ['x'], outputs: ['y'] } : { inputs: ['g_', 'y_'], outputs: ['dx'] };
-      const name = `${prefix}_${pass}${inRegisters ? '_rows' : ''}`;
-      return wgslModule(b, fill(section(src, name), { ROWS: rows, L: len, STRIDE: stride, BASE: baseExpr(len, stride) }));
+      const names = pass === 'forward' ? { inputs: ['x'], outputs: ['y'] } : { inputs: ['g_', 'y_'], outputs: ['dx'] };
+      const types = vec4 ? Object.fromEntries([...names.inputs, ...names.outputs].map((n) => [n, 'vec4<f32>'])) : undefined;
+      const name = `${prefix}_${pass}${vec4 ? '_vec4' : inRegisters ? '_rows' : ''}`;
+      const vars = { ROWS: rows, L: len, Q: len / 4, STRIDE: stride, BASE: baseExpr(len, stride) };
+      return wgslModule(types ? { ...names, types } : names, fill(section(src, name), vars));
     });
     return { wgsl, rows };
   };
@@ -102,7 +105,8 @@ function defineSoftmax(kind: Kind): OpDef<SoftmaxAttrs> {
     testAttrs: [{ axis: 0 }, { axis: 1 }],
     testShapes(n) {
       const cols = Math.max(1, Math.round(n / 7));
-      return [[[Math.max(1, Math.round(n / 17)), 17]], [[7, cols]], [[Math.max(1, Math.round(n / 2)), 2]]];
+      // [rows, 8] along axis 1 is the palette case (vec4 rows in registers).
+      return [[[Math.max(1, Math.round(n / 17)), 17]], [[7, cols]], [[Math.max(1, Math.round(n / 2)), 2]], [[Math.max(1, Math.round(n / 8)), 8]]];
     },
   });
 }
