@@ -4,12 +4,13 @@
  * dB = A^T @ g without transpose copies.
  */
 import type { GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
-import { fill, section, stridedOffset, wgslModule } from '../gpu/wgsl.ts';
+import { fill, kernelCache, section, stridedOffset, wgslModule } from '../gpu/wgsl.ts';
 import { ShapeError } from '../errors.ts';
 import { broadcastShapes, broadcastStrides, fmt, type Shape, sizeOf } from '../shape.ts';
 import src from '../../shaders/matmul.wgsl?raw';
 import { dot, forEachIndex } from './elementwise.ts';
 import { defineOp } from './op.ts';
+import { gpuReduce } from './reduce.ts';
 import { unbroadcast, unbroadcastReference } from './unbroadcast.ts';
 
 /** C[batch..., M, N] = opA(A) @ opB(B). transA: A is stored [K, M]; transB: B is stored [N, K]. */
@@ -30,13 +31,27 @@ const range = (n: number) => [...Array(n).keys()];
 /** Rows (or columns) per thread: 4, or fewer for thin matrices so matrix-vector products waste nothing. */
 const tile = (d: number) => (d >= 3 ? 4 : Math.max(d, 1));
 
-const memo = new Map<string, string>();
+const cached = kernelCache('matmul');
 
-function gemmWgsl(g: Gemm, threads: number): string {
+/** Threads worth keeping busy; fewer output tiles than this with a long inner dimension split k. */
+const TARGET_THREADS = 4096;
+/** Shortest k slice per thread, so partial sums stay a small part of the traffic. */
+const MIN_SLICE = 64;
+
+/** How many k slices: 1 unless the output has few tiles and k is long (dB of a batch-folded matmul, A^T·g of a GEMV). */
+function splitsFor(g: Gemm, tiles: number): number {
+  if (tiles >= TARGET_THREADS || g.K < 2 * MIN_SLICE) return 1;
+  return Math.max(1, Math.min(Math.ceil(TARGET_THREADS / tiles), Math.floor(g.K / MIN_SLICE), 1024));
+}
+
+function gemmWgsl(g: Gemm, tiles: number, splits: number, chunk: number): string {
   const { M, N, K, transA, transB } = g;
-  const key = `${g.batch.join('x')}|${g.aBatch.join('x')}|${g.bBatch.join('x')}|${M},${N},${K},${+transA}${+transB}`;
-  let s = memo.get(key);
-  if (s) return s;
+  const key = `${g.batch.join('x')}|${g.aBatch.join('x')}|${g.bBatch.join('x')}|${M},${N},${K},${+transA}${+transB}|${splits},${chunk}`;
+  return cached(key, () => gemmSource(g, tiles, splits, chunk));
+}
+
+function gemmSource(g: Gemm, tiles: number, splits: number, chunk: number): string {
+  const { M, N, K, transA, transB } = g;
   const TM = tile(M);
   const TN = tile(N);
   const kstep = K % 4 === 0 ? 4 : 1;
@@ -107,7 +122,11 @@ function gemmWgsl(g: Gemm, threads: number): string {
   const tilesM = Math.ceil(M / TM);
   const tilesN = Math.ceil(N / TN);
   const body = fill(section(src, 'gemm'), {
-    THREADS: threads,
+    THREADS: tiles * splits,
+    TILES_ALL: tiles,
+    SPLITS: splits,
+    CHUNK: chunk,
+    OUT: sizeOf(g.batch) * M * N,
     TILES_N: tilesN,
     TILES_M: tilesM,
     TILES_MN: tilesM * tilesN,
@@ -124,15 +143,26 @@ function gemmWgsl(g: Gemm, threads: number): string {
     STORES: stores.join('\n  '),
   });
   const types = { ...(aVec ? { A: 'vec4<f32>' } : {}), ...(bVec ? { B: 'vec4<f32>' } : {}), ...(cVec ? { C: 'vec4<f32>' } : {}) };
-  s = wgslModule({ inputs: ['A', 'B'], outputs: ['C'], types }, body);
-  memo.set(key, s);
-  return s;
+  return wgslModule({ inputs: ['A', 'B'], outputs: ['C'], types }, body);
 }
 
 function gemm(k: GpuOps, name: string, g: Gemm, a: GpuStorage, b: GpuStorage, c: GpuStorage): void {
-  const threads = sizeOf(g.batch) * Math.ceil(g.M / tile(g.M)) * Math.ceil(g.N / tile(g.N));
-  if (threads === 0 || g.M === 0 || g.N === 0) return;
-  k.run({ name, wgsl: gemmWgsl(g, threads), threads, inputs: [a, b], outputs: [c] });
+  const tiles = sizeOf(g.batch) * Math.ceil(g.M / tile(g.M)) * Math.ceil(g.N / tile(g.N));
+  if (tiles === 0 || g.M === 0 || g.N === 0) return;
+  const splits = splitsFor(g, tiles);
+  const kstep = g.K % 4 === 0 ? 4 : 1;
+  // Slices are whole k steps, so vec4 reads along k stay aligned.
+  const chunk = Math.max(kstep, Math.ceil(g.K / splits / kstep) * kstep);
+  const wgsl = gemmWgsl(g, tiles, splits, chunk);
+  if (splits === 1) {
+    k.run({ name, wgsl, threads: tiles, inputs: [a, b], outputs: [c] });
+    return;
+  }
+  const out = sizeOf(g.batch) * g.M * g.N;
+  const partial = k.alloc(`${name} partials`, [splits, out]);
+  k.run({ name, wgsl, threads: tiles * splits, inputs: [a, b], outputs: [partial] });
+  gpuReduce(k, 'sum', partial, [splits, out], [0], c);
+  k.release(partial);
 }
 
 function gemmReference(a: Float64Array, b: Float64Array, g: Gemm): Float64Array {
@@ -247,6 +277,8 @@ export const matmulOp = defineOp<Record<string, never>>({
       [[2, 1, q, 8], [3, 8, q]],
       [[2, 3, q, 5], [5, q]],
       [[n, 4], [4, 1]],
+      // A long inner dimension and a tiny output: split-K, forward and backward.
+      [[2, 4 * n + 130], [4 * n + 130, 3]],
     ];
   },
 });
