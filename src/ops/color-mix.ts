@@ -12,8 +12,12 @@ import { apply, type Tensor } from '../tensor.ts';
 import src from '../../shaders/color_mix.wgsl?raw';
 import { defineOp } from './op.ts';
 import { gpuReduce } from './reduce.ts';
+import { softmaxOp } from './softmax.ts';
 
-export type ColorMixAttrs = Record<string, never>;
+export interface ColorMixAttrs {
+  /** The weights are logits: mix with softmax(weights) over the last axis, fused into both kernels. */
+  readonly softmax?: boolean;
+}
 
 /**
  * Largest K·C with fully unrolled kernels (K·C accumulators per thread, 4·K·C-term code): K ≤ 16
@@ -44,38 +48,68 @@ function paletteLoads(K: number, C: number): string {
 }
 const pal = (k: number, c: number, C: number) => lane('pv', k * C + c);
 
+/**
+ * With softmax weights, per-pixel softmax of the loaded logits as scalar locals sw{q}_{k}
+ * (max-subtracted); returns the accessor for weight k of pixel q.
+ */
+function weightsOf(K: number, valid: number, softmax: boolean, lines: string[]): (q: number, k: number) => string {
+  if (!softmax) return (q, k) => lane('w', q * K + k);
+  const ks = Array.from({ length: K }, (_, k) => k);
+  for (let q = 0; q < valid; q++) {
+    const x = (k: number) => lane('w', q * K + k);
+    lines.push(`let mx${q} = ${ks.slice(1).reduce((acc, k) => `max(${acc}, ${x(k)})`, x(0))};`);
+    for (const k of ks) lines.push(`let e${q}_${k} = exp(${x(k)} - mx${q});`);
+    lines.push(`let is${q} = 1.0 / (${ks.map((k) => `e${q}_${k}`).join(' + ')});`);
+    for (const k of ks) lines.push(`let sw${q}_${k} = e${q}_${k} * is${q};`);
+  }
+  return (q, k) => `sw${q}_${k}`;
+}
+
 /** Forward over a group of `valid` (1-4) pixels starting at pixel 4·gi. */
-function forwardGroup(K: number, C: number, valid: number): string {
+function forwardGroup(K: number, C: number, valid: number, softmax: boolean): string {
   if (valid === 0) return '';
   const lines = [`let wb = gi * ${K}u;`, `let ob = gi * ${C}u;`];
   for (let m = 0; m < vec4s(valid * K); m++) lines.push(`let w${m} = wv[wb + ${m}u];`);
+  const wAt = weightsOf(K, valid, softmax, lines);
   for (let m = 0; m < vec4s(valid * C); m++) {
     const lanes = [0, 1, 2, 3].map((i) => {
       const j = 4 * m + i;
       if (j >= valid * C) return '0.0';
       const q = Math.floor(j / C);
       const c = j % C;
-      return sum(Array.from({ length: K }, (_, k) => `${lane('w', q * K + k)} * ${pal(k, c, C)}`));
+      return sum(Array.from({ length: K }, (_, k) => `${wAt(q, k)} * ${pal(k, c, C)}`));
     });
     lines.push(`out[ob + ${m}u] = vec4<f32>(${lanes.join(', ')});`);
   }
   return indent(lines);
 }
 
-/** Backward over a group of `valid` pixels: dW stores and/or palette accumulation. */
-function backwardGroup(K: number, C: number, valid: number, needW: boolean, needP: boolean): string {
+/**
+ * Backward over a group of `valid` pixels: dW stores and/or palette accumulation. With softmax
+ * weights, dW is taken through the softmax in registers: dL = sw·(dW − Σ_k dW·sw).
+ */
+function backwardGroup(K: number, C: number, valid: number, needW: boolean, needP: boolean, softmax: boolean): string {
   if (valid === 0) return '';
   const lines = [`let gb = gi * ${C}u;`, `let wb = gi * ${K}u;`];
   for (let m = 0; m < vec4s(valid * C); m++) lines.push(`let g${m} = gv[gb + ${m}u];`);
-  if (needP) for (let m = 0; m < vec4s(valid * K); m++) lines.push(`let w${m} = wv[wb + ${m}u];`);
+  if (needP || softmax) for (let m = 0; m < vec4s(valid * K); m++) lines.push(`let w${m} = wv[wb + ${m}u];`);
+  const wAt = weightsOf(K, valid, softmax, lines);
   if (needW) {
+    const dMix = (q: number, k: number) => sum(Array.from({ length: C }, (_, c) => `${lane('g', q * C + c)} * ${pal(k, c, C)}`));
+    let dAt = dMix;
+    if (softmax) {
+      const ks = Array.from({ length: K }, (_, k) => k);
+      for (let q = 0; q < valid; q++) {
+        for (const k of ks) lines.push(`let dm${q}_${k} = ${dMix(q, k)};`);
+        lines.push(`let dot${q} = ${ks.map((k) => `dm${q}_${k} * sw${q}_${k}`).join(' + ')};`);
+      }
+      dAt = (q, k) => `sw${q}_${k} * (dm${q}_${k} - dot${q})`;
+    }
     for (let m = 0; m < vec4s(valid * K); m++) {
       const lanes = [0, 1, 2, 3].map((i) => {
         const j = 4 * m + i;
         if (j >= valid * K) return '0.0';
-        const q = Math.floor(j / K);
-        const k = j % K;
-        return sum(Array.from({ length: C }, (_, c) => `${lane('g', q * C + c)} * ${pal(k, c, C)}`));
+        return dAt(Math.floor(j / K), j % K);
       });
       lines.push(`dw[wb + ${m}u] = vec4<f32>(${lanes.join(', ')});`);
     }
@@ -83,7 +117,7 @@ function backwardGroup(K: number, C: number, valid: number, needW: boolean, need
   if (needP) {
     for (let k = 0; k < K; k++) {
       for (let c = 0; c < C; c++) {
-        const terms = Array.from({ length: valid }, (_, q) => `${lane('g', q * C + c)} * ${lane('w', q * K + k)}`);
+        const terms = Array.from({ length: valid }, (_, q) => `${lane('g', q * C + c)} * ${wAt(q, k)}`);
         lines.push(`a${k}_${c} = a${k}_${c} + ${sum(terms)};`);
       }
     }
@@ -91,8 +125,8 @@ function backwardGroup(K: number, C: number, valid: number, needW: boolean, need
   return indent(lines);
 }
 
-function forwardKernel(P: number, K: number, C: number): string {
-  return cached(`f:${P}:${K}:${C}`, () => {
+function forwardKernel(P: number, K: number, C: number, softmax: boolean): string {
+  return cached(`f:${P}:${K}:${C}:${+softmax}`, () => {
     const full = Math.floor(P / 4);
     return wgslModule(
       { inputs: ['wv', 'pal'], outputs: ['out'], types: { wv: 'vec4<f32>', pal: 'vec4<f32>', out: 'vec4<f32>' } },
@@ -100,8 +134,8 @@ function forwardKernel(P: number, K: number, C: number): string {
         GROUPS: vec4s(P),
         FULL: full,
         PALETTE: paletteLoads(K, C),
-        FULL_GROUP: forwardGroup(K, C, 4),
-        TAIL_GROUP: forwardGroup(K, C, P - 4 * full),
+        FULL_GROUP: forwardGroup(K, C, 4, softmax),
+        TAIL_GROUP: forwardGroup(K, C, P - 4 * full, softmax),
       }),
     );
   });
@@ -112,8 +146,8 @@ function backwardThreads(P: number, KC: number): number {
   return Math.max(1, Math.min(MAX_BACKWARD_THREADS, Math.floor(MAX_PARTIALS / KC), Math.ceil(vec4s(P) / GROUPS_PER_THREAD)));
 }
 
-function backwardKernel(P: number, K: number, C: number, T: number, needW: boolean, needP: boolean): string {
-  return cached(`b:${P}:${K}:${C}:${T}:${+needW}${+needP}`, () => {
+function backwardKernel(P: number, K: number, C: number, T: number, needW: boolean, needP: boolean, softmax: boolean): string {
+  return cached(`b:${P}:${K}:${C}:${T}:${+needW}${+needP}${+softmax}`, () => {
     const full = Math.floor(P / 4);
     const rem = P - 4 * full;
     const acc: string[] = [];
@@ -126,7 +160,7 @@ function backwardKernel(P: number, K: number, C: number, T: number, needW: boole
         }
       }
     }
-    const inputs = ['gv', ...(needP ? ['wv'] : []), ...(needW ? ['pal'] : [])];
+    const inputs = ['gv', ...(needP || softmax ? ['wv'] : []), ...(needW ? ['pal'] : [])];
     const outputs = [...(needW ? ['dw'] : []), ...(needP ? ['part'] : [])];
     return wgslModule(
       { inputs, outputs, types: { gv: 'vec4<f32>', wv: 'vec4<f32>', pal: 'vec4<f32>', dw: 'vec4<f32>' } },
@@ -138,8 +172,8 @@ function backwardKernel(P: number, K: number, C: number, T: number, needW: boole
         PALETTE: needW ? paletteLoads(K, C) : '',
         ACC_DECL: acc.join('\n'),
         ACC_STORE: store.join('\n'),
-        FULL_GROUP: backwardGroup(K, C, 4, needW, needP),
-        TAIL_GROUP: backwardGroup(K, C, rem, needW, needP),
+        FULL_GROUP: backwardGroup(K, C, 4, needW, needP, softmax),
+        TAIL_GROUP: backwardGroup(K, C, rem, needW, needP, softmax),
       }),
     );
   });
@@ -151,10 +185,19 @@ function dims(shapes: readonly Shape[]): { P: number; K: number; C: number } {
   return { P: K ? sizeOf(shapes[0]!) / K : 0, K, C };
 }
 
-function colorMixBackwardGpu(k: GpuOps, g: GpuStorage, w: GpuStorage | null, pal: GpuStorage | null, shapes: readonly Shape[], needs: readonly boolean[]) {
+function colorMixBackwardGpu(
+  k: GpuOps,
+  g: GpuStorage,
+  w: GpuStorage | null,
+  pal: GpuStorage | null,
+  shapes: readonly Shape[],
+  needs: readonly boolean[],
+  softmax: boolean,
+): (GpuStorage | null)[] {
   const { P, K, C } = dims(shapes);
   const [needW, needP] = [needs[0]!, needs[1]!];
   if (!needW && !needP) return [null, null];
+  if (softmax && K * C > UNROLLED_KC) return loopSoftmaxBackward(k, g, w!, pal, shapes, needs);
   const dw = needW ? k.alloc('colorMix backward', shapes[0]!) : null;
   const dp = needP ? k.alloc('colorMix backward', shapes[1]!) : null;
   if (!needP && P === 0) return [dw, null];
@@ -164,12 +207,12 @@ function colorMixBackwardGpu(k: GpuOps, g: GpuStorage, w: GpuStorage | null, pal
   }
   const T = backwardThreads(P, K * C);
   const part = needP ? (T === 1 ? dp! : k.alloc('colorMix palette partials', [K * C, T])) : null;
-  const wgsl = backwardKernel(P, K, C, T, needW, needP);
+  const wgsl = backwardKernel(P, K, C, T, needW, needP, softmax);
   k.run({
     name: 'colorMix_backward',
     wgsl,
     threads: T,
-    inputs: [g, ...(needP ? [w!] : []), ...(needW ? [pal!] : [])],
+    inputs: [g, ...(needP || softmax ? [w!] : []), ...(needW ? [pal!] : [])],
     outputs: [...(dw ? [dw] : []), ...(part ? [part] : [])],
   });
   if (part && part !== dp) {
@@ -177,6 +220,20 @@ function colorMixBackwardGpu(k: GpuOps, g: GpuStorage, w: GpuStorage | null, pal
     k.release(part);
   }
   return [dw, dp];
+}
+
+/** Large palettes with softmax weights: the softmax op's kernels around the looped mix. */
+function loopSoftmaxBackward(k: GpuOps, g: GpuStorage, logits: GpuStorage, pal: GpuStorage | null, shapes: readonly Shape[], needs: readonly boolean[]) {
+  const axis = shapes[0]!.length - 1;
+  const sw = k.forward(softmaxOp, [logits], [shapes[0]!], { axis }, shapes[0]!);
+  const [dMix, dp] = colorMixBackwardGpu(k, g, sw, pal, shapes, needs, false);
+  let dl: GpuStorage | null = null;
+  if (dMix) {
+    [dl] = softmaxOp.gpu.backward(k, { shapes: [shapes[0]!], attrs: { axis }, outShape: shapes[0]!, inputs: [null], output: sw, grad: dMix, needs: [true] }) as [GpuStorage];
+    k.release(dMix);
+  }
+  k.release(sw);
+  return [dl, dp ?? null];
 }
 
 /** Backward for large palettes: dW one thread per weight, dP as strided partial sums plus the second pass. */
@@ -213,22 +270,30 @@ export const colorMixOp = defineOp<ColorMixAttrs>({
     if (K === 0 || C === 0) fail('the palette needs at least one color and one channel');
     return [...w!.slice(0, -1), C];
   },
-  // dW reads the palette and dP reads the weights: each is kept only for the other's gradient.
-  saves: (needs) => ({ inputs: [needs[1]!, needs[0]!], output: false }),
+  // dW reads the palette and dP reads the weights: each is kept only for the other's gradient
+  // (softmax weights are recomputed from the logits, which both gradients then need).
+  saves: (needs, attrs) => ({ inputs: [needs[1]! || (attrs.softmax === true && needs[0]!), needs[0]!], output: false }),
   gpu: {
-    forward(k, [w, pal], out, { shapes }) {
+    forward(k, [w, pal], out, { shapes, attrs }) {
       const { P, K, C } = dims(shapes);
+      if (attrs.softmax && K * C > UNROLLED_KC) {
+        const sw = k.forward(softmaxOp, [w!], [shapes[0]!], { axis: shapes[0]!.length - 1 }, shapes[0]!);
+        colorMixOp.gpu.forward(k, [sw, pal!], out, { shapes, attrs: {}, outShape: [] });
+        k.release(sw);
+        return;
+      }
       if (K * C > UNROLLED_KC) {
         const wgsl = cached(`fl:${P}:${K}:${C}`, () => wgslModule({ inputs: ['w_', 'pal'], outputs: ['out'] }, fill(section(src, 'forward_loop'), { P, K, C })));
         k.run({ name: 'colorMix_forward', wgsl, threads: P, inputs: [w!, pal!], outputs: [out] });
         return;
       }
-      k.run({ name: 'colorMix_forward', wgsl: forwardKernel(P, K, C), threads: vec4s(P), inputs: [w!, pal!], outputs: [out] });
+      k.run({ name: 'colorMix_forward', wgsl: forwardKernel(P, K, C, attrs.softmax === true), threads: vec4s(P), inputs: [w!, pal!], outputs: [out] });
     },
-    backward: (k, { grad, inputs, shapes, needs }) => colorMixBackwardGpu(k, grad, inputs[0] ?? null, inputs[1] ?? null, shapes, needs),
+    backward: (k, { grad, inputs, shapes, needs, attrs }) => colorMixBackwardGpu(k, grad, inputs[0] ?? null, inputs[1] ?? null, shapes, needs, attrs.softmax === true),
   },
-  reference([w, pal], { shapes }) {
+  reference([logits, pal], { shapes, attrs }) {
     const { P, K, C } = dims(shapes);
+    const w = attrs.softmax ? softmaxRows(logits!, K) : logits;
     const out = new Float64Array(P * C);
     for (let p = 0; p < P; p++) {
       for (let c = 0; c < C; c++) {
@@ -239,8 +304,9 @@ export const colorMixOp = defineOp<ColorMixAttrs>({
     }
     return out;
   },
-  referenceBackward({ grad, inputs: [w, pal], shapes, needs }) {
+  referenceBackward({ grad, inputs: [logits, pal], shapes, needs, attrs }) {
     const { P, K, C } = dims(shapes);
+    const w = attrs.softmax && logits ? softmaxRows(logits, K) : logits;
     let dw: Float64Array | null = null;
     let dp: Float64Array | null = null;
     if (needs[0]) {
@@ -257,19 +323,53 @@ export const colorMixOp = defineOp<ColorMixAttrs>({
       dp = new Float64Array(K * C);
       for (let p = 0; p < P; p++) for (let k = 0; k < K; k++) for (let c = 0; c < C; c++) dp[k * C + c]! += grad[p * C + c]! * w![p * K + k]!;
     }
+    if (dw && attrs.softmax) {
+      for (let p = 0; p < P; p++) {
+        let dotp = 0;
+        for (let k = 0; k < K; k++) dotp += dw[p * K + k]! * w![p * K + k]!;
+        for (let k = 0; k < K; k++) dw[p * K + k] = w![p * K + k]! * (dw[p * K + k]! - dotp);
+      }
+    }
     return [dw, dp];
   },
+  testAttrs: [{}, { softmax: true }],
   testShapes: (n) => [
     [[Math.max(1, Math.round(n / 3)), 3], [3, 3]],
     [[Math.max(1, Math.round(n / 8)), 8], [8, 3]],
     [[2, Math.max(1, Math.round(n / 10)), 5], [5, 4]],
+    // K·C above UNROLLED_KC: the looped kernels.
+    [[Math.max(1, Math.round(n / 17)), 17], [17, 4]],
   ],
 });
+
+export interface ColorMixOptions {
+  /**
+   * Treat `weights` as logits and mix with softmax(weights) over the last axis: the same as
+   * colorMix(weights.softmax(-1), palette), but the softmax runs inside the mix kernels.
+   */
+  readonly softmax?: boolean;
+}
 
 /**
  * Mixes a palette per pixel: weights [..., K] (e.g. [H, W, K]) and palette [K, C] give
  * [..., C] with out[..., c] = Σ_k weights[..., k]·palette[k, c]. Differentiable in both.
  */
-export function colorMix(weights: Tensor, palette: Tensor): Tensor {
-  return apply(colorMixOp, [weights, palette], {});
+export function colorMix(weights: Tensor, palette: Tensor, options: ColorMixOptions = {}): Tensor {
+  return apply(colorMixOp, [weights, palette], options.softmax ? { softmax: true } : {});
+}
+
+/** Float64 softmax of each row of K logits. */
+function softmaxRows(x: Float64Array, K: number): Float64Array {
+  const out = new Float64Array(x.length);
+  for (let r = 0; r + K <= x.length; r += K) {
+    let mx = Number.NEGATIVE_INFINITY;
+    for (let k = 0; k < K; k++) mx = Math.max(mx, x[r + k]!);
+    let s = 0;
+    for (let k = 0; k < K; k++) {
+      out[r + k] = Math.exp(x[r + k]! - mx);
+      s += out[r + k]!;
+    }
+    for (let k = 0; k < K; k++) out[r + k]! /= s;
+  }
+  return out;
 }
