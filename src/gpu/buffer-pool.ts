@@ -51,9 +51,17 @@ export class BufferPool {
   release(b: PooledBuffer): void {
     this.bytesInUse -= b.bytes;
     this.bytesPooled += b.bytes;
+    // Kept in descending id order, so acquire() hands out the lowest free id: which buffer a step
+    // gets then depends only on which are free, not on the order they were released in, so a
+    // repeated step binds the same buffers and reuses its cached bind groups.
     const list = this.free.get(b.bytes);
-    if (list) list.push(b);
-    else this.free.set(b.bytes, [b]);
+    if (!list) {
+      this.free.set(b.bytes, [b]);
+      return;
+    }
+    let at = list.length;
+    while (at > 0 && list[at - 1]!.id < b.id) at--;
+    list.splice(at, 0, b);
   }
 
   /** Destroys every pooled (not in-use) buffer; returns their ids so caches can forget them. */

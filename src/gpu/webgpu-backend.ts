@@ -167,7 +167,8 @@ export class WebGpuBackend implements Backend, GpuOps {
     if (bytes === 0) return new Float32Array(0);
     const staging = this.readbackPool.acquire(bytes);
     this.recorder.copy(s.buf.buffer, staging.buffer, bytes);
-    this.recorder.flush();
+    // Reads started in the same task (Promise.all of several data() calls) share one submit.
+    await this.flushSoon();
     let rejectRead!: (e: Error) => void;
     const lost = new Promise<never>((_, reject) => {
       rejectRead = reject;
@@ -189,6 +190,15 @@ export class WebGpuBackend implements Backend, GpuOps {
     } finally {
       this.pendingReads.delete(rejectRead);
     }
+  }
+
+  private flushing: Promise<void> | null = null;
+  private flushSoon(): Promise<void> {
+    this.flushing ??= Promise.resolve().then(() => {
+      this.flushing = null;
+      this.flush();
+    });
+    return this.flushing;
   }
 
   /** A compile or validation error seen since the last readback surfaces here, once. */

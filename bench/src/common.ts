@@ -1,0 +1,76 @@
+import * as pg from 'pixelgrad';
+
+/** Shared pieces of the bench page: seeded inputs, statistics, and the engine contract every workload implements. */
+
+export type EngineName = 'pixelgrad' | 'raw' | 'tfjs' | 'jax' | 'js';
+export const ENGINES: readonly EngineName[] = ['pixelgrad', 'raw', 'tfjs', 'jax', 'js'];
+/** Engines that run on WebGPU and are not pixelgrad itself. */
+export const WEBGPU_PEERS: readonly EngineName[] = ['tfjs', 'jax'];
+
+/** One generator (pixelgrad's mulberry32) seeds every engine's inputs, so all of them see identical numbers. */
+export const mulberry32 = pg.mulberry32;
+
+export function uniform(n: number, seed: number, low = 0, high = 1): Float32Array {
+  const r = mulberry32(seed);
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = low + (high - low) * r();
+  return out;
+}
+
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+  q1: number;
+  q3: number;
+  n: number;
+}
+
+export function spread(xs: readonly number[]): Spread | null {
+  if (!xs.length) return null;
+  const s = [...xs].sort((a, b) => a - b);
+  const q = (p: number) => {
+    const pos = (s.length - 1) * p;
+    const lo = Math.floor(pos);
+    const hi = Math.ceil(pos);
+    return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
+  };
+  return { median: q(0.5), min: s[0]!, max: s[s.length - 1]!, q1: q(0.25), q3: q(0.75), n: s.length };
+}
+
+/** Per-step counters an engine can report (pixelgrad from pg.memory(), raw from its own bookkeeping). */
+export type Counters = Record<string, number>;
+
+/** One engine's state for one workload size. */
+export interface Instance {
+  /**
+   * Runs n steps and waits for the GPU to finish them. The loss (or checked value) is read back
+   * after every step when readEvery is true, else once after the last step. Returns that value.
+   */
+  steps(n: number, readEvery: boolean): Promise<number>;
+  /** Cumulative counters (differences between two calls are attributed to the steps in between). */
+  counters?(): Counters;
+  /** Free everything. */
+  dispose(): Promise<void> | void;
+  /** Which formulation ran (pixelgrad before/after the image and optimizer modules landed, peers' variants). */
+  readonly note?: string;
+  /** The GPU device the engine uses, for the per-kernel replay profile. */
+  readonly device?: GPUDevice;
+  /** Runs exactly one step and resolves once all of its GPU work is submitted (for dispatch capture). */
+  recordOneStep?(): void | Promise<void>;
+}
+
+export type EngineFactory<I> = (input: I) => Promise<Instance>;
+
+export const now = (): number => performance.now();
+
+export function log(msg: string): void {
+  console.log(`[bench] ${msg}`);
+}
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export function errorText(e: unknown): string {
+  if (e instanceof Error) return `${e.name}: ${e.message}`.split('\n')[0]!.slice(0, 300);
+  return String(e).slice(0, 300);
+}

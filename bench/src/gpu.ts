@@ -1,0 +1,126 @@
+/**
+ * A small helper for the hand-written raw WebGPU implementations: one device per raw instance,
+ * every buffer, bind group and pipeline created at setup (and counted, so the table can show that
+ * steady state creates nothing), one command encoder and one submit per step.
+ */
+
+export async function requestAdapter(): Promise<GPUAdapter> {
+  const gpu = navigator.gpu;
+  if (!gpu) throw new Error('navigator.gpu is missing: launch Chromium with --enable-unsafe-webgpu');
+  const adapter = await gpu.requestAdapter();
+  if (!adapter) throw new Error('requestAdapter() returned null');
+  return adapter;
+}
+
+export class RawGpu {
+  buffersCreated = 0;
+  bindGroupsCreated = 0;
+  pipelinesCreated = 0;
+  dispatches = 0;
+  submits = 0;
+  private readonly owned: GPUBuffer[] = [];
+
+  private constructor(readonly device: GPUDevice) {}
+
+  static async create(): Promise<RawGpu> {
+    const adapter = await requestAdapter();
+    const limits: Record<string, number> = {};
+    for (const k of ['maxBufferSize', 'maxStorageBufferBindingSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxStorageBuffersPerShaderStage'] as const) {
+      limits[k] = adapter.limits[k];
+    }
+    const device = await adapter.requestDevice({ requiredLimits: limits });
+    device.addEventListener('uncapturederror', (ev) => console.error(`[bench] raw WebGPU error: ${(ev as GPUUncapturedErrorEvent).error.message}`));
+    return new RawGpu(device);
+  }
+
+  buffer(bytes: number, label: string, data?: Float32Array, extraUsage = 0): GPUBuffer {
+    const size = Math.max(16, Math.ceil(bytes / 16) * 16);
+    const b = this.device.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST | extraUsage, label });
+    this.buffersCreated++;
+    this.owned.push(b);
+    if (data) this.device.queue.writeBuffer(b, 0, data.buffer, data.byteOffset, data.byteLength);
+    return b;
+  }
+
+  readback(bytes: number, label = 'readback'): GPUBuffer {
+    const b = this.device.createBuffer({ size: Math.max(16, Math.ceil(bytes / 16) * 16), usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label });
+    this.buffersCreated++;
+    this.owned.push(b);
+    return b;
+  }
+
+  uniform(bytes: number, label: string): GPUBuffer {
+    const b = this.device.createBuffer({ size: Math.max(16, bytes), usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label });
+    this.buffersCreated++;
+    this.owned.push(b);
+    return b;
+  }
+
+  /** A pipeline (layout 'auto') and its bind group over `buffers`, bound at 0..n-1 in order. */
+  kernel(label: string, wgsl: string, buffers: readonly GPUBuffer[]): Kernel {
+    const module = this.device.createShaderModule({ code: wgsl, label });
+    void module.getCompilationInfo().then((info) => {
+      for (const m of info.messages) if (m.type === 'error') console.error(`[bench] ${label}: ${m.lineNum}:${m.linePos} ${m.message}`);
+    });
+    const pipeline = this.device.createComputePipeline({ layout: 'auto', compute: { module, entryPoint: 'main' }, label });
+    this.pipelinesCreated++;
+    return { pipeline, bindGroup: this.bind(pipeline, buffers, label) };
+  }
+
+  bind(pipeline: GPUComputePipeline, buffers: readonly GPUBuffer[], label: string): GPUBindGroup {
+    this.bindGroupsCreated++;
+    return this.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })), label });
+  }
+
+  /** Records the dispatches into one compute pass and submits them together, with optional copies after. */
+  submit(dispatches: readonly [Kernel, number, number?][], copies: readonly [GPUBuffer, GPUBuffer, number][] = []): void {
+    const enc = this.device.createCommandEncoder();
+    if (dispatches.length) {
+      const pass = enc.beginComputePass();
+      for (const [k, x, y] of dispatches) {
+        pass.setPipeline(k.pipeline);
+        pass.setBindGroup(0, k.bindGroup);
+        pass.dispatchWorkgroups(x, y ?? 1);
+        this.dispatches++;
+      }
+      pass.end();
+    }
+    for (const [src, dst, bytes] of copies) enc.copyBufferToBuffer(src, 0, dst, 0, bytes);
+    this.device.queue.submit([enc.finish()]);
+    this.submits++;
+  }
+
+  async read(staging: GPUBuffer, floats: number): Promise<Float32Array> {
+    await staging.mapAsync(GPUMapMode.READ, 0, floats * 4);
+    const out = new Float32Array(staging.getMappedRange(0, floats * 4).slice(0));
+    staging.unmap();
+    return out;
+  }
+
+  counters(): Record<string, number> {
+    return {
+      dispatches: this.dispatches,
+      submits: this.submits,
+      buffersCreated: this.buffersCreated,
+      bindGroupsCreated: this.bindGroupsCreated,
+      pipelinesCreated: this.pipelinesCreated,
+    };
+  }
+
+  destroy(): void {
+    for (const b of this.owned) b.destroy();
+    this.device.destroy();
+  }
+}
+
+export interface Kernel {
+  readonly pipeline: GPUComputePipeline;
+  readonly bindGroup: GPUBindGroup;
+}
+
+/** Splits a workgroup count over x and y when it exceeds the 65,535 per-dimension cap. */
+export function grid(workgroups: number, maxPerDim = 65535): [number, number] {
+  if (workgroups <= maxPerDim) return [Math.max(1, workgroups), 1];
+  const y = Math.ceil(workgroups / maxPerDim);
+  return [Math.ceil(workgroups / y), y];
+}

@@ -1,0 +1,264 @@
+/**
+ * layers: K constant images mixed by learnable weights. Y [K, S·S, 3], c [K], T [S·S, 3];
+ * loss = mean((Σ_k c_k Y_k − T)²); plain SGD on c. Memory-bound: a fused step reads Y and T once.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { blockUntilReady, jit, numpy as np, valueAndGrad, type Array as JaxArray } from '@jax-js/jax';
+import type { EngineFactory, EngineName } from './common.ts';
+import { uniform } from './common.ts';
+import { RawGpu, grid } from './gpu.ts';
+import { pg, pixelgradCounters, pixelgradDevice } from './pixelgrad-api.ts';
+
+export const KL = 4;
+export const LR_LAYERS = 0.1;
+
+export interface LayersInput {
+  readonly S: number;
+  readonly Y: Float32Array;
+  readonly c: Float32Array;
+  readonly T: Float32Array;
+}
+
+export function layersInput(S: number, seed: number): LayersInput {
+  const n = S * S;
+  return { S, Y: uniform(KL * n * 3, seed), c: uniform(KL, seed + 1, 0, 0.5), T: uniform(n * 3, seed + 2) };
+}
+
+/** Bytes a fused step must move: every Y_k and T read once. */
+export const layersBytes = (S: number): number => (KL + 1) * S * S * 3 * 4;
+
+const pixelgrad: EngineFactory<LayersInput> = async ({ S, Y: Y0, c: c0, T: T0 }) => {
+  const n = S * S;
+  // The layer mix is a [1, K] @ [K, S·S·3] product (the README's way): one pass over Y forward, and
+  // c's gradient g @ Y^T as a split-K matrix product backward.
+  const c = pg.tensor(c0, { shape: [1, KL], requiresGrad: true });
+  const Y = pg.tensor(Y0, { shape: [KL, n * 3] });
+  const T = pg.tensor(T0, { shape: [1, n * 3] });
+  const opt = new pg.SGD([c], { lr: LR_LAYERS });
+  let cpuMs = 0;
+  const step = (): pg.Tensor => {
+    const t0 = performance.now();
+    const loss = pg.tidy(() => {
+      const loss = pg.mseLoss(c.matmul(Y), T);
+      loss.backward();
+      opt.step();
+      opt.zeroGrad();
+      return loss;
+    });
+    cpuMs += performance.now() - t0;
+    return loss;
+  };
+  return {
+    note: 'c [1, K] matmul Y [K, S·S·3], pg.mseLoss, pg.SGD',
+    device: pixelgradDevice(),
+    async steps(count, readEvery) {
+      let value = Number.NaN;
+      for (let i = 0; i < count; i++) {
+        const loss = step();
+        if (readEvery || i === count - 1) value = await loss.item();
+        loss.dispose();
+      }
+      return value;
+    },
+    recordOneStep() {
+      step().dispose();
+      pg.flush();
+    },
+    counters: () => pixelgradCounters(cpuMs),
+    dispose() {
+      pg.dispose([c, Y, T]);
+    },
+  };
+};
+
+const WG = 64;
+const MAX_THREADS = 16384;
+
+const raw: EngineFactory<LayersInput> = async ({ S, Y: Y0, c: c0, T: T0 }) => {
+  const n = S * S;
+  const e4 = (n * 3) / 4;
+  const threads = Math.min(Math.ceil(e4 / WG) * WG, MAX_THREADS);
+  const gpu = await RawGpu.create();
+  const Y = gpu.buffer(Y0.byteLength, 'Y', Y0);
+  const T = gpu.buffer(T0.byteLength, 'T', T0);
+  const c = gpu.buffer(16, 'c', c0);
+  const partial = gpu.buffer(2 * threads * 16, 'partials');
+  const lossOut = gpu.buffer(16, 'loss');
+  const staging = gpu.readback(16);
+  const consts = `const E4: u32 = ${e4}u;\nconst NT: u32 = ${threads}u;\nconst INV_N: f32 = ${1 / (n * 3)};\nconst LR: f32 = ${LR_LAYERS};\n`;
+  // Each thread streams its vec4s of Y_0..Y_3 and T once, accumulating d·Y_k and d·d in registers.
+  const fused = gpu.kernel(
+    'layers fused step',
+    `${consts}
+@group(0) @binding(0) var<storage, read> Y: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> T: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> c: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> partial: array<vec4<f32>>;
+@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let tid = gid.x + gid.y * nwg.x * ${WG}u;
+  if (tid >= NT) { return; }
+  let w = c[0];
+  var g = vec4<f32>(0.0);
+  var l = 0.0;
+  for (var i = tid; i < E4; i += NT) {
+    let y0 = Y[i];
+    let y1 = Y[E4 + i];
+    let y2 = Y[2u * E4 + i];
+    let y3 = Y[3u * E4 + i];
+    let d = w.x * y0 + w.y * y1 + w.z * y2 + w.w * y3 - T[i];
+    l += dot(d, d);
+    g += vec4<f32>(dot(d, y0), dot(d, y1), dot(d, y2), dot(d, y3));
+  }
+  partial[tid] = g;
+  partial[NT + tid] = vec4<f32>(l, 0.0, 0.0, 0.0);
+}
+`,
+    [Y, T, c, partial],
+  );
+  const finish = gpu.kernel(
+    'layers finish',
+    `${consts}
+@group(0) @binding(0) var<storage, read> partial: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> c: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read_write> lossOut: array<f32>;
+var<workgroup> lanes: array<vec4<f32>, 256>;
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_index) lid: u32) {
+  let row = lid / 128u;
+  let lane = lid % 128u;
+  var acc = vec4<f32>(0.0);
+  for (var j = lane; j < NT; j += 128u) { acc += partial[row * NT + j]; }
+  lanes[lid] = acc;
+  workgroupBarrier();
+  if (lid < 2u) {
+    var s = vec4<f32>(0.0);
+    for (var j = 0u; j < 128u; j++) { s += lanes[lid * 128u + j]; }
+    if (lid == 0u) { c[0] = c[0] - LR * 2.0 * INV_N * s; } else { lossOut[0] = s.x * INV_N; }
+  }
+}
+`,
+    [partial, c, lossOut],
+  );
+  const [gx, gy] = grid(threads / WG);
+  const step = (read: boolean) => gpu.submit([[fused, gx, gy], [finish, 1]], read ? [[lossOut, staging, 4]] : []);
+  return {
+    note: `2 dispatches/step (fused streaming kernel, ${threads} threads, + 1-workgroup finisher), 1 submit`,
+    device: gpu.device,
+    async steps(count, readEvery) {
+      let value = Number.NaN;
+      for (let i = 0; i < count; i++) {
+        const read = readEvery || i === count - 1;
+        step(read);
+        if (read) value = (await gpu.read(staging, 1))[0]!;
+      }
+      return value;
+    },
+    recordOneStep: () => step(false),
+    counters: () => gpu.counters(),
+    dispose: () => gpu.destroy(),
+  };
+};
+
+const tfjs: EngineFactory<LayersInput> = async ({ S, Y: Y0, c: c0, T: T0 }) => {
+  const n = S * S;
+  const c = tf.variable(tf.tensor1d(c0));
+  const Y = tf.tensor3d(Y0, [KL, n, 3]);
+  const T = tf.tensor2d(T0, [n, 3]);
+  const opt = tf.train.sgd(LR_LAYERS);
+  const step = () => opt.minimize(() => tf.mean(tf.square(tf.sub(tf.sum(tf.mul(tf.reshape(c, [KL, 1, 1]), Y), 0), T))) as tf.Scalar, true, [c])!;
+  return {
+    note: 'tf.train.sgd + minimize(sum(c·Y, 0) → mean square)',
+    async steps(count, readEvery) {
+      let value = Number.NaN;
+      for (let i = 0; i < count; i++) {
+        const loss = step();
+        if (readEvery || i === count - 1) value = (await loss.data())[0]!;
+        loss.dispose();
+      }
+      return value;
+    },
+    dispose() {
+      tf.dispose([c, Y, T]);
+      opt.dispose();
+    },
+  };
+};
+
+const jax: EngineFactory<LayersInput> = async ({ S, Y: Y0, c: c0, T: T0 }) => {
+  const n = S * S;
+  const lossFn = (c: JaxArray, Y: JaxArray, T: JaxArray) => np.mean(np.square(np.sum(c.reshape([KL, 1, 1]).mul(Y), 0).sub(T)));
+  const stepFn = jit((c: JaxArray, Y: JaxArray, T: JaxArray) => {
+    const [loss, g] = valueAndGrad(lossFn)(c.ref, Y, T);
+    return [loss, c.sub(g.mul(LR_LAYERS))];
+  });
+  let c = np.array(c0);
+  const Y = np.array(Y0).reshape([KL, n, 3]);
+  const T = np.array(T0).reshape([n, 3]);
+  return {
+    note: 'jit(valueAndGrad(sum(c·Y, 0) → mean square) + SGD)',
+    async steps(count, readEvery) {
+      // jax-js evaluates lazily: losses are kept until the batch is ready so that none is skipped.
+      let value = Number.NaN;
+      const losses: JaxArray[] = [];
+      for (let i = 0; i < count; i++) {
+        const [loss, c2] = stepFn(c, Y.ref, T.ref) as [JaxArray, JaxArray];
+        c = c2;
+        losses.push(loss);
+        if (readEvery || i === count - 1) {
+          await blockUntilReady([c, ...losses]);
+          losses.pop();
+          for (const a of losses.splice(0)) a.dispose();
+          value = (await loss.data())[0]!; // data() consumes the array
+        }
+      }
+      return value;
+    },
+    dispose() {
+      for (const a of [c, Y, T]) a.dispose();
+      stepFn.dispose();
+    },
+  };
+};
+
+const js: EngineFactory<LayersInput> = async ({ S, Y, c: c0, T }) => {
+  const n3 = S * S * 3;
+  const c = Float64Array.from(c0);
+  const step = (): number => {
+    let g0 = 0;
+    let g1 = 0;
+    let g2 = 0;
+    let g3 = 0;
+    let loss = 0;
+    const [a, b, cc, d] = [c[0]!, c[1]!, c[2]!, c[3]!];
+    for (let i = 0; i < n3; i++) {
+      const y0 = Y[i]!;
+      const y1 = Y[n3 + i]!;
+      const y2 = Y[2 * n3 + i]!;
+      const y3 = Y[3 * n3 + i]!;
+      const r = a * y0 + b * y1 + cc * y2 + d * y3 - T[i]!;
+      loss += r * r;
+      g0 += r * y0;
+      g1 += r * y1;
+      g2 += r * y2;
+      g3 += r * y3;
+    }
+    const k = (LR_LAYERS * 2) / n3;
+    c[0] = a - k * g0;
+    c[1] = b - k * g1;
+    c[2] = cc - k * g2;
+    c[3] = d - k * g3;
+    return loss / n3;
+  };
+  return {
+    note: 'single-threaded loop',
+    async steps(count) {
+      let value = Number.NaN;
+      for (let i = 0; i < count; i++) value = step();
+      return value;
+    },
+    dispose() {},
+  };
+};
+
+export const layersEngines: Record<EngineName, EngineFactory<LayersInput>> = { pixelgrad, raw, tfjs, jax, js };
