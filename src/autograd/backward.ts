@@ -1,7 +1,8 @@
 /**
  * Reverse-mode autodiff: one walk over the graph in reverse topological order, touching only
  * nodes on a path to a tensor that requires grad, adding each contribution into its parent's
- * gradient. It records kernels and submits once; it never reads the GPU back.
+ * gradient. It records kernels and submits once at the end, so the GPU starts while JS goes on;
+ * it never reads the GPU back.
  */
 import { retain, type Storage } from '../backend.ts';
 import { FreedGraphError, GradientError, ShapeError } from '../errors.ts';

@@ -92,6 +92,8 @@ export class CpuBackend implements Backend {
 
   flush(): void {}
 
+  async flushSoon(): Promise<void> {}
+
   stats(): BackendStats {
     return {
       buffersCreated: this.created,

@@ -193,7 +193,7 @@ export class WebGpuBackend implements Backend, GpuOps {
   }
 
   private flushing: Promise<void> | null = null;
-  private flushSoon(): Promise<void> {
+  flushSoon(): Promise<void> {
     this.flushing ??= Promise.resolve().then(() => {
       this.flushing = null;
       this.flush();
