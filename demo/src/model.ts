@@ -77,11 +77,22 @@ export class PaletteModel {
 
   /** One optimisation step. Call inside pg.tidy; the returned terms are the losses before the update. */
   step(lambdas: Lambdas): StepTerms {
-    const weights = this.weights();
-    const recon = pg.colorMix(weights, this.palette());
+    const regularized = lambdas.sparsity > 0 || lambdas.smoothness > 0;
+    const terms = (weights: Tensor) => ({ sparsity: weights.sub(weights.square()).sum(-1).mean(), smoothness: this.smoothness(weights) });
+    let recon: Tensor;
+    let shown: { sparsity: Tensor; smoothness: Tensor };
+    if (regularized) {
+      const weights = this.weights();
+      recon = pg.colorMix(weights, this.palette());
+      shown = terms(weights);
+    } else {
+      // Nothing else needs the weights: the softmax runs inside colorMix's kernels, and the chart's
+      // other terms are computed outside the graph.
+      recon = pg.colorMix(this.l, this.palette(), { softmax: true });
+      shown = pg.noGrad(() => terms(this.weights()));
+    }
     const mse = pg.mseLoss(recon, this.photo);
-    const sparsity = weights.sub(weights.square()).sum(-1).mean();
-    const smoothness = this.smoothness(weights);
+    const { sparsity, smoothness } = shown;
     let loss = mse;
     if (lambdas.sparsity > 0) loss = loss.add(sparsity.mul(lambdas.sparsity));
     if (lambdas.smoothness > 0) loss = loss.add(smoothness.mul(lambdas.smoothness));
