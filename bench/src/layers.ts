@@ -7,7 +7,7 @@ import { blockUntilReady, jit, numpy as np, valueAndGrad, type Array as JaxArray
 import type { EngineFactory, EngineName } from './common.ts';
 import { uniform } from './common.ts';
 import { RawGpu, grid } from './gpu.ts';
-import { pg, pixelgradCounters, pixelgradDevice } from './pixelgrad-api.ts';
+import { pg, pixelgradInstance } from './pixelgrad-api.ts';
 
 export const KL = 4;
 export const LR_LAYERS = 0.1;
@@ -35,40 +35,15 @@ const pixelgrad: EngineFactory<LayersInput> = async ({ S, Y: Y0, c: c0, T: T0 })
   const Y = pg.tensor(Y0, { shape: [KL, n * 3] });
   const T = pg.tensor(T0, { shape: [1, n * 3] });
   const opt = new pg.SGD([c], { lr: LR_LAYERS });
-  let cpuMs = 0;
-  const step = (): pg.Tensor => {
-    const t0 = performance.now();
-    const loss = pg.tidy(() => {
+  const step = () =>
+    pg.tidy(() => {
       const loss = pg.mseLoss(c.matmul(Y), T);
       loss.backward();
       opt.step();
       opt.zeroGrad();
       return loss;
     });
-    cpuMs += performance.now() - t0;
-    return loss;
-  };
-  return {
-    note: 'c [1, K] matmul Y [K, S·S·3], pg.mseLoss, pg.SGD',
-    device: pixelgradDevice(),
-    async steps(count, readEvery) {
-      let value = Number.NaN;
-      for (let i = 0; i < count; i++) {
-        const loss = step();
-        if (readEvery || i === count - 1) value = await loss.item();
-        loss.dispose();
-      }
-      return value;
-    },
-    recordOneStep() {
-      step().dispose();
-      pg.flush();
-    },
-    counters: () => pixelgradCounters(cpuMs),
-    dispose() {
-      pg.dispose([c, Y, T]);
-    },
-  };
+  return pixelgradInstance('c [1, K] matmul Y [K, S·S·3], pg.mseLoss, pg.SGD', step, [c, Y, T], () => opt.dispose());
 };
 
 const WG = 64;

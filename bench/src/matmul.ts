@@ -7,7 +7,7 @@ import { jit, numpy as np, valueAndGrad, blockUntilReady, getWebGPUDevice, type 
 import type { EngineFactory, EngineName } from './common.ts';
 import { uniform } from './common.ts';
 import { RawGpu, type Kernel } from './gpu.ts';
-import { pg, pixelgradCounters, pixelgradDevice } from './pixelgrad-api.ts';
+import { pg, pixelgradInstance } from './pixelgrad-api.ts';
 
 export interface MatmulInput {
   readonly N: number;
@@ -25,9 +25,7 @@ export const matmulFlops = (N: number, backward: boolean): number => (backward ?
 const pixelgrad: EngineFactory<MatmulInput> = async ({ N, backward, A: A0, B: B0 }) => {
   const A = pg.tensor(A0, { shape: [N, N], requiresGrad: backward });
   const B = pg.tensor(B0, { shape: [N, N], requiresGrad: backward });
-  let cpuMs = 0;
-  const step = (): pg.Tensor => {
-    const t0 = performance.now();
+  const step = () => {
     const s = pg.tidy(() => {
       const s = A.matmul(B).sum();
       if (backward) s.backward();
@@ -37,28 +35,9 @@ const pixelgrad: EngineFactory<MatmulInput> = async ({ N, backward, A: A0, B: B0
       A.zeroGrad();
       B.zeroGrad();
     }
-    cpuMs += performance.now() - t0;
     return s;
   };
-  return {
-    note: backward ? 'A.matmul(B).sum().backward()' : 'A.matmul(B).sum()',
-    device: pixelgradDevice(),
-    async steps(count, readEvery) {
-      let value = Number.NaN;
-      for (let i = 0; i < count; i++) {
-        const s = step();
-        if (readEvery || i === count - 1) value = await s.item();
-        s.dispose();
-      }
-      return value;
-    },
-    recordOneStep() {
-      step().dispose();
-      pg.flush();
-    },
-    counters: () => pixelgradCounters(cpuMs),
-    dispose: () => pg.dispose([A, B]),
-  };
+  return pixelgradInstance(backward ? 'A.matmul(B).sum().backward()' : 'A.matmul(B).sum()', step, [A, B]);
 };
 
 /**

@@ -8,7 +8,7 @@ import { jit, numpy as np, nn, valueAndGrad, blockUntilReady, type Array as JaxA
 import type { EngineFactory, EngineName, Instance } from './common.ts';
 import { uniform } from './common.ts';
 import { RawGpu, grid } from './gpu.ts';
-import { pg, pixelgradCounters, pixelgradDevice } from './pixelgrad-api.ts';
+import { pg, pixelgradInstance } from './pixelgrad-api.ts';
 
 export const K = 8;
 export const LR = 0.05;
@@ -39,41 +39,16 @@ const pixelgrad: EngineFactory<PaletteInput> = async ({ S, L: L0, P: P0, T: T0 }
   const P = pg.tensor(P0, { shape: [K, 3], requiresGrad: true });
   const T = pg.tensor(T0, { shape: [n, 3] });
   const opt = new pg.Adam([L, P], { lr: LR });
-  let cpuMs = 0;
   // The step exactly as the README teaches it: softmax weights mixed inside colorMix's kernels.
-  const step = (): pg.Tensor => {
-    const t0 = performance.now();
-    const loss = pg.tidy(() => {
+  const step = () =>
+    pg.tidy(() => {
       const loss = pg.mseLoss(pg.colorMix(L, P, { softmax: true }), T);
       loss.backward();
       opt.step();
       opt.zeroGrad();
       return loss;
     });
-    cpuMs += performance.now() - t0;
-    return loss;
-  };
-  return {
-    note: 'README form: pg.colorMix(L, P, { softmax: true }), pg.mseLoss, pg.Adam',
-    device: pixelgradDevice(),
-    async steps(count, readEvery) {
-      let value = Number.NaN;
-      for (let i = 0; i < count; i++) {
-        const loss = step();
-        if (readEvery || i === count - 1) value = await loss.item();
-        loss.dispose();
-      }
-      return value;
-    },
-    recordOneStep() {
-      step().dispose();
-      pg.flush();
-    },
-    counters: () => pixelgradCounters(cpuMs),
-    dispose() {
-      pg.dispose([L, P, T]);
-    },
-  };
+  return pixelgradInstance('README form: pg.colorMix(L, P, { softmax: true }), pg.mseLoss, pg.Adam', step, [L, P, T], () => opt.dispose());
 };
 
 // ---------------------------------------------------------------- raw fused WebGPU

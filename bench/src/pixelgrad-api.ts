@@ -4,6 +4,7 @@
  */
 // The public entry point, exactly what users import ('pixelgrad' maps to src/index.ts in bench/vite.config.ts and tsconfig.json).
 import * as pg from 'pixelgrad';
+import type { Instance } from './common.ts';
 
 export async function initPixelgrad(): Promise<void> {
   await pg.init();
@@ -32,6 +33,42 @@ export function pixelgradCounters(cpuMs: number): Record<string, number> {
     bytesInUse: m.bytesInUse,
     liveTensors: m.liveTensors,
     cpuMs,
+  };
+}
+
+/**
+ * A bench instance around one pixelgrad step: `step` records a whole step (inside pg.tidy) and
+ * returns the value to check; `owned` are the tensors to free at the end.
+ */
+export function pixelgradInstance(note: string, step: () => pg.Tensor, owned: pg.Tensor[], extraDispose?: () => void): Instance {
+  let cpuMs = 0;
+  const timed = (): pg.Tensor => {
+    const t0 = performance.now();
+    const value = step();
+    cpuMs += performance.now() - t0;
+    return value;
+  };
+  return {
+    note,
+    device: pixelgradDevice(),
+    async steps(count, readEvery) {
+      let value = Number.NaN;
+      for (let i = 0; i < count; i++) {
+        const t = timed();
+        if (readEvery || i === count - 1) value = await t.item();
+        t.dispose();
+      }
+      return value;
+    },
+    recordOneStep() {
+      timed().dispose();
+      pg.flush();
+    },
+    counters: () => pixelgradCounters(cpuMs),
+    dispose() {
+      extraDispose?.();
+      pg.dispose(owned);
+    },
   };
 }
 
