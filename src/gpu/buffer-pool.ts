@@ -32,10 +32,14 @@ export class BufferPool {
     private readonly device: GPUDevice,
     private readonly usage: GPUBufferUsageFlags,
     private readonly label: string,
+    /** Largest buffer the device can create and bind, rounded down to 16 bytes. */
+    private readonly maxBytes: number,
   ) {}
 
   acquire(bytes: number): PooledBuffer {
-    const cls = sizeClass(bytes);
+    // A size class never goes past the device's limit (limits need not be powers of two); a
+    // request that close to it gets its own exact size instead.
+    const cls = Math.max(alignBytes(bytes), Math.min(sizeClass(bytes), this.maxBytes));
     const list = this.free.get(cls);
     const reused = list?.pop();
     this.bytesInUse += cls;

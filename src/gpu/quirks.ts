@@ -55,7 +55,7 @@ export const alignBytes = (bytes: number): number => Math.max(16, Math.ceil(byte
 /** Throws LimitError before createBuffer when a tensor could not be bound to a kernel. */
 export function checkTensorBytes(op: string, bytes: number, limits: GPUSupportedLimits, shape: readonly number[]): void {
   const cap = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
-  if (bytes > cap) {
+  if (alignBytes(bytes) > cap) {
     throw new LimitError(
       `${op}: a tensor of shape [${shape.join(', ')}] needs ${bytes} bytes, above this device's limit of ${cap} bytes ` +
         '(min of maxStorageBufferBindingSize and maxBufferSize). Split it into smaller tensors or use a device with larger limits.',

@@ -50,8 +50,10 @@ export class WebGpuBackend implements Backend, GpuOps {
     this.isSoftware = info.isSoftware;
     this.subgroups = info.subgroups;
     const usage = bufferUsage();
-    this.pool = new BufferPool(this.device, usage.storage, 'pixelgrad tensor');
-    this.readbackPool = new BufferPool(this.device, usage.readback, 'pixelgrad readback');
+    const { maxBufferSize, maxStorageBufferBindingSize } = this.device.limits;
+    const maxBytes = Math.floor(Math.min(maxBufferSize, maxStorageBufferBindingSize) / 16) * 16;
+    this.pool = new BufferPool(this.device, usage.storage, 'pixelgrad tensor', maxBytes);
+    this.readbackPool = new BufferPool(this.device, usage.readback, 'pixelgrad readback', maxBytes);
     this.pipelines = new PipelineCache(this.device, (e: ShaderCompileError) => {
       this.compileError ??= e;
     });
