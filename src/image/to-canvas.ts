@@ -15,6 +15,8 @@ interface CanvasTarget {
   readonly format: GPUTextureFormat;
   /** width, height, channels: written before each draw. */
   readonly view: GPUBuffer;
+  /** Draw bind groups by pooled-buffer id. */
+  readonly bindGroups: Map<number, GPUBindGroup>;
 }
 
 const targets = new WeakMap<AnyCanvas, CanvasTarget>();
@@ -43,7 +45,7 @@ function canvasTarget(device: GPUDevice, canvas: AnyCanvas): CanvasTarget {
   context.configure({ device, format, alphaMode: 'premultiplied' });
   have?.view.destroy();
   const view = device.createBuffer({ size: 16, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST, label: 'pixelgrad toCanvas view' });
-  const target = { device, context, format, view };
+  const target = { device, context, format, view, bindGroups: new Map<number, GPUBindGroup>() };
   targets.set(canvas, target);
   return target;
 }
@@ -71,13 +73,20 @@ export function toCanvas(t: Tensor, canvas: AnyCanvas): void {
     resize(canvas, width, height);
     device.queue.writeBuffer(target.view, 0, Uint32Array.of(width, height, channels, 0));
     const { pipeline, layout } = toCanvasPipeline(device, target.format);
-    const bindGroup = device.createBindGroup({
-      layout,
-      entries: [
-        { binding: 0, resource: { buffer: target.view } },
-        { binding: 1, resource: { buffer: (storage as GpuStorage).buf.buffer } },
-      ],
-    });
+    // Per pooled buffer, so redrawing the same tensors every frame creates no bind group.
+    const buf = (storage as GpuStorage).buf;
+    let bindGroup = target.bindGroups.get(buf.id);
+    if (!bindGroup) {
+      if (target.bindGroups.size >= 64) target.bindGroups.clear();
+      bindGroup = device.createBindGroup({
+        layout,
+        entries: [
+          { binding: 0, resource: { buffer: target.view } },
+          { binding: 1, resource: { buffer: buf.buffer } },
+        ],
+      });
+      target.bindGroups.set(buf.id, bindGroup);
+    }
     // The kernels that computed this tensor must be submitted before the draw that reads it.
     be.flush();
     const encoder = device.createCommandEncoder({ label: 'pixelgrad toCanvas' });
