@@ -62,6 +62,30 @@ export interface Instance {
 
 export type EngineFactory<I> = (input: I) => Promise<Instance>;
 
+/**
+ * An instance for engines whose step returns a handle on its loss: reads the loss only when the
+ * harness asks (every step, or after the last), and releases every handle.
+ */
+export function lossLoop<L>(
+  base: Omit<Instance, 'steps'>,
+  step: () => L,
+  read: (loss: L) => Promise<number>,
+  release: (loss: L) => void,
+): Instance {
+  return {
+    ...base,
+    async steps(count, readEvery) {
+      let value = Number.NaN;
+      for (let i = 0; i < count; i++) {
+        const loss = step();
+        if (readEvery || i === count - 1) value = await read(loss);
+        release(loss);
+      }
+      return value;
+    },
+  };
+}
+
 export const now = (): number => performance.now();
 
 export function log(msg: string): void {

@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { blockUntilReady, jit, numpy as np, valueAndGrad, type Array as JaxArray } from '@jax-js/jax';
 import type { EngineFactory, EngineName } from './common.ts';
-import { uniform } from './common.ts';
+import { lossLoop, uniform } from './common.ts';
 import { RawGpu, grid } from './gpu.ts';
 import { pg, pixelgradInstance } from './pixelgrad-api.ts';
 
@@ -142,22 +142,18 @@ const tfjs: EngineFactory<LayersInput> = async ({ S, Y: Y0, c: c0, T: T0 }) => {
   const T = tf.tensor2d(T0, [n, 3]);
   const opt = tf.train.sgd(LR_LAYERS);
   const step = () => opt.minimize(() => tf.mean(tf.square(tf.sub(tf.sum(tf.mul(tf.reshape(c, [KL, 1, 1]), Y), 0), T))) as tf.Scalar, true, [c])!;
-  return {
-    note: 'tf.train.sgd + minimize(sum(c·Y, 0) → mean square)',
-    async steps(count, readEvery) {
-      let value = Number.NaN;
-      for (let i = 0; i < count; i++) {
-        const loss = step();
-        if (readEvery || i === count - 1) value = (await loss.data())[0]!;
-        loss.dispose();
-      }
-      return value;
+  return lossLoop(
+    {
+      note: 'tf.train.sgd + minimize(sum(c·Y, 0) → mean square)',
+      dispose() {
+        tf.dispose([c, Y, T]);
+        opt.dispose();
+      },
     },
-    dispose() {
-      tf.dispose([c, Y, T]);
-      opt.dispose();
-    },
-  };
+    step,
+    async (loss) => (await loss.data())[0]!,
+    (loss) => loss.dispose(),
+  );
 };
 
 const jax: EngineFactory<LayersInput> = async ({ S, Y: Y0, c: c0, T: T0 }) => {

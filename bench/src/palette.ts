@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { jit, numpy as np, nn, valueAndGrad, blockUntilReady, type Array as JaxArray } from '@jax-js/jax';
 import type { EngineFactory, EngineName, Instance } from './common.ts';
-import { uniform } from './common.ts';
+import { lossLoop, uniform } from './common.ts';
 import { RawGpu, grid } from './gpu.ts';
 import { pg, pixelgradInstance } from './pixelgrad-api.ts';
 
@@ -240,22 +240,18 @@ const tfjs: EngineFactory<PaletteInput> = async ({ S, L: L0, P: P0, T: T0 }) => 
   const T = tf.tensor2d(T0, [n, 3]);
   const opt = tf.train.adam(LR, B1, B2, EPS);
   const step = () => opt.minimize(() => tf.mean(tf.square(tf.sub(tf.matMul(tf.softmax(L), P), T))) as tf.Scalar, true, [L, P])!;
-  return {
-    note: 'tf.train.adam + optimizer.minimize(softmax → matMul → mean square)',
-    async steps(count, readEvery) {
-      let value = Number.NaN;
-      for (let i = 0; i < count; i++) {
-        const loss = step();
-        if (readEvery || i === count - 1) value = (await loss.data())[0]!;
-        loss.dispose();
-      }
-      return value;
+  return lossLoop(
+    {
+      note: 'tf.train.adam + optimizer.minimize(softmax → matMul → mean square)',
+      dispose() {
+        tf.dispose([L, P, T]);
+        opt.dispose();
+      },
     },
-    dispose() {
-      tf.dispose([L, P, T]);
-      opt.dispose();
-    },
-  };
+    step,
+    async (loss) => (await loss.data())[0]!,
+    (loss) => loss.dispose(),
+  );
 };
 
 // ---------------------------------------------------------------- jax-js (WebGPU, jit)

@@ -4,7 +4,7 @@
  */
 // The public entry point, exactly what users import ('pixelgrad' maps to src/index.ts in bench/vite.config.ts and tsconfig.json).
 import * as pg from 'pixelgrad';
-import type { Instance } from './common.ts';
+import { type Instance, lossLoop } from './common.ts';
 
 export async function initPixelgrad(): Promise<void> {
   await pg.init();
@@ -48,28 +48,24 @@ export function pixelgradInstance(note: string, step: () => pg.Tensor, owned: pg
     cpuMs += performance.now() - t0;
     return value;
   };
-  return {
-    note,
-    device: pixelgradDevice(),
-    async steps(count, readEvery) {
-      let value = Number.NaN;
-      for (let i = 0; i < count; i++) {
-        const t = timed();
-        if (readEvery || i === count - 1) value = await t.item();
-        t.dispose();
-      }
-      return value;
+  return lossLoop(
+    {
+      note,
+      device: pixelgradDevice(),
+      recordOneStep() {
+        timed().dispose();
+        pg.flush();
+      },
+      counters: () => pixelgradCounters(cpuMs),
+      dispose() {
+        extraDispose?.();
+        pg.dispose(owned);
+      },
     },
-    recordOneStep() {
-      timed().dispose();
-      pg.flush();
-    },
-    counters: () => pixelgradCounters(cpuMs),
-    dispose() {
-      extraDispose?.();
-      pg.dispose(owned);
-    },
-  };
+    timed,
+    (t) => t.item(),
+    (t) => t.dispose(),
+  );
 }
 
 export { pg };
