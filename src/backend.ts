@@ -52,6 +52,8 @@ export interface Backend {
    */
   flushSoon(): Promise<void>;
   stats(): BackendStats;
+  /** Frees pooled memory that no tensor uses (it is kept for reuse otherwise). */
+  releasePooled(): void;
   /** Throws DeviceLostError (or the pending GPU error) if the device cannot be used. */
   assertUsable(op: string): void;
   destroy(): void;

@@ -14,7 +14,7 @@ import './ops/all.ts';
 
 export { Tensor, type Operand, type NestedArray, type BackwardOptions } from './tensor.ts';
 export { tensor, full, zeros, ones, zerosLike, onesLike, rand, randn, arange, type TensorOptions, type TensorData, type RandomOptions } from './creation.ts';
-export { init, backend, shutdown, flush, memory, tidy, noGrad, dispose, type InitOptions, type MemoryInfo } from './runtime.ts';
+export { init, backend, shutdown, flush, memory, releasePooled, tidy, noGrad, dispose, type InitOptions, type MemoryInfo } from './runtime.ts';
 export { grad, valueAndGrad, type ValueAndGrad } from './autograd/functional.ts';
 export { manualSeed, mulberry32 } from './random.ts';
 export type { Backend, BackendStats } from './backend.ts';

@@ -67,6 +67,14 @@ export function flush(): void {
   engine.backend?.flush();
 }
 
+/**
+ * Gives the GPU back the pooled buffers no tensor uses. The pool keeps them so that a training
+ * loop allocates nothing after its first step; call this after the loop, not inside it.
+ */
+export function releasePooled(): void {
+  engine.backend?.releasePooled();
+}
+
 export interface MemoryInfo extends BackendStats {
   /** Tensors created and not yet disposed (including gradients and optimizer state). */
   liveTensors: number;

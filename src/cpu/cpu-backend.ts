@@ -107,6 +107,8 @@ export class CpuBackend implements Backend {
     };
   }
 
+  releasePooled(): void {}
+
   destroy(): void {
     this.destroyed = true;
   }

@@ -227,7 +227,7 @@ export class WebGpuBackend implements Backend, GpuOps {
   }
 
   /** Frees pooled buffers nobody uses (pg.memory() shows them as bytesPooled). */
-  trim(): void {
+  releasePooled(): void {
     this.pipelines.forgetBuffers([...this.pool.trim(), ...this.readbackPool.trim()]);
   }
 

@@ -97,6 +97,21 @@ test('a training step creates no buffers, bind groups or pipelines after the fir
   pg.dispose([x, w, t]);
 });
 
+test('releasePooled frees the pool, and later steps still run (with their bind groups rebuilt)', async () => {
+  await pg.init();
+  const x = pg.rand([4096], { seed: 4 });
+  const step = () => pg.tidy(() => x.mul(2).add(1).sum());
+  const first = step();
+  const v1 = await first.item();
+  first.dispose();
+  expect(pg.memory().bytesPooled).toBeGreaterThan(0);
+  pg.releasePooled();
+  expect(pg.memory().bytesPooled).toBe(0);
+  const again = step();
+  expect(await again.item()).toBeCloseTo(v1, 2);
+  pg.dispose([again, x]);
+});
+
 test('a lost device rejects pending reads with DeviceLostError; init() again recovers', async () => {
   await pg.init();
   const old = pg.tensor([1, 2, 3]);
