@@ -56,9 +56,3 @@ export function defineOp<A>(def: OpDef<A>): OpDef<A> {
 export function registeredOps(): OpDef<unknown>[] {
   return [...registry.values()] as unknown as OpDef<unknown>[];
 }
-
-export function getOp(name: string): OpDef<unknown> {
-  const op = registry.get(name);
-  if (!op) throw new Error(`internal: no op "${name}"`);
-  return op as unknown as OpDef<unknown>;
-}
