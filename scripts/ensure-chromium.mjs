@@ -9,9 +9,16 @@ if (process.env.CHROMIUM_PATH && !existsSync(process.env.CHROMIUM_PATH)) {
   process.exit(1);
 }
 let found = candidates.find((p) => existsSync(p));
-if (!found && !optional && process.getuid?.() === 0 && existsSync('/usr/bin/apt-get')) {
-  console.log('No Chromium found: installing Debian chromium (apt-get install -y chromium)...');
-  execSync('apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium', { stdio: 'inherit' });
+const canApt = !optional && process.getuid?.() === 0 && existsSync('/usr/bin/apt-get');
+// The Node WebGPU test loads Vulkan through the webgpu package (Dawn); Chromium does not bring libvulkan1.
+let hasVulkan = true;
+try {
+  hasVulkan = execSync('ldconfig -p', { encoding: 'utf8' }).includes('libvulkan.so.1');
+} catch {}
+const packages = [...(found ? [] : ['chromium']), ...(hasVulkan ? [] : ['libvulkan1'])];
+if (packages.length && canApt) {
+  console.log(`Installing Debian packages: ${packages.join(' ')} (apt-get install -y)...`);
+  execSync(`apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${packages.join(' ')}`, { stdio: 'inherit' });
   found = candidates.find((p) => existsSync(p));
 }
 if (!found && !optional) {

@@ -3,6 +3,8 @@ import { WebGPUUnavailableError } from '../errors.ts';
 import { isSoftwareAdapter, requiredLimits } from './quirks.ts';
 
 export interface GpuDeviceInfo {
+  /** Held for the backend's lifetime: Dawn's node binding shuts down when its GPU object is collected. */
+  readonly gpu: GPU;
   readonly adapter: GPUAdapter;
   readonly device: GPUDevice;
   readonly adapterName: string;
@@ -27,5 +29,5 @@ export async function requestGpuDevice(gpu: GPU | undefined, powerPreference?: G
   }
   const info = adapter.info;
   const adapterName = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unknown adapter';
-  return { adapter, device, adapterName, isSoftware: isSoftwareAdapter(info, adapter), subgroups };
+  return { gpu: g, adapter, device, adapterName, isSoftware: isSoftwareAdapter(info, adapter), subgroups };
 }

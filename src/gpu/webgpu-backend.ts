@@ -31,6 +31,8 @@ export class WebGpuBackend implements Backend, GpuOps {
   readonly isSoftware: boolean;
   readonly subgroups: boolean;
   readonly device: GPUDevice;
+  /** The GPU object the device came from, kept alive with the backend (see GpuDeviceInfo.gpu). */
+  private gpu: GPU | null;
   private readonly pool: BufferPool;
   private readonly readbackPool: BufferPool;
   private readonly pipelines: PipelineCache;
@@ -46,6 +48,7 @@ export class WebGpuBackend implements Backend, GpuOps {
 
   constructor(info: GpuDeviceInfo) {
     this.device = info.device;
+    this.gpu = info.gpu;
     this.adapterName = info.adapterName;
     this.isSoftware = info.isSoftware;
     this.subgroups = info.subgroups;
@@ -234,5 +237,6 @@ export class WebGpuBackend implements Backend, GpuOps {
   destroy(): void {
     this.destroyed = true;
     this.device.destroy();
+    this.gpu = null;
   }
 }

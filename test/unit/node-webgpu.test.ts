@@ -1,0 +1,32 @@
+/**
+ * WebGPU in Node through the `webgpu` package (Dawn), pointed at Chromium's SwiftShader Vulkan
+ * driver: init({ gpu }) with a GPU object that is not navigator.gpu.
+ */
+import { existsSync } from 'node:fs';
+import { afterAll, expect, test } from 'vitest';
+import * as pg from '../../src/index.ts';
+
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+
+afterAll(() => {
+  // Dawn's node binding keeps the process alive while its GPU object is referenced.
+  pg.shutdown();
+});
+
+test('the two-ingredient example on Node WebGPU (webgpu package) gives -0.12 and -0.08', async () => {
+  if (!process.env.VK_ICD_FILENAMES) {
+    expect(existsSync(SWIFTSHADER_ICD), `${SWIFTSHADER_ICD} (from Debian's chromium) or VK_ICD_FILENAMES is needed`).toBe(true);
+    process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+  }
+  const { create, globals } = await import('webgpu');
+  Object.assign(globalThis, globals);
+  await pg.init({ gpu: create([]) });
+  expect(pg.backend()!.kind).toBe('webgpu');
+  const c1 = pg.tensor([0.2], { requiresGrad: true });
+  const c2 = pg.tensor([0.7], { requiresGrad: true });
+  const loss = c1.mul(0.6).add(c2.mul(0.4)).sub(0.5).pow(2);
+  loss.backward();
+  expect(Math.abs((await c1.grad!.data())[0]! + 0.12)).toBeLessThan(1e-6);
+  expect(Math.abs((await c2.grad!.data())[0]! + 0.08)).toBeLessThan(1e-6);
+  expect(pg.memory().uncapturedErrors).toBe(0);
+});
