@@ -165,6 +165,13 @@ export class WebGpuBackend implements Backend, GpuOps {
     if (!this.lostError) this.recorder.flush();
   }
 
+  /** Submits commands encoded outside the recorder (image upload, canvas draw) after all recorded work; counted in submits. */
+  submitAfterRecorded(commands: GPUCommandBuffer): void {
+    this.flush();
+    this.device.queue.submit([commands]);
+    this.recorder.submits++;
+  }
+
   async read(s: GpuStorage, length: number): Promise<Float32Array> {
     this.assertUsable('read');
     this.throwPendingError();

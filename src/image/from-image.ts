@@ -101,8 +101,6 @@ function fromImageGpu(be: WebGpuBackend, source: ImageSource, width: number, hei
     }
     const { pipeline, layout } = fromTexturePipeline(device, channels);
     const bindGroup = device.createBindGroup({ layout, entries: [{ binding: 0, resource: upload.view }, { binding: 1, resource: { buffer: out.buf.buffer } }] });
-    // Recorded work that last used this pooled buffer must be submitted before our write.
-    be.flush();
     const [x, y] = dispatchGrid(Math.ceil((width * height) / 4 / WORKGROUP_SIZE), device.limits.maxComputeWorkgroupsPerDimension, 'fromImage');
     const encoder = device.createCommandEncoder({ label: 'pixelgrad fromImage' });
     const pass = encoder.beginComputePass();
@@ -110,7 +108,8 @@ function fromImageGpu(be: WebGpuBackend, source: ImageSource, width: number, hei
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(x, y);
     pass.end();
-    device.queue.submit([encoder.finish()]);
+    // After the recorded work that last used this pooled buffer, which must run before our write.
+    be.submitAfterRecorded(encoder.finish());
   } catch (e) {
     be.release(out);
     throw e;

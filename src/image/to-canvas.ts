@@ -87,8 +87,6 @@ export function toCanvas(t: Tensor, canvas: AnyCanvas): void {
       });
       target.bindGroups.set(buf.id, bindGroup);
     }
-    // The kernels that computed this tensor must be submitted before the draw that reads it.
-    be.flush();
     const encoder = device.createCommandEncoder({ label: 'pixelgrad toCanvas' });
     const pass = encoder.beginRenderPass({
       colorAttachments: [{ view: target.context.getCurrentTexture().createView(), loadOp: 'clear', storeOp: 'store', clearValue: [0, 0, 0, 0] }],
@@ -97,7 +95,8 @@ export function toCanvas(t: Tensor, canvas: AnyCanvas): void {
     pass.setBindGroup(0, bindGroup);
     pass.draw(3);
     pass.end();
-    device.queue.submit([encoder.finish()]);
+    // After the kernels that computed this tensor.
+    be.submitAfterRecorded(encoder.finish());
     return;
   }
   const ctx = canvas.getContext('2d') as CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D | null;
