@@ -46,11 +46,6 @@ export interface Backend {
   update(rule: UpdateRule, buffers: readonly Storage[], params: readonly number[]): void;
   /** Submits recorded work now. */
   flush(): void;
-  /**
-   * Submits recorded work once the current task's synchronous code is done, so that work recorded
-   * right after (the optimizer step, the reads of the gradients) joins the same submit.
-   */
-  flushSoon(): Promise<void>;
   stats(): BackendStats;
   /** Frees pooled memory that no tensor uses (it is kept for reuse otherwise). */
   releasePooled(): void;

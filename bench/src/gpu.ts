@@ -3,6 +3,7 @@
  * every buffer, bind group and pipeline created at setup (and counted, so the table can show that
  * steady state creates nothing), one command encoder and one submit per step.
  */
+import type { Instance } from './common.ts';
 
 export async function requestAdapter(): Promise<GPUAdapter> {
   const gpu = navigator.gpu;
@@ -123,4 +124,27 @@ export function grid(workgroups: number, maxPerDim = 65535): [number, number] {
   if (workgroups <= maxPerDim) return [Math.max(1, workgroups), 1];
   const y = Math.ceil(workgroups / maxPerDim);
   return [Math.ceil(workgroups / y), y];
+}
+
+/**
+ * The bench instance for a raw WebGPU step: `step(read)` submits one step, copying its loss into
+ * `staging` when `read` is set; the loss is read only when the harness asks for it.
+ */
+export function rawInstance(gpu: RawGpu, note: string, step: (read: boolean) => void, staging: GPUBuffer): Instance {
+  return {
+    note,
+    device: gpu.device,
+    async steps(count, readEvery) {
+      let value = Number.NaN;
+      for (let i = 0; i < count; i++) {
+        const read = readEvery || i === count - 1;
+        step(read);
+        if (read) value = (await gpu.read(staging, 1))[0]!;
+      }
+      return value;
+    },
+    recordOneStep: () => step(false),
+    counters: () => gpu.counters(),
+    dispose: () => gpu.destroy(),
+  };
 }

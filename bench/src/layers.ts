@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { blockUntilReady, jit, numpy as np, valueAndGrad, type Array as JaxArray } from '@jax-js/jax';
 import type { EngineFactory, EngineName } from './common.ts';
 import { lossLoop, uniform } from './common.ts';
-import { RawGpu, grid } from './gpu.ts';
+import { RawGpu, grid, rawInstance } from './gpu.ts';
 import { pg, pixelgradInstance } from './pixelgrad-api.ts';
 
 export const KL = 4;
@@ -117,22 +117,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   );
   const [gx, gy] = grid(threads / WG);
   const step = (read: boolean) => gpu.submit([[fused, gx, gy], [finish, 1]], read ? [[lossOut, staging, 4]] : []);
-  return {
-    note: `2 dispatches/step (fused streaming kernel, ${threads} threads, + 1-workgroup finisher), 1 submit`,
-    device: gpu.device,
-    async steps(count, readEvery) {
-      let value = Number.NaN;
-      for (let i = 0; i < count; i++) {
-        const read = readEvery || i === count - 1;
-        step(read);
-        if (read) value = (await gpu.read(staging, 1))[0]!;
-      }
-      return value;
-    },
-    recordOneStep: () => step(false),
-    counters: () => gpu.counters(),
-    dispose: () => gpu.destroy(),
-  };
+  return rawInstance(gpu, `2 dispatches/step (fused streaming kernel, ${threads} threads, + 1-workgroup finisher), 1 submit`, step, staging);
 };
 
 const tfjs: EngineFactory<LayersInput> = async ({ S, Y: Y0, c: c0, T: T0 }) => {

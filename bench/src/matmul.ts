@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { jit, numpy as np, valueAndGrad, blockUntilReady, getWebGPUDevice, type Array as JaxArray } from '@jax-js/jax';
 import type { EngineFactory, EngineName } from './common.ts';
 import { uniform } from './common.ts';
-import { RawGpu, type Kernel } from './gpu.ts';
+import { RawGpu, type Kernel, rawInstance } from './gpu.ts';
 import { pg, pixelgradInstance } from './pixelgrad-api.ts';
 
 export interface MatmulInput {
@@ -249,22 +249,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
       }
     }
   }
-  return {
-    note: `4×4 per thread, autotuned: ${chosen}; ${kernels.length} dispatches/step, 1 submit`,
-    device: gpu.device,
-    async steps(count, readEvery) {
-      let value = Number.NaN;
-      for (let i = 0; i < count; i++) {
-        const read = readEvery || i === count - 1;
-        step(read);
-        if (read) value = (await gpu.read(staging, 1))[0]!;
-      }
-      return value;
-    },
-    recordOneStep: () => step(false),
-    counters: () => gpu.counters(),
-    dispose: () => gpu.destroy(),
-  };
+  return rawInstance(gpu, `4×4 per thread, autotuned: ${chosen}; ${kernels.length} dispatches/step, 1 submit`, step, staging);
 };
 
 const tfjs: EngineFactory<MatmulInput> = async ({ N, backward, A: A0, B: B0 }) => {

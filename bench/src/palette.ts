@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { jit, numpy as np, nn, valueAndGrad, blockUntilReady, type Array as JaxArray } from '@jax-js/jax';
 import type { EngineFactory, EngineName, Instance } from './common.ts';
 import { lossLoop, uniform } from './common.ts';
-import { RawGpu, grid } from './gpu.ts';
+import { RawGpu, grid, rawInstance } from './gpu.ts';
 import { pg, pixelgradInstance } from './pixelgrad-api.ts';
 
 export const K = 8;
@@ -213,22 +213,7 @@ const raw: EngineFactory<PaletteInput> = async ({ S, L: L0, P: P0, T: T0 }) => {
   const finish = gpu.kernel('palette finish', src.finish, [partial, P, mP, vP, state, lossOut]);
   const [gx, gy] = grid(threads / WG_A);
   const step = (read: boolean) => gpu.submit([[fused, gx, gy], [finish, 1]], read ? [[lossOut, staging, 4]] : []);
-  return {
-    note: `2 dispatches/step (fused per-pixel kernel, ${threads} threads × ${Math.ceil(quads / threads) * 4} px, + 1-workgroup finisher), 1 submit`,
-    device: gpu.device,
-    async steps(count, readEvery) {
-      let value = Number.NaN;
-      for (let i = 0; i < count; i++) {
-        const read = readEvery || i === count - 1;
-        step(read);
-        if (read) value = (await gpu.read(staging, 1))[0]!;
-      }
-      return value;
-    },
-    recordOneStep: () => step(false),
-    counters: () => gpu.counters(),
-    dispose: () => gpu.destroy(),
-  };
+  return rawInstance(gpu, `2 dispatches/step (fused per-pixel kernel, ${threads} threads × ${Math.ceil(quads / threads) * 4} px, + 1-workgroup finisher), 1 submit`, step, staging);
 };
 
 // ---------------------------------------------------------------- tfjs (WebGPU backend)

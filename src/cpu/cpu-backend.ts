@@ -92,8 +92,6 @@ export class CpuBackend implements Backend {
 
   flush(): void {}
 
-  async flushSoon(): Promise<void> {}
-
   stats(): BackendStats {
     return {
       buffersCreated: this.created,

@@ -205,7 +205,8 @@ export class WebGpuBackend implements Backend, GpuOps {
   }
 
   private flushing: Promise<void> | null = null;
-  flushSoon(): Promise<void> {
+  /** Submits once the current task's synchronous code is done, so reads started together share the submit. */
+  private flushSoon(): Promise<void> {
     this.flushing ??= Promise.resolve().then(() => {
       this.flushing = null;
       this.flush();

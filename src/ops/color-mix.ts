@@ -256,6 +256,10 @@ function loopBackward(k: GpuOps, g: GpuStorage, w: GpuStorage | null, pal: GpuSt
   }
 }
 
+/** Float64 softmax of each pixel's K logits: the softmax op's own reference. */
+const softmaxRows = (x: Float64Array, K: number): Float64Array =>
+  softmaxOp.reference([x], { shapes: [[x.length / K, K]], attrs: { axis: 1 }, outShape: [x.length / K, K] });
+
 export const colorMixOp = defineOp<ColorMixAttrs>({
   name: 'colorMix',
   arity: 2,
@@ -356,20 +360,4 @@ export interface ColorMixOptions {
  */
 export function colorMix(weights: Tensor, palette: Tensor, options: ColorMixOptions = {}): Tensor {
   return apply(colorMixOp, [weights, palette], options.softmax ? { softmax: true } : {});
-}
-
-/** Float64 softmax of each row of K logits. */
-function softmaxRows(x: Float64Array, K: number): Float64Array {
-  const out = new Float64Array(x.length);
-  for (let r = 0; r + K <= x.length; r += K) {
-    let mx = Number.NEGATIVE_INFINITY;
-    for (let k = 0; k < K; k++) mx = Math.max(mx, x[r + k]!);
-    let s = 0;
-    for (let k = 0; k < K; k++) {
-      out[r + k] = Math.exp(x[r + k]! - mx);
-      s += out[r + k]!;
-    }
-    for (let k = 0; k < K; k++) out[r + k]! /= s;
-  }
-  return out;
 }

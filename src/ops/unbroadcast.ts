@@ -3,10 +3,9 @@
  * broadcast shape `from` becomes one in the input's shape `to`.
  */
 import type { GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
-import { type Shape, sizeOf } from '../shape.ts';
-import { gpuReduce, keptShape } from './reduce.ts';
-import { broadcastStrides } from '../shape.ts';
+import { broadcastStrides, type Shape, sizeOf } from '../shape.ts';
 import { dot, forEachIndex } from './elementwise.ts';
+import { gpuReduce, keptShape } from './reduce.ts';
 
 /** Axes of `from` that `to` was broadcast along. */
 export function broadcastAxes(from: Shape, to: Shape): number[] {
