@@ -1,12 +1,4 @@
-// Kernels the engine itself needs: filling a new tensor and accumulating gradients in place.
-
-//# fill
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = linear_index(gid, nwg);
-  if (i >= {{N}}u) { return; }
-  out[i] = param(0u);
-}
+// Kernels the engine itself needs: accumulating gradients in place.
 
 //# accumulate
 // target += addend, four elements per thread ({{N}} counts vec4s); gradients of a tensor used twice meet here.

@@ -46,6 +46,11 @@ export interface Backend {
   update(rule: UpdateRule, buffers: readonly Storage[], params: readonly number[]): void;
   /** Submits recorded work now. */
   flush(): void;
+  /**
+   * Submits recorded work once the current task's synchronous code has run, so a step's
+   * backward(), optimizer update and the reads that follow share one submit.
+   */
+  flushSoon(): Promise<void>;
   stats(): BackendStats;
   /** Frees pooled memory that no tensor uses (it is kept for reuse otherwise). */
   releasePooled(): void;

@@ -1,8 +1,8 @@
 /**
  * Reverse-mode autodiff: one walk over the graph in reverse topological order, touching only
  * nodes on a path to a tensor that requires grad, adding each contribution into its parent's
- * gradient. It records kernels and submits once at the end, so the GPU starts while JS goes on;
- * it never reads the GPU back.
+ * gradient. It records kernels and submits them when the current task's code is done (so an
+ * optimizer step and reads that follow share the submit); it never reads the GPU back.
  */
 import { retain, type Storage } from '../backend.ts';
 import { FreedGraphError, GradientError, ShapeError } from '../errors.ts';
@@ -109,5 +109,5 @@ export function backward(root: Tensor, gradient: Tensor | undefined, retainGraph
       node.freed = true;
     }
   }
-  be.flush();
+  void be.flushSoon();
 }

@@ -92,6 +92,10 @@ export class CpuBackend implements Backend {
 
   flush(): void {}
 
+  flushSoon(): Promise<void> {
+    return Promise.resolve();
+  }
+
   stats(): BackendStats {
     return {
       buffersCreated: this.created,

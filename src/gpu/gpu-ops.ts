@@ -21,9 +21,40 @@ export interface KernelRun {
   readonly params?: readonly number[];
 }
 
+/**
+ * An elementwise kernel as data, so the backend can fuse a chain of them into one dispatch: each
+ * output is one WGSL f32 expression of the scalar loads (one element of each input), of the `lets`
+ * and of param(i). Made once per op variant by mapTemplate() (src/gpu/fusion.ts).
+ */
+export interface MapTemplate {
+  readonly id: number;
+  /** The kernel's name when it runs alone (profiles, errors). */
+  readonly name: string;
+  /** Scalar names of the inputs, in MapRun.inputs order. */
+  readonly loads: readonly string[];
+  /** Named scalar expressions the outputs may use: [name, expression]. */
+  readonly lets: readonly (readonly [string, string])[];
+  /** One expression per output, in MapRun.outputs order. */
+  readonly stores: readonly string[];
+  /** WGSL functions the expressions call (shared text, included once per kernel). */
+  readonly helpers: string;
+}
+
+export interface MapRun {
+  readonly template: MapTemplate;
+  /** Elements of every input and output. */
+  readonly n: number;
+  readonly inputs: readonly GpuStorage[];
+  /** Freshly allocated storages, one per template store. */
+  readonly outputs: readonly GpuStorage[];
+  readonly params?: readonly number[];
+}
+
 export interface GpuOps {
   alloc(op: string, shape: Shape): GpuStorage;
   run(k: KernelRun): void;
+  /** An elementwise kernel; the backend may defer it and fuse it with its neighbours. */
+  map(m: MapRun): void;
   retain(s: GpuStorage): GpuStorage;
   release(s: GpuStorage): void;
   /** Runs another registry op's forward (e.g. sum for a reduction inside a backward). */

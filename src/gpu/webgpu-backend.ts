@@ -7,9 +7,10 @@ import { type Shape, sizeOf } from '../shape.ts';
 import memoryWgsl from '../../shaders/memory.wgsl?raw';
 import { BufferPool } from './buffer-pool.ts';
 import type { GpuDeviceInfo } from './device.ts';
-import type { GpuOps, GpuStorage, KernelRun } from './gpu-ops.ts';
+import { Fuser, mapTemplate } from './fusion.ts';
+import type { GpuOps, GpuStorage, KernelRun, MapRun } from './gpu-ops.ts';
 import { PipelineCache } from './pipeline-cache.ts';
-import { bufferUsage, checkTensorBytes, dispatchGrid, mapModeRead, WORKGROUP_SIZE } from './quirks.ts';
+import { bufferUsage, checkTensorBytes, dispatchGrid, mapModeRead, prodWhileMapping, WORKGROUP_SIZE } from './quirks.ts';
 import { Recorder } from './recorder.ts';
 import { fill, kernelCache, section, wgslModule } from './wgsl.ts';
 
@@ -23,7 +24,8 @@ class WebGpuStorage implements GpuStorage {
 
 /** Memoized WGSL for the engine's own kernels, keyed by a short string. */
 const cached = kernelCache('engine');
-const fillKernel = (n: number): string => cached(`fill:${n}`, () => wgslModule({ inputs: [], outputs: ['out'] }, fill(section(memoryWgsl, 'fill'), { N: n })));
+/** A constant: fused into whatever elementwise chain reads it (the gradient seed of backward()). */
+const fillTemplate = () => mapTemplate('fill', () => ({ name: 'fill', loads: [], lets: [], stores: ['param(0u)'], helpers: '' }));
 
 export class WebGpuBackend implements Backend, GpuOps {
   readonly kind = 'webgpu' as const;
@@ -37,6 +39,7 @@ export class WebGpuBackend implements Backend, GpuOps {
   private readonly readbackPool: BufferPool;
   private readonly pipelines: PipelineCache;
   private readonly recorder: Recorder;
+  private readonly fuser: Fuser;
   private lostError: DeviceLostError | null = null;
   private pendingError: Error | null = null;
   /** Reported before pendingError: a broken kernel also makes its submit fail validation. */
@@ -61,10 +64,18 @@ export class WebGpuBackend implements Backend, GpuOps {
       this.compileError ??= e;
     });
     this.recorder = new Recorder(this.device);
+    this.fuser = new Fuser({
+      dispatch: (k) => this.dispatch(k),
+      alloc: (op, shape) => this.alloc(op, shape),
+      retain: (x) => this.retain(x),
+      release: (x) => this.release(x),
+      maxBindings: this.device.limits.maxStorageBuffersPerShaderStage,
+    });
     this.lost = this.device.lost;
     void this.device.lost.then((info) => {
       if (this.destroyed && info.reason === 'destroyed') return;
       this.lostError = new DeviceLostError(info.reason, info.message);
+      this.fuser.clear();
       for (const reject of this.pendingReads) reject(this.lostError);
       this.pendingReads.clear();
     });
@@ -106,7 +117,7 @@ export class WebGpuBackend implements Backend, GpuOps {
 
   fill(op: string, shape: Shape, value: number): GpuStorage {
     const s = this.alloc(op, shape);
-    if (s.length) this.run({ name: 'fill', wgsl: fillKernel(s.length), threads: s.length, inputs: [], outputs: [s], params: [value] });
+    if (s.length) this.map({ template: fillTemplate(), n: s.length, inputs: [], outputs: [s], params: [value] });
     return s;
   }
 
@@ -121,6 +132,17 @@ export class WebGpuBackend implements Backend, GpuOps {
 
   run(k: KernelRun): void {
     this.assertUsable(k.name);
+    this.fuser.emit();
+    this.dispatch(k);
+  }
+
+  map(m: MapRun): void {
+    this.assertUsable(m.template.name);
+    if (m.n > 0) this.fuser.append(m);
+  }
+
+  /** Records one kernel (queued maps first go through run()). */
+  private dispatch(k: KernelRun): void {
     if (k.threads === 0) return;
     const p = this.pipelines.pipeline(k.name, k.wgsl, k.inputs.length, k.outputs.length);
     const bufs = [...k.inputs, ...k.outputs].map((s) => s.buf);
@@ -162,7 +184,9 @@ export class WebGpuBackend implements Backend, GpuOps {
   }
 
   flush(): void {
-    if (!this.lostError) this.recorder.flush();
+    if (this.lostError) return;
+    this.fuser.emit();
+    this.recorder.flush();
   }
 
   /** Submits commands encoded outside the recorder (image upload, canvas draw) after all recorded work; counted in submits. */
@@ -178,6 +202,7 @@ export class WebGpuBackend implements Backend, GpuOps {
     const bytes = length * 4;
     if (bytes === 0) return new Float32Array(0);
     const staging = this.readbackPool.acquire(bytes);
+    this.fuser.emit();
     this.recorder.copy(s.buf.buffer, staging.buffer, bytes);
     // Reads started in the same task (Promise.all of several data() calls) share one submit.
     await this.flushSoon();
@@ -187,7 +212,16 @@ export class WebGpuBackend implements Backend, GpuOps {
     });
     this.pendingReads.add(rejectRead);
     try {
-      await Promise.race([staging.buffer.mapAsync(mapModeRead(), 0, bytes), lost]);
+      const mapped = staging.buffer.mapAsync(mapModeRead(), 0, bytes);
+      this.mapping++;
+      // One prodding loop at a time serves every map in flight.
+      if (!this.prodding) {
+        this.prodding = true;
+        prodWhileMapping(this.device.queue, () => this.mapping > 0 && !this.lostError && !this.destroyed, () => {
+          this.prodding = false;
+        });
+      }
+      await Promise.race([mapped.finally(() => this.mapping--), lost]);
       if (this.pipelines.pendingChecks.size) await Promise.all(this.pipelines.pendingChecks);
       const out = new Float32Array(staging.buffer.getMappedRange(0, bytes).slice(0));
       staging.buffer.unmap();
@@ -205,8 +239,10 @@ export class WebGpuBackend implements Backend, GpuOps {
   }
 
   private flushing: Promise<void> | null = null;
-  /** Submits once the current task's synchronous code is done, so reads started together share the submit. */
-  private flushSoon(): Promise<void> {
+  /** Maps in flight, and whether a prodWhileMapping loop runs. */
+  private mapping = 0;
+  private prodding = false;
+  flushSoon(): Promise<void> {
     this.flushing ??= Promise.resolve().then(() => {
       this.flushing = null;
       this.flush();
@@ -244,6 +280,7 @@ export class WebGpuBackend implements Backend, GpuOps {
 
   destroy(): void {
     this.destroyed = true;
+    this.fuser.clear();
     this.device.destroy();
     this.gpu = null;
   }

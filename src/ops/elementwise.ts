@@ -1,6 +1,7 @@
 /** Registers every unary, binary and binary-with-a-number op from the elementwise table. */
 import type { BackwardArgs, ForwardArgs } from '../backend.ts';
 import type { GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
+import { mapTemplate } from '../gpu/fusion.ts';
 import { fill, kernelCache, section, stridedOffset, wgslModule } from '../gpu/wgsl.ts';
 import { InvalidArgumentError } from '../errors.ts';
 import { broadcastShapes, broadcastStrides, sameShape, type Shape, sizeOf } from '../shape.ts';
@@ -12,27 +13,13 @@ import { unbroadcast, unbroadcastReference } from './unbroadcast.ts';
 const HELPERS = section(src, 'helpers');
 const cached = kernelCache('elementwise');
 
-/**
- * A four-elements-per-thread kernel over same-shape arrays. `loads` are the vec4 inputs (each read
- * as a scalar of the same name without the trailing underscore), `params` scalar names bound to
- * param(i), `stores` output name -> scalar expression.
- */
-function map4(n: number, loads: readonly string[], scalars: Readonly<Record<string, string>>, stores: Readonly<Record<string, string>>): string {
-  const outs = Object.keys(stores);
-  const types = Object.fromEntries([...loads, ...outs].map((name) => [name, 'vec4<f32>']));
-  const body = fill(section(src, 'map4'), {
-    QUADS: Math.ceil(n / 4),
-    VLOADS: loads.map((b) => `let ${b}v = ${b}[q];`).join(' '),
-    VDECLS: outs.map((o) => `var ${o}r: vec4<f32>;`).join(' '),
-    SLOADS: [
-      ...loads.map((b) => `let ${b.replace(/_$/, '')} = ${b}v[c];`),
-      ...Object.entries(scalars).map(([name, expr]) => `let ${name} = ${expr};`),
-    ].join(' '),
-    SSTORES: outs.map((o) => `${o}r[c] = ${stores[o]};`).join(' '),
-    VSTORES: outs.map((o) => `${o}[q] = ${o}r;`).join(' '),
-  });
-  return wgslModule({ inputs: loads, outputs: outs, types }, HELPERS + body);
+/** An elementwise map's template (fused with its neighbours by the backend; see src/gpu/fusion.ts). */
+function template(key: string, name: string, loads: readonly string[], lets: readonly (readonly [string, string])[], stores: readonly string[]) {
+  return mapTemplate(key, () => ({ name, loads, lets, stores, helpers: HELPERS }));
 }
+
+/** A number operand: bound to `b` from the kernel's first parameter. */
+const SCALAR_B = [['b', 'param(0u)']] as const;
 
 // ---------- unary ----------
 
@@ -58,17 +45,15 @@ function defineUnary(e: UnaryEntry): OpDef<UnaryAttrs> {
     saves: () => ({ inputs: [e.uses === 'x'], output: e.uses === 'y' }),
     gpu: {
       forward(k, [x], out, { attrs }) {
-        const n = out.length;
-        const wgsl = cached(`${e.name}:f:${n}`, () => map4(n, ['x_'], {}, { out: e.wgsl }));
-        k.run({ name: `${e.name}_forward`, wgsl, threads: Math.ceil(n / 4), inputs: [x!], outputs: [out], params: params(attrs) });
+        const t = template(`${e.name}:f`, `${e.name}_forward`, ['x'], [], [e.wgsl]);
+        k.map({ template: t, n: out.length, inputs: [x!], outputs: [out], params: params(attrs) });
       },
       backward(k, args) {
         const attrs = args.attrs;
-        const n = args.grad.length;
         const saved = e.uses === 'x' ? args.inputs[0]! : e.uses === 'y' ? args.output! : null;
-        const wgsl = cached(`${e.name}:b:${n}`, () => map4(n, saved ? ['g_', `${e.uses}_`] : ['g_'], {}, { dx: e.grad }));
+        const t = template(`${e.name}:b`, `${e.name}_backward`, saved ? ['g', e.uses] : ['g'], [], [e.grad]);
         const dx = k.alloc(`${e.name} backward`, args.shapes[0]!);
-        k.run({ name: `${e.name}_backward`, wgsl, threads: Math.ceil(n / 4), inputs: saved ? [args.grad, saved] : [args.grad], outputs: [dx], params: params(attrs) });
+        k.map({ template: t, n: args.grad.length, inputs: saved ? [args.grad, saved] : [args.grad], outputs: [dx], params: params(attrs) });
         return [dx];
       },
     },
@@ -116,32 +101,30 @@ function binaryBackwardGpu(e: BinaryEntry, k: GpuOps, args: BackwardArgs<unknown
   const usesB = !isScalar && ((wantA && needsB(e.usesA)) || (wantB && needsB(e.usesB)));
   // Same shapes (or a number operand): four elements per thread; broadcasting: one, with index math.
   const flat = isScalar || (sameShape(shapes[0]!, outShape) && sameShape(shapes[1]!, outShape));
-  const key = `${e.name}:b:${shapes.map((s) => s.join('x')).join('|')}:${outShape.join('x')}:${+wantA}${+wantB}${+usesA}${+usesB}${+isScalar}`;
-  const wgsl = cached(key, () => {
-    const inputs = ['g_', ...(usesA ? ['a_'] : []), ...(usesB ? ['b_'] : [])];
-    const stores: Record<string, string> = {};
-    if (wantA) stores.da = e.gradA;
-    if (wantB) stores.db = e.gradB;
-    if (flat) return map4(n, inputs, isScalar ? { b: 'param(0u)' } : {}, stores);
-    const [ia, ib] = indexExprs(shapes, outShape);
-    const loads = [
-      usesA ? `let a = a_[${ia}];` : '',
-      usesB ? `let b = b_[${ib}];` : '',
-    ].join(' ');
-    const storeLines = Object.entries(stores).map(([o, expr]) => `${o}[i] = ${expr};`).join(' ');
-    return wgslModule({ inputs, outputs: Object.keys(stores) }, HELPERS + fill(section(src, 'binary_backward'), { N: n, LOADS: loads, STORES: storeLines }));
-  });
   const da = wantA ? k.alloc(`${e.name} backward`, outShape) : null;
   const db = wantB ? k.alloc(`${e.name} backward`, outShape) : null;
   const ins = [args.grad, ...(usesA ? [args.inputs[0]!] : []), ...(usesB ? [args.inputs[1]!] : [])];
-  k.run({
-    name: `${e.name}_backward`,
-    wgsl,
-    threads: flat ? Math.ceil(n / 4) : n,
-    inputs: ins,
-    outputs: [da, db].filter((s): s is GpuStorage => s !== null),
-    ...(isScalar ? { params: [scalar] } : {}),
-  });
+  const outs = [da, db].filter((s): s is GpuStorage => s !== null);
+  const params = isScalar ? [scalar!] : [];
+  const flags = `${+wantA}${+wantB}${+usesA}${+usesB}${+isScalar}`;
+  const loads = ['g', ...(usesA ? ['a'] : []), ...(usesB ? ['b'] : [])];
+  const stores = [...(wantA ? [e.gradA] : []), ...(wantB ? [e.gradB] : [])];
+  if (flat) {
+    const t = template(`${e.name}:b:${flags}`, `${e.name}_backward`, loads, isScalar ? SCALAR_B : [], stores);
+    k.map({ template: t, n, inputs: ins, outputs: outs, params });
+  } else {
+    const key = `${e.name}:b:${shapes.map((s) => s.join('x')).join('|')}:${outShape.join('x')}:${flags}`;
+    const wgsl = cached(key, () => {
+      const [ia, ib] = indexExprs(shapes, outShape);
+      const loadLines = [usesA ? `let a = a_[${ia}];` : '', usesB ? `let b = b_[${ib}];` : ''].join(' ');
+      const storeLines = outs.map((_, j) => `${j === 0 && wantA ? 'da' : 'db'}[i] = ${stores[j]};`).join(' ');
+      return wgslModule(
+        { inputs: loads.map((l) => `${l}_`), outputs: [...(wantA ? ['da'] : []), ...(wantB ? ['db'] : [])] },
+        HELPERS + fill(section(src, 'binary_backward'), { N: n, LOADS: loadLines, STORES: storeLines }),
+      );
+    });
+    k.run({ name: `${e.name}_backward`, wgsl, threads: n, inputs: ins, outputs: outs, params });
+  }
   return [
     aliasA ? k.retain(args.grad) : da && unbroadcast(k, da, outShape, shapes[0]!),
     aliasB ? k.retain(args.grad) : db && unbroadcast(k, db, outShape, shapes[1]!),
@@ -189,16 +172,18 @@ function defineBinary(e: BinaryEntry): OpDef<unknown> {
     gpu: {
       forward(k, [a, b], out, { shapes, outShape }) {
         const n = out.length;
-        const flat = sameShape(shapes[0]!, outShape) && sameShape(shapes[1]!, outShape);
+        if (sameShape(shapes[0]!, outShape) && sameShape(shapes[1]!, outShape)) {
+          k.map({ template: template(`${e.name}:f`, `${e.name}_forward`, ['a', 'b'], [], [e.wgsl]), n, inputs: [a!, b!], outputs: [out] });
+          return;
+        }
         const wgsl = cached(`${e.name}:f:${shapes.map((s) => s.join('x')).join('|')}:${outShape.join('x')}`, () => {
-          if (flat) return map4(n, ['a_', 'b_'], {}, { out: e.wgsl });
           const [ia, ib] = indexExprs(shapes, outShape);
           return wgslModule(
             { inputs: ['a_', 'b_'], outputs: ['out'] },
             HELPERS + fill(section(src, 'binary_forward'), { N: n, IDX_A: ia, LOAD_B: `b_[${ib}]`, EXPR: e.wgsl }),
           );
         });
-        k.run({ name: `${e.name}_forward`, wgsl, threads: flat ? Math.ceil(n / 4) : n, inputs: [a!, b!], outputs: [out] });
+        k.run({ name: `${e.name}_forward`, wgsl, threads: n, inputs: [a!, b!], outputs: [out] });
       },
       backward: (k, args) => binaryBackwardGpu(e, k, args, undefined),
     },
@@ -220,9 +205,8 @@ function defineBinaryScalar(e: BinaryEntry): OpDef<ScalarAttrs> {
     saves: (needs) => ({ inputs: [needs[0]! && needsA(e.usesA)], output: false }),
     gpu: {
       forward(k, [a], out, { attrs }) {
-        const n = out.length;
-        const wgsl = cached(`${name}:f:${n}`, () => map4(n, ['a_'], { b: 'param(0u)' }, { out: e.wgsl }));
-        k.run({ name: `${name}_forward`, wgsl, threads: Math.ceil(n / 4), inputs: [a!], outputs: [out], params: [attrs.scalar] });
+        const t = template(`${name}:f`, `${name}_forward`, ['a'], SCALAR_B, [e.wgsl]);
+        k.map({ template: t, n: out.length, inputs: [a!], outputs: [out], params: [attrs.scalar] });
       },
       backward: (k, args) => binaryBackwardGpu(e, k, args as BackwardArgs<unknown, GpuStorage>, args.attrs.scalar),
     },

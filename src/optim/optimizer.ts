@@ -1,7 +1,7 @@
 /**
  * What every optimizer shares: checking the parameters, state buffers made once (zeros, outside any
- * tidy scope), a step() that records one fused update kernel per parameter with a gradient and
- * submits once, zeroGrad() and dispose(). Subclasses supply the rule and its per-step scalars.
+ * tidy scope), a step() that records one fused update kernel per parameter with a gradient (submitted
+ * with the rest of the task's work), zeroGrad() and dispose(). Subclasses supply the rule and its per-step scalars.
  */
 import type { Backend, Storage } from '../backend.ts';
 import { DisposedTensorError, InvalidArgumentError, ShapeError } from '../errors.ts';
@@ -59,7 +59,7 @@ export abstract class Optimizer {
     this._lr = checkLr(this.name, value);
   }
 
-  /** Updates every parameter that has a gradient, in place, with one kernel each; submits once. */
+  /** Updates every parameter that has a gradient, in place, with one kernel each, submitted with the rest of the task's work. */
   step(): void {
     const op = `${this.name}.step`;
     if (this.disposed) throw new DisposedTensorError(`${op}: this optimizer was disposed; create a new one`);
@@ -82,7 +82,7 @@ export abstract class Optimizer {
       this.stepParams(this.args, s.step, this._lr);
       be.update(this.rule, s.buffers, this.args);
     }
-    be.flush();
+    void be.flushSoon();
   }
 
   /** Drops every parameter's gradient (disposing it), as PyTorch's zero_grad(set_to_none=True). */

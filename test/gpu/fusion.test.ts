@@ -1,0 +1,156 @@
+/**
+ * Elementwise fusion (src/gpu/fusion.ts): chains become one dispatch, values stay right when
+ * buffers are freed and reused around queued work, and kernels split at the binding limit.
+ */
+import { expect, test } from 'vitest';
+import * as pg from '../../src/index.ts';
+import { MAX_NODES } from '../../src/gpu/fusion.ts';
+import type { WebGpuBackend } from '../../src/gpu/webgpu-backend.ts';
+
+const gpu = () => pg.backend() as WebGpuBackend;
+const close = (got: Float32Array, want: readonly number[]) => {
+  expect(got.length).toBe(want.length);
+  want.forEach((w, i) => {
+    expect(Math.abs(got[i]! - w)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(w)));
+  });
+};
+
+test('the seed example is one dispatch and one submit per iteration, with the right gradients', async () => {
+  await pg.init();
+  const iteration = async () => {
+    const [c1, c2, loss] = pg.tidy(() => {
+      const c1 = pg.tensor([0.2], { requiresGrad: true });
+      const c2 = pg.tensor([0.7], { requiresGrad: true });
+      const loss = c1.mul(0.6).add(c2.mul(0.4)).sub(0.5).pow(2);
+      loss.backward();
+      return [c1, c2, loss];
+    });
+    const [g1, g2, l] = await Promise.all([c1.grad!.data(), c2.grad!.data(), loss.data()]);
+    pg.dispose([c1, c2, loss]);
+    return [g1[0]!, g2[0]!, l[0]!];
+  };
+  await iteration();
+  const before = pg.memory();
+  const [g1, g2, l] = await iteration();
+  const after = pg.memory();
+  expect(g1).toBeCloseTo(-0.12, 6);
+  expect(g2).toBeCloseTo(-0.08, 6);
+  expect(l).toBeCloseTo(0.01, 6);
+  expect(after.dispatches - before.dispatches).toBe(1);
+  expect(after.submits - before.submits).toBe(1);
+  expect(after.pipelinesCreated).toBe(before.pipelinesCreated);
+  expect(after.bindGroupsCreated).toBe(before.bindGroupsCreated);
+  expect(after.liveTensors).toBe(before.liveTensors);
+});
+
+test('a chain longer than one fused kernel holds is split and still exact', async () => {
+  await pg.init();
+  const xs = Array.from({ length: 1001 }, (_, i) => (i % 13) / 7 - 0.9);
+  let want = xs.slice();
+  const x = pg.tensor(xs);
+  const before = pg.memory().dispatches;
+  const y = pg.tidy(() => {
+    let t = x;
+    for (let i = 0; i < 75; i++) {
+      t = i % 3 === 0 ? t.mul(1.01) : i % 3 === 1 ? t.add(0.003) : t.tanh();
+      want = want.map((v) => (i % 3 === 0 ? v * 1.01 : i % 3 === 1 ? v + 0.003 : Math.tanh(v)));
+    }
+    return t;
+  });
+  close(await y.data(), want);
+  const dispatched = pg.memory().dispatches - before;
+  // Inside tidy every intermediate is still held, so each is stored: kernels split at the binding limit.
+  const limit = gpu().device.limits.maxStorageBuffersPerShaderStage;
+  expect(dispatched).toBeGreaterThanOrEqual(3);
+  expect(dispatched).toBeLessThanOrEqual(Math.ceil(75 / (limit - 1)) + 4);
+  pg.dispose([x, y]);
+});
+
+test('more live results than one kernel may bind: split at the binding limit, a shared intermediate kept for the later kernels', async () => {
+  await pg.init();
+  const limit = gpu().device.limits.maxStorageBuffersPerShaderStage;
+  const xs = [0.5, 0.75, 1.25, 2, 1.5];
+  const x = pg.tensor(xs);
+  // Ops without parameters, so only the binding limit splits the queue.
+  const unary: [keyof pg.Tensor & string, (v: number) => number][] = [
+    ['exp', Math.exp],
+    ['tanh', Math.tanh],
+    ['abs', Math.abs],
+    ['sigmoid', (v) => 1 / (1 + Math.exp(-v))],
+    ['square', (v) => v * v],
+    ['sqrt', Math.sqrt],
+    ['relu', (v) => Math.max(v, 0)],
+  ];
+  const pairs = unary.flatMap((f) => unary.map((g) => [f, g] as const)).slice(0, limit + 3);
+  // The whole graph fits one queue, so the split below is the binding limit's.
+  expect(2 + 2 * pairs.length).toBeLessThanOrEqual(MAX_NODES);
+  const before = pg.memory().dispatches;
+  const outs = pg.tidy(() => {
+    // Freed at the end of tidy, before anything runs: stored only because later kernels read it.
+    const shared = x.sqrt().tanh();
+    return pairs.map(([[f], [g]]) => (shared[f as 'exp']() as pg.Tensor)[g as 'exp']() as pg.Tensor);
+  });
+  const values = await Promise.all(outs.map((o) => o.data()));
+  expect(pg.memory().dispatches - before).toBeGreaterThanOrEqual(Math.ceil((pairs.length + 1) / limit));
+  values.forEach((v, k) => {
+    const [[, f], [, g]] = pairs[k]!;
+    close(
+      v,
+      xs.map((a) => {
+        const s = Math.tanh(Math.sqrt(a));
+        return g(f(s));
+      }),
+    );
+  });
+  pg.dispose([x, ...outs]);
+});
+
+test('an input disposed while its consumer is queued cannot be overwritten before the consumer runs', async () => {
+  await pg.init();
+  const a = pg.tensor([1, 2, 3, 4]);
+  const b = a.mul(10);
+  a.dispose();
+  // Same size class as a: without the queue's reference this upload could land in a's buffer first.
+  const c = pg.tensor([-1, -1, -1, -1]);
+  close(await b.data(), [10, 20, 30, 40]);
+  close(await c.data(), [-1, -1, -1, -1]);
+  pg.dispose([b, c]);
+});
+
+test('a queued result freed before it ran is never written, even when its buffer was handed on', async () => {
+  await pg.init();
+  const x = pg.tensor([1, 2, 3, 4]);
+  const dead = x.add(100);
+  dead.dispose();
+  const reused = pg.tensor([5, 6, 7, 8]);
+  const before = pg.memory().dispatches;
+  close(await reused.data(), [5, 6, 7, 8]);
+  expect(pg.memory().dispatches - before).toBe(0);
+  const y = x.mul(3);
+  close(await y.data(), [3, 6, 9, 12]);
+  pg.dispose([x, reused, y]);
+});
+
+test('an in-place optimizer update after a queued read of the parameter: the read sees the old values', async () => {
+  await pg.init();
+  const p = pg.tensor([1, 2, 3, 4], { requiresGrad: true });
+  const opt = new pg.SGD([p], { lr: 1 });
+  p.grad = pg.tensor([1, 1, 1, 1]);
+  const doubled = p.mul(2);
+  opt.step();
+  close(await doubled.data(), [2, 4, 6, 8]);
+  close(await p.data(), [0, 1, 2, 3]);
+  opt.dispose();
+  pg.dispose([p, doubled]);
+});
+
+test('gradients accumulated in place over queued gradient kernels are exact', async () => {
+  await pg.init();
+  const x = pg.tensor([0.5, -1, 2, 3], { requiresGrad: true });
+  for (let i = 0; i < 3; i++) {
+    pg.tidy(() => x.mul(x).add(x.exp()).sum().backward());
+  }
+  const want = [0.5, -1, 2, 3].map((v) => 3 * (2 * v + Math.exp(v)));
+  close(await x.grad!.data(), want);
+  x.dispose();
+});
