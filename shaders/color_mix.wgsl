@@ -85,3 +85,26 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   for (var p = t % {{S}}u; p < {{P}}u; p += {{S}}u) { acc += g_[p * {{C}}u + c] * w_[p * {{K}}u + k]; }
   part[t] = acc;
 }
+
+//# loss
+// colorMixLoss: mean((mix − target)²) and, in the same pass, the gradients of that mean for an
+// upstream gradient of 1 (param(0) = 1/(P·C), param(1) = 2/(P·C)): dW written per group, dP and
+// the loss summed in registers per thread over a grid-stride walk of groups and stored as
+// component-major partials (palette rows first, the loss last) for the deterministic second pass.
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = linear_index(gid, nwg);
+  if (t >= {{THREADS}}u) { return; }
+{{PALETTE}}
+{{ACC_DECL}}
+  var lacc: f32 = 0.0;
+  for (var gi = t; gi < {{FULL}}u; gi = gi + {{THREADS}}u) {
+{{FULL_GROUP}}
+  }
+  if ({{HAS_TAIL}} && t == {{TAIL_THREAD}}u) {
+    let gi = {{FULL}}u;
+{{TAIL_GROUP}}
+  }
+{{ACC_STORE}}
+  lpart[t] = lacc * param(0u);
+}

@@ -39,6 +39,8 @@ export interface Backend {
   read(s: Storage, length: number): Promise<Float32Array>;
   release(s: Storage): void;
   forward<A>(op: OpDef<A>, inputs: readonly Storage[], shapes: readonly Shape[], attrs: A, outShape: Shape): Storage;
+  /** A gradsInForward op's forward: its output, and the gradients for an upstream 1 of the inputs in `needs`. */
+  forwardWithGrads<A>(op: OpDef<A>, inputs: readonly Storage[], shapes: readonly Shape[], attrs: A, outShape: Shape, needs: readonly boolean[]): [Storage, (Storage | null)[]];
   backward<A>(op: OpDef<A>, args: BackwardArgs<A, Storage>): (Storage | null)[];
   /** target += addend, elementwise, in place (gradient accumulation). */
   accumulate(target: Storage, addend: Storage): void;
@@ -63,6 +65,8 @@ export interface ForwardArgs<A> {
   readonly shapes: readonly Shape[];
   readonly attrs: A;
   readonly outShape: Shape;
+  /** For gradsInForward ops: the inputs whose gradients the forward pass also computes. */
+  readonly needs?: readonly boolean[];
 }
 
 export interface BackwardArgs<A, S> extends ForwardArgs<A> {
@@ -74,6 +78,8 @@ export interface BackwardArgs<A, S> extends ForwardArgs<A> {
   readonly grad: S;
   /** Which inputs need a gradient. */
   readonly needs: readonly boolean[];
+  /** `grad` is backward()'s implicit 1 for a scalar root, reaching this node alone. */
+  readonly unitGrad?: boolean;
 }
 
 export const retain = <S extends Storage>(s: S): S => {

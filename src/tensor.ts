@@ -323,11 +323,15 @@ export function apply<A>(op: OpDef<A>, inputs: readonly Tensor[], attrs: A): Ten
   const outShape = op.shape(shapes, attrs);
   const needs = inputs.map((t) => engine.gradEnabled && t.requiresGrad);
   const track = needs.some(Boolean);
-  const out = be.forward(op, storages, shapes, attrs, outShape);
+  let grads: (Storage | null)[] | null = null;
+  let out: Storage;
+  if (op.gradsInForward && track) [out, grads] = be.forwardWithGrads(op, storages, shapes, attrs, outShape, needs);
+  else out = be.forward(op, storages, shapes, attrs, outShape);
   const t = new Tensor(be, out, outShape, track);
   if (track) {
     const saves = op.saves(needs, attrs);
-    const saved = storages.map((s, i) => (saves.inputs[i] ? retain(s) : null));
+    // A fused loss keeps the gradients its forward pass wrote, in place of inputs.
+    const saved = grads ?? storages.map((s, i) => (saves.inputs[i] ? retain(s) : null));
     const parents = inputs.map((x, i) => (needs[i] ? x._gradNode() : null));
     t._node = new Node(be, op as OpDef<unknown>, attrs, shapes, outShape, parents, saved, saves.output ? retain(out) : null);
   }

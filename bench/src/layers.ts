@@ -28,22 +28,25 @@ export function layersInput(S: number, seed: number): LayersInput {
 export const layersBytes = (S: number): number => (KL + 1) * S * S * 3 * 4;
 
 const pixelgrad: EngineFactory<LayersInput> = async ({ S, Y: Y0, c: c0, T: T0 }) => {
-  const n = S * S;
-  // The layer mix is a [1, K] @ [K, S·S·3] product (the README's way): one pass over Y forward, and
-  // c's gradient g @ Y^T as a split-K matrix product backward.
-  const c = pg.tensor(c0, { shape: [1, KL], requiresGrad: true });
-  const Y = pg.tensor(Y0, { shape: [KL, n * 3] });
-  const T = pg.tensor(T0, { shape: [1, n * 3] });
+  const m = S * S * 3;
+  // The README's way: a weighted sum of K images is a colour mix whose per-pixel weights are the
+  // images' values and whose palette is the weights as [K, 1], so colorMixLoss fuses the mix, the
+  // loss and c's gradient into one pass over Y and T. Y is laid out [S·S·3, K] once, at setup.
+  const Yt = new Float32Array(m * KL);
+  for (let k = 0; k < KL; k++) for (let i = 0; i < m; i++) Yt[i * KL + k] = Y0[k * m + i]!;
+  const c = pg.tensor(c0, { shape: [KL, 1], requiresGrad: true });
+  const Y = pg.tensor(Yt, { shape: [m, KL] });
+  const T = pg.tensor(T0, { shape: [m, 1] });
   const opt = new pg.SGD([c], { lr: LR_LAYERS });
   const step = () =>
     pg.tidy(() => {
-      const loss = pg.mseLoss(c.matmul(Y), T);
+      const loss = pg.colorMixLoss(Y, c, T);
       loss.backward();
       opt.step();
       opt.zeroGrad();
       return loss;
     });
-  return pixelgradInstance('c [1, K] matmul Y [K, S·S·3], pg.mseLoss, pg.SGD', step, [c, Y, T], () => opt.dispose());
+  return pixelgradInstance('pg.colorMixLoss(Y [S·S·3, K], c [K, 1], T), pg.SGD', step, [c, Y, T], () => opt.dispose());
 };
 
 const WG = 64;

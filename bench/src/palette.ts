@@ -39,16 +39,16 @@ const pixelgrad: EngineFactory<PaletteInput> = async ({ S, L: L0, P: P0, T: T0 }
   const P = pg.tensor(P0, { shape: [K, 3], requiresGrad: true });
   const T = pg.tensor(T0, { shape: [n, 3] });
   const opt = new pg.Adam([L, P], { lr: LR });
-  // The step exactly as the README teaches it: softmax weights mixed inside colorMix's kernels.
+  // The step exactly as the README teaches it: the softmax mix and its loss in one fused pass.
   const step = () =>
     pg.tidy(() => {
-      const loss = pg.mseLoss(pg.colorMix(L, P, { softmax: true }), T);
+      const loss = pg.colorMixLoss(L, P, T, { softmax: true });
       loss.backward();
       opt.step();
       opt.zeroGrad();
       return loss;
     });
-  return pixelgradInstance('README form: pg.colorMix(L, P, { softmax: true }), pg.mseLoss, pg.Adam', step, [L, P, T], () => opt.dispose());
+  return pixelgradInstance('README form: pg.colorMixLoss(L, P, T, { softmax: true }), pg.Adam', step, [L, P, T], () => opt.dispose());
 };
 
 // ---------------------------------------------------------------- raw fused WebGPU

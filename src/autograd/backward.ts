@@ -96,18 +96,21 @@ export function backward(root: Tensor, gradient: Tensor | undefined, retainGraph
       output: node.savedOutput,
       grad: g,
       needs: node.parents.map((p) => p !== null),
+      unitGrad: node === rootNode && !seed,
     });
     be.release(g);
+    // Released before the gradients move on, so a gradient a fused loss saved (and handed on as
+    // is) reaches .grad with one owner and needs no copy.
+    if (!retainGraph) {
+      node.releaseSaved();
+      node.freed = true;
+    }
     inputGrads.forEach((ig, j) => {
       if (!ig) return;
       const parent = node.parents[j];
       if (parent) addInto(parent, ig);
       else be.release(ig);
     });
-    if (!retainGraph) {
-      node.releaseSaved();
-      node.freed = true;
-    }
   }
   void be.flushSoon();
 }

@@ -33,6 +33,9 @@ export function mapTemplate(key: string, build: () => Omit<MapTemplate, 'id'>): 
   return t;
 }
 
+/** A constant (param 0): fused into whatever elementwise chain reads it, e.g. the gradient seed of backward(). */
+export const fillTemplate = (): MapTemplate => mapTemplate('fill', () => ({ name: 'fill', loads: [], lets: [], stores: ['param(0u)'], helpers: '' }));
+
 /** What the fuser needs from the backend. */
 export interface FusionHost {
   /** Records a kernel without emitting the queue first. */

@@ -7,7 +7,7 @@ import { type Shape, sizeOf } from '../shape.ts';
 import memoryWgsl from '../../shaders/memory.wgsl?raw';
 import { BufferPool } from './buffer-pool.ts';
 import type { GpuDeviceInfo } from './device.ts';
-import { Fuser, mapTemplate } from './fusion.ts';
+import { Fuser, fillTemplate } from './fusion.ts';
 import type { GpuOps, GpuStorage, KernelRun, MapRun } from './gpu-ops.ts';
 import { PipelineCache } from './pipeline-cache.ts';
 import { bufferUsage, checkTensorBytes, dispatchGrid, mapModeRead, prodWhileMapping, WORKGROUP_SIZE } from './quirks.ts';
@@ -24,8 +24,6 @@ class WebGpuStorage implements GpuStorage {
 
 /** Memoized WGSL for the engine's own kernels, keyed by a short string. */
 const cached = kernelCache('engine');
-/** A constant: fused into whatever elementwise chain reads it (the gradient seed of backward()). */
-const fillTemplate = () => mapTemplate('fill', () => ({ name: 'fill', loads: [], lets: [], stores: ['param(0u)'], helpers: '' }));
 
 export class WebGpuBackend implements Backend, GpuOps {
   readonly kind = 'webgpu' as const;
@@ -159,9 +157,27 @@ export class WebGpuBackend implements Backend, GpuOps {
     return out;
   }
 
+  forwardWithGrads<A>(op: OpDef<A>, inputs: readonly GpuStorage[], shapes: readonly Shape[], attrs: A, outShape: Shape, needs: readonly boolean[]): [GpuStorage, (GpuStorage | null)[]] {
+    const out = this.alloc(op.name, outShape);
+    const grads = op.gpu.forward(this, inputs, out, { shapes, attrs, outShape, needs }) ?? [];
+    return [out, inputs.map((_, i) => grads[i] ?? null)];
+  }
+
   backward<A>(op: OpDef<A>, args: BackwardArgs<A, GpuStorage>): (GpuStorage | null)[] {
     this.assertUsable(`${op.name} backward`);
+    if (op.gradsInForward) return args.inputs.map((s, i) => (s && args.needs[i] ? (args.unitGrad ? this.retain(s) : this.scaled(s, args.grad)) : null));
     return op.gpu.backward(this, args);
+  }
+
+  /** x · g[0]: a gradient a fused loss saved, times the upstream gradient. */
+  private scaled(x: GpuStorage, g: GpuStorage): GpuStorage {
+    const out = this.alloc('backward', [x.length]);
+    const quads = Math.ceil(x.length / 4);
+    const wgsl = cached(`scale:${quads}`, () =>
+      wgslModule({ inputs: ['x_', 'g_'], outputs: ['out_'], types: { x_: 'vec4<f32>', out_: 'vec4<f32>' } }, fill(section(memoryWgsl, 'scale'), { N: quads })),
+    );
+    this.run({ name: 'scale_saved_grad', wgsl, threads: quads, inputs: [x, g], outputs: [out] });
+    return out;
   }
 
   accumulate(target: GpuStorage, addend: GpuStorage): void {

@@ -7,3 +7,4 @@ import './shape-ops.ts';
 import './concat.ts';
 import './color-mix.ts';
 import './mse-loss.ts';
+import './color-mix-loss.ts';

@@ -24,7 +24,7 @@ export interface ColorMixAttrs {
  * at C = 4. Beyond it register pressure and compile time grow fast (on SwiftShader, K·C = 64
  * compiles in ~0.8 s, 256 in ~6 s, 1024 in over a minute), so plain loop kernels take over.
  */
-const UNROLLED_KC = 64;
+export const UNROLLED_KC = 64;
 /** Threads of the looped palette-gradient kernel. */
 const LOOP_DP_THREADS = 65536;
 /** Pixel groups (of 4) each backward thread sums before writing its palette partials. */
@@ -37,22 +37,22 @@ const MAX_PARTIALS = 1 << 22;
 const cached = kernelCache('colorMix');
 
 /** Lane `flat` of the vec4 locals name0, name1, ...: element `flat` of the group's data. */
-const lane = (name: string, flat: number) => `${name}${flat >> 2}.${'xyzw'[flat & 3]}`;
-const sum = (terms: string[]) => (terms.length ? terms.join(' + ') : '0.0');
-const vec4s = (floats: number) => Math.ceil(floats / 4);
-const indent = (lines: string[]) => lines.map((l) => `    ${l}`).join('\n');
+export const lane = (name: string, flat: number) => `${name}${flat >> 2}.${'xyzw'[flat & 3]}`;
+export const sum = (terms: string[]) => (terms.length ? terms.join(' + ') : '0.0');
+export const vec4s = (floats: number) => Math.ceil(floats / 4);
+export const indent = (lines: string[]) => lines.map((l) => `    ${l}`).join('\n');
 
 /** The palette as vec4 locals pv0, pv1, ... (K·C/4 loads rather than K·C); entry [k, c] is pal(k, c). */
-function paletteLoads(K: number, C: number): string {
+export function paletteLoads(K: number, C: number): string {
   return Array.from({ length: vec4s(K * C) }, (_, m) => `  let pv${m} = pal[${m}u];`).join('\n');
 }
-const pal = (k: number, c: number, C: number) => lane('pv', k * C + c);
+export const pal = (k: number, c: number, C: number) => lane('pv', k * C + c);
 
 /**
  * With softmax weights, per-pixel softmax of the loaded logits as scalar locals sw{q}_{k}
  * (max-subtracted); returns the accessor for weight k of pixel q.
  */
-function weightsOf(K: number, valid: number, softmax: boolean, lines: string[]): (q: number, k: number) => string {
+export function weightsOf(K: number, valid: number, softmax: boolean, lines: string[]): (q: number, k: number) => string {
   if (!softmax) return (q, k) => lane('w', q * K + k);
   const ks = Array.from({ length: K }, (_, k) => k);
   for (let q = 0; q < valid; q++) {
@@ -142,7 +142,7 @@ function forwardKernel(P: number, K: number, C: number, softmax: boolean): strin
 }
 
 /** Threads of the backward kernel: a grid-stride walk of GROUPS_PER_THREAD groups or more each (SwiftShader prefers few, busy threads). */
-function backwardThreads(P: number, KC: number): number {
+export function backwardThreads(P: number, KC: number): number {
   return Math.max(1, Math.min(MAX_BACKWARD_THREADS, Math.floor(MAX_PARTIALS / KC), Math.ceil(vec4s(P) / GROUPS_PER_THREAD)));
 }
 
@@ -180,7 +180,7 @@ function backwardKernel(P: number, K: number, C: number, T: number, needW: boole
 }
 
 /** Pixels, colors and channels of a (validated) colorMix call. */
-function dims(shapes: readonly Shape[]): { P: number; K: number; C: number } {
+export function dims(shapes: readonly Shape[]): { P: number; K: number; C: number } {
   const [K, C] = shapes[1]! as [number, number];
   return { P: K ? sizeOf(shapes[0]!) / K : 0, K, C };
 }
@@ -257,7 +257,7 @@ function loopBackward(k: GpuOps, g: GpuStorage, w: GpuStorage | null, pal: GpuSt
 }
 
 /** Float64 softmax of each pixel's K logits: the softmax op's own reference. */
-const softmaxRows = (x: Float64Array, K: number): Float64Array =>
+export const softmaxRows = (x: Float64Array, K: number): Float64Array =>
   softmaxOp.reference([x], { shapes: [[x.length / K, K]], attrs: { axis: 1 }, outShape: [x.length / K, K] });
 
 export const colorMixOp = defineOp<ColorMixAttrs>({

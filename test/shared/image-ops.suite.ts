@@ -149,6 +149,70 @@ export function imageOpsSuite(kind: BackendKind): void {
     pg.dispose([x, t, loss]);
   });
 
+  /** colorMixLoss against the unfused mseLoss(colorMix(...)) on the same backend, values and gradients. */
+  async function checkMixLoss(lead: number[], K: number, C: number, softmax: boolean, seed: number) {
+    const P = prod(lead);
+    const w = randoms(P * K, seed);
+    const pal = randoms(K * C, seed + 1, 0, 1);
+    const tgt = randoms(P * C, seed + 2, 0, 1);
+    const make = () => [
+      pg.tensor(w, { shape: [...lead, K], requiresGrad: true }),
+      pg.tensor(pal, { shape: [K, C], requiresGrad: true }),
+      pg.tensor(tgt, { shape: [...lead, C], requiresGrad: true }),
+    ];
+    const [wf, pf, tf] = make() as [pg.Tensor, pg.Tensor, pg.Tensor];
+    const [wu, pu, tu] = make() as [pg.Tensor, pg.Tensor, pg.Tensor];
+    const fused = pg.colorMixLoss(wf, pf, tf, { softmax });
+    const unfused = pg.mseLoss(pg.colorMix(wu, pu, { softmax }), tu);
+    expect(fused.shape).toEqual([]);
+    const what = `colorMixLoss ${lead} K=${K} C=${C}${softmax ? ' softmax' : ''}`;
+    expectClose([await fused.item()], [await unfused.item()], rtol, atol, `${what} value`);
+    fused.backward();
+    unfused.backward();
+    for (const [a, b, name] of [
+      [wf, wu, 'dW'],
+      [pf, pu, 'dP'],
+      [tf, tu, 'dT'],
+    ] as const) {
+      expectClose(await a.grad!.data(), await b.grad!.data(), rtol, atol / 10, `${what} ${name}`);
+    }
+    pg.dispose([wf, pf, tf, wu, pu, tu, fused, unfused]);
+  }
+
+  test('colorMixLoss equals mseLoss(colorMix(...)): values and all three gradients, with and without softmax', async () => {
+    await checkMixLoss([5, 7], 8, 3, true, 60);
+    await checkMixLoss([5, 7], 8, 3, false, 61);
+    await checkMixLoss([1], 3, 3, true, 62);
+    await checkMixLoss([301], 4, 1, false, 63);
+    await checkMixLoss([3, 2], 17, 4, true, 64);
+  });
+
+  test('colorMixLoss gradients: scaled by the upstream gradient, accumulated, kept by retainGraph, none without grad', async () => {
+    const w = pg.tensor([0.5, -1, 2, 0.25, 1, -0.5], { shape: [2, 3], requiresGrad: true });
+    const pal = pg.tensor([1, 0, 0, 1, 0.5, 0.5], { shape: [3, 2], requiresGrad: true });
+    const t = pg.tensor([0.1, 0.2, 0.3, 0.4], { shape: [2, 2] });
+    const ref = pg.mseLoss(pg.colorMix(w, pal, { softmax: true }), t);
+    ref.backward();
+    const dw = Array.from(await w.grad!.data());
+    const dp = Array.from(await pal.grad!.data());
+    pg.dispose([w.grad!, pal.grad!]);
+    w.grad = null;
+    pal.grad = null;
+    const loss = pg.colorMixLoss(w, pal, t, { softmax: true });
+    loss.mul(3).backward(undefined, { retainGraph: true });
+    expectClose(await w.grad!.data(), dw.map((v) => 3 * v), rtol, atol / 10, 'dW × 3');
+    loss.backward();
+    expectClose(await w.grad!.data(), dw.map((v) => 4 * v), rtol, atol / 10, 'dW × 3 + dW');
+    expectClose(await pal.grad!.data(), dp.map((v) => 4 * v), rtol, atol / 10, 'dP × 3 + dP');
+    expect(t.grad).toBeNull();
+    expectError(() => loss.backward(), pg.FreedGraphError, 'backward');
+    const plain = pg.noGrad(() => pg.colorMixLoss(w, pal, t, { softmax: true }));
+    expect(plain.requiresGrad).toBe(false);
+    expectClose([await plain.item()], [await ref.item()], rtol, atol);
+    expectError(() => pg.colorMixLoss(w, pal, pg.zeros([2, 3])), pg.ShapeError, 'colorMixLoss', '[2, 3]', '[2, 2]');
+    pg.dispose([w, pal, t, ref, loss, plain]);
+  });
+
   test('shape errors name the op and both shapes, and the engine keeps working', async () => {
     const w = pg.zeros([4, 4, 3]);
     const bad = pg.zeros([5, 3]);

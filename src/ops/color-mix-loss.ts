@@ -1,0 +1,209 @@
+/**
+ * colorMixLoss: mean((colorMix(weights, palette) − target)²) as one fused pass that also writes the
+ * gradients (a gradsInForward op). Fitting a palette mix to an image costs one read of the weights
+ * and the target per step instead of colorMix, mseLoss and their two backward kernels (about a
+ * third less memory traffic, and the softmax computed once instead of twice).
+ */
+import type { GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
+import { fillTemplate } from '../gpu/fusion.ts';
+import { fill, kernelCache, section, wgslModule } from '../gpu/wgsl.ts';
+import { ShapeError } from '../errors.ts';
+import { fmt, sameShape, type Shape } from '../shape.ts';
+import { apply, type Tensor } from '../tensor.ts';
+import src from '../../shaders/color_mix.wgsl?raw';
+import { type ColorMixAttrs, type ColorMixOptions, backwardThreads, colorMixOp, dims, indent, lane, pal, paletteLoads, sum, UNROLLED_KC, vec4s, weightsOf } from './color-mix.ts';
+import { mseLossOp } from './mse-loss.ts';
+import { defineOp } from './op.ts';
+import { gpuReduce } from './reduce.ts';
+
+const cached = kernelCache('colorMixLoss');
+
+/** One group of `valid` (1-4) pixels: residuals, the loss, and whichever gradients are wanted. */
+function lossGroup(K: number, C: number, valid: number, need: readonly boolean[], softmax: boolean): string {
+  if (valid === 0) return '';
+  const [needW, needP, needT] = need as [boolean, boolean, boolean];
+  const lines = [`let wb = gi * ${K}u;`, `let tb = gi * ${C}u;`];
+  for (let m = 0; m < vec4s(valid * K); m++) lines.push(`let w${m} = wv[wb + ${m}u];`);
+  for (let m = 0; m < vec4s(valid * C); m++) lines.push(`let t${m} = tv[tb + ${m}u];`);
+  const wAt = weightsOf(K, valid, softmax, lines);
+  const qs = Array.from({ length: valid }, (_, q) => q);
+  const ks = Array.from({ length: K }, (_, k) => k);
+  const cs = Array.from({ length: C }, (_, c) => c);
+  for (const q of qs) {
+    for (const c of cs) lines.push(`let d${q}_${c} = ${sum(ks.map((k) => `${wAt(q, k)} * ${pal(k, c, C)}`))} - ${lane('t', q * C + c)};`);
+  }
+  lines.push(`lacc = lacc + ${qs.flatMap((q) => cs.map((c) => `d${q}_${c} * d${q}_${c}`)).join(' + ')};`);
+  if (!needW && !needP && !needT) return indent(lines);
+  for (const q of qs) for (const c of cs) lines.push(`let gm${q}_${c} = d${q}_${c} * param(1u);`);
+  const vecStore = (target: string, base: string, per: number, at: (q: number, i: number) => string) => {
+    for (let m = 0; m < vec4s(valid * per); m++) {
+      const lanes = [0, 1, 2, 3].map((i) => {
+        const j = 4 * m + i;
+        return j < valid * per ? at(Math.floor(j / per), j % per) : '0.0';
+      });
+      lines.push(`${target}[${base} + ${m}u] = vec4<f32>(${lanes.join(', ')});`);
+    }
+  };
+  if (needT) vecStore('dt', 'tb', C, (q, c) => `-gm${q}_${c}`);
+  if (needW) {
+    const dMix = (q: number, k: number) => sum(cs.map((c) => `gm${q}_${c} * ${pal(k, c, C)}`));
+    let dAt = dMix;
+    if (softmax) {
+      for (const q of qs) {
+        for (const k of ks) lines.push(`let dm${q}_${k} = ${dMix(q, k)};`);
+        lines.push(`let dot${q} = ${ks.map((k) => `dm${q}_${k} * sw${q}_${k}`).join(' + ')};`);
+      }
+      dAt = (q, k) => `sw${q}_${k} * (dm${q}_${k} - dot${q})`;
+    }
+    vecStore('dw', 'wb', K, dAt);
+  }
+  if (needP) {
+    for (const k of ks) for (const c of cs) lines.push(`a${k}_${c} = a${k}_${c} + ${sum(qs.map((q) => `gm${q}_${c} * ${wAt(q, k)}`))};`);
+  }
+  return indent(lines);
+}
+
+function lossKernel(P: number, K: number, C: number, T: number, need: readonly boolean[], softmax: boolean): string {
+  return cached(`${P}:${K}:${C}:${T}:${need.map(Number).join('')}${+softmax}`, () => {
+    const [needW, needP, needT] = need as [boolean, boolean, boolean];
+    const full = Math.floor(P / 4);
+    const rem = P - 4 * full;
+    const acc: string[] = [];
+    const store: string[] = [];
+    if (needP) {
+      for (let k = 0; k < K; k++) {
+        for (let c = 0; c < C; c++) {
+          acc.push(`  var a${k}_${c}: f32 = 0.0;`);
+          store.push(`  ppart[${k * C + c}u * ${T}u + t] = a${k}_${c};`);
+        }
+      }
+    }
+    const outputs = [...(needW ? ['dw'] : []), ...(needT ? ['dt'] : []), ...(needP ? ['ppart'] : []), 'lpart'];
+    return wgslModule(
+      { inputs: ['wv', 'pal', 'tv'], outputs, types: { wv: 'vec4<f32>', pal: 'vec4<f32>', tv: 'vec4<f32>', dw: 'vec4<f32>', dt: 'vec4<f32>' } },
+      fill(section(src, 'loss'), {
+        THREADS: T,
+        FULL: full,
+        HAS_TAIL: rem > 0 ? 'true' : 'false',
+        TAIL_THREAD: full % T,
+        PALETTE: paletteLoads(K, C),
+        ACC_DECL: acc.join('\n'),
+        ACC_STORE: store.join('\n'),
+        FULL_GROUP: lossGroup(K, C, 4, need, softmax),
+        TAIL_GROUP: lossGroup(K, C, rem, need, softmax),
+      }),
+    );
+  });
+}
+
+/** The unfused route (palettes too large to unroll): colorMix, mseLoss and their backward kernels. */
+function composed(k: GpuOps, [w, p, t]: readonly GpuStorage[], out: GpuStorage, shapes: readonly Shape[], attrs: ColorMixAttrs, need: readonly boolean[]): (GpuStorage | null)[] {
+  const mixShape = shapes[2]!;
+  const mix = k.alloc('colorMixLoss', mixShape);
+  colorMixOp.gpu.forward(k, [w!, p!], mix, { shapes: shapes.slice(0, 2), attrs, outShape: mixShape });
+  mseLossOp.gpu.forward(k, [mix, t!], out, { shapes: [mixShape, mixShape], attrs: {}, outShape: [] });
+  const [needW, needP, needT] = need as [boolean, boolean, boolean];
+  let grads: (GpuStorage | null)[] = [null, null, null];
+  if (needW || needP || needT) {
+    const one = k.alloc('colorMixLoss', []);
+    k.map({ template: fillTemplate(), n: 1, inputs: [], outputs: [one], params: [1] });
+    const mseArgs = { shapes: [mixShape, mixShape], attrs: {}, outShape: [], inputs: [mix, t!], output: null, grad: one, needs: [needW || needP, needT] };
+    const [dMix, dt] = mseLossOp.gpu.backward(k, mseArgs);
+    k.release(one);
+    grads = [null, null, dt ?? null];
+    if (dMix) {
+      const mixArgs = { shapes: shapes.slice(0, 2), attrs, outShape: mixShape, inputs: [w!, p!], output: null, grad: dMix, needs: [needW, needP] };
+      const [dw, dp] = colorMixOp.gpu.backward(k, mixArgs);
+      grads = [dw ?? null, dp ?? null, dt ?? null];
+      k.release(dMix);
+    }
+  }
+  k.release(mix);
+  return grads;
+}
+
+export const colorMixLossOp = defineOp<ColorMixAttrs>({
+  name: 'colorMixLoss',
+  arity: 3,
+  gradsInForward: true,
+  shape([w, p, t], attrs) {
+    const mix = colorMixOp.shape([w!, p!], attrs);
+    if (!sameShape(mix, t!)) {
+      throw new ShapeError(`colorMixLoss: the target ${fmt(t!)} must have the mix's shape ${fmt(mix)} (weights ${fmt(w!)}, palette ${fmt(p!)}); it does not broadcast`);
+    }
+    return [];
+  },
+  // The forward pass keeps the gradients themselves (gradsInForward), not inputs.
+  saves: () => ({ inputs: [false, false, false], output: false }),
+  gpu: {
+    forward(k, inputs, out, { shapes, attrs, needs }) {
+      const need = [0, 1, 2].map((i) => needs?.[i] === true);
+      const { P, K, C } = dims(shapes);
+      const softmax = attrs.softmax === true;
+      if (K * C > UNROLLED_KC) return composed(k, inputs, out, shapes, attrs, need);
+      const [w, p, t] = inputs as [GpuStorage, GpuStorage, GpuStorage];
+      const T = backwardThreads(P, K * C + 1);
+      const dw = need[0] ? k.alloc('colorMixLoss gradient', shapes[0]!) : null;
+      const dp = need[1] ? k.alloc('colorMixLoss gradient', shapes[1]!) : null;
+      const dt = need[2] ? k.alloc('colorMixLoss gradient', shapes[2]!) : null;
+      const ppart = dp && (T === 1 ? dp : k.alloc('colorMixLoss palette partials', [K * C, T]));
+      const lpart = T === 1 ? out : k.alloc('colorMixLoss partials', [T]);
+      const n = P * C;
+      k.run({
+        name: 'colorMixLoss',
+        wgsl: lossKernel(P, K, C, T, need, softmax),
+        threads: T,
+        inputs: [w, p, t],
+        outputs: [dw, dt, ppart, lpart].filter((s): s is GpuStorage => s !== null),
+        params: [1 / n, 2 / n],
+      });
+      if (ppart && ppart !== dp) {
+        gpuReduce(k, 'sum', ppart, [K * C, T], [1], dp!);
+        k.release(ppart);
+      }
+      if (lpart !== out) {
+        gpuReduce(k, 'sum', lpart, [T], [0], out);
+        k.release(lpart);
+      }
+      return [dw, dp, dt];
+    },
+    backward() {
+      throw new Error('internal: colorMixLoss gradients come from its forward pass (gradsInForward)');
+    },
+  },
+  reference([w, p, t], { shapes, attrs }) {
+    const mix = colorMixOp.reference([w!, p!], { shapes: shapes.slice(0, 2), attrs, outShape: shapes[2]! });
+    let s = 0;
+    for (let i = 0; i < mix.length; i++) s += (mix[i]! - t![i]!) ** 2;
+    return Float64Array.of(s / mix.length);
+  },
+  referenceBackward({ grad, inputs: [w, p, t], shapes, needs, attrs }) {
+    const mixShape = shapes[2]!;
+    const mix = colorMixOp.reference([w!, p!], { shapes: shapes.slice(0, 2), attrs, outShape: mixShape });
+    const scale = (2 / mix.length) * grad[0]!;
+    const gm = mix.map((v, i) => (v - t![i]!) * scale);
+    const [dw, dp] = colorMixOp.referenceBackward({ shapes: shapes.slice(0, 2), attrs, outShape: mixShape, inputs: [w!, p!], output: null, grad: gm, needs: [needs[0]!, needs[1]!] });
+    return [dw ?? null, dp ?? null, needs[2] ? gm.map((v) => -v) : null];
+  },
+  testAttrs: [{}, { softmax: true }],
+  testShapes: (n) => {
+    const P = (K: number) => Math.max(1, Math.round(n / K));
+    return [
+      [[P(3), 3], [3, 3], [P(3), 3]],
+      [[P(8), 8], [8, 3], [P(8), 3]],
+      [[2, Math.max(1, Math.round(n / 10)), 5], [5, 4], [2, Math.max(1, Math.round(n / 10)), 4]],
+      // The layer-mix layout: each channel value a row of K weights, a [K, 1] palette.
+      [[P(4), 4], [4, 1], [P(4), 1]],
+      // K·C above UNROLLED_KC: the composed route.
+      [[P(17), 17], [17, 4], [P(17), 4]],
+    ];
+  },
+});
+
+/**
+ * mean((colorMix(weights, palette, options) − target)²) as a scalar, computed with its gradients
+ * in one fused pass (see the README's "Writing fast steps"). target has the mix's shape [..., C].
+ */
+export function colorMixLoss(weights: Tensor, palette: Tensor, target: Tensor, options: ColorMixOptions = {}): Tensor {
+  return apply(colorMixLossOp, [weights, palette, target], options.softmax ? { softmax: true } : {});
+}
