@@ -4,7 +4,7 @@
  *   palette  P = sigmoid(Q)          Q [K, 3]     (colours stay in [0, 1])
  *   weights  W = softmax(L, axis -1) L [H, W, K]  (w >= 0 and sum_k w = 1 per pixel)
  *   recon    R = colorMix(W, P)                   [H, W, 3]
- *   loss     mse(R, photo) + lambdaSparse * mean_p(1 - sum_k w^2) + lambdaSmooth * mean |grad W|^2
+ *   loss     mse(R, photo) (colorMixLoss, fused) + lambdaSparse * mean_p(1 - sum_k w^2) + lambdaSmooth * mean |grad W|^2
  *
  * The sparsity term is the Gini impurity of each pixel's weights: 0 when one colour explains the
  * pixel, 1 - 1/K when all K share it. The smoothness term is the mean squared difference between
@@ -79,19 +79,19 @@ export class PaletteModel {
   step(lambdas: Lambdas): StepTerms {
     const regularized = lambdas.sparsity > 0 || lambdas.smoothness > 0;
     const terms = (weights: Tensor) => ({ sparsity: weights.sub(weights.square()).sum(-1).mean(), smoothness: this.smoothness(weights) });
-    let recon: Tensor;
+    let mse: Tensor;
     let shown: { sparsity: Tensor; smoothness: Tensor };
+    // colorMixLoss computes the mix, the squared error and their gradients in one pass.
     if (regularized) {
       const weights = this.weights();
-      recon = pg.colorMix(weights, this.palette());
+      mse = pg.colorMixLoss(weights, this.palette(), this.photo);
       shown = terms(weights);
     } else {
-      // Nothing else needs the weights: the softmax runs inside colorMix's kernels, and the chart's
+      // Nothing else needs the weights: the softmax runs inside the fused kernel, and the chart's
       // other terms are computed outside the graph.
-      recon = pg.colorMix(this.l, this.palette(), { softmax: true });
+      mse = pg.colorMixLoss(this.l, this.palette(), this.photo, { softmax: true });
       shown = pg.noGrad(() => terms(this.weights()));
     }
-    const mse = pg.mseLoss(recon, this.photo);
     const { sparsity, smoothness } = shown;
     let loss = mse;
     if (lambdas.sparsity > 0) loss = loss.add(sparsity.mul(lambdas.sparsity));
