@@ -27,12 +27,16 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 // in K·C registers per thread over a grid-stride walk of groups (neighbouring threads read
 // neighbouring groups), with no barrier, and stored component-major (part[j·T + t]) so the
 // stores coalesce and the second pass reduces contiguous rows. The tail group goes to one thread.
+// colorMixLoss runs this walk too ({{EXTRA_*}} sum its loss): its groups compute the residual
+// against the target, the loss, and the gradients for an upstream 1 (param(0) = 1/(P·C),
+// param(1) = 2/(P·C)).
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = linear_index(gid, nwg);
   if (t >= {{THREADS}}u) { return; }
 {{PALETTE}}
 {{ACC_DECL}}
+{{EXTRA_DECL}}
   for (var gi = t; gi < {{FULL}}u; gi = gi + {{THREADS}}u) {
 {{FULL_GROUP}}
   }
@@ -41,6 +45,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 {{TAIL_GROUP}}
   }
 {{ACC_STORE}}
+{{EXTRA_STORE}}
 }
 
 // ---- Palettes too large to unroll (K·C above UNROLLED_KC): plain loops, K and C still baked in. ----
@@ -86,25 +91,3 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   part[t] = acc;
 }
 
-//# loss
-// colorMixLoss: mean((mix − target)²) and, in the same pass, the gradients of that mean for an
-// upstream gradient of 1 (param(0) = 1/(P·C), param(1) = 2/(P·C)): dW written per group, dP and
-// the loss summed in registers per thread over a grid-stride walk of groups and stored as
-// component-major partials (palette rows first, the loss last) for the deterministic second pass.
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = linear_index(gid, nwg);
-  if (t >= {{THREADS}}u) { return; }
-{{PALETTE}}
-{{ACC_DECL}}
-  var lacc: f32 = 0.0;
-  for (var gi = t; gi < {{FULL}}u; gi = gi + {{THREADS}}u) {
-{{FULL_GROUP}}
-  }
-  if ({{HAS_TAIL}} && t == {{TAIL_THREAD}}u) {
-    let gi = {{FULL}}u;
-{{TAIL_GROUP}}
-  }
-{{ACC_STORE}}
-  lpart[t] = lacc * param(0u);
-}

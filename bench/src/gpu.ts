@@ -119,6 +119,16 @@ export interface Kernel {
   readonly bindGroup: GPUBindGroup;
 }
 
+/** Threads of a streaming kernel with per-thread partial sums: at most 16,384 (the partials stay small). */
+const MAX_STREAM_THREADS = 16384;
+/** Items (vec4s or pixel quads) each thread walks: SwiftShader prefers few, busy threads (as pixelgrad's kernels do). */
+const ITEMS_PER_THREAD = 16;
+
+/** Threads for a grid-stride kernel over `items`, a multiple of the workgroup size `wg`. */
+export function streamThreads(items: number, wg: number): number {
+  return Math.min(MAX_STREAM_THREADS, Math.max(wg, Math.ceil(items / ITEMS_PER_THREAD / wg) * wg));
+}
+
 /** Splits a workgroup count over x and y when it exceeds the 65,535 per-dimension cap. */
 export function grid(workgroups: number, maxPerDim = 65535): [number, number] {
   if (workgroups <= maxPerDim) return [Math.max(1, workgroups), 1];

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { blockUntilReady, jit, numpy as np, valueAndGrad, type Array as JaxArray } from '@jax-js/jax';
 import type { EngineFactory, EngineName } from './common.ts';
 import { lossLoop, uniform } from './common.ts';
-import { RawGpu, grid, rawInstance } from './gpu.ts';
+import { RawGpu, grid, rawInstance, streamThreads } from './gpu.ts';
 import { pg, pixelgradInstance } from './pixelgrad-api.ts';
 
 export const KL = 4;
@@ -50,12 +50,11 @@ const pixelgrad: EngineFactory<LayersInput> = async ({ S, Y: Y0, c: c0, T: T0 })
 };
 
 const WG = 64;
-const MAX_THREADS = 16384;
 
 const raw: EngineFactory<LayersInput> = async ({ S, Y: Y0, c: c0, T: T0 }) => {
   const n = S * S;
   const e4 = (n * 3) / 4;
-  const threads = Math.min(Math.ceil(e4 / WG) * WG, MAX_THREADS);
+  const threads = streamThreads(e4, WG);
   const gpu = await RawGpu.create();
   const Y = gpu.buffer(Y0.byteLength, 'Y', Y0);
   const T = gpu.buffer(T0.byteLength, 'T', T0);

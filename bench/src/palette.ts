@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { jit, numpy as np, nn, valueAndGrad, blockUntilReady, type Array as JaxArray } from '@jax-js/jax';
 import type { EngineFactory, EngineName, Instance } from './common.ts';
 import { lossLoop, uniform } from './common.ts';
-import { RawGpu, grid, rawInstance } from './gpu.ts';
+import { RawGpu, grid, rawInstance, streamThreads } from './gpu.ts';
 import { pg, pixelgradInstance } from './pixelgrad-api.ts';
 
 export const K = 8;
@@ -54,8 +54,6 @@ const pixelgrad: EngineFactory<PaletteInput> = async ({ S, L: L0, P: P0, T: T0 }
 // ---------------------------------------------------------------- raw fused WebGPU
 
 const WG_A = 64;
-/** Threads of the fused kernel: enough to fill a GPU, few enough that per-thread partial sums stay small. */
-const MAX_THREADS = 16384;
 
 function paletteWgsl(quads: number, threads: number, n: number): { fused: string; finish: string } {
   const consts = `
@@ -194,7 +192,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
 const raw: EngineFactory<PaletteInput> = async ({ S, L: L0, P: P0, T: T0 }) => {
   const n = S * S;
   const quads = n / 4;
-  const threads = Math.min(Math.ceil(quads / WG_A) * WG_A, MAX_THREADS);
+  const threads = streamThreads(quads, WG_A);
   const gpu = await RawGpu.create();
   const zerosLK = new Float32Array(n * K);
   const L = gpu.buffer(n * K * 4, 'L', L0);

@@ -104,12 +104,7 @@ export class Fuser {
   emit(): void {
     if (!this.nodes.length) return;
     const { nodes, ext, values, params, n } = this;
-    this.nodes = [];
-    this.ext = [];
-    this.extIndex = new Map();
-    this.values = [];
-    this.valueIndex = new Map();
-    this.params = [];
+    this.clear();
     const scratch: GpuStorage[] = [];
     try {
       const kept = live(nodes, values);
@@ -120,7 +115,7 @@ export class Fuser {
     }
   }
 
-  /** Drops the queue (device lost or shut down). */
+  /** Drops the queue (after an emit; or the device was lost or shut down). */
   clear(): void {
     this.nodes = [];
     this.ext = [];

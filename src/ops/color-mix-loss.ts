@@ -11,7 +11,7 @@ import { ShapeError } from '../errors.ts';
 import { fmt, sameShape, type Shape } from '../shape.ts';
 import { apply, type Tensor } from '../tensor.ts';
 import src from '../../shaders/color_mix.wgsl?raw';
-import { type ColorMixAttrs, type ColorMixOptions, backwardThreads, colorMixOp, dims, indent, lane, pal, paletteLoads, sum, UNROLLED_KC, vec4s, weightsOf } from './color-mix.ts';
+import { type ColorMixAttrs, type ColorMixOptions, backwardThreads, colorMixOp, dims, groupWalk, indent, lane, pal, paletteLoads, sum, UNROLLED_KC, vec4s, weightsOf } from './color-mix.ts';
 import { mseLossOp } from './mse-loss.ts';
 import { defineOp } from './op.ts';
 import { gpuReduce } from './reduce.ts';
@@ -66,29 +66,16 @@ function lossGroup(K: number, C: number, valid: number, need: readonly boolean[]
 function lossKernel(P: number, K: number, C: number, T: number, need: readonly boolean[], softmax: boolean): string {
   return cached(`${P}:${K}:${C}:${T}:${need.map(Number).join('')}${+softmax}`, () => {
     const [needW, needP, needT] = need as [boolean, boolean, boolean];
-    const full = Math.floor(P / 4);
-    const rem = P - 4 * full;
-    const acc: string[] = [];
-    const store: string[] = [];
-    if (needP) {
-      for (let k = 0; k < K; k++) {
-        for (let c = 0; c < C; c++) {
-          acc.push(`  var a${k}_${c}: f32 = 0.0;`);
-          store.push(`  ppart[${k * C + c}u * ${T}u + t] = a${k}_${c};`);
-        }
-      }
-    }
+    const rem = P - 4 * Math.floor(P / 4);
     const outputs = [...(needW ? ['dw'] : []), ...(needT ? ['dt'] : []), ...(needP ? ['ppart'] : []), 'lpart'];
     return wgslModule(
       { inputs: ['wv', 'pal', 'tv'], outputs, types: { wv: 'vec4<f32>', pal: 'vec4<f32>', tv: 'vec4<f32>', dw: 'vec4<f32>', dt: 'vec4<f32>' } },
-      fill(section(src, 'loss'), {
-        THREADS: T,
-        FULL: full,
-        HAS_TAIL: rem > 0 ? 'true' : 'false',
-        TAIL_THREAD: full % T,
+      // The backward kernel's walk, with the loss summed next to the palette partials.
+      fill(section(src, 'backward'), {
+        ...groupWalk(P, K, C, T, needP, 'ppart'),
         PALETTE: paletteLoads(K, C),
-        ACC_DECL: acc.join('\n'),
-        ACC_STORE: store.join('\n'),
+        EXTRA_DECL: '  var lacc: f32 = 0.0;',
+        EXTRA_STORE: '  lpart[t] = lacc * param(0u);',
         FULL_GROUP: lossGroup(K, C, 4, need, softmax),
         TAIL_GROUP: lossGroup(K, C, rem, need, softmax),
       }),

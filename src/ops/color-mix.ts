@@ -146,32 +146,38 @@ export function backwardThreads(P: number, KC: number): number {
   return Math.max(1, Math.min(MAX_BACKWARD_THREADS, Math.floor(MAX_PARTIALS / KC), Math.ceil(vec4s(P) / GROUPS_PER_THREAD)));
 }
 
-function backwardKernel(P: number, K: number, C: number, T: number, needW: boolean, needP: boolean, softmax: boolean): string {
-  return cached(`b:${P}:${K}:${C}:${T}:${+needW}${+needP}${+softmax}`, () => {
-    const full = Math.floor(P / 4);
-    const rem = P - 4 * full;
-    const acc: string[] = [];
-    const store: string[] = [];
-    if (needP) {
-      for (let k = 0; k < K; k++) {
-        for (let c = 0; c < C; c++) {
-          acc.push(`  var a${k}_${c}: f32 = 0.0;`);
-          store.push(`  part[${k * C + c}u * ${T}u + t] = a${k}_${c};`);
-        }
+/**
+ * Fill values shared by the kernels that walk pixel groups grid-stride and sum palette partials
+ * (section "backward"): the walk, the tail group's thread, and K·C accumulators stored as rows
+ * of T to `part` when `needP`.
+ */
+export function groupWalk(P: number, K: number, C: number, T: number, needP: boolean, part: string): Record<string, string | number> {
+  const full = Math.floor(P / 4);
+  const acc: string[] = [];
+  const store: string[] = [];
+  if (needP) {
+    for (let k = 0; k < K; k++) {
+      for (let c = 0; c < C; c++) {
+        acc.push(`  var a${k}_${c}: f32 = 0.0;`);
+        store.push(`  ${part}[${k * C + c}u * ${T}u + t] = a${k}_${c};`);
       }
     }
+  }
+  return { THREADS: T, FULL: full, HAS_TAIL: P > 4 * full ? 'true' : 'false', TAIL_THREAD: full % T, ACC_DECL: acc.join('\n'), ACC_STORE: store.join('\n') };
+}
+
+function backwardKernel(P: number, K: number, C: number, T: number, needW: boolean, needP: boolean, softmax: boolean): string {
+  return cached(`b:${P}:${K}:${C}:${T}:${+needW}${+needP}${+softmax}`, () => {
+    const rem = P - 4 * Math.floor(P / 4);
     const inputs = ['gv', ...(needP || softmax ? ['wv'] : []), ...(needW ? ['pal'] : [])];
     const outputs = [...(needW ? ['dw'] : []), ...(needP ? ['part'] : [])];
     return wgslModule(
       { inputs, outputs, types: { gv: 'vec4<f32>', wv: 'vec4<f32>', pal: 'vec4<f32>', dw: 'vec4<f32>' } },
       fill(section(src, 'backward'), {
-        THREADS: T,
-        FULL: full,
-        HAS_TAIL: rem > 0 ? 'true' : 'false',
-        TAIL_THREAD: full % T,
+        ...groupWalk(P, K, C, T, needP, 'part'),
         PALETTE: needW ? paletteLoads(K, C) : '',
-        ACC_DECL: acc.join('\n'),
-        ACC_STORE: store.join('\n'),
+        EXTRA_DECL: '',
+        EXTRA_STORE: '',
         FULL_GROUP: backwardGroup(K, C, 4, needW, needP, softmax),
         TAIL_GROUP: backwardGroup(K, C, rem, needW, needP, softmax),
       }),
