@@ -53,17 +53,23 @@ const WG = 64;
 
 const raw: EngineFactory<LayersInput> = async ({ S, Y: Y0, c: c0, T: T0 }) => {
   const n = S * S;
-  const e4 = (n * 3) / 4;
+  const m = n * 3;
+  const e4 = m / 4;
   const threads = streamThreads(e4, WG);
   const gpu = await RawGpu.create();
-  const Y = gpu.buffer(Y0.byteLength, 'Y', Y0);
+  // The K = 4 layers interleaved, [S·S·3, 4] (laid out once, at setup): one vec4 load gives one
+  // channel value of every layer, so the step streams a single array instead of four.
+  const Yi = new Float32Array(m * KL);
+  for (let k = 0; k < KL; k++) for (let i = 0; i < m; i++) Yi[i * KL + k] = Y0[k * m + i]!;
+  const Y = gpu.buffer(Yi.byteLength, 'Y', Yi);
   const T = gpu.buffer(T0.byteLength, 'T', T0);
   const c = gpu.buffer(16, 'c', c0);
   const partial = gpu.buffer(2 * threads * 16, 'partials');
   const lossOut = gpu.buffer(16, 'loss');
   const staging = gpu.readback(16);
-  const consts = `const E4: u32 = ${e4}u;\nconst NT: u32 = ${threads}u;\nconst INV_N: f32 = ${1 / (n * 3)};\nconst LR: f32 = ${LR_LAYERS};\n`;
-  // Each thread streams its vec4s of Y_0..Y_3 and T once, accumulating d·Y_k and d·d in registers.
+  const consts = `const E4: u32 = ${e4}u;\nconst NT: u32 = ${threads}u;\nconst INV_N: f32 = ${1 / m};\nconst LR: f32 = ${LR_LAYERS};\n`;
+  // Each thread streams vec4s of T (four channel values) and the four matching vec4s of Y once,
+  // accumulating d·y and d·d in registers.
   const fused = gpu.kernel(
     'layers fused step',
     `${consts}
@@ -79,13 +85,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var g = vec4<f32>(0.0);
   var l = 0.0;
   for (var i = tid; i < E4; i += NT) {
-    let y0 = Y[i];
-    let y1 = Y[E4 + i];
-    let y2 = Y[2u * E4 + i];
-    let y3 = Y[3u * E4 + i];
-    let d = w.x * y0 + w.y * y1 + w.z * y2 + w.w * y3 - T[i];
+    let y0 = Y[4u * i];
+    let y1 = Y[4u * i + 1u];
+    let y2 = Y[4u * i + 2u];
+    let y3 = Y[4u * i + 3u];
+    let d = vec4<f32>(dot(w, y0), dot(w, y1), dot(w, y2), dot(w, y3)) - T[i];
     l += dot(d, d);
-    g += vec4<f32>(dot(d, y0), dot(d, y1), dot(d, y2), dot(d, y3));
+    g += d.x * y0 + d.y * y1 + d.z * y2 + d.w * y3;
   }
   partial[tid] = g;
   partial[NT + tid] = vec4<f32>(l, 0.0, 0.0, 0.0);
