@@ -1,6 +1,7 @@
 /** What an op's GPU code may do: allocate outputs, run a kernel, call another registry op. */
 import type { Storage } from '../backend.ts';
 import type { OpDef } from '../ops/op.ts';
+import type { UpdateRule } from '../optim/update-rule.ts';
 import type { Shape } from '../shape.ts';
 import type { PooledBuffer } from './buffer-pool.ts';
 
@@ -50,11 +51,44 @@ export interface MapRun {
   readonly params?: readonly number[];
 }
 
+/** An optimizer update to run inside a deferred loss kernel: the rule, the state storages, its params. */
+export interface FusedUpdate {
+  readonly rule: UpdateRule;
+  readonly state: readonly GpuStorage[];
+  readonly params: readonly number[];
+}
+
+/**
+ * A fused loss kernel held back until something needs it, so that an optimizer step on the
+ * loss's first input can run inside it (the parameter read once per step, its update applied where
+ * its gradient is computed).
+ */
+export interface DeferredLoss {
+  /** What the kernels read: held until they are recorded. */
+  readonly reads: readonly GpuStorage[];
+  /**
+   * What they write. Not held (a gradient must reach .grad with one owner): `record` writes a
+   * scratch buffer instead of any that was freed meanwhile, whose memory may be someone else's.
+   */
+  readonly writes: readonly GpuStorage[];
+  /** The parameter an update may fuse with, and its gradient as these kernels write it. */
+  readonly param: GpuStorage;
+  readonly grad: GpuStorage;
+  /** Whether `record` can take this update (bindings and parameters fit). */
+  canFuse(update: FusedUpdate): boolean;
+  /** Records the kernels; with an update, also applies it to `param` and the state in place. */
+  record(update: FusedUpdate | null): void;
+}
+
 export interface GpuOps {
   alloc(op: string, shape: Shape): GpuStorage;
   run(k: KernelRun): void;
   /** An elementwise kernel; the backend may defer it and fuse it with its neighbours. */
   map(m: MapRun): void;
+  /** Holds a fused loss's kernels back (see DeferredLoss); anything else that needs the GPU records them first. */
+  defer(d: DeferredLoss): void;
+  /** Storage buffers one kernel may bind. */
+  readonly maxStorageBuffers: number;
   retain(s: GpuStorage): GpuStorage;
   release(s: GpuStorage): void;
   /** Runs another registry op's forward (e.g. sum for a reduction inside a backward). */

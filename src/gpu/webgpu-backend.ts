@@ -2,13 +2,13 @@
 import type { Backend, BackendStats, BackwardArgs } from '../backend.ts';
 import { DeviceLostError, GpuError, type ShaderCompileError } from '../errors.ts';
 import type { OpDef } from '../ops/op.ts';
-import type { UpdateRule } from '../optim/update-rule.ts';
+import { type UpdateRule, updateKernelBody } from '../optim/update-rule.ts';
 import { type Shape, sizeOf } from '../shape.ts';
 import memoryWgsl from '../../shaders/memory.wgsl?raw';
 import { BufferPool } from './buffer-pool.ts';
 import type { GpuDeviceInfo } from './device.ts';
 import { Fuser, fillTemplate } from './fusion.ts';
-import type { GpuOps, GpuStorage, KernelRun, MapRun } from './gpu-ops.ts';
+import type { DeferredLoss, FusedUpdate, GpuOps, GpuStorage, KernelRun, MapRun } from './gpu-ops.ts';
 import { PipelineCache } from './pipeline-cache.ts';
 import { bufferUsage, checkTensorBytes, dispatchGrid, mapModeRead, prodWhileMapping, WORKGROUP_SIZE } from './quirks.ts';
 import { Recorder } from './recorder.ts';
@@ -38,6 +38,8 @@ export class WebGpuBackend implements Backend, GpuOps {
   private readonly pipelines: PipelineCache;
   private readonly recorder: Recorder;
   private readonly fuser: Fuser;
+  private deferred: DeferredLoss | null = null;
+  readonly maxStorageBuffers: number;
   private lostError: DeviceLostError | null = null;
   private pendingError: Error | null = null;
   /** Reported before pendingError: a broken kernel also makes its submit fail validation. */
@@ -62,18 +64,20 @@ export class WebGpuBackend implements Backend, GpuOps {
       this.compileError ??= e;
     });
     this.recorder = new Recorder(this.device);
+    this.maxStorageBuffers = this.device.limits.maxStorageBuffersPerShaderStage;
     this.fuser = new Fuser({
       dispatch: (k) => this.dispatch(k),
       alloc: (op, shape) => this.alloc(op, shape),
       retain: (x) => this.retain(x),
       release: (x) => this.release(x),
-      maxBindings: this.device.limits.maxStorageBuffersPerShaderStage,
+      maxBindings: this.maxStorageBuffers,
     });
     this.lost = this.device.lost;
     void this.device.lost.then((info) => {
       if (this.destroyed && info.reason === 'destroyed') return;
       this.lostError = new DeviceLostError(info.reason, info.message);
       this.fuser.clear();
+      this.deferred = null;
       for (const reject of this.pendingReads) reject(this.lostError);
       this.pendingReads.clear();
     });
@@ -130,13 +134,45 @@ export class WebGpuBackend implements Backend, GpuOps {
 
   run(k: KernelRun): void {
     this.assertUsable(k.name);
-    this.fuser.emit();
+    this.emitQueued();
     this.dispatch(k);
   }
 
   map(m: MapRun): void {
     this.assertUsable(m.template.name);
-    if (m.n > 0) this.fuser.append(m);
+    if (m.n === 0) return;
+    // A map that reads what the loss writes needs it recorded first. One that reads its inputs need
+    // not: queued maps are recorded before the loss, so they see the weights before any fused update.
+    const d = this.deferred;
+    if (d && m.inputs.some((s) => d.writes.includes(s))) this.emitDeferred(null);
+    this.fuser.append(m);
+  }
+
+  defer(d: DeferredLoss): void {
+    this.assertUsable('defer');
+    // Everything queued before the loss runs before it, as the calls came.
+    this.emitQueued();
+    for (const s of d.reads) this.retain(s);
+    this.deferred = d;
+  }
+
+  /** Records the deferred loss (with `update` fused in) after the maps queued since it, which came first. */
+  private emitDeferred(update: FusedUpdate | null): void {
+    const d = this.deferred;
+    if (!d) return;
+    this.deferred = null;
+    this.fuser.emit();
+    try {
+      d.record(update);
+    } finally {
+      for (const s of d.reads) this.release(s);
+    }
+  }
+
+  /** Records everything held back: the deferred loss, then the queued maps. */
+  private emitQueued(): void {
+    this.emitDeferred(null);
+    this.fuser.emit();
   }
 
   /** Records one kernel (queued maps first go through run()). */
@@ -190,18 +226,27 @@ export class WebGpuBackend implements Backend, GpuOps {
 
   update(rule: UpdateRule, buffers: readonly GpuStorage[], params: readonly number[]): void {
     const [param, grad, ...state] = buffers;
+    const d = this.deferred;
+    if (d && d.param === param && d.grad === grad) {
+      const fused = { rule, state, params };
+      if (d.canFuse(fused)) {
+        this.assertUsable(rule.name);
+        this.emitDeferred(fused);
+        return;
+      }
+    }
     // Update rules are written so every expression also holds for vec4 lanes: four elements per thread.
     const quads = Math.ceil(param!.length / 4);
     const names = ['grad', 'param_', ...rule.state];
     const wgsl = cached(`${rule.name}:${quads}`, () =>
-      wgslModule({ inputs: ['grad'], outputs: ['param_', ...rule.state], types: Object.fromEntries(names.map((n) => [n, 'vec4<f32>'])) }, fill(rule.shader, { N: quads })),
+      wgslModule({ inputs: ['grad'], outputs: ['param_', ...rule.state], types: Object.fromEntries(names.map((n) => [n, 'vec4<f32>'])) }, updateKernelBody(rule, quads)),
     );
     this.run({ name: rule.name, wgsl, threads: quads, inputs: [grad!], outputs: [param!, ...state], params });
   }
 
   flush(): void {
     if (this.lostError) return;
-    this.fuser.emit();
+    this.emitQueued();
     this.recorder.flush();
   }
 
@@ -218,7 +263,7 @@ export class WebGpuBackend implements Backend, GpuOps {
     const bytes = length * 4;
     if (bytes === 0) return new Float32Array(0);
     const staging = this.readbackPool.acquire(bytes);
-    this.fuser.emit();
+    this.emitQueued();
     this.recorder.copy(s.buf.buffer, staging.buffer, bytes);
     // Reads started in the same task (Promise.all of several data() calls) share one submit.
     await this.flushSoon();
@@ -297,6 +342,7 @@ export class WebGpuBackend implements Backend, GpuOps {
   destroy(): void {
     this.destroyed = true;
     this.fuser.clear();
+    this.deferred = null;
     this.device.destroy();
     this.gpu = null;
   }

@@ -4,7 +4,9 @@
  * and the target per step instead of colorMix, mseLoss and their two backward kernels (about a
  * third less memory traffic, and the softmax computed once instead of twice).
  */
-import type { GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
+import type { FusedUpdate, GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
+import { MAX_PARAMS } from '../gpu/quirks.ts';
+import { ruleCall, type UpdateRule } from '../optim/update-rule.ts';
 import { fillTemplate } from '../gpu/fusion.ts';
 import { fill, kernelCache, section, wgslModule } from '../gpu/wgsl.ts';
 import { ShapeError } from '../errors.ts';
@@ -19,7 +21,7 @@ import { gpuReduce } from './reduce.ts';
 const cached = kernelCache('colorMixLoss');
 
 /** One group of `valid` (1-4) pixels: residuals, the loss, and whichever gradients are wanted. */
-function lossGroup(K: number, C: number, valid: number, need: readonly boolean[], softmax: boolean): string {
+function lossGroup(K: number, C: number, valid: number, need: readonly boolean[], softmax: boolean, update: UpdateRule | null): string {
   if (valid === 0) return '';
   const [needW, needP, needT] = need as [boolean, boolean, boolean];
   const lines = [`let wb = gi * ${K}u;`, `let tb = gi * ${C}u;`];
@@ -41,7 +43,7 @@ function lossGroup(K: number, C: number, valid: number, need: readonly boolean[]
         const j = 4 * m + i;
         return j < valid * per ? at(Math.floor(j / per), j % per) : '0.0';
       });
-      lines.push(`${target}[${base} + ${m}u] = vec4<f32>(${lanes.join(', ')});`);
+      lines.push(`let ${target}${m} = vec4<f32>(${lanes.join(', ')});`, `${target}[${base} + ${m}u] = ${target}${m};`);
     }
   };
   if (needT) vecStore('dt', 'tb', C, (q, c) => `-gm${q}_${c}`);
@@ -56,6 +58,14 @@ function lossGroup(K: number, C: number, valid: number, need: readonly boolean[]
       dAt = (q, k) => `sw${q}_${k} * (dm${q}_${k} - dot${q})`;
     }
     vecStore('dw', 'wb', K, dAt);
+    if (update) {
+      // The optimizer step on the weights, in registers: the logits read once per step.
+      for (let m = 0; m < vec4s(valid * K); m++) {
+        const st = update.state.map((_, j) => `us${j}_${m}`);
+        lines.push(`var up${m} = w${m};`, ...st.map((v, j) => `var ${v} = st${j}[wb + ${m}u];`));
+        lines.push(ruleCall(update, `up${m}`, `dw${m}`, st, 2), `wv[wb + ${m}u] = up${m};`, ...st.map((v, j) => `st${j}[wb + ${m}u] = ${v};`));
+      }
+    }
   }
   if (needP) {
     for (const k of ks) for (const c of cs) lines.push(`a${k}_${c} = a${k}_${c} + ${sum(qs.map((q) => `gm${q}_${c} * ${wAt(q, k)}`))};`);
@@ -63,22 +73,26 @@ function lossGroup(K: number, C: number, valid: number, need: readonly boolean[]
   return indent(lines);
 }
 
-function lossKernel(P: number, K: number, C: number, T: number, need: readonly boolean[], softmax: boolean): string {
-  return cached(`${P}:${K}:${C}:${T}:${need.map(Number).join('')}${+softmax}`, () => {
+function lossKernel(P: number, K: number, C: number, T: number, need: readonly boolean[], softmax: boolean, update: UpdateRule | null): string {
+  return cached(`${P}:${K}:${C}:${T}:${need.map(Number).join('')}${+softmax}:${update?.name ?? ''}`, () => {
     const [needW, needP, needT] = need as [boolean, boolean, boolean];
     const rem = P - 4 * Math.floor(P / 4);
-    const outputs = [...(needW ? ['dw'] : []), ...(needT ? ['dt'] : []), ...(needP ? ['ppart'] : []), 'lpart'];
+    const state = update ? update.state.map((_, j) => `st${j}`) : [];
+    // With an update the weights are written too: one read-write binding.
+    const inputs = update ? ['pal', 'tv'] : ['wv', 'pal', 'tv'];
+    const outputs = [...(update ? ['wv'] : []), ...(needW ? ['dw'] : []), ...(needT ? ['dt'] : []), ...(needP ? ['ppart'] : []), 'lpart', ...state];
+    const types = Object.fromEntries(['wv', 'pal', 'tv', 'dw', 'dt', ...state].map((b) => [b, 'vec4<f32>']));
     return wgslModule(
-      { inputs: ['wv', 'pal', 'tv'], outputs, types: { wv: 'vec4<f32>', pal: 'vec4<f32>', tv: 'vec4<f32>', dw: 'vec4<f32>', dt: 'vec4<f32>' } },
+      { inputs, outputs, types },
       // The backward kernel's walk, with the loss summed next to the palette partials.
-      fill(section(src, 'backward'), {
+      `${update?.shader ?? ''}\n${fill(section(src, 'backward'), {
         ...groupWalk(P, K, C, T, needP, 'ppart'),
         PALETTE: paletteLoads(K, C),
         EXTRA_DECL: '  var lacc: f32 = 0.0;',
         EXTRA_STORE: '  lpart[t] = lacc * param(0u);',
-        FULL_GROUP: lossGroup(K, C, 4, need, softmax),
-        TAIL_GROUP: lossGroup(K, C, rem, need, softmax),
-      }),
+        FULL_GROUP: lossGroup(K, C, 4, need, softmax, update),
+        TAIL_GROUP: lossGroup(K, C, rem, need, softmax, update),
+      })}`,
     );
   });
 }
@@ -136,22 +150,50 @@ export const colorMixLossOp = defineOp<ColorMixAttrs>({
       const ppart = dp && (T === 1 ? dp : k.alloc('colorMixLoss palette partials', [K * C, T]));
       const lpart = T === 1 ? out : k.alloc('colorMixLoss partials', [T]);
       const n = P * C;
-      k.run({
-        name: 'colorMixLoss',
-        wgsl: lossKernel(P, K, C, T, need, softmax),
-        threads: T,
-        inputs: [w, p, t],
-        outputs: [dw, dt, ppart, lpart].filter((s): s is GpuStorage => s !== null),
-        params: [1 / n, 2 / n],
+      const record = (update: FusedUpdate | null) => {
+        // A result freed while the kernels were held back is written to scratch, not to memory that may be reused.
+        const scratch: GpuStorage[] = [];
+        const live = (s: GpuStorage | null, shape: Shape) => {
+          if (!s || s.refs > 0) return s;
+          const x = k.alloc('colorMixLoss scratch', shape);
+          scratch.push(x);
+          return x;
+        };
+        const [o, gw, gp, gt] = [live(out, [])!, live(dw, shapes[0]!), live(dp, shapes[1]!), live(dt, shapes[2]!)];
+        const pp = ppart === dp ? gp : ppart;
+        const lp = lpart === out ? o : lpart;
+        k.run({
+          name: update ? `colorMixLoss+${update.rule.name}` : 'colorMixLoss',
+          wgsl: lossKernel(P, K, C, T, need, softmax, update?.rule ?? null),
+          threads: T,
+          inputs: update ? [p, t] : [w, p, t],
+          outputs: [...(update ? [w] : []), gw, gt, pp, lp, ...(update?.state ?? [])].filter((s): s is GpuStorage => s !== null),
+          params: [1 / n, 2 / n, ...(update?.params ?? [])],
+        });
+        if (pp && pp !== gp) {
+          gpuReduce(k, 'sum', pp, [K * C, T], [1], gp!);
+          k.release(pp);
+        }
+        if (lp !== o) {
+          gpuReduce(k, 'sum', lp, [T], [0], o);
+          k.release(lp);
+        }
+        for (const x of scratch) k.release(x);
+      };
+      if (!dw) {
+        record(null);
+        return [dw, dp, dt];
+      }
+      // Held back: if the next GPU work is an optimizer step on the weights, it runs inside this pass.
+      const bindings = 2 + [dw, dt, ppart, lpart].filter(Boolean).length + 1;
+      k.defer({
+        reads: [w, p, t],
+        writes: [out, dw, ...[dp, dt, ppart, lpart].filter((s): s is GpuStorage => s !== null)],
+        param: w,
+        grad: dw,
+        canFuse: (u) => bindings + u.state.length <= k.maxStorageBuffers && 2 + u.params.length <= MAX_PARAMS,
+        record,
       });
-      if (ppart && ppart !== dp) {
-        gpuReduce(k, 'sum', ppart, [K * C, T], [1], dp!);
-        k.release(ppart);
-      }
-      if (lpart !== out) {
-        gpuReduce(k, 'sum', lpart, [T], [0], out);
-        k.release(lpart);
-      }
       return [dw, dp, dt];
     },
     backward() {

@@ -154,3 +154,85 @@ test('gradients accumulated in place over queued gradient kernels are exact', as
   close(await x.grad!.data(), want);
   x.dispose();
 });
+
+/** A palette fit, fused (the optimizer step on the logits runs inside colorMixLoss's pass) or not. */
+async function paletteFit(makeOpt: (params: pg.Tensor[]) => pg.Optimizer, fused: boolean, steps: number) {
+  const n = 333; // not a multiple of 4 pixels: the tail group too
+  const L = pg.randn([n, 8], { seed: 11, requiresGrad: true });
+  const P = pg.rand([8, 3], { seed: 12, requiresGrad: true });
+  const T = pg.rand([n, 3], { seed: 13 });
+  const opt = makeOpt([L, P]);
+  const grads: Float32Array[] = [];
+  let dispatches = 0;
+  for (let i = 0; i < steps; i++) {
+    const before = pg.memory().dispatches;
+    const loss = pg.tidy(() => {
+      const loss = pg.colorMixLoss(L, P, T, { softmax: true });
+      loss.backward();
+      // Reading the gradient before the step records the loss kernel on its own: the unfused path.
+      if (!fused) pg.flush();
+      opt.step();
+      return loss;
+    });
+    grads.push(await L.grad!.data());
+    dispatches = pg.memory().dispatches - before;
+    opt.zeroGrad();
+    loss.dispose();
+  }
+  const state = opt.stateOf(L);
+  const out = {
+    L: await L.data(),
+    P: await P.data(),
+    state: await Promise.all(Object.values(state.buffers).map((s) => s.data())),
+    grads,
+    dispatches,
+  };
+  opt.dispose();
+  pg.dispose([L, P, T]);
+  return out;
+}
+
+const optimizers: [string, (params: pg.Tensor[]) => pg.Optimizer][] = [
+  ['Adam', (p) => new pg.Adam(p, { lr: 0.05 })],
+  ['AdamW', (p) => new pg.AdamW(p, { lr: 0.05, weightDecay: 0.1 })],
+  ['SGD with momentum', (p) => new pg.SGD(p, { lr: 0.5, momentum: 0.9, weightDecay: 0.01 })],
+  ['plain SGD', (p) => new pg.SGD(p, { lr: 0.5 })],
+];
+
+test.each(optimizers)('%s on the logits right after colorMixLoss backward runs inside the loss pass, with the same result', async (_, makeOpt) => {
+  await pg.init();
+  const fused = await paletteFit(makeOpt, true, 3);
+  const plain = await paletteFit(makeOpt, false, 3);
+  // One kernel fewer per step: the logits' update is not a kernel of its own.
+  expect(fused.dispatches).toBe(plain.dispatches - 1);
+  const near = (a: Float32Array, b: Float32Array) => {
+    expect(a.length).toBe(b.length);
+    for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(b[i]!)));
+  };
+  near(fused.L, plain.L);
+  near(fused.P, plain.P);
+  fused.state.forEach((s, j) => near(s, plain.state[j]!));
+  // The gradient is still written for anyone who reads .grad after the step.
+  fused.grads.forEach((g, i) => near(g, plain.grads[i]!));
+});
+
+test('an elementwise op on the logits queued between the loss and the step reads them before the update', async () => {
+  await pg.init();
+  const L = pg.tensor([0.5, -1, 2, 0.25, 1, -0.5, 0.1, 0.2], { shape: [2, 4], requiresGrad: true });
+  const P = pg.tensor([1, 0, 0, 1, 0.5, 0.5, 0.2, 0.8], { shape: [4, 2] });
+  const T = pg.tensor([0.1, 0.2, 0.3, 0.4], { shape: [2, 2] });
+  const opt = new pg.SGD([L], { lr: 10 });
+  const before = Array.from(await L.data());
+  const [loss, doubled] = pg.tidy(() => {
+    const loss = pg.colorMixLoss(L, P, T, { softmax: true });
+    loss.backward();
+    const doubled = pg.noGrad(() => L.mul(2));
+    opt.step();
+    return [loss, doubled];
+  });
+  close(await doubled.data(), before.map((v) => 2 * v));
+  const g = await L.grad!.data();
+  close(await L.data(), before.map((v, i) => v - 10 * g[i]!));
+  opt.dispose();
+  pg.dispose([L, P, T, loss, doubled]);
+});

@@ -352,7 +352,7 @@ export function optimSuite(kind: BackendKind): void {
     expect(momentum.rule.state).toEqual(['momentum_buffer']);
     expect(adam.rule.state).toEqual(['exp_avg', 'exp_avg_sq']);
     for (const o of [sgd, momentum, adam]) {
-      expect(o.rule.shader).toContain('{{N}}');
+      expect(o.rule.shader).toContain('fn rule_update(');
       expect(typeof o.rule.reference).toBe('function');
       o.dispose();
     }
