@@ -63,7 +63,7 @@ function lossGroup(K: number, C: number, valid: number, need: readonly boolean[]
       for (let m = 0; m < vec4s(valid * K); m++) {
         const st = update.state.map((_, j) => `us${j}_${m}`);
         lines.push(`var up${m} = w${m};`, ...st.map((v, j) => `var ${v} = st${j}[wb + ${m}u];`));
-        lines.push(ruleCall(update, `up${m}`, `dw${m}`, st, 2), `wv[wb + ${m}u] = up${m};`, ...st.map((v, j) => `st${j}[wb + ${m}u] = ${v};`));
+        lines.push(ruleCall(`up${m}`, `dw${m}`, st, 2), `wv[wb + ${m}u] = up${m};`, ...st.map((v, j) => `st${j}[wb + ${m}u] = ${v};`));
       }
     }
   }

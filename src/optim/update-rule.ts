@@ -16,7 +16,7 @@ export interface UpdateRule {
 }
 
 /** The statement that updates `p` (a var) from gradient `g`, with the state in vars `stateVars`, params from `pb`. */
-export function ruleCall(rule: UpdateRule, p: string, g: string, stateVars: readonly string[], pb: number): string {
+export function ruleCall(p: string, g: string, stateVars: readonly string[], pb: number): string {
   return `rule_update(&${p}, ${g}, ${stateVars.map((s) => `&${s}, `).join('')}${pb}u);`;
 }
 

@@ -211,9 +211,13 @@ test.each(optimizers)('%s on the logits right after colorMixLoss backward runs i
   };
   near(fused.L, plain.L);
   near(fused.P, plain.P);
-  fused.state.forEach((s, j) => near(s, plain.state[j]!));
+  fused.state.forEach((s, j) => {
+    near(s, plain.state[j]!);
+  });
   // The gradient is still written for anyone who reads .grad after the step.
-  fused.grads.forEach((g, i) => near(g, plain.grads[i]!));
+  fused.grads.forEach((g, i) => {
+    near(g, plain.grads[i]!);
+  });
 });
 
 test('an elementwise op on the logits queued between the loss and the step reads them before the update', async () => {
