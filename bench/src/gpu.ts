@@ -119,8 +119,8 @@ export interface Kernel {
   readonly bindGroup: GPUBindGroup;
 }
 
-/** Threads of a streaming kernel with per-thread partial sums: at most 16,384 (the partials stay small). */
-const MAX_STREAM_THREADS = 16384;
+/** Threads of a streaming kernel with per-thread partial sums: at most 65,536, as pixelgrad's (the partials stay a few percent of the traffic). */
+const MAX_STREAM_THREADS = 65536;
 /** Items (vec4s or pixel quads) each thread walks: SwiftShader prefers few, busy threads (as pixelgrad's kernels do). */
 const ITEMS_PER_THREAD = 16;
 
