@@ -115,8 +115,14 @@ export class Fuser {
     }
   }
 
-  /** Drops the queue (after an emit; or the device was lost or shut down). */
-  clear(): void {
+  /** Drops the queue without recording it (the device was lost or shut down), giving back what it held. */
+  discard(): void {
+    const ext = this.ext;
+    this.clear();
+    for (const s of ext) this.host.release(s);
+  }
+
+  private clear(): void {
     this.nodes = [];
     this.ext = [];
     this.extIndex = new Map();

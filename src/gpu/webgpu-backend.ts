@@ -76,8 +76,7 @@ export class WebGpuBackend implements Backend, GpuOps {
     void this.device.lost.then((info) => {
       if (this.destroyed && info.reason === 'destroyed') return;
       this.lostError = new DeviceLostError(info.reason, info.message);
-      this.fuser.clear();
-      this.deferred = null;
+      this.dropQueued();
       for (const reject of this.pendingReads) reject(this.lostError);
       this.pendingReads.clear();
     });
@@ -161,12 +160,20 @@ export class WebGpuBackend implements Backend, GpuOps {
     const d = this.deferred;
     if (!d) return;
     this.deferred = null;
-    this.fuser.emit();
     try {
+      this.fuser.emit();
       d.record(update);
     } finally {
       for (const s of d.reads) this.release(s);
     }
+  }
+
+  /** Forgets held-back work that can no longer run (device lost or shut down), giving back what it held. */
+  private dropQueued(): void {
+    this.fuser.discard();
+    const d = this.deferred;
+    this.deferred = null;
+    for (const s of d?.reads ?? []) this.release(s);
   }
 
   /** Records everything held back: the deferred loss, then the queued maps. */
@@ -264,6 +271,8 @@ export class WebGpuBackend implements Backend, GpuOps {
     if (bytes === 0) return new Float32Array(0);
     const staging = this.readbackPool.acquire(bytes);
     this.emitQueued();
+    // Bound in this batch: an upload into the buffer (freed and reused before the submit) must wait for the copy.
+    s.buf.lastBatch = this.recorder.batch;
     this.recorder.copy(s.buf.buffer, staging.buffer, bytes);
     // Reads started in the same task (Promise.all of several data() calls) share one submit.
     await this.flushSoon();
@@ -336,13 +345,14 @@ export class WebGpuBackend implements Backend, GpuOps {
 
   /** Frees pooled buffers nobody uses (pg.memory() shows them as bytesPooled). */
   releasePooled(): void {
+    // Buffers freed since recorded work bound them must outlive its submit.
+    this.flush();
     this.pipelines.forgetBuffers([...this.pool.trim(), ...this.readbackPool.trim()]);
   }
 
   destroy(): void {
     this.destroyed = true;
-    this.fuser.clear();
-    this.deferred = null;
+    this.dropQueued();
     this.device.destroy();
     this.gpu = null;
   }

@@ -240,3 +240,49 @@ test('an elementwise op on the logits queued between the loss and the step reads
   opt.dispose();
   pg.dispose([L, P, T, loss, doubled]);
 });
+
+test('releasePooled right after a step that is not submitted yet keeps the step', async () => {
+  await pg.init();
+  const x = pg.tensor([1, 2, 3, 4], { requiresGrad: true });
+  const opt = new pg.SGD([x], { lr: 0.1 });
+  const loss = pg.tidy(() => x.mul(x).sum());
+  loss.backward();
+  opt.step();
+  loss.dispose();
+  pg.releasePooled();
+  close(await x.data(), [0.8, 1.6, 2.4, 3.2]);
+  expect(pg.memory().uncapturedErrors).toBe(0);
+  opt.dispose();
+  x.dispose();
+});
+
+test('a fused optimizer step is skipped when the weights share memory with the target (no writable aliasing)', async () => {
+  await pg.init();
+  const run = async (flushFirst: boolean) => {
+    const W = pg.tensor([0.2, 0.5, 0.9, 0.1, 0.4, 0.7], { shape: [2, 3], requiresGrad: true });
+    const P = pg.tensor([1, 0, 0, 0, 1, 0, 0, 0, 1], { shape: [3, 3] });
+    const opt = new pg.Adam([W], { lr: 0.1 });
+    const loss = pg.colorMixLoss(W, P, W.detach(), { softmax: true });
+    loss.backward();
+    if (flushFirst) pg.flush();
+    opt.step();
+    const out = await W.data();
+    opt.dispose();
+    pg.dispose([W, P, loss]);
+    return out;
+  };
+  const fused = await run(false);
+  close(fused, Array.from(await run(true)));
+  expect(pg.memory().uncapturedErrors).toBe(0);
+});
+
+test('a read started before its tensor is disposed returns the old values even when an upload reuses the buffer', async () => {
+  await pg.init();
+  const a = pg.tensor([1, 2, 3, 4]);
+  const pending = a.data();
+  a.dispose();
+  const b = pg.tensor([9, 9, 9, 9]);
+  close(await pending, [1, 2, 3, 4]);
+  close(await b.data(), [9, 9, 9, 9]);
+  b.dispose();
+});
