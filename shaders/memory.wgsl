@@ -1,4 +1,4 @@
-// Kernels the engine itself needs: accumulating gradients in place, scaling saved gradients.
+// Kernels the engine itself needs: accumulating gradients in place.
 
 //# accumulate
 // target += addend, four elements per thread ({{N}} counts vec4s); gradients of a tensor used twice meet here.
@@ -7,14 +7,4 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let i = linear_index(gid, nwg);
   if (i >= {{N}}u) { return; }
   target_[i] = target_[i] + addend[i];
-}
-
-//# scale
-// out = x · g[0] ({{N}} counts vec4s): a gradient a fused loss wrote in its forward pass, times the
-// upstream gradient when that is not backward()'s implicit 1.
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = linear_index(gid, nwg);
-  if (i >= {{N}}u) { return; }
-  out_[i] = x_[i] * g_[0];
 }

@@ -78,8 +78,6 @@ export interface BackwardArgs<A, S> extends ForwardArgs<A> {
   readonly grad: S;
   /** Which inputs need a gradient. */
   readonly needs: readonly boolean[];
-  /** `grad` is backward()'s implicit 1 for a scalar root, reaching this node alone. */
-  readonly unitGrad?: boolean;
 }
 
 export const retain = <S extends Storage>(s: S): S => {

@@ -2,7 +2,7 @@
  * The float64 reference implementation of the backend contract: every op runs its registry
  * reference. Tests run the same cases here and on WebGPU; it is also a fallback without WebGPU.
  */
-import { type Backend, type BackendStats, type BackwardArgs, retain, type Storage } from '../backend.ts';
+import type { Backend, BackendStats, BackwardArgs, Storage } from '../backend.ts';
 import { DeviceLostError } from '../errors.ts';
 import type { OpDef } from '../ops/op.ts';
 import type { UpdateRule } from '../optim/update-rule.ts';
@@ -76,14 +76,6 @@ export class CpuBackend implements Backend {
 
   backward<A>(op: OpDef<A>, args: BackwardArgs<A, CpuStorage>): (CpuStorage | null)[] {
     this.assertUsable(`${op.name} backward`);
-    if (op.gradsInForward) {
-      const g = args.grad.data[0]!;
-      return args.inputs.map((s, i) => {
-        if (!s || !args.needs[i]) return null;
-        if (args.unitGrad) return retain(s);
-        return this.make(s.data.map((v) => v * g));
-      });
-    }
     const grads = op.referenceBackward({
       ...args,
       inputs: args.inputs.map((s) => s?.data ?? null),

@@ -74,7 +74,7 @@ export interface DeferredLoss {
   /** The parameter an update may fuse with, and its gradient as these kernels write it. */
   readonly param: GpuStorage;
   readonly grad: GpuStorage;
-  /** Whether `record` can take this update (bindings and parameters fit). */
+  /** Whether `record` can take this update (bindings and parameters fit; the backend rules out aliasing). */
   canFuse(update: FusedUpdate): boolean;
   /** Records the kernels; with an update, also applies it to `param` and the state in place. */
   record(update: FusedUpdate | null): void;

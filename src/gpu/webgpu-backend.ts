@@ -208,19 +208,7 @@ export class WebGpuBackend implements Backend, GpuOps {
 
   backward<A>(op: OpDef<A>, args: BackwardArgs<A, GpuStorage>): (GpuStorage | null)[] {
     this.assertUsable(`${op.name} backward`);
-    if (op.gradsInForward) return args.inputs.map((s, i) => (s && args.needs[i] ? (args.unitGrad ? this.retain(s) : this.scaled(s, args.grad)) : null));
     return op.gpu.backward(this, args);
-  }
-
-  /** x · g[0]: a gradient a fused loss saved, times the upstream gradient. */
-  private scaled(x: GpuStorage, g: GpuStorage): GpuStorage {
-    const out = this.alloc('backward', [x.length]);
-    const quads = Math.ceil(x.length / 4);
-    const wgsl = cached(`scale:${quads}`, () =>
-      wgslModule({ inputs: ['x_', 'g_'], outputs: ['out_'], types: { x_: 'vec4<f32>', out_: 'vec4<f32>' } }, fill(section(memoryWgsl, 'scale'), { N: quads })),
-    );
-    this.run({ name: 'scale_saved_grad', wgsl, threads: quads, inputs: [x, g], outputs: [out] });
-    return out;
   }
 
   accumulate(target: GpuStorage, addend: GpuStorage): void {
@@ -234,7 +222,11 @@ export class WebGpuBackend implements Backend, GpuOps {
   update(rule: UpdateRule, buffers: readonly GpuStorage[], params: readonly number[]): void {
     const [param, grad, ...state] = buffers;
     const d = this.deferred;
-    if (d && d.param === param && d.grad === grad) {
+    // The fused kernel writes the parameter and state where the loss reads: not if they share
+    // memory with anything else it reads (WebGPU rejects writable aliasing).
+    // (The parameter is itself one of the reads, once; a detached copy of it is the same memory again.)
+    const aliased = d && [param!, ...state].some((x) => d.reads.filter((r) => r.buf === x.buf).length > (x === param ? 1 : 0));
+    if (d && d.param === param && d.grad === grad && !aliased) {
       const fused = { rule, state, params };
       if (d.canFuse(fused)) {
         this.assertUsable(rule.name);

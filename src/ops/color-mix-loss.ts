@@ -191,12 +191,7 @@ export const colorMixLossOp = defineOp<ColorMixAttrs>({
         writes: [out, dw, ...[dp, dt, ppart, lpart].filter((s): s is GpuStorage => s !== null)],
         param: w,
         grad: dw,
-        // The weights become writable: not if they share memory with the palette, the target or the state.
-        canFuse: (u) =>
-          bindings + u.state.length <= k.maxStorageBuffers &&
-          2 + u.params.length <= MAX_PARAMS &&
-          ![p, t, ...u.state].some((x) => x.buf === w.buf) &&
-          !u.state.some((x) => x.buf === p.buf || x.buf === t.buf),
+        canFuse: (u) => bindings + u.state.length <= k.maxStorageBuffers && 2 + u.params.length <= MAX_PARAMS,
         record,
       });
       return [dw, dp, dt];
