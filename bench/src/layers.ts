@@ -5,9 +5,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { blockUntilReady, jit, numpy as np, valueAndGrad, type Array as JaxArray } from '@jax-js/jax';
 import type { EngineFactory, EngineName } from './common.ts';
-import { lossLoop, uniform } from './common.ts';
+import { uniform } from './common.ts';
 import { RawGpu, grid, rawInstance, streamThreads } from './gpu.ts';
 import { pg, pixelgradInstance } from './pixelgrad-api.ts';
+import { tfjsInstance } from './tfjs-api.ts';
 
 export const KL = 4;
 export const LR_LAYERS = 0.1;
@@ -134,19 +135,8 @@ const tfjs: EngineFactory<LayersInput> = async ({ S, Y: Y0, c: c0, T: T0 }) => {
   const Y = tf.tensor3d(Y0, [KL, n, 3]);
   const T = tf.tensor2d(T0, [n, 3]);
   const opt = tf.train.sgd(LR_LAYERS);
-  const step = () => opt.minimize(() => tf.mean(tf.square(tf.sub(tf.sum(tf.mul(tf.reshape(c, [KL, 1, 1]), Y), 0), T))) as tf.Scalar, true, [c])!;
-  return lossLoop(
-    {
-      note: 'tf.train.sgd + minimize(sum(c·Y, 0) → mean square)',
-      dispose() {
-        tf.dispose([c, Y, T]);
-        opt.dispose();
-      },
-    },
-    step,
-    async (loss) => (await loss.data())[0]!,
-    (loss) => loss.dispose(),
-  );
+  const lossFn = () => tf.mean(tf.square(tf.sub(tf.sum(tf.mul(tf.reshape(c, [KL, 1, 1]), Y), 0), T))) as tf.Scalar;
+  return tfjsInstance('tf.train.sgd + minimize(sum(c·Y, 0) → mean square)', opt, lossFn, [c], [c, Y, T]);
 };
 
 const jax: EngineFactory<LayersInput> = async ({ S, Y: Y0, c: c0, T: T0 }) => {

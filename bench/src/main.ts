@@ -123,30 +123,23 @@ async function runBench(cfg: BenchConfig): Promise<BenchResult> {
     log('seed');
     cases.push(await runCase('seed', 1, 'README example', { c1: 0.2, c2: 0.7 }, seedEngines, engines, cfg.seedRun, {}));
   }
-  if (want('palette')) {
-    const first = cfg.paletteSizes[0]!;
-    let prev = first / 4;
-    let hints = await probe('palette', prev, `S=${prev}`, paletteInput(prev, 999), paletteEngines, cfg.run);
-    for (const S of cfg.paletteSizes) {
-      log(`palette S=${S}`);
+  /**
+   * An image workload over its sizes S: a probe at the first S / 4, then each size with hints scaled
+   * from the previous one (cost grows with S²). Inputs are seeded from `seed` (probe) and `seed + S`.
+   */
+  const imageSweep = async <I>(workload: string, sizes: readonly number[], input: (S: number, seed: number) => I, factories: Parameters<typeof runCase<I>>[4], seed: number) => {
+    let prev = sizes[0]! / 4;
+    let hints = await probe(workload, prev, `S=${prev}`, input(prev, seed - 1), factories, cfg.run);
+    for (const S of sizes) {
+      log(`${workload} S=${S}`);
       const h = scaled(hints, (S / prev) ** 2);
-      cases.push(await runCase('palette', S, `S=${S}`, paletteInput(S, 1000 + S), paletteEngines, engines, profiled(cfg.run, S, cfg.paletteSizes), h));
+      cases.push(await runCase(workload, S, `S=${S}`, input(S, seed + S), factories, engines, profiled(cfg.run, S, sizes), h));
       hints = h;
       prev = S;
     }
-  }
-  if (want('layers')) {
-    const first = cfg.layersSizes[0]!;
-    let prev = first / 4;
-    let hints = await probe('layers', prev, `S=${prev}`, layersInput(prev, 1999), layersEngines, cfg.run);
-    for (const S of cfg.layersSizes) {
-      log(`layers S=${S}`);
-      const h = scaled(hints, (S / prev) ** 2);
-      cases.push(await runCase('layers', S, `S=${S}`, layersInput(S, 2000 + S), layersEngines, engines, profiled(cfg.run, S, cfg.layersSizes), h));
-      hints = h;
-      prev = S;
-    }
-  }
+  };
+  if (want('palette')) await imageSweep('palette', cfg.paletteSizes, paletteInput, paletteEngines, 1000);
+  if (want('layers')) await imageSweep('layers', cfg.layersSizes, layersInput, layersEngines, 2000);
   if (want('matmul')) {
     for (const backward of [false, true]) {
       const name = backward ? 'matmul fwd+bwd' : 'matmul fwd';

@@ -6,9 +6,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { jit, numpy as np, nn, valueAndGrad, blockUntilReady, type Array as JaxArray } from '@jax-js/jax';
 import type { EngineFactory, EngineName, Instance } from './common.ts';
-import { lossLoop, uniform } from './common.ts';
+import { uniform } from './common.ts';
 import { RawGpu, grid, rawInstance, streamThreads } from './gpu.ts';
 import { pg, pixelgradInstance } from './pixelgrad-api.ts';
+import { tfjsInstance } from './tfjs-api.ts';
 
 export const K = 8;
 export const LR = 0.05;
@@ -222,19 +223,8 @@ const tfjs: EngineFactory<PaletteInput> = async ({ S, L: L0, P: P0, T: T0 }) => 
   const P = tf.variable(tf.tensor2d(P0, [K, 3]));
   const T = tf.tensor2d(T0, [n, 3]);
   const opt = tf.train.adam(LR, B1, B2, EPS);
-  const step = () => opt.minimize(() => tf.mean(tf.square(tf.sub(tf.matMul(tf.softmax(L), P), T))) as tf.Scalar, true, [L, P])!;
-  return lossLoop(
-    {
-      note: 'tf.train.adam + optimizer.minimize(softmax → matMul → mean square)',
-      dispose() {
-        tf.dispose([L, P, T]);
-        opt.dispose();
-      },
-    },
-    step,
-    async (loss) => (await loss.data())[0]!,
-    (loss) => loss.dispose(),
-  );
+  const lossFn = () => tf.mean(tf.square(tf.sub(tf.matMul(tf.softmax(L), P), T))) as tf.Scalar;
+  return tfjsInstance('tf.train.adam + optimizer.minimize(softmax → matMul → mean square)', opt, lossFn, [L, P], [L, P, T]);
 };
 
 // ---------------------------------------------------------------- jax-js (WebGPU, jit)
