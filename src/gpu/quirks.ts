@@ -24,27 +24,63 @@ export const mapModeRead = () => GPUMapMode.READ;
 
 /** How long after a map starts the queue is prodded (longer waits are for long work, which the browser's own timer serves). */
 const PROD_MS = 4;
+/** Least time between two prods: often enough to beat the browser's timer, rarely enough to leave the CPU to the work. */
+const PROD_GAP_MS = 0.4;
 
 /**
  * Chrome's GPU process looks for finished work when commands arrive and otherwise on a timer of a
  * few milliseconds, so a small readback often waits for the timer long after the GPU is done. An
  * empty submit makes it look again: while a map is pending, for its first few milliseconds only,
- * the queue gets one per timer turn. Measured on the seed example in the bench (SwiftShader, 9
- * samples of 5 steps, two runs each): 3.0 ms a step without, 2.0-2.3 ms with; prodding on every
- * MessageChannel turn instead was slower (3.3-3.6 ms: it competes for the CPU with the work).
+ * the queue gets one every PROD_GAP_MS. The loop turns on MessageChannel messages because
+ * nested setTimeout(0) is clamped to 4 ms after five turns, which ended the old loop within its
+ * first 0.2 ms, before a 70 µs kernel had finished. Seed example, one page, methods interleaved
+ * (SwiftShader, two sessions): no prodding 2.3-2.4 ms, setTimeout prodding 1.8-2.0, prods at least
+ * 0.05 / 0.2 / 0.4 / 0.8 / 1.2 ms apart 1.4-1.5 / 1.1-1.7 / 1.0-1.3 / 1.3 / 1.5, a prod on every
+ * scheduler.postTask turn 4.4-4.9 (it starves the work of CPU).
  * Firefox shows the same stall (jwmcglynn/donner#1161); gpuweb/gpuweb#4432 reports 5-15 ms maps.
  */
-export function prodWhileMapping(queue: GPUQueue, pending: () => boolean, ended: () => void): void {
-  const start = performance.now();
-  const tick = () => {
-    if (!pending() || performance.now() - start > PROD_MS) {
-      ended();
-      return;
-    }
-    queue.submit([]);
-    setTimeout(tick, 0);
-  };
-  setTimeout(tick, 0);
+export class MapProdder {
+  private start = 0;
+  private last = 0;
+  private channel: MessageChannel | null = null;
+
+  constructor(
+    private readonly queue: GPUQueue,
+    private readonly pending: () => boolean,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
+
+  /** Whether the loop still turns. */
+  get running(): boolean {
+    return this.channel !== null;
+  }
+
+  /**
+   * A map began: opens a fresh window, first prod one gap from now. A loop still turning from an
+   * earlier map is reused with the fresh window; inheriting its old one would leave a map that
+   * starts late in it unprodded.
+   */
+  kick(): void {
+    this.start = this.last = this.now();
+    if (this.channel) return;
+    const channel = new MessageChannel();
+    this.channel = channel;
+    channel.port1.onmessage = () => {
+      const now = this.now();
+      if (!this.pending() || now - this.start > PROD_MS) {
+        channel.port1.close();
+        channel.port2.close();
+        this.channel = null;
+        return;
+      }
+      if (now - this.last >= PROD_GAP_MS) {
+        this.queue.submit([]);
+        this.last = now;
+      }
+      channel.port2.postMessage(null);
+    };
+    channel.port2.postMessage(null);
+  }
 }
 export const computeStage = () => GPUShaderStage.COMPUTE;
 

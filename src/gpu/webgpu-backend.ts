@@ -10,7 +10,7 @@ import type { GpuDeviceInfo } from './device.ts';
 import { Fuser, fillTemplate } from './fusion.ts';
 import type { DeferredLoss, FusedUpdate, GpuOps, GpuStorage, KernelRun, MapRun } from './gpu-ops.ts';
 import { PipelineCache } from './pipeline-cache.ts';
-import { bufferUsage, checkTensorBytes, dispatchGrid, mapModeRead, prodWhileMapping, WORKGROUP_SIZE } from './quirks.ts';
+import { bufferUsage, checkTensorBytes, dispatchGrid, MapProdder, mapModeRead, WORKGROUP_SIZE } from './quirks.ts';
 import { Recorder } from './recorder.ts';
 import { fill, kernelCache, section, wgslModule } from './wgsl.ts';
 
@@ -55,6 +55,7 @@ export class WebGpuBackend implements Backend, GpuOps {
     this.adapterName = info.adapterName;
     this.isSoftware = info.isSoftware;
     this.subgroups = info.subgroups;
+    this.prodder = new MapProdder(this.device.queue, () => this.mapping > 0 && !this.lostError && !this.destroyed);
     const usage = bufferUsage();
     const { maxBufferSize, maxStorageBufferBindingSize } = this.device.limits;
     const maxBytes = Math.floor(Math.min(maxBufferSize, maxStorageBufferBindingSize) / 16) * 16;
@@ -266,24 +267,17 @@ export class WebGpuBackend implements Backend, GpuOps {
     // Bound in this batch: an upload into the buffer (freed and reused before the submit) must wait for the copy.
     s.buf.lastBatch = this.recorder.batch;
     this.recorder.copy(s.buf.buffer, staging.buffer, bytes);
-    // Reads started in the same task (Promise.all of several data() calls) share one submit.
-    await this.flushSoon();
+    this.mapping++;
+    this.prodder.kick();
     let rejectRead!: (e: Error) => void;
     const lost = new Promise<never>((_, reject) => {
       rejectRead = reject;
     });
     this.pendingReads.add(rejectRead);
     try {
-      const mapped = staging.buffer.mapAsync(mapModeRead(), 0, bytes);
-      this.mapping++;
-      // One prodding loop at a time serves every map in flight.
-      if (!this.prodding) {
-        this.prodding = true;
-        prodWhileMapping(this.device.queue, () => this.mapping > 0 && !this.lostError && !this.destroyed, () => {
-          this.prodding = false;
-        });
-      }
-      await Promise.race([mapped.finally(() => this.mapping--), lost]);
+      // Reads started in the same task (Promise.all of several data() calls) share one submit.
+      await this.flushSoon();
+      await Promise.race([staging.buffer.mapAsync(mapModeRead(), 0, bytes), lost]);
       if (this.pipelines.pendingChecks.size) await Promise.all(this.pipelines.pendingChecks);
       const out = new Float32Array(staging.buffer.getMappedRange(0, bytes).slice(0));
       staging.buffer.unmap();
@@ -296,14 +290,15 @@ export class WebGpuBackend implements Backend, GpuOps {
       if (this.lostError) throw this.lostError;
       throw e;
     } finally {
+      this.mapping--;
       this.pendingReads.delete(rejectRead);
     }
   }
 
   private flushing: Promise<void> | null = null;
-  /** Maps in flight, and whether a prodWhileMapping loop runs. */
+  /** Reads in flight; the prodder runs while there are any. */
   private mapping = 0;
-  private prodding = false;
+  private readonly prodder: MapProdder;
   flushSoon(): Promise<void> {
     this.flushing ??= Promise.resolve().then(() => {
       this.flushing = null;
