@@ -48,6 +48,36 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 {{EXTRA_STORE}}
 }
 
+//# finish
+// colorMixLoss's second pass, one workgroup: {{R}} rows of {{T}} per-thread partials (the palette
+// gradient's K·C rows, then the loss's) are summed by {{L}} lanes each, in registers, then combined
+// after one barrier (SwiftShader pays ~0.2 ms per barrier per workgroup: one, not a tree). The
+// threads that know a vec4 of the palette gradient write it and may apply the optimizer step to
+// the palette in the same breath, so the whole step is two dispatches.
+var<workgroup> lanes: array<f32, WG>;
+fn row_sum(r: u32) -> f32 {
+  var s = 0.0;
+  for (var l = 0u; l < {{L}}u; l++) { s += lanes[r * {{L}}u + l]; }
+  return s;
+}
+fn grad_at(r: u32) -> f32 {
+  if (r >= {{KC}}u) { return 0.0; }
+  return row_sum(r);
+}
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) lid: u32) {
+  let r = lid / {{L}}u;
+  var acc = 0.0;
+  if (r < {{R}}u) {
+    let base = r * {{T}}u;
+    for (var j = lid % {{L}}u; j < {{T}}u; j += {{L}}u) { acc += part[base + j]; }
+  }
+  lanes[lid] = acc;
+  workgroupBarrier();
+  if (lid == {{Q}}u) { loss[0] = row_sum({{KC}}u); }
+{{PALETTE_GRAD}}
+}
+
 // ---- Palettes too large to unroll (K·C above UNROLLED_KC): plain loops, K and C still baked in. ----
 
 //# forward_loop

@@ -59,16 +59,18 @@ export interface FusedUpdate {
 }
 
 /**
- * A fused loss kernel held back until something needs it, so that an optimizer step on the
- * loss's first input can run inside it (the parameter read once per step, its update applied where
- * its gradient is computed).
+ * A fused loss's kernels held back until something needs them, so that an optimizer step can run
+ * inside them: a stage names the parameter whose gradient it writes, and an update of that
+ * parameter becomes part of the stage (the parameter read once per step, its update applied where
+ * its gradient is computed). Recording a stage may hold back the next one (colorMixLoss: the
+ * weights' step in the per-pixel pass, then the palette's in the pass that sums its gradient).
  */
 export interface DeferredLoss {
   /** What the kernels read: held until they are recorded. */
   readonly reads: readonly GpuStorage[];
   /**
-   * What they write. Not held (a gradient must reach .grad with one owner): `record` writes a
-   * scratch buffer instead of any that was freed meanwhile, whose memory may be someone else's.
+   * What this stage and the ones after it write. Not held (a gradient must reach .grad with one
+   * owner): `record` writes a scratch buffer instead of any that was freed meanwhile.
    */
   readonly writes: readonly GpuStorage[];
   /** The parameter an update may fuse with, and its gradient as these kernels write it. */
@@ -76,8 +78,8 @@ export interface DeferredLoss {
   readonly grad: GpuStorage;
   /** Whether `record` can take this update (bindings and parameters fit; the backend rules out aliasing). */
   canFuse(update: FusedUpdate): boolean;
-  /** Records the kernels; with an update, also applies it to `param` and the state in place. */
-  record(update: FusedUpdate | null): void;
+  /** Records the kernels (with an update, applied to `param` and the state in place); returns the next stage to hold back, if any. */
+  record(update: FusedUpdate | null): DeferredLoss | null;
 }
 
 export interface GpuOps {
@@ -85,7 +87,7 @@ export interface GpuOps {
   run(k: KernelRun): void;
   /** An elementwise kernel; the backend may defer it and fuse it with its neighbours. */
   map(m: MapRun): void;
-  /** Holds a fused loss's kernels back (see DeferredLoss); anything else that needs the GPU records them first. */
+  /** Holds a fused loss's kernels back (see DeferredLoss); anything else that needs the GPU records every stage first. */
   defer(d: DeferredLoss): void;
   /** Storage buffers one kernel may bind. */
   readonly maxStorageBuffers: number;

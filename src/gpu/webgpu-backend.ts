@@ -143,8 +143,7 @@ export class WebGpuBackend implements Backend, GpuOps {
     if (m.n === 0) return;
     // A map that reads what the loss writes needs it recorded first. One that reads its inputs need
     // not: queued maps are recorded before the loss, so they see the weights before any fused update.
-    const d = this.deferred;
-    if (d && m.inputs.some((s) => d.writes.includes(s))) this.emitDeferred(null);
+    while (this.deferred && m.inputs.some((s) => this.deferred!.writes.includes(s))) this.emitDeferred(null);
     this.fuser.append(m);
   }
 
@@ -156,16 +155,21 @@ export class WebGpuBackend implements Backend, GpuOps {
     this.deferred = d;
   }
 
-  /** Records the deferred loss (with `update` fused in) after the maps queued since it, which came first. */
+  /** Records the held-back stage (with `update` fused in) after the maps queued since it, which came first; holds back the stage it returns. */
   private emitDeferred(update: FusedUpdate | null): void {
     const d = this.deferred;
     if (!d) return;
     this.deferred = null;
+    let next: DeferredLoss | null = null;
     try {
       this.fuser.emit();
-      d.record(update);
+      next = d.record(update);
     } finally {
       for (const s of d.reads) this.release(s);
+    }
+    if (next) {
+      for (const s of next.reads) this.retain(s);
+      this.deferred = next;
     }
   }
 
@@ -177,9 +181,9 @@ export class WebGpuBackend implements Backend, GpuOps {
     for (const s of d?.reads ?? []) this.release(s);
   }
 
-  /** Records everything held back: the deferred loss, then the queued maps. */
+  /** Records everything held back: every stage of the deferred loss, then the queued maps. */
   private emitQueued(): void {
-    this.emitDeferred(null);
+    while (this.deferred) this.emitDeferred(null);
     this.fuser.emit();
   }
 

@@ -4,8 +4,8 @@
  * and the target per step instead of colorMix, mseLoss and their two backward kernels (about a
  * third less memory traffic, and the softmax computed once instead of twice).
  */
-import type { FusedUpdate, GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
-import { MAX_PARAMS } from '../gpu/quirks.ts';
+import type { DeferredLoss, FusedUpdate, GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
+import { MAX_PARAMS, WORKGROUP_SIZE } from '../gpu/quirks.ts';
 import { ruleCall, type UpdateRule } from '../optim/update-rule.ts';
 import { fillTemplate } from '../gpu/fusion.ts';
 import { fill, kernelCache, section, wgslModule } from '../gpu/wgsl.ts';
@@ -16,7 +16,6 @@ import src from '../../shaders/color_mix.wgsl?raw';
 import { type ColorMixAttrs, type ColorMixOptions, backwardThreads, colorMixOp, dims, groupWalk, indent, lane, pal, paletteLoads, sum, UNROLLED_KC, vec4s, weightsOf } from './color-mix.ts';
 import { mseLossOp } from './mse-loss.ts';
 import { defineOp } from './op.ts';
-import { gpuReduce } from './reduce.ts';
 
 const cached = kernelCache('colorMixLoss');
 
@@ -80,19 +79,47 @@ function lossKernel(P: number, K: number, C: number, T: number, need: readonly b
     const state = update ? update.state.map((_, j) => `st${j}`) : [];
     // With an update the weights are written too: one read-write binding.
     const inputs = update ? ['pal', 'tv'] : ['wv', 'pal', 'tv'];
-    const outputs = [...(update ? ['wv'] : []), ...(needW ? ['dw'] : []), ...(needT ? ['dt'] : []), ...(needP ? ['ppart'] : []), 'lpart', ...state];
+    const outputs = [...(update ? ['wv'] : []), ...(needW ? ['dw'] : []), ...(needT ? ['dt'] : []), 'part', ...state];
     const types = Object.fromEntries(['wv', 'pal', 'tv', 'dw', 'dt', ...state].map((b) => [b, 'vec4<f32>']));
     return wgslModule(
       { inputs, outputs, types },
-      // The backward kernel's walk, with the loss summed next to the palette partials.
+      // The backward kernel's walk, with the loss summed next to the palette partials: its row
+      // follows theirs, so one pass (finishKernel) sums them all.
       `${update?.shader ?? ''}\n${fill(section(src, 'backward'), {
-        ...groupWalk(P, K, C, T, needP, 'ppart'),
+        ...groupWalk(P, K, C, T, needP, 'part'),
         PALETTE: paletteLoads(K, C),
         EXTRA_DECL: '  var lacc: f32 = 0.0;',
-        EXTRA_STORE: '  lpart[t] = lacc * param(0u);',
+        EXTRA_STORE: `  part[${needP ? K * C : 0}u * ${T}u + t] = lacc * param(0u);`,
         FULL_GROUP: lossGroup(K, C, 4, need, softmax, update),
         TAIL_GROUP: lossGroup(K, C, rem, need, softmax, update),
       })}`,
+    );
+  });
+}
+
+/**
+ * The pass that sums the partials ([KC + 1, T]: the palette gradient's rows, then the loss's; KC = 0
+ * when the palette needs no gradient) in one workgroup and, with an update, steps the palette.
+ */
+function finishKernel(KC: number, T: number, update: UpdateRule | null): string {
+  return cached(`f:${KC}:${T}:${update?.name ?? ''}`, () => {
+    const R = KC + 1;
+    const Q = vec4s(KC);
+    const state = update ? update.state.map((_, j) => `st${j}`) : [];
+    const outputs = [...(update ? ['pal_'] : []), ...(KC ? ['dp'] : []), 'loss', ...state];
+    const types = Object.fromEntries(['pal_', 'dp', ...state].map((b) => [b, 'vec4<f32>']));
+    const lines: string[] = [];
+    if (KC) {
+      lines.push(`let g = vec4<f32>(${[0, 1, 2, 3].map((i) => `grad_at(4u * lid + ${i}u)`).join(', ')});`, 'dp[lid] = g;');
+      if (update) {
+        const sv = state.map((_, j) => `s${j}`);
+        lines.push('var pv = pal_[lid];', ...sv.map((v, j) => `var ${v} = st${j}[lid];`), ruleCall('pv', 'g', sv, 0), 'pal_[lid] = pv;', ...sv.map((v, j) => `st${j}[lid] = ${v};`));
+      }
+    }
+    const grad = KC ? `  if (lid < ${Q}u) {\n${indent(lines)}\n  }` : '';
+    return wgslModule(
+      { inputs: ['part'], outputs, types },
+      `${update?.shader ?? ''}\n${fill(section(src, 'finish'), { R, T, L: Math.floor(WORKGROUP_SIZE / R), KC, Q, PALETTE_GRAD: grad })}`,
     );
   });
 }
@@ -144,55 +171,73 @@ export const colorMixLossOp = defineOp<ColorMixAttrs>({
       if (K * C > UNROLLED_KC) return composed(k, inputs, out, shapes, attrs, need);
       const [w, p, t] = inputs as [GpuStorage, GpuStorage, GpuStorage];
       const T = backwardThreads(P, K * C + 1);
+      const KC = need[1] ? K * C : 0;
       const dw = need[0] ? k.alloc('colorMixLoss gradient', shapes[0]!) : null;
       const dp = need[1] ? k.alloc('colorMixLoss gradient', shapes[1]!) : null;
       const dt = need[2] ? k.alloc('colorMixLoss gradient', shapes[2]!) : null;
-      const ppart = dp && (T === 1 ? dp : k.alloc('colorMixLoss palette partials', [K * C, T]));
-      const lpart = T === 1 ? out : k.alloc('colorMixLoss partials', [T]);
       const n = P * C;
-      const record = (update: FusedUpdate | null) => {
-        // A result freed while the kernels were held back is written to scratch, not to memory that may be reused.
-        const scratch: GpuStorage[] = [];
-        const live = (s: GpuStorage | null, shape: Shape) => {
-          if (!s || s.refs > 0) return s;
-          const x = k.alloc('colorMixLoss scratch', shape);
-          scratch.push(x);
-          return x;
-        };
-        const [o, gw, gp, gt] = [live(out, [])!, live(dw, shapes[0]!), live(dp, shapes[1]!), live(dt, shapes[2]!)];
-        const pp = ppart === dp ? gp : ppart;
-        const lp = lpart === out ? o : lpart;
+      // A result freed while the kernels were held back is written to scratch, not to memory that may be reused.
+      const scratch: GpuStorage[] = [];
+      const live = (s: GpuStorage | null, shape: Shape) => {
+        if (!s || s.refs > 0) return s;
+        const x = k.alloc('colorMixLoss scratch', shape);
+        scratch.push(x);
+        return x;
+      };
+      const dropScratch = () => {
+        for (const x of scratch.splice(0)) k.release(x);
+      };
+      const finish = (part: GpuStorage, update: FusedUpdate | null) => {
+        const [o, gp] = [live(out, [])!, live(dp, shapes[1]!)];
+        k.run({
+          name: update ? `colorMixLoss finish+${update.rule.name}` : 'colorMixLoss finish',
+          wgsl: finishKernel(KC, T, update?.rule ?? null),
+          threads: WORKGROUP_SIZE,
+          inputs: [part],
+          outputs: [...(update ? [p] : []), ...(gp ? [gp] : []), o, ...(update?.state ?? [])],
+          params: update?.params ?? [],
+        });
+        k.release(part);
+        dropScratch();
+        return null;
+      };
+      // The second stage: held back while an optimizer step on the palette may still come.
+      const finishStage = (part: GpuStorage): DeferredLoss => ({
+        reads: [],
+        writes: [out, dp!],
+        param: p,
+        grad: dp!,
+        canFuse: (u) => 4 + u.state.length <= k.maxStorageBuffers && u.params.length <= MAX_PARAMS,
+        record: (update) => finish(part, update),
+      });
+      const pass = (update: FusedUpdate | null) => {
+        const part = k.alloc('colorMixLoss partials', [KC + 1, T]);
+        const [gw, gt] = [live(dw, shapes[0]!), live(dt, shapes[2]!)];
         k.run({
           name: update ? `colorMixLoss+${update.rule.name}` : 'colorMixLoss',
           wgsl: lossKernel(P, K, C, T, need, softmax, update?.rule ?? null),
           threads: T,
           inputs: update ? [p, t] : [w, p, t],
-          outputs: [...(update ? [w] : []), gw, gt, pp, lp, ...(update?.state ?? [])].filter((s): s is GpuStorage => s !== null),
+          outputs: [...(update ? [w] : []), gw, gt, part, ...(update?.state ?? [])].filter((s): s is GpuStorage => s !== null),
           params: [1 / n, 2 / n, ...(update?.params ?? [])],
         });
-        if (pp && pp !== gp) {
-          gpuReduce(k, 'sum', pp, [K * C, T], [1], gp!);
-          k.release(pp);
-        }
-        if (lp !== o) {
-          gpuReduce(k, 'sum', lp, [T], [0], o);
-          k.release(lp);
-        }
-        for (const x of scratch) k.release(x);
+        dropScratch();
+        return dp ? finishStage(part) : finish(part, null);
       };
       if (!dw) {
-        record(null);
+        const next = pass(null);
+        if (next) k.defer(next);
         return [dw, dp, dt];
       }
       // Held back: if the next GPU work is an optimizer step on the weights, it runs inside this pass.
-      const bindings = 2 + [dw, dt, ppart, lpart].filter(Boolean).length + 1;
+      const bindings = 2 + [dw, dt].filter(Boolean).length + 1 + 1;
       k.defer({
         reads: [w, p, t],
-        writes: [out, dw, ...[dp, dt, ppart, lpart].filter((s): s is GpuStorage => s !== null)],
+        writes: [out, dw, ...[dp, dt].filter((s): s is GpuStorage => s !== null)],
         param: w,
         grad: dw,
         canFuse: (u) => bindings + u.state.length <= k.maxStorageBuffers && 2 + u.params.length <= MAX_PARAMS,
-        record,
+        record: pass,
       });
       return [dw, dp, dt];
     },

@@ -8,10 +8,10 @@ import { MAX_NODES } from '../../src/gpu/fusion.ts';
 import type { WebGpuBackend } from '../../src/gpu/webgpu-backend.ts';
 
 const gpu = () => pg.backend() as WebGpuBackend;
-const close = (got: Float32Array, want: readonly number[]) => {
+const close = (got: Float32Array, want: readonly number[], tol = 1e-5) => {
   expect(got.length).toBe(want.length);
   want.forEach((w, i) => {
-    expect(Math.abs(got[i]! - w)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(w)));
+    expect(Math.abs(got[i]! - w)).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(w)));
   });
 };
 
@@ -155,13 +155,15 @@ test('gradients accumulated in place over queued gradient kernels are exact', as
   x.dispose();
 });
 
-/** A palette fit, fused (the optimizer step on the logits runs inside colorMixLoss's pass) or not. */
-async function paletteFit(makeOpt: (params: pg.Tensor[]) => pg.Optimizer, fused: boolean, steps: number) {
+/** A palette fit, fused (the optimizer steps on the logits and the palette run inside colorMixLoss's two passes) or not. */
+async function paletteFit(makeOpt: (params: pg.Tensor[]) => pg.Optimizer, fused: boolean, steps: number, form: 'palette' | 'layers' | 'reversed' = 'palette') {
   const n = 333; // not a multiple of 4 pixels: the tail group too
-  const L = pg.randn([n, 8], { seed: 11, requiresGrad: true });
+  // layers: constant weights, only the palette learns; reversed: the palette listed first.
+  const L = pg.randn([n, 8], { seed: 11, requiresGrad: form !== 'layers' });
   const P = pg.rand([8, 3], { seed: 12, requiresGrad: true });
   const T = pg.rand([n, 3], { seed: 13 });
-  const opt = makeOpt([L, P]);
+  const learned = form === 'layers' ? [P] : form === 'reversed' ? [P, L] : [L, P];
+  const opt = makeOpt(learned);
   const grads: Float32Array[] = [];
   let dispatches = 0;
   for (let i = 0; i < steps; i++) {
@@ -174,16 +176,15 @@ async function paletteFit(makeOpt: (params: pg.Tensor[]) => pg.Optimizer, fused:
       opt.step();
       return loss;
     });
-    grads.push(await L.grad!.data());
+    grads.push(...(await Promise.all(learned.map((x) => x.grad!.data()))));
     dispatches = pg.memory().dispatches - before;
     opt.zeroGrad();
     loss.dispose();
   }
-  const state = opt.stateOf(L);
   const out = {
     L: await L.data(),
     P: await P.data(),
-    state: await Promise.all(Object.values(state.buffers).map((s) => s.data())),
+    state: await Promise.all(learned.flatMap((x) => Object.values(opt.stateOf(x).buffers)).map((s) => s.data())),
     grads,
     dispatches,
   };
@@ -199,12 +200,13 @@ const optimizers: [string, (params: pg.Tensor[]) => pg.Optimizer][] = [
   ['plain SGD', (p) => new pg.SGD(p, { lr: 0.5 })],
 ];
 
-test.each(optimizers)('%s on the logits right after colorMixLoss backward runs inside the loss pass, with the same result', async (_, makeOpt) => {
+test.each(optimizers)('%s on the logits and the palette right after colorMixLoss backward runs inside the loss passes, with the same result', async (_, makeOpt) => {
   await pg.init();
   const fused = await paletteFit(makeOpt, true, 3);
   const plain = await paletteFit(makeOpt, false, 3);
-  // One kernel fewer per step: the logits' update is not a kernel of its own.
-  expect(fused.dispatches).toBe(plain.dispatches - 1);
+  // The per-pixel pass and the pass that sums the partials; neither update is a kernel of its own.
+  expect(fused.dispatches).toBe(2);
+  expect(plain.dispatches).toBe(4);
   const near = (a: Float32Array, b: Float32Array) => {
     expect(a.length).toBe(b.length);
     for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(b[i]!)));
@@ -218,6 +220,28 @@ test.each(optimizers)('%s on the logits right after colorMixLoss backward runs i
   fused.grads.forEach((g, i) => {
     near(g, plain.grads[i]!);
   });
+});
+
+test.each(optimizers)('%s on the palette alone (constant weights) runs inside the pass that sums its gradient', async (_, makeOpt) => {
+  await pg.init();
+  const fused = await paletteFit(makeOpt, true, 3, 'layers');
+  const plain = await paletteFit(makeOpt, false, 3, 'layers');
+  expect(fused.dispatches).toBe(2);
+  expect(plain.dispatches).toBe(3);
+  for (const [a, b] of [[fused.P, plain.P], ...fused.state.map((s, j) => [s, plain.state[j]!]), ...fused.grads.map((g, i) => [g, plain.grads[i]!])] as [Float32Array, Float32Array][]) {
+    close(a, Array.from(b), 1e-5);
+  }
+  close(fused.L, Array.from(plain.L), 0);
+});
+
+test('with the palette listed before the logits, nothing fuses and the step is the same', async () => {
+  await pg.init();
+  const make = (p: pg.Tensor[]) => new pg.Adam(p, { lr: 0.05 });
+  const reversed = await paletteFit(make, true, 3, 'reversed');
+  const plain = await paletteFit(make, false, 3, 'palette');
+  expect(reversed.dispatches).toBe(4);
+  close(reversed.L, Array.from(plain.L), 1e-5);
+  close(reversed.P, Array.from(plain.P), 1e-5);
 });
 
 test('an elementwise op on the logits queued between the loss and the step reads them before the update', async () => {
