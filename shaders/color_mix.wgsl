@@ -49,8 +49,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 
 //# finish
-// colorMixLoss's second pass, one workgroup: {{R}} rows of {{T}} per-thread partials (the palette
-// gradient's K·C rows, then the loss's) are summed by {{L}} lanes each, in registers, then combined
+// colorMixLoss's second pass, one workgroup: {{R}} rows of per-thread partials ({{T4}} vec4s each:
+// the palette gradient's K·C rows, then the loss's) are summed by {{L}} lanes each, in registers, then combined
 // after one barrier (SwiftShader pays ~0.2 ms per barrier per workgroup: one, not a tree). The
 // threads that know a vec4 of the palette gradient write it and may apply the optimizer step to
 // the palette in the same breath, so the whole step is two dispatches.
@@ -67,12 +67,12 @@ fn grad_at(r: u32) -> f32 {
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32) {
   let r = lid / {{L}}u;
-  var acc = 0.0;
+  var acc = vec4<f32>(0.0);
   if (r < {{R}}u) {
-    let base = r * {{T}}u;
-    for (var j = lid % {{L}}u; j < {{T}}u; j += {{L}}u) { acc += part[base + j]; }
+    let base = r * {{T4}}u;
+    for (var j = lid % {{L}}u; j < {{T4}}u; j += {{L}}u) { acc += part[base + j]; }
   }
-  lanes[lid] = acc;
+  lanes[lid] = acc.x + acc.y + acc.z + acc.w;
   workgroupBarrier();
   if (lid == {{Q}}u) { loss[0] = row_sum({{KC}}u); }
 {{PALETTE_GRAD}}

@@ -272,6 +272,7 @@ export class WebGpuBackend implements Backend, GpuOps {
     s.buf.lastBatch = this.recorder.batch;
     this.recorder.copy(s.buf.buffer, staging.buffer, bytes);
     this.mapping++;
+    const started = performance.now();
     this.prodder.kick();
     let rejectRead!: (e: Error) => void;
     const lost = new Promise<never>((_, reject) => {
@@ -282,6 +283,7 @@ export class WebGpuBackend implements Backend, GpuOps {
       // Reads started in the same task (Promise.all of several data() calls) share one submit.
       await this.flushSoon();
       await Promise.race([staging.buffer.mapAsync(mapModeRead(), 0, bytes), lost]);
+      this.prodder.settled(performance.now() - started);
       if (this.pipelines.pendingChecks.size) await Promise.all(this.pipelines.pendingChecks);
       const out = new Float32Array(staging.buffer.getMappedRange(0, bytes).slice(0));
       staging.buffer.unmap();

@@ -118,8 +118,8 @@ function finishKernel(KC: number, T: number, update: UpdateRule | null): string 
     }
     const grad = KC ? `  if (lid < ${Q}u) {\n${indent(lines)}\n  }` : '';
     return wgslModule(
-      { inputs: ['part'], outputs, types },
-      `${update?.shader ?? ''}\n${fill(section(src, 'finish'), { R, T, L: Math.floor(WORKGROUP_SIZE / R), KC, Q, PALETTE_GRAD: grad })}`,
+      { inputs: ['part'], outputs, types: { ...types, part: 'vec4<f32>' } },
+      `${update?.shader ?? ''}\n${fill(section(src, 'finish'), { R, T4: T / 4, L: Math.floor(WORKGROUP_SIZE / R), KC, Q, PALETTE_GRAD: grad })}`,
     );
   });
 }
@@ -170,7 +170,8 @@ export const colorMixLossOp = defineOp<ColorMixAttrs>({
       const softmax = attrs.softmax === true;
       if (K * C > UNROLLED_KC) return composed(k, inputs, out, shapes, attrs, need);
       const [w, p, t] = inputs as [GpuStorage, GpuStorage, GpuStorage];
-      const T = backwardThreads(P, K * C + 1);
+      // A multiple of 4 threads: the finishing pass reads the partials' rows as vec4s.
+      const T = 4 * Math.ceil(backwardThreads(P, K * C + 1) / 4);
       const KC = need[1] ? K * C : 0;
       const dw = need[0] ? k.alloc('colorMixLoss gradient', shapes[0]!) : null;
       const dp = need[1] ? k.alloc('colorMixLoss gradient', shapes[1]!) : null;

@@ -71,3 +71,23 @@ test('a map that starts while the loop still turns gets a fresh window', async (
   await idle(p);
   expect(times.length).toBe(2);
 });
+
+test('after a read that outlasted the window the next is not prodded, and prodding resumes after a short one', async () => {
+  const { queue, times } = fakeQueue();
+  let clock = 0;
+  const p = new MapProdder(queue, () => true, () => clock);
+  p.settled(12);
+  p.kick();
+  expect(p.running).toBe(false);
+  clock = 1;
+  await sleep(5);
+  expect(times).toEqual([]);
+  p.settled(0.8);
+  p.kick();
+  expect(p.running).toBe(true);
+  clock = 1.5;
+  await sleep(5);
+  expect(times.length).toBe(1);
+  clock = 10;
+  await idle(p);
+});
