@@ -21,7 +21,11 @@ export class RawGpu {
   submits = 0;
   private readonly owned: GPUBuffer[] = [];
 
-  private constructor(readonly device: GPUDevice) {}
+  private constructor(
+    readonly device: GPUDevice,
+    /** A CPU adapter (SwiftShader and the like): one-workgroup finishers sum serially there, as pixelgrad's do, since a barrier costs more than the sums. */
+    readonly cpuAdapter: boolean,
+  ) {}
 
   static async create(): Promise<RawGpu> {
     const adapter = await requestAdapter();
@@ -31,7 +35,9 @@ export class RawGpu {
     }
     const device = await adapter.requestDevice({ requiredLimits: limits });
     device.addEventListener('uncapturederror', (ev) => console.error(`[bench] raw WebGPU error: ${(ev as GPUUncapturedErrorEvent).error.message}`));
-    return new RawGpu(device);
+    const info = adapter.info;
+    const cpu = (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true || /swiftshader|llvmpipe|lavapipe|warp/i.test(`${info.vendor} ${info.architecture} ${info.description}`);
+    return new RawGpu(device, cpu);
   }
 
   buffer(bytes: number, label: string, data?: Float32Array, extraUsage = 0): GPUBuffer {

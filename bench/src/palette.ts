@@ -56,7 +56,7 @@ const pixelgrad: EngineFactory<PaletteInput> = async ({ S, L: L0, P: P0, T: T0 }
 
 const WG_A = 64;
 
-function paletteWgsl(quads: number, threads: number, n: number): { fused: string; finish: string } {
+function paletteWgsl(quads: number, threads: number, n: number, serialFinish: boolean): { fused: string; finish: string } {
   const consts = `
 const NQ: u32 = ${quads}u;
 const NT: u32 = ${threads}u;
@@ -146,13 +146,46 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 `;
   // One workgroup sums the partials (7 vec4 rows, 32 lanes each), applies Adam to P, stores the loss
   // and advances the step counter.
-  const finish = `${consts}
+  const finishHead = `${consts}
 @group(0) @binding(0) var<storage, read> partial: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read_write> P: array<f32>;
 @group(0) @binding(2) var<storage, read_write> mP: array<f32>;
 @group(0) @binding(3) var<storage, read_write> vP: array<f32>;
 @group(0) @binding(4) var<storage, read_write> state: array<f32>;
 @group(0) @binding(5) var<storage, read_write> lossOut: array<f32>;
+fn adam(i: u32, g: f32, t: f32) {
+  let m = B1 * mP[i] + (1.0 - B1) * g;
+  let v = B2 * vP[i] + (1.0 - B2) * g * g;
+  mP[i] = m;
+  vP[i] = v;
+  P[i] = P[i] - (LR / (1.0 - pow(B1, t))) * m / (sqrt(v) / sqrt(1.0 - pow(B2, t)) + EPS);
+}`;
+  // On a CPU adapter a barrier costs more than the sums: each of the 24 palette entries' threads
+  // sums its row serially and keeps its own step counter (state[i]; the fused kernel reads
+  // state[0]), so no thread reads what another writes.
+  const finish = serialFinish
+    ? `${finishHead}
+fn row_total(row: u32) -> vec4<f32> {
+  var a = vec4<f32>(0.0);
+  var b = vec4<f32>(0.0);
+  var j = 0u;
+  for (; j + 2u <= NT; j += 2u) { a += partial[row * NT + j]; b += partial[row * NT + j + 1u]; }
+  if (j < NT) { a += partial[row * NT + j]; }
+  return a + b;
+}
+@compute @workgroup_size(64)
+fn main(@builtin(local_invocation_index) lid: u32) {
+  if (lid < 24u) {
+    let t = state[lid] + 1.0;
+    let k = lid / 3u;
+    let c = lid % 3u;
+    adam(lid, row_total(c * 2u + k / 4u)[k % 4u], t);
+    state[lid] = t;
+  }
+  if (lid == 24u) { lossOut[0] = row_total(6u).x * INV_N; }
+}
+`
+    : `${finishHead}
 var<workgroup> lanes: array<vec4<f32>, 256>;
 var<workgroup> rows: array<vec4<f32>, 7>;
 
@@ -176,12 +209,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   if (lid < 24u) {
     let k = lid / 3u;
     let c = lid % 3u;
-    let g = rows[c * 2u + k / 4u][k % 4u];
-    let m = B1 * mP[lid] + (1.0 - B1) * g;
-    let v = B2 * vP[lid] + (1.0 - B2) * g * g;
-    mP[lid] = m;
-    vP[lid] = v;
-    P[lid] = P[lid] - (LR / (1.0 - pow(B1, t))) * m / (sqrt(v) / sqrt(1.0 - pow(B2, t)) + EPS);
+    adam(lid, rows[c * 2u + k / 4u][k % 4u], t);
   }
   if (lid == 24u) { lossOut[0] = rows[6].x * INV_N; }
   if (lid == 0u) { state[0] = t; }
@@ -203,16 +231,16 @@ const raw: EngineFactory<PaletteInput> = async ({ S, L: L0, P: P0, T: T0 }) => {
   const P = gpu.buffer(K * 3 * 4, 'P', P0);
   const mP = gpu.buffer(K * 3 * 4, 'mP', new Float32Array(K * 3));
   const vP = gpu.buffer(K * 3 * 4, 'vP', new Float32Array(K * 3));
-  const state = gpu.buffer(16, 'step', new Float32Array(4));
+  const state = gpu.buffer(32 * 4, 'step counters', new Float32Array(32));
   const partial = gpu.buffer(7 * threads * 16, 'partials');
   const lossOut = gpu.buffer(16, 'loss');
   const staging = gpu.readback(16);
-  const src = paletteWgsl(quads, threads, n);
+  const src = paletteWgsl(quads, threads, n, gpu.cpuAdapter);
   const fused = gpu.kernel('palette fused step', src.fused, [L, mL, vL, T, P, state, partial]);
   const finish = gpu.kernel('palette finish', src.finish, [partial, P, mP, vP, state, lossOut]);
   const [gx, gy] = grid(threads / WG_A);
   const step = (read: boolean) => gpu.submit([[fused, gx, gy], [finish, 1]], read ? [[lossOut, staging, 4]] : []);
-  return rawInstance(gpu, `2 dispatches/step (fused per-pixel kernel, ${threads} threads × ${Math.ceil(quads / threads) * 4} px, + 1-workgroup finisher), 1 submit`, step, staging);
+  return rawInstance(gpu, `2 dispatches/step (fused per-pixel kernel, ${threads} threads × ${Math.ceil(quads / threads) * 4} px, + 1-workgroup finisher${gpu.cpuAdapter ? ", serial sums on this CPU adapter" : ""}), 1 submit`, step, staging);
 };
 
 // ---------------------------------------------------------------- tfjs (WebGPU backend)

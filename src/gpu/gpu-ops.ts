@@ -97,4 +97,10 @@ export interface GpuOps {
   forward<A>(op: OpDef<A>, inputs: readonly GpuStorage[], shapes: readonly Shape[], attrs: A, outShape: Shape): GpuStorage;
   /** The adapter has the `subgroups` feature and the device enabled it. */
   readonly subgroups: boolean;
+  /**
+   * The adapter is a CPU (SwiftShader and the like). One of them runs a workgroup on one core and
+   * pays ~0.2-0.8 ms for each barrier in it, so kernels that finish a reduction in one workgroup
+   * sum serially instead (a GPU would idle most of its lanes that way).
+   */
+  readonly isSoftware: boolean;
 }

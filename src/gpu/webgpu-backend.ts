@@ -10,7 +10,7 @@ import type { GpuDeviceInfo } from './device.ts';
 import { Fuser, fillTemplate } from './fusion.ts';
 import type { DeferredLoss, FusedUpdate, GpuOps, GpuStorage, KernelRun, MapRun } from './gpu-ops.ts';
 import { PipelineCache } from './pipeline-cache.ts';
-import { bufferUsage, checkTensorBytes, dispatchGrid, MapProdder, mapModeRead, WORKGROUP_SIZE } from './quirks.ts';
+import { bufferUsage, checkTensorBytes, dispatchGrid, MapProdder, mapModeRead, PROD_WINDOW_MS, WORKGROUP_SIZE } from './quirks.ts';
 import { Recorder } from './recorder.ts';
 import { fill, kernelCache, section, wgslModule } from './wgsl.ts';
 
@@ -55,7 +55,7 @@ export class WebGpuBackend implements Backend, GpuOps {
     this.adapterName = info.adapterName;
     this.isSoftware = info.isSoftware;
     this.subgroups = info.subgroups;
-    this.prodder = new MapProdder(this.device.queue, () => this.mapping > 0 && !this.lostError && !this.destroyed);
+    this.prodder = new MapProdder(this.device.queue, () => this.mapping > 0 && !this.lostError && !this.destroyed, info.isSoftware ? PROD_WINDOW_MS.cpu : PROD_WINDOW_MS.gpu);
     const usage = bufferUsage();
     const { maxBufferSize, maxStorageBufferBindingSize } = this.device.limits;
     const maxBytes = Math.floor(Math.min(maxBufferSize, maxStorageBufferBindingSize) / 16) * 16;

@@ -100,9 +100,10 @@ function lossKernel(P: number, K: number, C: number, T: number, need: readonly b
 /**
  * The pass that sums the partials ([KC + 1, T]: the palette gradient's rows, then the loss's; KC = 0
  * when the palette needs no gradient) in one workgroup and, with an update, steps the palette.
+ * `serial`: one thread per four rows and no barrier, for CPU adapters (GpuOps.isSoftware).
  */
-function finishKernel(KC: number, T: number, update: UpdateRule | null): string {
-  return cached(`f:${KC}:${T}:${update?.name ?? ''}`, () => {
+function finishKernel(KC: number, T: number, update: UpdateRule | null, serial: boolean): string {
+  return cached(`f:${KC}:${T}:${update?.name ?? ''}:${+serial}`, () => {
     const R = KC + 1;
     const Q = vec4s(KC);
     const state = update ? update.state.map((_, j) => `st${j}`) : [];
@@ -119,7 +120,7 @@ function finishKernel(KC: number, T: number, update: UpdateRule | null): string 
     const grad = KC ? `  if (lid < ${Q}u) {\n${indent(lines)}\n  }` : '';
     return wgslModule(
       { inputs: ['part'], outputs, types: { ...types, part: 'vec4<f32>' } },
-      `${update?.shader ?? ''}\n${fill(section(src, 'finish'), { R, T4: T / 4, L: Math.floor(WORKGROUP_SIZE / R), KC, Q, PALETTE_GRAD: grad })}`,
+      `${update?.shader ?? ''}\n${fill(section(src, serial ? 'finish_serial' : 'finish'), { R, T4: T / 4, L: Math.floor(WORKGROUP_SIZE / R), KC, Q, PALETTE_GRAD: grad })}`,
     );
   });
 }
@@ -192,7 +193,7 @@ export const colorMixLossOp = defineOp<ColorMixAttrs>({
         const [o, gp] = [live(out, [])!, live(dp, shapes[1]!)];
         k.run({
           name: update ? `colorMixLoss finish+${update.rule.name}` : 'colorMixLoss finish',
-          wgsl: finishKernel(KC, T, update?.rule ?? null),
+          wgsl: finishKernel(KC, T, update?.rule ?? null, k.isSoftware),
           threads: WORKGROUP_SIZE,
           inputs: [part],
           outputs: [...(update ? [p] : []), ...(gp ? [gp] : []), o, ...(update?.state ?? [])],

@@ -234,6 +234,26 @@ test.each(optimizers)('%s on the palette alone (constant weights) runs inside th
   close(fused.L, Array.from(plain.L), 0);
 });
 
+test("colorMixLoss's finishing pass for GPUs (one barrier) and for CPU adapters (serial sums) give the same step", async () => {
+  await pg.init();
+  const backend = gpu() as { isSoftware: boolean };
+  const was = backend.isSoftware;
+  const make = (p: pg.Tensor[]) => new pg.Adam(p, { lr: 0.05 });
+  try {
+    backend.isSoftware = true;
+    const serial = await paletteFit(make, true, 3);
+    backend.isSoftware = false;
+    const barrier = await paletteFit(make, true, 3);
+    for (const [a, b] of [[serial.L, barrier.L], [serial.P, barrier.P], ...serial.state.map((s, j) => [s, barrier.state[j]!]), ...serial.grads.map((g, i) => [g, barrier.grads[i]!])] as [Float32Array, Float32Array][]) {
+      close(a, Array.from(b), 1e-5);
+    }
+    expect(serial.dispatches).toBe(2);
+    expect(barrier.dispatches).toBe(2);
+  } finally {
+    backend.isSoftware = was;
+  }
+});
+
 test('with the palette listed before the logits, nothing fuses and the step is the same', async () => {
   await pg.init();
   const make = (p: pg.Tensor[]) => new pg.Adam(p, { lr: 0.05 });
