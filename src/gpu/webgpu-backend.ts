@@ -226,6 +226,9 @@ export class WebGpuBackend implements Backend, GpuOps {
 
   update(rule: UpdateRule, buffers: readonly GpuStorage[], params: readonly number[]): void {
     const [param, grad, ...state] = buffers;
+    // Stages before the one that writes this parameter's gradient run as they are (they would at
+    // any other GPU work): the palette's step still fuses when it comes before the weights'.
+    while (this.deferred && this.deferred.param !== param && this.deferred.writes.includes(grad!)) this.emitDeferred(null);
     const d = this.deferred;
     // The fused kernel writes the parameter and state where the loss reads: not if they share
     // memory with anything else it reads (WebGPU rejects writable aliasing).
