@@ -197,6 +197,8 @@ export class Tensor {
     return binary('div', this, other);
   }
   pow(exponent: Operand): Tensor {
+    // As PyTorch does: x² as x·x, exactly rounded (WGSL's pow goes through exp2 and log2).
+    if (exponent === 2) return this.square();
     return binary('pow', this, exponent);
   }
   maximum(other: Operand): Tensor {
