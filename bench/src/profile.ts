@@ -174,9 +174,11 @@ export async function profileStep(device: GPUDevice, recordStep: () => void | Pr
     const once = Math.max(0, (await timeSubmit(device, record(1))) - empty);
     let ms = once;
     if (!overBudget) {
-      // Enough repetitions that one measurement lasts ~4 ms, three measurements, the fastest
-      // (other processes only ever add time).
-      const reps = Math.min(32, Math.max(1, Math.ceil(4 / Math.max(once, 0.01))));
+      // Enough repetitions that one measurement lasts ~20 ms, three measurements, the fastest
+      // (other processes only ever add time). A single completion wait rounds up to the
+      // browser's polling (about 1 ms on SwiftShader): fewer repetitions reported a 0.15 ms
+      // kernel as 1 ms.
+      const reps = Math.min(256, Math.max(1, Math.ceil(20 / Math.max(once, 0.01))));
       const xs: number[] = [];
       for (let i = 0; i < 3; i++) xs.push(Math.max(0, (await timeSubmit(device, record(reps))) - empty) / reps);
       ms = Math.min(...xs);
