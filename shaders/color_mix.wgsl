@@ -74,14 +74,14 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   }
   lanes[lid] = acc.x + acc.y + acc.z + acc.w;
   workgroupBarrier();
-  if (lid == {{Q}}u) { loss[0] = row_sum({{KC}}u); }
+{{LOSS_STORE}}
 {{PALETTE_GRAD}}
 }
 
 //# finish_serial
 // The same pass for CPU adapters, without the barrier (on SwiftShader it costs more than the sums:
 // 0.83 ms against 0.13-0.18 ms for the layer mix at S = 256): thread q sums the palette-gradient
-// rows 4q..4q+3 by itself, thread {{Q}} the loss row.
+// rows 4q..4q+3 by itself, the next thread the loss row.
 fn row_total(r: u32) -> f32 {
   let base = r * {{T4}}u;
   var a = vec4<f32>(0.0);
@@ -101,7 +101,7 @@ fn grad_at(r: u32) -> f32 {
 }
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32) {
-  if (lid == {{Q}}u) { loss[0] = row_total({{KC}}u); }
+{{LOSS_STORE}}
 {{PALETTE_GRAD}}
 }
 

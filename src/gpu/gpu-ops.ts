@@ -58,28 +58,32 @@ export interface FusedUpdate {
   readonly params: readonly number[];
 }
 
+/** A parameter whose optimizer update may run inside a held-back loss, and its gradient as the loss's kernels write it. */
+export interface FusableParam {
+  readonly param: GpuStorage;
+  readonly grad: GpuStorage;
+}
+
 /**
- * A fused loss's kernels held back until something needs them, so that an optimizer step can run
- * inside them: a stage names the parameter whose gradient it writes, and an update of that
- * parameter becomes part of the stage (the parameter read once per step, its update applied where
- * its gradient is computed). Recording a stage may hold back the next one (colorMixLoss: the
- * weights' step in the per-pixel pass, then the palette's in the pass that sums its gradient).
+ * A fused loss's kernels held back until something else needs the GPU, so that optimizer updates
+ * can run inside them: each parameter in `fusable` may have its update applied where its gradient
+ * is computed (colorMixLoss: the weights' in the per-pixel pass, the palette's in the pass that
+ * sums its gradient), the parameter read once per step. By the time the kernels are recorded a
+ * gradient may have been dropped (zeroGrad), and then it is not stored at all.
  */
 export interface DeferredLoss {
   /** What the kernels read: held until they are recorded. */
   readonly reads: readonly GpuStorage[];
   /**
-   * What this stage and the ones after it write. Not held (a gradient must reach .grad with one
-   * owner): `record` writes a scratch buffer instead of any that was freed meanwhile.
+   * What they write. Not held (a gradient must reach .grad with one owner): `record` skips or
+   * writes scratch instead of any that was freed meanwhile, whose memory may be someone else's.
    */
   readonly writes: readonly GpuStorage[];
-  /** The parameter an update may fuse with, and its gradient as these kernels write it. */
-  readonly param: GpuStorage;
-  readonly grad: GpuStorage;
-  /** Whether `record` can take this update (bindings and parameters fit; the backend rules out aliasing). */
-  canFuse(update: FusedUpdate): boolean;
-  /** Records the kernels (with an update, applied to `param` and the state in place); returns the next stage to hold back, if any. */
-  record(update: FusedUpdate | null): DeferredLoss | null;
+  readonly fusable: readonly FusableParam[];
+  /** Whether `record` can take this update for fusable[slot] (bindings and parameters fit; the backend rules out aliasing). */
+  canFuse(slot: number, update: FusedUpdate): boolean;
+  /** Records the kernels, with updates[slot] (if any) applied to fusable[slot].param and its state in place. */
+  record(updates: readonly (FusedUpdate | null)[]): void;
 }
 
 export interface GpuOps {

@@ -39,6 +39,12 @@ export class WebGpuBackend implements Backend, GpuOps {
   private readonly recorder: Recorder;
   private readonly fuser: Fuser;
   private deferred: DeferredLoss | null = null;
+  /**
+   * Optimizer updates fused into the held-back loss but not recorded yet (one per fusable
+   * parameter): the loss waits for the next GPU work, by when a gradient it writes may have been
+   * dropped (zeroGrad) and need no store. Their parameters and state are held, and count as writes.
+   */
+  private attached: (FusedUpdate | null)[] = [];
   readonly maxStorageBuffers: number;
   private lostError: DeviceLostError | null = null;
   private pendingError: Error | null = null;
@@ -141,9 +147,10 @@ export class WebGpuBackend implements Backend, GpuOps {
   map(m: MapRun): void {
     this.assertUsable(m.template.name);
     if (m.n === 0) return;
-    // A map that reads what the loss writes needs it recorded first. One that reads its inputs need
-    // not: queued maps are recorded before the loss, so they see the weights before any fused update.
-    while (this.deferred && m.inputs.some((s) => this.deferred!.writes.includes(s))) this.emitDeferred(null);
+    // A map that reads what the loss writes (or an update fused into it) needs it recorded first.
+    // One that reads its inputs need not: queued maps are recorded before the loss, so they see
+    // the weights before any fused update, as they were called.
+    if (this.deferred && m.inputs.some((s) => this.heldWrites().includes(s))) this.emitDeferred();
     this.fuser.append(m);
   }
 
@@ -155,21 +162,30 @@ export class WebGpuBackend implements Backend, GpuOps {
     this.deferred = d;
   }
 
-  /** Records the held-back stage (with `update` fused in) after the maps queued since it, which came first; holds back the stage it returns. */
-  private emitDeferred(update: FusedUpdate | null): void {
+  /** What the held-back loss will write: its own writes, and the parameters and state of the updates fused into it. */
+  private heldWrites(): readonly GpuStorage[] {
+    const d = this.deferred;
+    if (!d) return [];
+    return [...d.writes, ...this.attached.flatMap((u, i) => (u ? [d.fusable[i]!.param, ...u.state] : []))];
+  }
+
+  /** What an attached update holds: its parameter and state. */
+  private attachedHolds(d: DeferredLoss, updates: readonly (FusedUpdate | null)[]): GpuStorage[] {
+    return updates.flatMap((u, i) => (u ? [d.fusable[i]!.param, ...u.state] : []));
+  }
+
+  /** Records the held-back loss (with its attached updates) after the maps queued since it, which came first. */
+  private emitDeferred(): void {
     const d = this.deferred;
     if (!d) return;
+    const updates = this.attached;
     this.deferred = null;
-    let next: DeferredLoss | null = null;
+    this.attached = [];
     try {
       this.fuser.emit();
-      next = d.record(update);
+      d.record(updates);
     } finally {
-      for (const s of d.reads) this.release(s);
-    }
-    if (next) {
-      for (const s of next.reads) this.retain(s);
-      this.deferred = next;
+      for (const s of [...d.reads, ...this.attachedHolds(d, updates)]) this.release(s);
     }
   }
 
@@ -177,13 +193,15 @@ export class WebGpuBackend implements Backend, GpuOps {
   private dropQueued(): void {
     this.fuser.discard();
     const d = this.deferred;
+    const updates = this.attached;
     this.deferred = null;
-    for (const s of d?.reads ?? []) this.release(s);
+    this.attached = [];
+    if (d) for (const s of [...d.reads, ...this.attachedHolds(d, updates)]) this.release(s);
   }
 
-  /** Records everything held back: every stage of the deferred loss, then the queued maps. */
+  /** Records everything held back: the deferred loss, then the queued maps. */
   private emitQueued(): void {
-    while (this.deferred) this.emitDeferred(null);
+    this.emitDeferred();
     this.fuser.emit();
   }
 
@@ -206,6 +224,10 @@ export class WebGpuBackend implements Backend, GpuOps {
   }
 
   forwardWithGrads<A>(op: OpDef<A>, inputs: readonly GpuStorage[], shapes: readonly Shape[], attrs: A, outShape: Shape, needs: readonly boolean[]): [GpuStorage, (GpuStorage | null)[]] {
+    // A loss still held back from the previous step is recorded before this one allocates: what it
+    // held is free again, so every step allocates the same buffers whether or not its loss was
+    // read (no new bind groups in steady state).
+    this.emitQueued();
     const out = this.alloc(op.name, outShape);
     const grads = op.gpu.forward(this, inputs, out, { shapes, attrs, outShape, needs }) ?? [];
     return [out, inputs.map((_, i) => grads[i] ?? null)];
@@ -226,19 +248,19 @@ export class WebGpuBackend implements Backend, GpuOps {
 
   update(rule: UpdateRule, buffers: readonly GpuStorage[], params: readonly number[]): void {
     const [param, grad, ...state] = buffers;
-    // Stages before the one that writes this parameter's gradient run as they are (they would at
-    // any other GPU work): the palette's step still fuses when it comes before the weights'.
-    while (this.deferred && this.deferred.param !== param && this.deferred.writes.includes(grad!)) this.emitDeferred(null);
     const d = this.deferred;
+    const slot = d ? d.fusable.findIndex((f) => f.param === param && f.grad === grad) : -1;
     // The fused kernel writes the parameter and state where the loss reads: not if they share
     // memory with anything else it reads (WebGPU rejects writable aliasing).
     // (The parameter is itself one of the reads, once; a detached copy of it is the same memory again.)
     const aliased = d && [param!, ...state].some((x) => d.reads.filter((r) => r.buf === x.buf).length > (x === param ? 1 : 0));
-    if (d && d.param === param && d.grad === grad && !aliased) {
-      const fused = { rule, state, params };
-      if (d.canFuse(fused)) {
+    if (d && slot >= 0 && !this.attached[slot] && !aliased) {
+      // The params are copied: the optimizer refills its array for the next parameter.
+      const fused = { rule, state, params: [...params] };
+      if (d.canFuse(slot, fused)) {
         this.assertUsable(rule.name);
-        this.emitDeferred(fused);
+        for (const s of [param!, ...state]) this.retain(s);
+        this.attached[slot] = fused;
         return;
       }
     }

@@ -4,7 +4,7 @@
  * and the target per step instead of colorMix, mseLoss and their two backward kernels (about a
  * third less memory traffic, and the softmax computed once instead of twice).
  */
-import type { DeferredLoss, FusedUpdate, GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
+import type { FusedUpdate, GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
 import { MAX_PARAMS, WORKGROUP_SIZE } from '../gpu/quirks.ts';
 import { ruleCall, type UpdateRule } from '../optim/update-rule.ts';
 import { fillTemplate } from '../gpu/fusion.ts';
@@ -20,7 +20,7 @@ import { defineOp } from './op.ts';
 const cached = kernelCache('colorMixLoss');
 
 /** One group of `valid` (1-4) pixels: residuals, the loss, and whichever gradients are wanted. */
-function lossGroup(K: number, C: number, valid: number, need: readonly boolean[], softmax: boolean, update: UpdateRule | null): string {
+function lossGroup(K: number, C: number, valid: number, need: readonly boolean[], softmax: boolean, update: UpdateRule | null, storeW: boolean): string {
   if (valid === 0) return '';
   const [needW, needP, needT] = need as [boolean, boolean, boolean];
   const lines = [`let wb = gi * ${K}u;`, `let tb = gi * ${C}u;`];
@@ -36,13 +36,14 @@ function lossGroup(K: number, C: number, valid: number, need: readonly boolean[]
   lines.push(`lacc = lacc + ${qs.flatMap((q) => cs.map((c) => `d${q}_${c} * d${q}_${c}`)).join(' + ')};`);
   if (!needW && !needP && !needT) return indent(lines);
   for (const q of qs) for (const c of cs) lines.push(`let gm${q}_${c} = d${q}_${c} * param(1u);`);
-  const vecStore = (target: string, base: string, per: number, at: (q: number, i: number) => string) => {
+  const vecStore = (target: string, base: string, per: number, at: (q: number, i: number) => string, store = true) => {
     for (let m = 0; m < vec4s(valid * per); m++) {
       const lanes = [0, 1, 2, 3].map((i) => {
         const j = 4 * m + i;
         return j < valid * per ? at(Math.floor(j / per), j % per) : '0.0';
       });
-      lines.push(`let ${target}${m} = vec4<f32>(${lanes.join(', ')});`, `${target}[${base} + ${m}u] = ${target}${m};`);
+      lines.push(`let ${target}${m} = vec4<f32>(${lanes.join(', ')});`);
+      if (store) lines.push(`${target}[${base} + ${m}u] = ${target}${m};`);
     }
   };
   if (needT) vecStore('dt', 'tb', C, (q, c) => `-gm${q}_${c}`);
@@ -56,7 +57,8 @@ function lossGroup(K: number, C: number, valid: number, need: readonly boolean[]
       }
       dAt = (q, k) => `sw${q}_${k} * (dm${q}_${k} - dot${q})`;
     }
-    vecStore('dw', 'wb', K, dAt);
+    // Not stored when the gradient was dropped before the kernel was recorded: the update alone uses it.
+    vecStore('dw', 'wb', K, dAt, storeW);
     if (update) {
       // The optimizer step on the weights, in registers: the logits read once per step.
       for (let m = 0; m < vec4s(valid * K); m++) {
@@ -72,14 +74,14 @@ function lossGroup(K: number, C: number, valid: number, need: readonly boolean[]
   return indent(lines);
 }
 
-function lossKernel(P: number, K: number, C: number, T: number, need: readonly boolean[], softmax: boolean, update: UpdateRule | null): string {
-  return cached(`${P}:${K}:${C}:${T}:${need.map(Number).join('')}${+softmax}:${update?.name ?? ''}`, () => {
+function lossKernel(P: number, K: number, C: number, T: number, need: readonly boolean[], softmax: boolean, update: UpdateRule | null, storeW: boolean): string {
+  return cached(`${P}:${K}:${C}:${T}:${need.map(Number).join('')}${+softmax}:${update?.name ?? ''}:${+storeW}`, () => {
     const [needW, needP, needT] = need as [boolean, boolean, boolean];
     const rem = P - 4 * Math.floor(P / 4);
     const state = update ? update.state.map((_, j) => `st${j}`) : [];
     // With an update the weights are written too: one read-write binding.
     const inputs = update ? ['pal', 'tv'] : ['wv', 'pal', 'tv'];
-    const outputs = [...(update ? ['wv'] : []), ...(needW ? ['dw'] : []), ...(needT ? ['dt'] : []), 'part', ...state];
+    const outputs = [...(update ? ['wv'] : []), ...(needW && storeW ? ['dw'] : []), ...(needT ? ['dt'] : []), 'part', ...state];
     const types = Object.fromEntries(['wv', 'pal', 'tv', 'dw', 'dt', ...state].map((b) => [b, 'vec4<f32>']));
     return wgslModule(
       { inputs, outputs, types },
@@ -90,8 +92,8 @@ function lossKernel(P: number, K: number, C: number, T: number, need: readonly b
         PALETTE: paletteLoads(K, C),
         EXTRA_DECL: '  var lacc: f32 = 0.0;',
         EXTRA_STORE: `  part[${needP ? K * C : 0}u * ${T}u + t] = lacc * param(0u);`,
-        FULL_GROUP: lossGroup(K, C, 4, need, softmax, update),
-        TAIL_GROUP: lossGroup(K, C, rem, need, softmax, update),
+        FULL_GROUP: lossGroup(K, C, 4, need, softmax, update, storeW),
+        TAIL_GROUP: lossGroup(K, C, rem, need, softmax, update, storeW),
       })}`,
     );
   });
@@ -101,17 +103,18 @@ function lossKernel(P: number, K: number, C: number, T: number, need: readonly b
  * The pass that sums the partials ([KC + 1, T]: the palette gradient's rows, then the loss's; KC = 0
  * when the palette needs no gradient) in one workgroup and, with an update, steps the palette.
  * `serial`: one thread per four rows and no barrier, for CPU adapters (GpuOps.isSoftware).
+ * `storeP`: whether the palette gradient is still wanted (not dropped by zeroGrad).
  */
-function finishKernel(KC: number, T: number, update: UpdateRule | null, serial: boolean): string {
-  return cached(`f:${KC}:${T}:${update?.name ?? ''}:${+serial}`, () => {
+function finishKernel(KC: number, T: number, update: UpdateRule | null, serial: boolean, storeP: boolean): string {
+  return cached(`f:${KC}:${T}:${update?.name ?? ''}:${+serial}${+storeP}`, () => {
     const R = KC + 1;
     const Q = vec4s(KC);
     const state = update ? update.state.map((_, j) => `st${j}`) : [];
-    const outputs = [...(update ? ['pal_'] : []), ...(KC ? ['dp'] : []), 'loss', ...state];
+    const outputs = [...(update ? ['pal_'] : []), ...(KC && storeP ? ['dp'] : []), 'loss', ...state];
     const types = Object.fromEntries(['pal_', 'dp', ...state].map((b) => [b, 'vec4<f32>']));
     const lines: string[] = [];
     if (KC) {
-      lines.push(`let g = vec4<f32>(${[0, 1, 2, 3].map((i) => `grad_at(4u * lid + ${i}u)`).join(', ')});`, 'dp[lid] = g;');
+      lines.push(`let g = vec4<f32>(${[0, 1, 2, 3].map((i) => `grad_at(4u * lid + ${i}u)`).join(', ')});`, ...(storeP ? ['dp[lid] = g;'] : []));
       if (update) {
         const sv = state.map((_, j) => `s${j}`);
         lines.push('var pv = pal_[lid];', ...sv.map((v, j) => `var ${v} = st${j}[lid];`), ruleCall('pv', 'g', sv, 0), 'pal_[lid] = pv;', ...sv.map((v, j) => `st${j}[lid] = ${v};`));
@@ -120,7 +123,14 @@ function finishKernel(KC: number, T: number, update: UpdateRule | null, serial: 
     const grad = KC ? `  if (lid < ${Q}u) {\n${indent(lines)}\n  }` : '';
     return wgslModule(
       { inputs: ['part'], outputs, types: { ...types, part: 'vec4<f32>' } },
-      `${update?.shader ?? ''}\n${fill(section(src, serial ? 'finish_serial' : 'finish'), { R, T4: T / 4, L: Math.floor(WORKGROUP_SIZE / R), KC, Q, PALETTE_GRAD: grad })}`,
+      `${update?.shader ?? ''}\n${fill(section(src, serial ? 'finish_serial' : 'finish'), {
+        R,
+        T4: T / 4,
+        L: Math.floor(WORKGROUP_SIZE / R),
+        KC,
+        PALETTE_GRAD: grad,
+        LOSS_STORE: `  if (lid == ${Q}u) { loss[0] = ${serial ? 'row_total' : 'row_sum'}(${KC}u); }`,
+      })}`,
     );
   });
 }
@@ -178,69 +188,58 @@ export const colorMixLossOp = defineOp<ColorMixAttrs>({
       const dp = need[1] ? k.alloc('colorMixLoss gradient', shapes[1]!) : null;
       const dt = need[2] ? k.alloc('colorMixLoss gradient', shapes[2]!) : null;
       const n = P * C;
-      // A result freed while the kernels were held back is written to scratch, not to memory that may be reused.
-      const scratch: GpuStorage[] = [];
-      const live = (s: GpuStorage | null, shape: Shape) => {
-        if (!s || s.refs > 0) return s;
-        const x = k.alloc('colorMixLoss scratch', shape);
-        scratch.push(x);
-        return x;
-      };
-      const dropScratch = () => {
-        for (const x of scratch.splice(0)) k.release(x);
-      };
-      const finish = (part: GpuStorage, update: FusedUpdate | null) => {
-        const [o, gp] = [live(out, [])!, live(dp, shapes[1]!)];
+      // Allocated once the previous held-back loss is recorded (after k.defer below) rather than at
+      // record time, so that every step binds the same buffers however it is recorded: no new
+      // buffers or bind groups in steady state.
+      let part: GpuStorage | null = null;
+      const fusable = [...(dw ? [{ param: w, grad: dw }] : []), ...(dp ? [{ param: p, grad: dp }] : [])];
+      const slotOf = (param: GpuStorage) => fusable.findIndex((f) => f.param === param);
+      const record = (updates: readonly (FusedUpdate | null)[]) => {
+        const uw = updates[slotOf(w)] ?? null;
+        const up = updates[slotOf(p)] ?? null;
+        // Gradients dropped since the forward call (zeroGrad after the step) are not stored, and
+        // not computed unless an update needs them: freed memory may already be someone else's.
+        const storeW = dw !== null && dw.refs > 0;
+        const kneed = [storeW || uw !== null, need[1] === true, need[2] === true && dt!.refs > 0];
         k.run({
-          name: update ? `colorMixLoss finish+${update.rule.name}` : 'colorMixLoss finish',
-          wgsl: finishKernel(KC, T, update?.rule ?? null, k.isSoftware),
-          threads: WORKGROUP_SIZE,
-          inputs: [part],
-          outputs: [...(update ? [p] : []), ...(gp ? [gp] : []), o, ...(update?.state ?? [])],
-          params: update?.params ?? [],
-        });
-        k.release(part);
-        dropScratch();
-        return null;
-      };
-      // The second stage: held back while an optimizer step on the palette may still come.
-      const finishStage = (part: GpuStorage): DeferredLoss => ({
-        reads: [],
-        writes: [out, dp!],
-        param: p,
-        grad: dp!,
-        canFuse: (u) => 4 + u.state.length <= k.maxStorageBuffers && u.params.length <= MAX_PARAMS,
-        record: (update) => finish(part, update),
-      });
-      const pass = (update: FusedUpdate | null) => {
-        const part = k.alloc('colorMixLoss partials', [KC + 1, T]);
-        const [gw, gt] = [live(dw, shapes[0]!), live(dt, shapes[2]!)];
-        k.run({
-          name: update ? `colorMixLoss+${update.rule.name}` : 'colorMixLoss',
-          wgsl: lossKernel(P, K, C, T, need, softmax, update?.rule ?? null),
+          name: uw ? `colorMixLoss+${uw.rule.name}` : 'colorMixLoss',
+          wgsl: lossKernel(P, K, C, T, kneed, softmax, uw?.rule ?? null, storeW),
           threads: T,
-          inputs: update ? [p, t] : [w, p, t],
-          outputs: [...(update ? [w] : []), gw, gt, part, ...(update?.state ?? [])].filter((s): s is GpuStorage => s !== null),
-          params: [1 / n, 2 / n, ...(update?.params ?? [])],
+          inputs: uw ? [p, t] : [w, p, t],
+          outputs: [...(uw ? [w] : []), ...(storeW ? [dw!] : []), ...(kneed[2] ? [dt!] : []), part!, ...(uw?.state ?? [])],
+          params: [1 / n, 2 / n, ...(uw?.params ?? [])],
         });
-        dropScratch();
-        return dp ? finishStage(part) : finish(part, null);
+        const storeP = dp !== null && dp.refs > 0;
+        k.run({
+          name: up ? `colorMixLoss finish+${up.rule.name}` : 'colorMixLoss finish',
+          wgsl: finishKernel(KC, T, up?.rule ?? null, k.isSoftware, storeP),
+          threads: WORKGROUP_SIZE,
+          inputs: [part!],
+          outputs: [...(up ? [p] : []), ...(storeP ? [dp!] : []), out, ...(up?.state ?? [])],
+          params: up?.params ?? [],
+        });
+        k.release(part!);
       };
-      if (!dw) {
-        const next = pass(null);
-        if (next) k.defer(next);
+      if (!fusable.length) {
+        part = k.alloc('colorMixLoss partials', [KC + 1, T]);
+        record([]);
         return [dw, dp, dt];
       }
-      // Held back: if the next GPU work is an optimizer step on the weights, it runs inside this pass.
-      const bindings = 2 + [dw, dt].filter(Boolean).length + 1 + 1;
+      // Held back: optimizer steps on the weights and the palette that come before any other GPU work run inside these passes.
+      const mainBindings = 3 + (dw ? 1 : 0) + (dt ? 1 : 0);
       k.defer({
-        reads: [w, p, t],
-        writes: [out, dw, ...[dp, dt].filter((s): s is GpuStorage => s !== null)],
-        param: w,
-        grad: dw,
-        canFuse: (u) => bindings + u.state.length <= k.maxStorageBuffers && 2 + u.params.length <= MAX_PARAMS,
-        record: pass,
+        // The loss is held too (4 bytes): it is always stored, so the kernels do not change with
+        // whether the caller kept it, and a step never compiles a new variant for that.
+        reads: [w, p, t, out],
+        writes: [out, ...[dw, dp, dt].filter((s): s is GpuStorage => s !== null)],
+        fusable,
+        canFuse: (slot, u) =>
+          fusable[slot]!.param === w
+            ? mainBindings + u.state.length <= k.maxStorageBuffers && 2 + u.params.length <= MAX_PARAMS
+            : 4 + u.state.length <= k.maxStorageBuffers && u.params.length <= MAX_PARAMS,
+        record,
       });
+      part = k.alloc('colorMixLoss partials', [KC + 1, T]);
       return [dw, dp, dt];
     },
     backward() {

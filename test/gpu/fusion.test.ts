@@ -254,15 +254,125 @@ test("colorMixLoss's finishing pass for GPUs (one barrier) and for CPU adapters 
   }
 });
 
-test("with the palette listed before the logits, the palette's step still fuses and the step is the same", async () => {
+test('with the palette listed before the logits, both steps still fuse and the step is the same', async () => {
   await pg.init();
   const make = (p: pg.Tensor[]) => new pg.Adam(p, { lr: 0.05 });
   const reversed = await paletteFit(make, true, 3, 'reversed');
   const plain = await paletteFit(make, false, 3, 'palette');
-  // The per-pixel pass as it is, the finishing pass with the palette's step, the logits' own kernel.
-  expect(reversed.dispatches).toBe(3);
+  expect(reversed.dispatches).toBe(2);
   close(reversed.L, Array.from(plain.L), 1e-5);
   close(reversed.P, Array.from(plain.P), 1e-5);
+});
+
+/** Three Adam steps of a palette fit written as the README does (zeroGrad inside the step, nothing read until the end). */
+async function readmeFit(fused: boolean, after?: (opt: pg.Optimizer, L: pg.Tensor) => pg.Tensor | null) {
+  const n = 333;
+  const L = pg.randn([n, 8], { seed: 21, requiresGrad: true });
+  const P = pg.rand([8, 3], { seed: 22, requiresGrad: true });
+  const T = pg.rand([n, 3], { seed: 23 });
+  const opt = new pg.Adam([L, P], { lr: 0.05 });
+  let extra: pg.Tensor | null = null;
+  for (let i = 0; i < 3; i++) {
+    const loss = pg.tidy(() => {
+      const loss = pg.colorMixLoss(L, P, T, { softmax: true });
+      loss.backward();
+      if (!fused) pg.flush();
+      opt.step();
+      opt.zeroGrad();
+      return loss;
+    });
+    loss.dispose();
+  }
+  if (after) extra = after(opt, L);
+  const out = { L: await L.data(), P: await P.data(), extra: extra ? await extra.data() : null };
+  if (!opt.isDisposed) opt.dispose();
+  pg.dispose([L, P, T, ...(extra ? [extra] : [])]);
+  return out;
+}
+
+test('a gradient dropped by zeroGrad right after the step is not stored, and the step is the same', async () => {
+  await pg.init();
+  const fused = await readmeFit(true);
+  const plain = await readmeFit(false);
+  close(fused.L, Array.from(plain.L));
+  close(fused.P, Array.from(plain.P));
+  expect(pg.memory().uncapturedErrors).toBe(0);
+});
+
+test('an op on the logits queued after the step sees the updated logits, and disposing the optimizer before the GPU runs keeps the step', async () => {
+  await pg.init();
+  const after = (opt: pg.Optimizer, L: pg.Tensor) => {
+    const loss = pg.tidy(() => {
+      const loss = pg.colorMixLoss(L, pg.ones([8, 3]), pg.zeros([333, 3]), { softmax: true });
+      loss.backward();
+      opt.step();
+      return loss;
+    });
+    loss.dispose();
+    // Disposed while its step waits inside the held-back loss: the step must still happen.
+    opt.dispose();
+    // Queued after the step, before anything is recorded: it must read the stepped logits.
+    return pg.noGrad(() => L.mul(2));
+  };
+  const fused = await readmeFit(true, after);
+  const plainAfter = (opt: pg.Optimizer, L: pg.Tensor) => {
+    pg.flush();
+    return after(opt, L);
+  };
+  const plain = await readmeFit(false, plainAfter);
+  close(fused.L, Array.from(plain.L));
+  close(fused.extra!, Array.from(fused.L).map((v) => 2 * v));
+  close(fused.extra!, Array.from(plain.extra!));
+});
+
+test('a fused palette step creates nothing in steady state, whether or not its loss is read', async () => {
+  await pg.init();
+  const L = pg.randn([4096, 8], { seed: 31, requiresGrad: true });
+  const P = pg.rand([8, 3], { seed: 32, requiresGrad: true });
+  const T = pg.rand([4096, 3], { seed: 33 });
+  const opt = new pg.Adam([L, P], { lr: 0.05 });
+  const step = () =>
+    pg.tidy(() => {
+      const loss = pg.colorMixLoss(L, P, T, { softmax: true });
+      loss.backward();
+      opt.step();
+      opt.zeroGrad();
+      return loss;
+    });
+  const created = () => {
+    const m = pg.memory();
+    return m.buffersCreated + m.bindGroupsCreated + m.pipelinesCreated;
+  };
+  // Warm-up: two steps, each loss read. Then steps whose losses are dropped unread must bind the
+  // same buffers (the held-back loss of one step is recorded before the next allocates).
+  for (let i = 0; i < 2; i++) {
+    const loss = step();
+    await loss.item();
+    loss.dispose();
+  }
+  const before = created();
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < 3; i++) step().dispose();
+    const loss = step();
+    await loss.item();
+    loss.dispose();
+  }
+  expect(created() - before).toBe(0);
+  opt.dispose();
+  pg.dispose([L, P, T]);
+});
+
+test('an elementwise op on the held-back loss reads it after it is computed', async () => {
+  await pg.init();
+  const L = pg.tensor([0.5, -1, 2, 0.25, 1, -0.5, 0.1, 0.2], { shape: [2, 4], requiresGrad: true });
+  const P = pg.tensor([1, 0, 0, 1, 0.5, 0.5, 0.2, 0.8], { shape: [4, 2], requiresGrad: true });
+  const T = pg.tensor([0.1, 0.2, 0.3, 0.4], { shape: [2, 2] });
+  const loss = pg.colorMixLoss(L, P, T, { softmax: true });
+  const tripled = loss.mul(3);
+  const [a, b] = await Promise.all([loss.item(), tripled.item()]);
+  expect(a).toBeGreaterThan(0);
+  expect(Math.abs(b - 3 * a)).toBeLessThanOrEqual(1e-6 * b);
+  pg.dispose([L, P, T, loss, tripled]);
 });
 
 test('an elementwise op on the logits queued between the loss and the step reads them before the update', async () => {
