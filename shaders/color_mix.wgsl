@@ -74,15 +74,15 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   }
   lanes[lid] = acc.x + acc.y + acc.z + acc.w;
   workgroupBarrier();
-{{LOSS_STORE}}
+  if (lid == {{Q}}u) { loss[0] = row_sum({{KC}}u); }
 {{PALETTE_GRAD}}
 }
 
 //# finish_serial
 // The same pass for CPU adapters, without the barrier (on SwiftShader it costs more than the sums:
 // 0.83 ms against 0.13-0.18 ms for the layer mix at S = 256): thread q sums the palette-gradient
-// rows 4q..4q+3 by itself, the next thread the loss row.
-fn row_total(r: u32) -> f32 {
+// rows 4q..4q+3 by itself, thread ceil(K·C / 4) the loss row.
+fn row_sum(r: u32) -> f32 {
   let base = r * {{T4}}u;
   var a = vec4<f32>(0.0);
   var b = vec4<f32>(0.0);
@@ -97,11 +97,11 @@ fn row_total(r: u32) -> f32 {
 }
 fn grad_at(r: u32) -> f32 {
   if (r >= {{KC}}u) { return 0.0; }
-  return row_total(r);
+  return row_sum(r);
 }
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32) {
-{{LOSS_STORE}}
+  if (lid == {{Q}}u) { loss[0] = row_sum({{KC}}u); }
 {{PALETTE_GRAD}}
 }
 

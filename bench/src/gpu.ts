@@ -125,6 +125,20 @@ export interface Kernel {
   readonly bindGroup: GPUBindGroup;
 }
 
+/**
+ * A serial sum of one row of per-thread partials (`partial: array<vec4<f32>>`, rows of `NT`), for
+ * the raw finishers on CPU adapters, where a workgroup barrier costs more than the sums.
+ */
+export const ROW_TOTAL_WGSL = `fn row_total(row: u32) -> vec4<f32> {
+  var a = vec4<f32>(0.0);
+  var b = vec4<f32>(0.0);
+  var j = 0u;
+  for (; j + 2u <= NT; j += 2u) { a += partial[row * NT + j]; b += partial[row * NT + j + 1u]; }
+  if (j < NT) { a += partial[row * NT + j]; }
+  return a + b;
+}
+`;
+
 /** Threads of a streaming kernel with per-thread partial sums: at most 65,536, as pixelgrad's (the partials stay a few percent of the traffic). */
 const MAX_STREAM_THREADS = 65536;
 /** Items (vec4s or pixel quads) each thread walks: SwiftShader prefers few, busy threads (as pixelgrad's kernels do). */

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { blockUntilReady, jit, numpy as np, valueAndGrad, type Array as JaxArray } from '@jax-js/jax';
 import type { EngineFactory, EngineName } from './common.ts';
 import { uniform } from './common.ts';
-import { RawGpu, grid, rawInstance, streamThreads } from './gpu.ts';
+import { RawGpu, ROW_TOTAL_WGSL, grid, rawInstance, streamThreads } from './gpu.ts';
 import { pg, pixelgradInstance } from './pixelgrad-api.ts';
 import { tfjsInstance } from './tfjs-api.ts';
 
@@ -106,15 +106,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 @group(0) @binding(2) var<storage, read_write> lossOut: array<f32>;`;
   // On a CPU adapter a barrier costs more than the sums: two threads sum a row each, serially.
   const finishSerial = `${head}
-fn row_total(row: u32) -> vec4<f32> {
-  var a = vec4<f32>(0.0);
-  var b = vec4<f32>(0.0);
-  var j = 0u;
-  for (; j + 2u <= NT; j += 2u) { a += partial[row * NT + j]; b += partial[row * NT + j + 1u]; }
-  if (j < NT) { a += partial[row * NT + j]; }
-  return a + b;
-}
-@compute @workgroup_size(64)
+${ROW_TOTAL_WGSL}@compute @workgroup_size(64)
 fn main(@builtin(local_invocation_index) lid: u32) {
   if (lid == 0u) { c[0] = c[0] - LR * 2.0 * INV_N * row_total(0u); }
   if (lid == 1u) { lossOut[0] = row_total(1u).x * INV_N; }

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { jit, numpy as np, nn, valueAndGrad, blockUntilReady, type Array as JaxArray } from '@jax-js/jax';
 import type { EngineFactory, EngineName, Instance } from './common.ts';
 import { uniform } from './common.ts';
-import { RawGpu, grid, rawInstance, streamThreads } from './gpu.ts';
+import { RawGpu, ROW_TOTAL_WGSL, grid, rawInstance, streamThreads } from './gpu.ts';
 import { pg, pixelgradInstance } from './pixelgrad-api.ts';
 import { tfjsInstance } from './tfjs-api.ts';
 
@@ -165,15 +165,7 @@ fn adam(i: u32, g: f32, t: f32) {
   // state[0]), so no thread reads what another writes.
   const finish = serialFinish
     ? `${finishHead}
-fn row_total(row: u32) -> vec4<f32> {
-  var a = vec4<f32>(0.0);
-  var b = vec4<f32>(0.0);
-  var j = 0u;
-  for (; j + 2u <= NT; j += 2u) { a += partial[row * NT + j]; b += partial[row * NT + j + 1u]; }
-  if (j < NT) { a += partial[row * NT + j]; }
-  return a + b;
-}
-@compute @workgroup_size(64)
+${ROW_TOTAL_WGSL}@compute @workgroup_size(64)
 fn main(@builtin(local_invocation_index) lid: u32) {
   if (lid < 24u) {
     let t = state[lid] + 1.0;

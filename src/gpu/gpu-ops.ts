@@ -72,11 +72,12 @@ export interface FusableParam {
  * gradient may have been dropped (zeroGrad), and then it is not stored at all.
  */
 export interface DeferredLoss {
-  /** What the kernels read: held until they are recorded. */
+  /** What the kernels read, and anything else they must keep alive: held until they are recorded. */
   readonly reads: readonly GpuStorage[];
   /**
-   * What they write. Not held (a gradient must reach .grad with one owner): `record` skips or
-   * writes scratch instead of any that was freed meanwhile, whose memory may be someone else's.
+   * What they write. A map reading any of these records the loss first. Gradients here are not
+   * held (a gradient must reach .grad with one owner): `record` skips any that was freed meanwhile,
+   * whose memory may be someone else's.
    */
   readonly writes: readonly GpuStorage[];
   readonly fusable: readonly FusableParam[];
@@ -91,7 +92,7 @@ export interface GpuOps {
   run(k: KernelRun): void;
   /** An elementwise kernel; the backend may defer it and fuse it with its neighbours. */
   map(m: MapRun): void;
-  /** Holds a fused loss's kernels back (see DeferredLoss); anything else that needs the GPU records every stage first. */
+  /** Holds a fused loss's kernels back (see DeferredLoss); anything else that needs the GPU records them first. */
   defer(d: DeferredLoss): void;
   /** Storage buffers one kernel may bind. */
   readonly maxStorageBuffers: number;

@@ -150,7 +150,11 @@ export class WebGpuBackend implements Backend, GpuOps {
     // A map that reads what the loss writes (or an update fused into it) needs it recorded first.
     // One that reads its inputs need not: queued maps are recorded before the loss, so they see
     // the weights before any fused update, as they were called.
-    if (this.deferred && m.inputs.some((s) => this.heldWrites().includes(s))) this.emitDeferred();
+    const d = this.deferred;
+    if (d) {
+      const writes = [...d.writes, ...this.attachedStorages(d)];
+      if (m.inputs.some((s) => writes.includes(s))) this.emitDeferred();
+    }
     this.fuser.append(m);
   }
 
@@ -162,41 +166,37 @@ export class WebGpuBackend implements Backend, GpuOps {
     this.deferred = d;
   }
 
-  /** What the held-back loss will write: its own writes, and the parameters and state of the updates fused into it. */
-  private heldWrites(): readonly GpuStorage[] {
-    const d = this.deferred;
-    if (!d) return [];
-    return [...d.writes, ...this.attached.flatMap((u, i) => (u ? [d.fusable[i]!.param, ...u.state] : []))];
+  /** The parameters and state of the updates attached to the held-back loss: held, and written by it. */
+  private attachedStorages(d: DeferredLoss): GpuStorage[] {
+    return this.attached.flatMap((u, i) => (u ? [d.fusable[i]!.param, ...u.state] : []));
   }
 
-  /** What an attached update holds: its parameter and state. */
-  private attachedHolds(d: DeferredLoss, updates: readonly (FusedUpdate | null)[]): GpuStorage[] {
-    return updates.flatMap((u, i) => (u ? [d.fusable[i]!.param, ...u.state] : []));
+  /** Takes the held-back loss and its updates out of the backend, with everything it holds. */
+  private takeDeferred(): { d: DeferredLoss; updates: (FusedUpdate | null)[]; held: GpuStorage[] } | null {
+    const d = this.deferred;
+    if (!d) return null;
+    const taken = { d, updates: this.attached, held: [...d.reads, ...this.attachedStorages(d)] };
+    this.deferred = null;
+    this.attached = [];
+    return taken;
   }
 
   /** Records the held-back loss (with its attached updates) after the maps queued since it, which came first. */
   private emitDeferred(): void {
-    const d = this.deferred;
-    if (!d) return;
-    const updates = this.attached;
-    this.deferred = null;
-    this.attached = [];
+    const taken = this.takeDeferred();
+    if (!taken) return;
     try {
       this.fuser.emit();
-      d.record(updates);
+      taken.d.record(taken.updates);
     } finally {
-      for (const s of [...d.reads, ...this.attachedHolds(d, updates)]) this.release(s);
+      for (const s of taken.held) this.release(s);
     }
   }
 
   /** Forgets held-back work that can no longer run (device lost or shut down), giving back what it held. */
   private dropQueued(): void {
     this.fuser.discard();
-    const d = this.deferred;
-    const updates = this.attached;
-    this.deferred = null;
-    this.attached = [];
-    if (d) for (const s of [...d.reads, ...this.attachedHolds(d, updates)]) this.release(s);
+    for (const s of this.takeDeferred()?.held ?? []) this.release(s);
   }
 
   /** Records everything held back: the deferred loss, then the queued maps. */
@@ -253,8 +253,8 @@ export class WebGpuBackend implements Backend, GpuOps {
     // The fused kernel writes the parameter and state where the loss reads: not if they share
     // memory with anything else it reads (WebGPU rejects writable aliasing).
     // (The parameter is itself one of the reads, once; a detached copy of it is the same memory again.)
-    const aliased = d && [param!, ...state].some((x) => d.reads.filter((r) => r.buf === x.buf).length > (x === param ? 1 : 0));
-    if (d && slot >= 0 && !this.attached[slot] && !aliased) {
+    const aliased = (x: GpuStorage) => d!.reads.filter((r) => r.buf === x.buf).length > (x === param ? 1 : 0);
+    if (d && slot >= 0 && !this.attached[slot] && ![param!, ...state].some(aliased)) {
       // The params are copied: the optimizer refills its array for the next parameter.
       const fused = { rule, state, params: [...params] };
       if (d.canFuse(slot, fused)) {

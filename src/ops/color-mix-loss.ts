@@ -128,8 +128,8 @@ function finishKernel(KC: number, T: number, update: UpdateRule | null, serial: 
         T4: T / 4,
         L: Math.floor(WORKGROUP_SIZE / R),
         KC,
+        Q,
         PALETTE_GRAD: grad,
-        LOSS_STORE: `  if (lid == ${Q}u) { loss[0] = ${serial ? 'row_total' : 'row_sum'}(${KC}u); }`,
       })}`,
     );
   });
@@ -187,11 +187,9 @@ export const colorMixLossOp = defineOp<ColorMixAttrs>({
       const dw = need[0] ? k.alloc('colorMixLoss gradient', shapes[0]!) : null;
       const dp = need[1] ? k.alloc('colorMixLoss gradient', shapes[1]!) : null;
       const dt = need[2] ? k.alloc('colorMixLoss gradient', shapes[2]!) : null;
+      // Allocated here, not when recorded, so every step binds the same buffers however late it is recorded.
+      const part = k.alloc('colorMixLoss partials', [KC + 1, T]);
       const n = P * C;
-      // Allocated once the previous held-back loss is recorded (after k.defer below) rather than at
-      // record time, so that every step binds the same buffers however it is recorded: no new
-      // buffers or bind groups in steady state.
-      let part: GpuStorage | null = null;
       const fusable = [...(dw ? [{ param: w, grad: dw }] : []), ...(dp ? [{ param: p, grad: dp }] : [])];
       const slotOf = (param: GpuStorage) => fusable.findIndex((f) => f.param === param);
       const record = (updates: readonly (FusedUpdate | null)[]) => {
@@ -206,7 +204,7 @@ export const colorMixLossOp = defineOp<ColorMixAttrs>({
           wgsl: lossKernel(P, K, C, T, kneed, softmax, uw?.rule ?? null, storeW),
           threads: T,
           inputs: uw ? [p, t] : [w, p, t],
-          outputs: [...(uw ? [w] : []), ...(storeW ? [dw!] : []), ...(kneed[2] ? [dt!] : []), part!, ...(uw?.state ?? [])],
+          outputs: [...(uw ? [w] : []), ...(storeW ? [dw!] : []), ...(kneed[2] ? [dt!] : []), part, ...(uw?.state ?? [])],
           params: [1 / n, 2 / n, ...(uw?.params ?? [])],
         });
         const storeP = dp !== null && dp.refs > 0;
@@ -214,14 +212,13 @@ export const colorMixLossOp = defineOp<ColorMixAttrs>({
           name: up ? `colorMixLoss finish+${up.rule.name}` : 'colorMixLoss finish',
           wgsl: finishKernel(KC, T, up?.rule ?? null, k.isSoftware, storeP),
           threads: WORKGROUP_SIZE,
-          inputs: [part!],
+          inputs: [part],
           outputs: [...(up ? [p] : []), ...(storeP ? [dp!] : []), out, ...(up?.state ?? [])],
           params: up?.params ?? [],
         });
-        k.release(part!);
+        k.release(part);
       };
       if (!fusable.length) {
-        part = k.alloc('colorMixLoss partials', [KC + 1, T]);
         record([]);
         return [dw, dp, dt];
       }
@@ -239,7 +236,6 @@ export const colorMixLossOp = defineOp<ColorMixAttrs>({
             : 4 + u.state.length <= k.maxStorageBuffers && u.params.length <= MAX_PARAMS,
         record,
       });
-      part = k.alloc('colorMixLoss partials', [KC + 1, T]);
       return [dw, dp, dt];
     },
     backward() {

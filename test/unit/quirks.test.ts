@@ -13,6 +13,12 @@ async function idle(p: MapProdder): Promise<void> {
   for (let i = 0; i < 500 && p.running; i++) await sleep(1);
   expect(p.running).toBe(false);
 }
+/** Once the loop has stopped, nothing more is submitted. */
+async function noMoreProds(times: readonly number[]): Promise<void> {
+  const after = times.length;
+  await sleep(20);
+  expect(times.length).toBe(after);
+}
 
 test('prods with empty submits while the map is pending, then stops when it settles', async () => {
   const { queue, times } = fakeQueue();
@@ -24,9 +30,7 @@ test('prods with empty submits while the map is pending, then stops when it sett
   await idle(p);
   expect(times.length).toBeGreaterThan(0);
   expect(times.every((t) => !Number.isNaN(t))).toBe(true);
-  const after = times.length;
-  await sleep(20);
-  expect(times.length).toBe(after);
+  await noMoreProds(times);
 });
 
 test('a map that never settles is prodded for a few milliseconds only, about 0.3 ms apart', async () => {
@@ -39,9 +43,7 @@ test('a map that never settles is prodded for a few milliseconds only, about 0.3
   expect(times.length).toBeLessThanOrEqual(15);
   expect(times[0]! - t0).toBeGreaterThan(0.2);
   for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!).toBeGreaterThan(0.2);
-  const after = times.length;
-  await sleep(20);
-  expect(times.length).toBe(after);
+  await noMoreProds(times);
 });
 
 test('nothing is submitted when the map settled before the first turn', async () => {
