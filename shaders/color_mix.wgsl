@@ -80,8 +80,9 @@ fn main(@builtin(local_invocation_index) lid: u32) {
 
 //# finish_serial
 // The same pass for CPU adapters, without the barrier (on SwiftShader it costs more than the sums:
-// 0.83 ms against 0.13-0.18 ms for the layer mix at S = 256): thread q sums the palette-gradient
-// rows 4q..4q+3 by itself, thread ceil(K·C / 4) the loss row.
+// 0.83 ms against 0.13-0.18 ms for the layer mix at S = 256): thread r sums row r by itself, so
+// the four lanes SwiftShader runs together sum four rows in step, and the thread of a palette-
+// gradient element stores it and steps that element.
 fn row_sum(r: u32) -> f32 {
   let base = r * {{T4}}u;
   var a = vec4<f32>(0.0);
@@ -95,14 +96,15 @@ fn row_sum(r: u32) -> f32 {
   let s = a + b;
   return s.x + s.y + s.z + s.w;
 }
-fn grad_at(r: u32) -> f32 {
-  if (r >= {{KC}}u) { return 0.0; }
-  return row_sum(r);
-}
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32) {
-  if (lid == {{Q}}u) { loss[0] = row_sum({{KC}}u); }
-{{PALETTE_GRAD}}
+  if (lid > {{KC}}u) { return; }
+  let s = row_sum(lid);
+  if (lid == {{KC}}u) {
+    loss[0] = s;
+    return;
+  }
+{{PALETTE_ELEMENT}}
 }
 
 // ---- Palettes too large to unroll (K·C above UNROLLED_KC): plain loops, K and C still baked in. ----

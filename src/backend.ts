@@ -21,6 +21,8 @@ export interface BackendStats {
   pipelinesCreated: number;
   dispatches: number;
   submits: number;
+  /** Uploads of kernel parameters (one per submit whose parameters changed since the last). */
+  paramWrites: number;
   bytesInUse: number;
   bytesPooled: number;
   /** WebGPU errors nobody expected (should stay 0). */

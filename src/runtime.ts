@@ -87,6 +87,7 @@ export function memory(): MemoryInfo {
     pipelinesCreated: 0,
     dispatches: 0,
     submits: 0,
+    paramWrites: 0,
     bytesInUse: 0,
     bytesPooled: 0,
     uncapturedErrors: 0,

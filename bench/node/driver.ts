@@ -27,10 +27,11 @@ interface Options {
   engines: EngineName[];
   build: boolean;
   budgetS: number | null;
+  sizes: number[] | null;
 }
 
 function parse(argv: readonly string[]): Options {
-  const o: Options = { quick: false, hardware: false, requireHardware: false, only: null, engines: [], build: true, budgetS: null };
+  const o: Options = { quick: false, hardware: false, requireHardware: false, only: null, engines: [], build: true, budgetS: null, sizes: null };
   for (const a of argv) {
     if (a === '--quick') o.quick = true;
     else if (a === '--hardware') o.hardware = true;
@@ -39,12 +40,16 @@ function parse(argv: readonly string[]): Options {
     else if (a.startsWith('--only=')) o.only = a.slice(7).split(',');
     else if (a.startsWith('--engines=')) o.engines = a.slice(10).split(',') as EngineName[];
     else if (a.startsWith('--budget=')) o.budgetS = Number(a.slice(9));
+    else if (a.startsWith('--sizes=')) o.sizes = a.slice(8).split(',').map(Number);
     else if (a === '--help' || a === '-h') {
       console.log(
-        'npm run bench -- [--quick] [--hardware] [--require-hardware] [--only=roofline,seed,palette,layers,matmul] [--engines=pixelgrad,raw,tfjs,jax,js] [--budget=SECONDS] [--no-build]',
+        'npm run bench -- [--quick] [--hardware] [--require-hardware] [--only=roofline,seed,palette,layers,matmul] [--engines=pixelgrad,raw,tfjs,jax,js] [--budget=SECONDS] [--sizes=256,1024] [--no-build]',
       );
       process.exit(0);
     } else throw new Error(`unknown option ${a} (try --help)`);
+  }
+  if (o.sizes?.some((n) => !Number.isInteger(n) || n < 4 || n % 4 !== 0)) {
+    throw new Error(`--sizes takes positive multiples of 4 (image sides and matrix sizes), got ${o.sizes.join(',')}`);
   }
   return o;
 }
@@ -63,9 +68,9 @@ function benchConfig(o: Options): BenchConfig {
   };
   return {
     workloads: o.only ?? ['roofline', 'seed', 'palette', 'layers', 'matmul'],
-    paletteSizes: o.quick ? [256, 512] : [256, 512, 1024],
-    layersSizes: o.quick ? [256, 512] : [256, 512, 1024],
-    matmulSizes: o.quick ? [256, 512] : [256, 512, 1024],
+    paletteSizes: o.sizes ?? (o.quick ? [256, 512] : [256, 512, 1024]),
+    layersSizes: o.sizes ?? (o.quick ? [256, 512] : [256, 512, 1024]),
+    matmulSizes: o.sizes ?? (o.quick ? [256, 512] : [256, 512, 1024]),
     run,
     seedRun: { ...run, reps: o.quick ? 5 : 9, batchSteps: o.quick ? 10 : 20, syncSteps: 0, profile: false, budgetMs: o.quick ? 2000 : 10_000 },
     matmulRun: { ...run, syncSteps: 0, batchSteps: o.quick ? 2 : 3 },

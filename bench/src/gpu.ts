@@ -126,16 +126,20 @@ export interface Kernel {
 }
 
 /**
- * A serial sum of one row of per-thread partials (`partial: array<vec4<f32>>`, rows of `NT`), for
- * the raw finishers on CPU adapters, where a workgroup barrier costs more than the sums.
+ * A serial sum of one row of per-thread partials stored component-major (one f32 per thread, rows
+ * of `NT`, NT a multiple of 4, read as `partial: array<vec4<f32>>`), for the raw finishers on CPU
+ * adapters, where a workgroup barrier costs more than the sums. Thread r sums row r, so the four
+ * lanes SwiftShader runs together sum four rows in step.
  */
-export const ROW_TOTAL_WGSL = `fn row_total(row: u32) -> vec4<f32> {
+export const ROW_TOTAL_WGSL = `fn row_total(row: u32) -> f32 {
+  let base = row * (NT / 4u);
   var a = vec4<f32>(0.0);
   var b = vec4<f32>(0.0);
   var j = 0u;
-  for (; j + 2u <= NT; j += 2u) { a += partial[row * NT + j]; b += partial[row * NT + j + 1u]; }
-  if (j < NT) { a += partial[row * NT + j]; }
-  return a + b;
+  for (; j + 2u <= NT / 4u; j += 2u) { a += partial[base + j]; b += partial[base + j + 1u]; }
+  if (j < NT / 4u) { a += partial[base + j]; }
+  let s = a + b;
+  return s.x + s.y + s.z + s.w;
 }
 `;
 

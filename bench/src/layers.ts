@@ -65,7 +65,7 @@ const raw: EngineFactory<LayersInput> = async ({ S, Y: Y0, c: c0, T: T0 }) => {
   const Y = gpu.buffer(Yi.byteLength, 'Y', Yi);
   const T = gpu.buffer(T0.byteLength, 'T', T0);
   const c = gpu.buffer(16, 'c', c0);
-  const partial = gpu.buffer(2 * threads * 16, 'partials');
+  const partial = gpu.buffer(5 * threads * 4, 'partials');
   const lossOut = gpu.buffer(16, 'loss');
   const staging = gpu.readback(16);
   const consts = `const E4: u32 = ${e4}u;\nconst NT: u32 = ${threads}u;\nconst INV_N: f32 = ${1 / m};\nconst LR: f32 = ${LR_LAYERS};\n`;
@@ -77,7 +77,7 @@ const raw: EngineFactory<LayersInput> = async ({ S, Y: Y0, c: c0, T: T0 }) => {
 @group(0) @binding(0) var<storage, read> Y: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> T: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> c: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read_write> partial: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> partial: array<f32>;
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let tid = gid.x + gid.y * nwg.x * ${WG}u;
@@ -94,8 +94,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     l += dot(d, d);
     g += d.x * y0 + d.y * y1 + d.z * y2 + d.w * y3;
   }
-  partial[tid] = g;
-  partial[NT + tid] = vec4<f32>(l, 0.0, 0.0, 0.0);
+  // Component-major rows (dc_0..dc_3, then the loss), so the finisher sums each with one lane.
+  partial[tid] = g.x;
+  partial[NT + tid] = g.y;
+  partial[2u * NT + tid] = g.z;
+  partial[3u * NT + tid] = g.w;
+  partial[4u * NT + tid] = l;
 }
 `,
     [Y, T, c, partial],
@@ -104,28 +108,31 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 @group(0) @binding(0) var<storage, read> partial: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read_write> c: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read_write> lossOut: array<f32>;`;
-  // On a CPU adapter a barrier costs more than the sums: two threads sum a row each, serially.
+  // On a CPU adapter a barrier costs more than the sums: five threads sum a row each, serially.
   const finishSerial = `${head}
 ${ROW_TOTAL_WGSL}@compute @workgroup_size(64)
 fn main(@builtin(local_invocation_index) lid: u32) {
-  if (lid == 0u) { c[0] = c[0] - LR * 2.0 * INV_N * row_total(0u); }
-  if (lid == 1u) { lossOut[0] = row_total(1u).x * INV_N; }
+  if (lid >= 5u) { return; }
+  let s = row_total(lid);
+  if (lid < 4u) { c[0][lid] = c[0][lid] - LR * 2.0 * INV_N * s; } else { lossOut[0] = s * INV_N; }
 }
 `;
   const finishBarrier = `${head}
-var<workgroup> lanes: array<vec4<f32>, 256>;
+var<workgroup> lanes: array<f32, 256>;
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32) {
-  let row = lid / 128u;
-  let lane = lid % 128u;
+  let row = lid / 48u;
+  let lane = lid % 48u;
   var acc = vec4<f32>(0.0);
-  for (var j = lane; j < NT; j += 128u) { acc += partial[row * NT + j]; }
-  lanes[lid] = acc;
+  if (row < 5u) {
+    for (var j = lane; j < NT / 4u; j += 48u) { acc += partial[row * (NT / 4u) + j]; }
+  }
+  lanes[lid] = acc.x + acc.y + acc.z + acc.w;
   workgroupBarrier();
-  if (lid < 2u) {
-    var s = vec4<f32>(0.0);
-    for (var j = 0u; j < 128u; j++) { s += lanes[lid * 128u + j]; }
-    if (lid == 0u) { c[0] = c[0] - LR * 2.0 * INV_N * s; } else { lossOut[0] = s.x * INV_N; }
+  if (lid < 5u) {
+    var s = 0.0;
+    for (var j = 0u; j < 48u; j++) { s += lanes[lid * 48u + j]; }
+    if (lid < 4u) { c[0][lid] = c[0][lid] - LR * 2.0 * INV_N * s; } else { lossOut[0] = s * INV_N; }
   }
 }
 `;

@@ -66,6 +66,12 @@ const B2: f32 = ${B2};
 const EPS: f32 = ${EPS};
 const LR: f32 = ${LR};
 `;
+  // Component-major partial rows, one per palette entry k·3 + c (then the loss's), so a finisher
+  // lane sums one entry's row.
+  const PARTIAL_STORES = Array.from({ length: 24 }, (_, e) => {
+    const k = Math.floor(e / 3);
+    return `  partial[${e}u * NT + tid] = a${'RGB'[e % 3]}${k >> 2}.${'xyzw'[k % 4]};`;
+  }).join('\n');
   // One thread handles quads of 4 pixels (T as 3 vec4, L/m/v as 2 vec4 per pixel), computes the
   // softmax, the mix, the loss, both gradients and L's Adam update in registers, and writes its
   // partial sums for dP and the loss: no barrier, no atomics.
@@ -76,7 +82,7 @@ const LR: f32 = ${LR};
 @group(0) @binding(3) var<storage, read> T: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read> P: array<f32>;
 @group(0) @binding(5) var<storage, read> state: array<f32>;
-@group(0) @binding(6) var<storage, read_write> partial: array<vec4<f32>>;
+@group(0) @binding(6) var<storage, read_write> partial: array<f32>;
 
 var<private> PR0: vec4<f32>; var<private> PR1: vec4<f32>;
 var<private> PG0: vec4<f32>; var<private> PG1: vec4<f32>;
@@ -138,14 +144,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     pixel(4u * q + 2u, vec3<f32>(t1.zw, t2.x));
     pixel(4u * q + 3u, t2.yzw);
   }
-  partial[tid] = aR0; partial[NT + tid] = aR1;
-  partial[2u * NT + tid] = aG0; partial[3u * NT + tid] = aG1;
-  partial[4u * NT + tid] = aB0; partial[5u * NT + tid] = aB1;
-  partial[6u * NT + tid] = vec4<f32>(aLoss, 0.0, 0.0, 0.0);
+${PARTIAL_STORES}
+  partial[24u * NT + tid] = aLoss;
 }
 `;
-  // One workgroup sums the partials (7 vec4 rows, 32 lanes each), applies Adam to P, stores the loss
-  // and advances the step counter.
+  // One workgroup sums the partials (25 rows), applies Adam to P, stores the loss and advances the
+  // step counter.
   const finishHead = `${consts}
 @group(0) @binding(0) var<storage, read> partial: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read_write> P: array<f32>;
@@ -167,43 +171,37 @@ fn adam(i: u32, g: f32, t: f32) {
     ? `${finishHead}
 ${ROW_TOTAL_WGSL}@compute @workgroup_size(64)
 fn main(@builtin(local_invocation_index) lid: u32) {
+  if (lid >= 25u) { return; }
+  let s = row_total(lid);
   if (lid < 24u) {
     let t = state[lid] + 1.0;
-    let k = lid / 3u;
-    let c = lid % 3u;
-    adam(lid, row_total(c * 2u + k / 4u)[k % 4u], t);
+    adam(lid, s, t);
     state[lid] = t;
+  } else {
+    lossOut[0] = s * INV_N;
   }
-  if (lid == 24u) { lossOut[0] = row_total(6u).x * INV_N; }
 }
 `
     : `${finishHead}
-var<workgroup> lanes: array<vec4<f32>, 256>;
-var<workgroup> rows: array<vec4<f32>, 7>;
+var<workgroup> lanes: array<f32, 256>;
 
 @compute @workgroup_size(256)
 fn main(@builtin(local_invocation_index) lid: u32) {
   let t = state[0] + 1.0;
-  let row = lid / 32u;
-  let lane = lid % 32u;
+  let row = lid / 10u;
+  let lane = lid % 10u;
   var acc = vec4<f32>(0.0);
-  if (row < 7u) {
-    for (var j = lane; j < NT; j += 32u) { acc += partial[row * NT + j]; }
+  if (row < 25u) {
+    for (var j = lane; j < NT / 4u; j += 10u) { acc += partial[row * (NT / 4u) + j]; }
   }
-  lanes[lid] = acc;
+  lanes[lid] = acc.x + acc.y + acc.z + acc.w;
   workgroupBarrier();
-  if (lid < 7u) {
-    var s = vec4<f32>(0.0);
-    for (var j = 0u; j < 32u; j++) { s += lanes[lid * 32u + j]; }
-    rows[lid] = s;
+  if (lid < 25u) {
+    var s = 0.0;
+    for (var j = 0u; j < 10u; j++) { s += lanes[lid * 10u + j]; }
+    if (lid < 24u) { adam(lid, s, t); } else { lossOut[0] = s * INV_N; }
   }
-  workgroupBarrier();
-  if (lid < 24u) {
-    let k = lid / 3u;
-    let c = lid % 3u;
-    adam(lid, rows[c * 2u + k / 4u][k % 4u], t);
-  }
-  if (lid == 24u) { lossOut[0] = rows[6].x * INV_N; }
+  // Every thread read state[0] before the barrier above.
   if (lid == 0u) { state[0] = t; }
 }
 `;
@@ -224,7 +222,7 @@ const raw: EngineFactory<PaletteInput> = async ({ S, L: L0, P: P0, T: T0 }) => {
   const mP = gpu.buffer(K * 3 * 4, 'mP', new Float32Array(K * 3));
   const vP = gpu.buffer(K * 3 * 4, 'vP', new Float32Array(K * 3));
   const state = gpu.buffer(32 * 4, 'step counters', new Float32Array(32));
-  const partial = gpu.buffer(7 * threads * 16, 'partials');
+  const partial = gpu.buffer(25 * threads * 4, 'partials');
   const lossOut = gpu.buffer(16, 'loss');
   const staging = gpu.readback(16);
   const src = paletteWgsl(quads, threads, n, gpu.cpuAdapter);

@@ -109,6 +109,7 @@ export class CpuBackend implements Backend {
       pipelinesCreated: 0,
       dispatches: 0,
       submits: 0,
+      paramWrites: 0,
       bytesInUse: this.bytes,
       bytesPooled: 0,
       uncapturedErrors: 0,

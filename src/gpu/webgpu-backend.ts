@@ -10,7 +10,7 @@ import type { GpuDeviceInfo } from './device.ts';
 import { Fuser, fillTemplate } from './fusion.ts';
 import type { DeferredLoss, FusedUpdate, GpuOps, GpuStorage, KernelRun, MapRun } from './gpu-ops.ts';
 import { PipelineCache } from './pipeline-cache.ts';
-import { bufferUsage, checkTensorBytes, dispatchGrid, MapProdder, mapModeRead, PROD_WINDOW_MS, WORKGROUP_SIZE } from './quirks.ts';
+import { bufferUsage, checkTensorBytes, dispatchGrid, MapProdder, mapModeRead, PROD_MAX_WORK_BYTES, PROD_WINDOW_MS, WORKGROUP_SIZE } from './quirks.ts';
 import { Recorder } from './recorder.ts';
 import { fill, kernelCache, section, wgslModule } from './wgsl.ts';
 
@@ -61,7 +61,12 @@ export class WebGpuBackend implements Backend, GpuOps {
     this.adapterName = info.adapterName;
     this.isSoftware = info.isSoftware;
     this.subgroups = info.subgroups;
-    this.prodder = new MapProdder(this.device.queue, () => this.mapping > 0 && !this.lostError && !this.destroyed, info.isSoftware ? PROD_WINDOW_MS.cpu : PROD_WINDOW_MS.gpu);
+    this.prodder = new MapProdder(
+      this.device.queue,
+      () => this.mapping > 0 && !this.lostError && !this.destroyed,
+      info.isSoftware ? PROD_WINDOW_MS.cpu : PROD_WINDOW_MS.gpu,
+      info.isSoftware ? PROD_MAX_WORK_BYTES.cpu : PROD_MAX_WORK_BYTES.gpu,
+    );
     const usage = bufferUsage();
     const { maxBufferSize, maxStorageBufferBindingSize } = this.device.limits;
     const maxBytes = Math.floor(Math.min(maxBufferSize, maxStorageBufferBindingSize) / 16) * 16;
@@ -210,7 +215,10 @@ export class WebGpuBackend implements Backend, GpuOps {
     if (k.threads === 0) return;
     const p = this.pipelines.pipeline(k.name, k.wgsl, k.inputs.length, k.outputs.length);
     const bufs = [...k.inputs, ...k.outputs].map((s) => s.buf);
-    for (const b of bufs) b.lastBatch = this.recorder.batch;
+    for (const b of bufs) {
+      b.lastBatch = this.recorder.batch;
+      this.workBytes += b.bytes;
+    }
     const bg = this.pipelines.bindGroup(p, this.recorder.ring, bufs);
     const [x, y] = dispatchGrid(Math.ceil(k.threads / WORKGROUP_SIZE), this.device.limits.maxComputeWorkgroupsPerDimension, k.name);
     this.recorder.dispatch(p.pipeline, bg, k.params, x, y);
@@ -298,7 +306,7 @@ export class WebGpuBackend implements Backend, GpuOps {
     this.recorder.copy(s.buf.buffer, staging.buffer, bytes);
     this.mapping++;
     const started = performance.now();
-    this.prodder.kick();
+    this.prodder.kick(this.workBytes);
     let rejectRead!: (e: Error) => void;
     const lost = new Promise<never>((_, reject) => {
       rejectRead = reject;
@@ -327,6 +335,8 @@ export class WebGpuBackend implements Backend, GpuOps {
   }
 
   private flushing: Promise<void> | null = null;
+  /** Storage bytes bound by dispatches recorded since the reads of an earlier task (MapProdder.kick). */
+  private workBytes = 0;
   /** Reads in flight; the prodder runs while there are any. */
   private mapping = 0;
   private readonly prodder: MapProdder;
@@ -334,6 +344,8 @@ export class WebGpuBackend implements Backend, GpuOps {
     this.flushing ??= Promise.resolve().then(() => {
       this.flushing = null;
       this.flush();
+      // After the reads started in this task (which share the count) have passed it to the prodder.
+      this.workBytes = 0;
     });
     return this.flushing;
   }
@@ -355,6 +367,7 @@ export class WebGpuBackend implements Backend, GpuOps {
       pipelinesCreated: this.pipelines.pipelinesCreated,
       dispatches: this.recorder.dispatches,
       submits: this.recorder.submits,
+      paramWrites: this.recorder.paramWrites,
       bytesInUse: this.pool.bytesInUse,
       bytesPooled: this.pool.bytesPooled + this.readbackPool.bytesPooled,
       uncapturedErrors: this.uncaptured,

@@ -35,7 +35,10 @@ function lossGroup(K: number, C: number, valid: number, need: readonly boolean[]
   }
   lines.push(`lacc = lacc + ${qs.flatMap((q) => cs.map((c) => `d${q}_${c} * d${q}_${c}`)).join(' + ')};`);
   if (!needW && !needP && !needT) return indent(lines);
-  for (const q of qs) for (const c of cs) lines.push(`let gm${q}_${c} = d${q}_${c} * param(1u);`);
+  // With only the palette's gradient wanted, the walk sums d·w and scales the sums once, at the
+  // store; otherwise each residual is scaled here, by the 2/n loaded once before the walk.
+  const scaled = needW || needT;
+  for (const q of qs) for (const c of cs) lines.push(`let gm${q}_${c} = ${scaled ? `d${q}_${c} * s2` : `d${q}_${c}`};`);
   const vecStore = (target: string, base: string, per: number, at: (q: number, i: number) => string, store = true) => {
     for (let m = 0; m < vec4s(valid * per); m++) {
       const lanes = [0, 1, 2, 3].map((i) => {
@@ -88,9 +91,10 @@ function lossKernel(P: number, K: number, C: number, T: number, need: readonly b
       // The backward kernel's walk, with the loss summed next to the palette partials: its row
       // follows theirs, so one pass (finishKernel) sums them all.
       `${update?.shader ?? ''}\n${fill(section(src, 'backward'), {
-        ...groupWalk(P, K, C, T, needP, 'part'),
+        ...groupWalk(P, K, C, T, needP, 'part', needW || needT ? '' : 's2'),
         PALETTE: paletteLoads(K, C),
-        EXTRA_DECL: '  var lacc: f32 = 0.0;',
+        // 2/n from the uniform once per thread, not once per group.
+        EXTRA_DECL: '  var lacc: f32 = 0.0;\n  let s2 = param(1u);',
         EXTRA_STORE: `  part[${needP ? K * C : 0}u * ${T}u + t] = lacc * param(0u);`,
         FULL_GROUP: lossGroup(K, C, 4, need, softmax, update, storeW),
         TAIL_GROUP: lossGroup(K, C, rem, need, softmax, update, storeW),
@@ -102,7 +106,7 @@ function lossKernel(P: number, K: number, C: number, T: number, need: readonly b
 /**
  * The pass that sums the partials ([KC + 1, T]: the palette gradient's rows, then the loss's; KC = 0
  * when the palette needs no gradient) in one workgroup and, with an update, steps the palette.
- * `serial`: one thread per four rows and no barrier, for CPU adapters (GpuOps.isSoftware).
+ * `serial`: one thread per row and no barrier, for CPU adapters (GpuOps.isSoftware).
  * `storeP`: whether the palette gradient is still wanted (not dropped by zeroGrad).
  */
 function finishKernel(KC: number, T: number, update: UpdateRule | null, serial: boolean, storeP: boolean): string {
@@ -121,6 +125,19 @@ function finishKernel(KC: number, T: number, update: UpdateRule | null, serial: 
       }
     }
     const grad = KC ? `  if (lid < ${Q}u) {\n${indent(lines)}\n  }` : '';
+    // The serial pass's thread `lid` holds one element of the palette gradient: component lid & 3
+    // of vec4 lid >> 2, stepped alone (the rules work lane by lane).
+    const element = ['let q = lid >> 2u;', 'let j = lid & 3u;', ...(storeP ? ['dp[q][j] = s;'] : [])];
+    if (update) {
+      const sv = state.map((_, j) => `s${j}`);
+      element.push(
+        'var pv = vec4<f32>(pal_[q][j]);',
+        ...sv.map((v, j) => `var ${v} = vec4<f32>(st${j}[q][j]);`),
+        ruleCall('pv', 'vec4<f32>(s)', sv, 0),
+        'pal_[q][j] = pv.x;',
+        ...sv.map((v, j) => `st${j}[q][j] = ${v}.x;`),
+      );
+    }
     return wgslModule(
       { inputs: ['part'], outputs, types: { ...types, part: 'vec4<f32>' } },
       `${update?.shader ?? ''}\n${fill(section(src, serial ? 'finish_serial' : 'finish'), {
@@ -130,6 +147,7 @@ function finishKernel(KC: number, T: number, update: UpdateRule | null, serial: 
         KC,
         Q,
         PALETTE_GRAD: grad,
+        PALETTE_ELEMENT: indent(element),
       })}`,
     );
   });

@@ -149,9 +149,9 @@ export function backwardThreads(P: number, KC: number): number {
 /**
  * Fill values shared by the kernels that walk pixel groups grid-stride and sum palette partials
  * (section "backward"): the walk, the tail group's thread, and K·C accumulators stored as rows
- * of T to `part` when `needP`.
+ * of T to `part` when `needP`, each times the WGSL expression `scale` when one is given.
  */
-export function groupWalk(P: number, K: number, C: number, T: number, needP: boolean, part: string): Record<string, string | number> {
+export function groupWalk(P: number, K: number, C: number, T: number, needP: boolean, part: string, scale = ''): Record<string, string | number> {
   const full = Math.floor(P / 4);
   const acc: string[] = [];
   const store: string[] = [];
@@ -159,7 +159,7 @@ export function groupWalk(P: number, K: number, C: number, T: number, needP: boo
     for (let k = 0; k < K; k++) {
       for (let c = 0; c < C; c++) {
         acc.push(`  var a${k}_${c}: f32 = 0.0;`);
-        store.push(`  ${part}[${k * C + c}u * ${T}u + t] = a${k}_${c};`);
+        store.push(`  ${part}[${k * C + c}u * ${T}u + t] = a${k}_${c}${scale ? ` * ${scale}` : ''};`);
       }
     }
   }

@@ -362,6 +362,59 @@ test('a fused palette step creates nothing in steady state, whether or not its l
   pg.dispose([L, P, T]);
 });
 
+test('steps whose kernel parameters repeat upload them once; a new learning rate is uploaded and used', async () => {
+  await pg.init();
+  const K = 4;
+  const n = 1000;
+  const Yv = Float32Array.from({ length: n * K }, (_, i) => ((i * 37) % 101) / 101);
+  const Tv = Float32Array.from({ length: n }, (_, i) => ((i * 53) % 97) / 97);
+  const c0 = [0.1, 0.2, 0.3, 0.4];
+  const Y = pg.tensor(Yv, { shape: [n, K] });
+  const T = pg.tensor(Tv, { shape: [n, 1] });
+  const c = pg.tensor(c0, { shape: [K, 1], requiresGrad: true });
+  const opt = new pg.SGD([c], { lr: 0.5 });
+  const step = () =>
+    pg.tidy(() => {
+      const loss = pg.colorMixLoss(Y, c, T);
+      loss.backward();
+      opt.step();
+      opt.zeroGrad();
+      return loss;
+    });
+  // float64 reference of the same SGD steps.
+  const want = [...c0];
+  const refStep = (lr: number) => {
+    const g = new Array<number>(K).fill(0);
+    for (let p = 0; p < n; p++) {
+      let d = -Tv[p]!;
+      for (let k = 0; k < K; k++) d += Yv[p * K + k]! * want[k]!;
+      for (let k = 0; k < K; k++) g[k]! += ((2 * d) / n) * Yv[p * K + k]!;
+    }
+    for (let k = 0; k < K; k++) want[k]! -= lr * g[k]!;
+  };
+  const run = async (steps: number, lr: number) => {
+    for (let i = 0; i < steps; i++) {
+      step().dispose();
+      refStep(lr);
+      // A submit per step, as a loop that awaits each frame makes.
+      pg.flush();
+    }
+    await c.data();
+  };
+  await run(2, 0.5);
+  const before = pg.memory();
+  await run(4, 0.5);
+  const same = pg.memory();
+  expect(same.submits - before.submits).toBeGreaterThanOrEqual(4);
+  expect(same.paramWrites - before.paramWrites).toBe(0);
+  opt.lr = 0.25;
+  await run(3, 0.25);
+  expect(pg.memory().paramWrites - same.paramWrites).toBe(1);
+  close(await c.data(), want, 1e-4);
+  opt.dispose();
+  pg.dispose([Y, T, c]);
+});
+
 test('an elementwise op on the held-back loss reads it after it is computed', async () => {
   await pg.init();
   const L = pg.tensor([0.5, -1, 2, 0.25, 1, -0.5, 0.1, 0.2], { shape: [2, 4], requiresGrad: true });

@@ -1,6 +1,6 @@
 /** MapProdder: empty submits while a map is pending, spread over a short window that each new map reopens, against a stand-in queue. */
 import { expect, test } from 'vitest';
-import { MapProdder, PROD_WINDOW_MS } from '../../src/gpu/quirks.ts';
+import { MapProdder, PROD_MAX_WORK_BYTES, PROD_WINDOW_MS } from '../../src/gpu/quirks.ts';
 
 function fakeQueue() {
   const times: number[] = [];
@@ -57,7 +57,7 @@ test('nothing is submitted when the map settled before the first turn', async ()
 test('a map that starts while the loop still turns gets a fresh window', async () => {
   const { queue, times } = fakeQueue();
   let clock = 0;
-  const p = new MapProdder(queue, () => true, 4, () => clock);
+  const p = new MapProdder(queue, () => true, 4, Number.POSITIVE_INFINITY, () => clock);
   const turns = () => sleep(5);
   p.kick();
   clock = 3.9;
@@ -77,7 +77,7 @@ test('a map that starts while the loop still turns gets a fresh window', async (
 test('after a prodded read that outlasted the window the next four are not prodded, then one is again', async () => {
   const { queue } = fakeQueue();
   let clock = 0;
-  const p = new MapProdder(queue, () => true, 4, () => clock);
+  const p = new MapProdder(queue, () => true, 4, Number.POSITIVE_INFINITY, () => clock);
   const kicks = () => {
     p.kick();
     return p.running;
@@ -104,7 +104,7 @@ test('after a prodded read that outlasted the window the next four are not prodd
 test("a CPU adapter's shorter window ends the prodding sooner, and a read past it turns prodding off", async () => {
   const { queue, times } = fakeQueue();
   let clock = 0;
-  const p = new MapProdder(queue, () => true, PROD_WINDOW_MS.cpu, () => clock);
+  const p = new MapProdder(queue, () => true, PROD_WINDOW_MS.cpu, PROD_MAX_WORK_BYTES.cpu, () => clock);
   p.kick();
   clock = 2.9;
   await sleep(5);
@@ -115,4 +115,21 @@ test("a CPU adapter's shorter window ends the prodding sooner, and a read past i
   p.settled(3.5);
   p.kick();
   expect(p.running).toBe(false);
+});
+
+test('on a CPU adapter a read of more than a MiB of work is not prodded and does not use up the pause', async () => {
+  const { queue, times } = fakeQueue();
+  let clock = 0;
+  const p = new MapProdder(queue, () => true, PROD_WINDOW_MS.cpu, PROD_MAX_WORK_BYTES.cpu, () => clock);
+  p.kick(4 * 2 ** 20);
+  expect(p.running).toBe(false);
+  // Long, but it was not prodded: the next small read still is.
+  p.settled(5);
+  p.kick(PROD_MAX_WORK_BYTES.cpu);
+  expect(p.running).toBe(true);
+  clock = 1;
+  await sleep(5);
+  expect(times.length).toBe(1);
+  clock = 10;
+  await idle(p);
 });
