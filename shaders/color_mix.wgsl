@@ -31,13 +31,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 // against the target, the loss, and the gradients for an upstream 1 (param(0) = 1/(P·C),
 // param(1) = 2/(P·C)).
 @compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>{{BUILTINS}}) {
   let t = linear_index(gid, nwg);
-  if (t >= {{THREADS}}u) { return; }
+{{ENTRY}}
 {{PALETTE}}
 {{ACC_DECL}}
 {{EXTRA_DECL}}
-  for (var gi = t; gi < {{FULL}}u; gi = gi + {{THREADS}}u) {
+  for (var gi = t; gi < {{WALK_END}}; gi = gi + {{THREADS}}u) {
 {{FULL_GROUP}}
   }
   if ({{HAS_TAIL}} && t == {{TAIL_THREAD}}u) {

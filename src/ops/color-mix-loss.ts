@@ -77,8 +77,13 @@ function lossGroup(K: number, C: number, valid: number, need: readonly boolean[]
   return indent(lines);
 }
 
-function lossKernel(P: number, K: number, C: number, T: number, need: readonly boolean[], softmax: boolean, update: UpdateRule | null, storeW: boolean): string {
-  return cached(`${P}:${K}:${C}:${T}:${need.map(Number).join('')}${+softmax}:${update?.name ?? ''}:${+storeW}`, () => {
+/**
+ * The per-pixel pass. T threads walk the pixel groups; with `perWorkgroup` (a GPU with subgroups)
+ * each workgroup sums its threads' partials (subgroupAdd, then one barrier) and the partial rows
+ * are T / WORKGROUP_SIZE long, one per workgroup, instead of T.
+ */
+function lossKernel(P: number, K: number, C: number, T: number, need: readonly boolean[], softmax: boolean, update: UpdateRule | null, storeW: boolean, perWorkgroup: boolean): string {
+  return cached(`${P}:${K}:${C}:${T}:${need.map(Number).join('')}${+softmax}:${update?.name ?? ''}:${+storeW}${+perWorkgroup}`, () => {
     const [needW, needP, needT] = need as [boolean, boolean, boolean];
     const rem = P - 4 * Math.floor(P / 4);
     const state = update ? update.state.map((_, j) => `st${j}`) : [];
@@ -86,21 +91,66 @@ function lossKernel(P: number, K: number, C: number, T: number, need: readonly b
     const inputs = update ? ['pal', 'tv'] : ['wv', 'pal', 'tv'];
     const outputs = [...(update ? ['wv'] : []), ...(needW && storeW ? ['dw'] : []), ...(needT ? ['dt'] : []), 'part', ...state];
     const types = Object.fromEntries(['wv', 'pal', 'tv', 'dw', 'dt', ...state].map((b) => [b, 'vec4<f32>']));
-    return wgslModule(
-      { inputs, outputs, types },
-      // The backward kernel's walk, with the loss summed next to the palette partials: its row
-      // follows theirs, so one pass (finishKernel) sums them all.
-      `${update?.shader ?? ''}\n${fill(section(src, 'backward'), {
-        ...groupWalk(P, K, C, T, needP, 'part', needW || needT ? '' : 's2'),
-        PALETTE: paletteLoads(K, C),
-        // 2/n from the uniform once per thread, not once per group.
-        EXTRA_DECL: '  var lacc: f32 = 0.0;\n  let s2 = param(1u);',
-        EXTRA_STORE: `  part[${needP ? K * C : 0}u * ${T}u + t] = lacc * param(0u);`,
-        FULL_GROUP: lossGroup(K, C, 4, need, softmax, update, storeW),
-        TAIL_GROUP: lossGroup(K, C, rem, need, softmax, update, storeW),
-      })}`,
-    );
+    const scale = needW || needT ? '' : 's2';
+    const walk = groupWalk(P, K, C, T, needP, 'part', scale);
+    const body = fill(section(src, 'backward'), {
+      ...walk,
+      ...(perWorkgroup ? workgroupSums(K, C, needP, T, P, scale) : {}),
+      PALETTE: paletteLoads(K, C),
+      // 2/n from the uniform once per thread, not once per group.
+      EXTRA_DECL: '  var lacc: f32 = 0.0;\n  let s2 = param(1u);',
+      ...(perWorkgroup ? {} : { EXTRA_STORE: `  part[${needP ? K * C : 0}u * ${T}u + t] = lacc * param(0u);` }),
+      FULL_GROUP: lossGroup(K, C, 4, need, softmax, update, storeW),
+      TAIL_GROUP: lossGroup(K, C, rem, need, softmax, update, storeW),
+    });
+    // The backward kernel's walk, with the loss summed next to the palette partials: its row
+    // follows theirs, so one pass (finishKernel) sums them all.
+    const module = wgslModule({ inputs, outputs, types }, `${update?.shader ?? ''}\n${perWorkgroup ? `var<workgroup> red: array<f32, ${(K * (needP ? C : 0) + 1) * MAX_SUBGROUPS}>;\n` : ''}${body}`);
+    return perWorkgroup ? `enable subgroups;\n${module}` : module;
   });
+}
+
+/** Subgroups a workgroup can hold: WebGPU's smallest subgroup size is 4. */
+const MAX_SUBGROUPS = WORKGROUP_SIZE / 4;
+/** Rows (palette-gradient entries plus the loss) a workgroup can sum in its MAX_SUBGROUPS-wide scratch within 16 KiB, WebGPU's default workgroup storage. */
+const MAX_WORKGROUP_ROWS = 64;
+/** Workgroups of the per-workgroup loss pass, beyond which its threads walk several pixel groups: partial rows stay short for the one-workgroup finish. */
+const MAX_PARTIAL_WORKGROUPS = 4096;
+
+/**
+ * The per-workgroup ending of the loss pass (fill values for section "backward", whose walk then
+ * has no early return: subgroup operations and the barrier need every thread). Every row's
+ * per-thread sum (the palette-gradient accumulators, times `scale` when given, then the loss) is
+ * added over each subgroup, the subgroups' sums go to workgroup memory, and after one barrier
+ * thread r adds row r's in a fixed order and stores it at this workgroup's place in a row of W.
+ * Spare workgroups of a 2-D grid store nothing.
+ */
+function workgroupSums(K: number, C: number, needP: boolean, T: number, P: number, scale: string): Record<string, string> {
+  const W = T / WORKGROUP_SIZE;
+  const sums = needP ? Array.from({ length: K * C }, (_, j) => `a${Math.floor(j / C)}_${j % C}${scale ? ` * ${scale}` : ''}`) : [];
+  sums.push('lacc * param(0u)');
+  const R = sums.length;
+  const lines = [
+    'let sg = lid / sgs;',
+    ...sums.map((e, r) => `let r${r} = subgroupAdd(${e});`),
+    'if (sgi == 0u) {',
+    ...sums.map((_, r) => `  red[${r * MAX_SUBGROUPS}u + sg] = r${r};`),
+    '}',
+    'workgroupBarrier();',
+    `if (lid < ${R}u) {`,
+    '  var s = 0.0;',
+    `  for (var i = 0u; i < WG / sgs; i++) { s += red[lid * ${MAX_SUBGROUPS}u + i]; }`,
+    '  let w = wid.x + wid.y * nwg.x;',
+    `  if (w < ${W}u) { part[lid * ${W}u + w] = s; }`,
+    '}',
+  ];
+  return {
+    BUILTINS: ', @builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_size) sgs: u32, @builtin(subgroup_invocation_id) sgi: u32',
+    ENTRY: `  let walk_end = select(0u, ${Math.floor(P / 4)}u, t < ${T}u);`,
+    WALK_END: 'walk_end',
+    ACC_STORE: '',
+    EXTRA_STORE: lines.map((l) => `  ${l}`).join('\n'),
+  };
 }
 
 /**
@@ -199,14 +249,21 @@ export const colorMixLossOp = defineOp<ColorMixAttrs>({
       const softmax = attrs.softmax === true;
       if (K * C > UNROLLED_KC) return composed(k, inputs, out, shapes, attrs, need);
       const [w, p, t] = inputs as [GpuStorage, GpuStorage, GpuStorage];
-      // A multiple of 4 threads: the finishing pass reads the partials' rows as vec4s.
-      const T = 4 * Math.ceil(backwardThreads(P, K * C + 1) / 4);
       const KC = need[1] ? K * C : 0;
+      // On a GPU with subgroups: a thread per pixel group (up to MAX_PARTIAL_WORKGROUPS workgroups)
+      // and a partial per workgroup, so a large GPU has threads enough to fill it. Elsewhere a few
+      // busy threads, each with its own partials: SwiftShader pays for every workgroup's barrier
+      // (forced onto it, the per-workgroup pass made the palette step at S=256 5.4× slower and the
+      // layers step 15×). Rows are a multiple of 4 long: the finishing pass reads them as vec4s.
+      const perWorkgroup = k.subgroups && !k.isSoftware && KC + 1 <= MAX_WORKGROUP_ROWS;
+      const W = 4 * Math.ceil(Math.min(Math.ceil(vec4s(P) / WORKGROUP_SIZE), MAX_PARTIAL_WORKGROUPS) / 4);
+      const T = perWorkgroup ? W * WORKGROUP_SIZE : 4 * Math.ceil(backwardThreads(P, K * C + 1) / 4);
+      const row = perWorkgroup ? W : T;
       const dw = need[0] ? k.alloc('colorMixLoss gradient', shapes[0]!) : null;
       const dp = need[1] ? k.alloc('colorMixLoss gradient', shapes[1]!) : null;
       const dt = need[2] ? k.alloc('colorMixLoss gradient', shapes[2]!) : null;
       // Allocated here, not when recorded, so every step binds the same buffers however late it is recorded.
-      const part = k.alloc('colorMixLoss partials', [KC + 1, T]);
+      const part = k.alloc('colorMixLoss partials', [KC + 1, row]);
       const n = P * C;
       const fusable = [...(dw ? [{ param: w, grad: dw }] : []), ...(dp ? [{ param: p, grad: dp }] : [])];
       const slotOf = (param: GpuStorage) => fusable.findIndex((f) => f.param === param);
@@ -219,7 +276,7 @@ export const colorMixLossOp = defineOp<ColorMixAttrs>({
         const kneed = [storeW || uw !== null, need[1] === true, need[2] === true && dt!.refs > 0];
         k.run({
           name: uw ? `colorMixLoss+${uw.rule.name}` : 'colorMixLoss',
-          wgsl: lossKernel(P, K, C, T, kneed, softmax, uw?.rule ?? null, storeW),
+          wgsl: lossKernel(P, K, C, T, kneed, softmax, uw?.rule ?? null, storeW, perWorkgroup),
           threads: T,
           inputs: uw ? [p, t] : [w, p, t],
           outputs: [...(uw ? [w] : []), ...(storeW ? [dw!] : []), ...(kneed[2] ? [dt!] : []), part, ...(uw?.state ?? [])],
@@ -228,7 +285,7 @@ export const colorMixLossOp = defineOp<ColorMixAttrs>({
         const storeP = dp !== null && dp.refs > 0;
         k.run({
           name: up ? `colorMixLoss finish+${up.rule.name}` : 'colorMixLoss finish',
-          wgsl: finishKernel(KC, T, up?.rule ?? null, k.isSoftware, storeP),
+          wgsl: finishKernel(KC, row, up?.rule ?? null, k.isSoftware, storeP),
           threads: WORKGROUP_SIZE,
           inputs: [part],
           outputs: [...(up ? [p] : []), ...(storeP ? [dp!] : []), out, ...(up?.state ?? [])],

@@ -163,7 +163,17 @@ export function groupWalk(P: number, K: number, C: number, T: number, needP: boo
       }
     }
   }
-  return { THREADS: T, FULL: full, HAS_TAIL: P > 4 * full ? 'true' : 'false', TAIL_THREAD: full % T, ACC_DECL: acc.join('\n'), ACC_STORE: store.join('\n') };
+  return {
+    THREADS: T,
+    FULL: full,
+    HAS_TAIL: P > 4 * full ? 'true' : 'false',
+    TAIL_THREAD: full % T,
+    ACC_DECL: acc.join('\n'),
+    ACC_STORE: store.join('\n'),
+    BUILTINS: '',
+    ENTRY: `  if (t >= ${T}u) { return; }`,
+    WALK_END: `${full}u`,
+  };
 }
 
 function backwardKernel(P: number, K: number, C: number, T: number, needW: boolean, needP: boolean, softmax: boolean): string {

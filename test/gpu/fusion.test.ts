@@ -254,6 +254,54 @@ test("colorMixLoss's finishing pass for GPUs (one barrier) and for CPU adapters 
   }
 });
 
+test("on a GPU with subgroups colorMixLoss sums its partials per workgroup, with the CPU adapters' result", async () => {
+  await pg.init();
+  const backend = gpu() as { isSoftware: boolean; subgroups: boolean };
+  if (!backend.subgroups) {
+    // Every adapter these tests run on (SwiftShader included) has subgroups: say so if one does not.
+    throw new Error('this adapter has no subgroups feature: the per-workgroup path cannot be checked here');
+  }
+  const was = backend.isSoftware;
+  // The layer-mix form (palette-only gradient, scaled after the walk) with a tail group and spare
+  // workgroups, and a weights-and-palette fit over several workgroups.
+  const fit = async (n: number, K: number, C: number, weightsToo: boolean) => {
+    const W = pg.rand([n, K], { seed: 41 + K, requiresGrad: weightsToo });
+    const P = pg.rand([K, C], { seed: 42 + K, requiresGrad: true });
+    const T = pg.rand([n, C], { seed: 43 + K });
+    const opt = new pg.SGD(weightsToo ? [W, P] : [P], { lr: 0.3 });
+    const losses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const loss = pg.tidy(() => {
+        const l = pg.colorMixLoss(W, P, T);
+        l.backward();
+        opt.step();
+        opt.zeroGrad();
+        return l;
+      });
+      losses.push(await loss.item());
+      loss.dispose();
+    }
+    const out = { losses, W: await W.data(), P: await P.data() };
+    opt.dispose();
+    pg.dispose([W, P, T]);
+    return out;
+  };
+  try {
+    for (const [n, K, C, weightsToo] of [[5003, 4, 1, false], [70001, 8, 3, true]] as const) {
+      backend.isSoftware = true;
+      const serial = await fit(n, K, C, weightsToo);
+      backend.isSoftware = false;
+      const perWorkgroup = await fit(n, K, C, weightsToo);
+      close(Float32Array.from(perWorkgroup.losses), serial.losses, 1e-5);
+      close(perWorkgroup.P, Array.from(serial.P), 1e-5);
+      close(perWorkgroup.W, Array.from(serial.W), 1e-5);
+    }
+  } finally {
+    backend.isSoftware = was;
+  }
+  expect(pg.memory().uncapturedErrors).toBe(0);
+});
+
 test('with the palette listed before the logits, both steps still fuse and the step is the same', async () => {
   await pg.init();
   const make = (p: pg.Tensor[]) => new pg.Adam(p, { lr: 0.05 });
