@@ -264,7 +264,7 @@ test("on a GPU with subgroups colorMixLoss sums its partials per workgroup, with
   const was = backend.isSoftware;
   // The layer-mix form (palette-only gradient, scaled after the walk) with a tail group and spare
   // workgroups, and a weights-and-palette fit over several workgroups.
-  const fit = async (n: number, K: number, C: number, weightsToo: boolean) => {
+  const train = async (n: number, K: number, C: number, weightsToo: boolean) => {
     const W = pg.rand([n, K], { seed: 41 + K, requiresGrad: weightsToo });
     const P = pg.rand([K, C], { seed: 42 + K, requiresGrad: true });
     const T = pg.rand([n, C], { seed: 43 + K });
@@ -289,9 +289,9 @@ test("on a GPU with subgroups colorMixLoss sums its partials per workgroup, with
   try {
     for (const [n, K, C, weightsToo] of [[5003, 4, 1, false], [70001, 8, 3, true]] as const) {
       backend.isSoftware = true;
-      const serial = await fit(n, K, C, weightsToo);
+      const serial = await train(n, K, C, weightsToo);
       backend.isSoftware = false;
-      const perWorkgroup = await fit(n, K, C, weightsToo);
+      const perWorkgroup = await train(n, K, C, weightsToo);
       close(Float32Array.from(perWorkgroup.losses), serial.losses, 1e-5);
       close(perWorkgroup.P, Array.from(serial.P), 1e-5);
       close(perWorkgroup.W, Array.from(serial.W), 1e-5);
