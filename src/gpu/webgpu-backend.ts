@@ -335,7 +335,11 @@ export class WebGpuBackend implements Backend, GpuOps {
   }
 
   private flushing: Promise<void> | null = null;
-  /** Storage bytes bound by dispatches recorded since the reads of an earlier task (MapProdder.kick). */
+  /**
+   * Storage bytes bound by the dispatches recorded in this task, until its work is submitted at the
+   * task's end (flushSoon): a read that follows that much work waits for it (MapProdder.kick), one
+   * in a later task most likely does not.
+   */
   private workBytes = 0;
   /** Reads in flight; the prodder runs while there are any. */
   private mapping = 0;
@@ -344,7 +348,7 @@ export class WebGpuBackend implements Backend, GpuOps {
     this.flushing ??= Promise.resolve().then(() => {
       this.flushing = null;
       this.flush();
-      // After the reads started in this task (which share the count) have passed it to the prodder.
+      // The reads started in this task (which share the count) have passed it to the prodder.
       this.workBytes = 0;
     });
     return this.flushing;
