@@ -13,7 +13,7 @@ import { ShapeError } from '../errors.ts';
 import { fmt, sameShape, type Shape } from '../shape.ts';
 import { apply, type Tensor } from '../tensor.ts';
 import src from '../../shaders/color_mix.wgsl?raw';
-import { type ColorMixAttrs, type ColorMixOptions, backwardThreads, colorMixOp, dims, groupWalk, indent, lane, pal, paletteLoads, sum, UNROLLED_KC, vec4s, weightsOf } from './color-mix.ts';
+import { accumulators, type ColorMixAttrs, type ColorMixOptions, backwardThreads, colorMixOp, dims, groupWalk, indent, lane, pal, paletteLoads, partialWorkgroups, sum, sumsPerWorkgroup, UNROLLED_KC, vec4s, weightsOf, workgroupScratch, workgroupSums } from './color-mix.ts';
 import { mseLossOp } from './mse-loss.ts';
 import { defineOp } from './op.ts';
 
@@ -95,7 +95,7 @@ function lossKernel(P: number, K: number, C: number, T: number, need: readonly b
     const walk = groupWalk(P, K, C, T, needP, 'part', scale);
     const body = fill(section(src, 'backward'), {
       ...walk,
-      ...(perWorkgroup ? workgroupSums(K, C, needP, T, P, scale) : {}),
+      ...(perWorkgroup ? workgroupSums([...accumulators(K, needP ? C : 0, scale), 'lacc * param(0u)'], T, P) : {}),
       PALETTE: paletteLoads(K, C),
       // 2/n from the uniform once per thread, not once per group.
       EXTRA_DECL: '  var lacc: f32 = 0.0;\n  let s2 = param(1u);',
@@ -105,52 +105,9 @@ function lossKernel(P: number, K: number, C: number, T: number, need: readonly b
     });
     // The backward kernel's walk, with the loss summed next to the palette partials: its row
     // follows theirs, so one pass (finishKernel) sums them all.
-    const module = wgslModule({ inputs, outputs, types }, `${update?.shader ?? ''}\n${perWorkgroup ? `var<workgroup> red: array<f32, ${(K * (needP ? C : 0) + 1) * MAX_SUBGROUPS}>;\n` : ''}${body}`);
+    const module = wgslModule({ inputs, outputs, types }, `${update?.shader ?? ''}\n${perWorkgroup ? workgroupScratch(K * (needP ? C : 0) + 1) : ''}${body}`);
     return perWorkgroup ? `enable subgroups;\n${module}` : module;
   });
-}
-
-/** Subgroups a workgroup can hold: WebGPU's smallest subgroup size is 4. */
-const MAX_SUBGROUPS = WORKGROUP_SIZE / 4;
-/** Rows (palette-gradient entries plus the loss) a workgroup can sum in its MAX_SUBGROUPS-wide scratch within 16 KiB, WebGPU's default workgroup storage. */
-const MAX_WORKGROUP_ROWS = 64;
-/** Workgroups of the per-workgroup loss pass, beyond which its threads walk several pixel groups: partial rows stay short for the one-workgroup finish. */
-const MAX_PARTIAL_WORKGROUPS = 4096;
-
-/**
- * The per-workgroup ending of the loss pass (fill values for section "backward", whose walk then
- * has no early return: subgroup operations and the barrier need every thread). Every row's
- * per-thread sum (the palette-gradient accumulators, times `scale` when given, then the loss) is
- * added over each subgroup, the subgroups' sums go to workgroup memory, and after one barrier
- * thread r adds row r's in a fixed order and stores it at this workgroup's place in a row of W.
- * Spare workgroups of a 2-D grid store nothing.
- */
-function workgroupSums(K: number, C: number, needP: boolean, T: number, P: number, scale: string): Record<string, string> {
-  const W = T / WORKGROUP_SIZE;
-  const sums = needP ? Array.from({ length: K * C }, (_, j) => `a${Math.floor(j / C)}_${j % C}${scale ? ` * ${scale}` : ''}`) : [];
-  sums.push('lacc * param(0u)');
-  const R = sums.length;
-  const lines = [
-    'let sg = lid / sgs;',
-    ...sums.map((e, r) => `let r${r} = subgroupAdd(${e});`),
-    'if (sgi == 0u) {',
-    ...sums.map((_, r) => `  red[${r * MAX_SUBGROUPS}u + sg] = r${r};`),
-    '}',
-    'workgroupBarrier();',
-    `if (lid < ${R}u) {`,
-    '  var s = 0.0;',
-    `  for (var i = 0u; i < WG / sgs; i++) { s += red[lid * ${MAX_SUBGROUPS}u + i]; }`,
-    '  let w = wid.x + wid.y * nwg.x;',
-    `  if (w < ${W}u) { part[lid * ${W}u + w] = s; }`,
-    '}',
-  ];
-  return {
-    BUILTINS: ', @builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_size) sgs: u32, @builtin(subgroup_invocation_id) sgi: u32',
-    ENTRY: `  let walk_end = select(0u, ${Math.floor(P / 4)}u, t < ${T}u);`,
-    WALK_END: 'walk_end',
-    ACC_STORE: '',
-    EXTRA_STORE: lines.map((l) => `  ${l}`).join('\n'),
-  };
 }
 
 /**
@@ -250,13 +207,11 @@ export const colorMixLossOp = defineOp<ColorMixAttrs>({
       if (K * C > UNROLLED_KC) return composed(k, inputs, out, shapes, attrs, need);
       const [w, p, t] = inputs as [GpuStorage, GpuStorage, GpuStorage];
       const KC = need[1] ? K * C : 0;
-      // On a GPU with subgroups: a thread per pixel group (up to MAX_PARTIAL_WORKGROUPS workgroups)
-      // and a partial per workgroup, so a large GPU has threads enough to fill it. Elsewhere a few
-      // busy threads, each with its own partials: SwiftShader pays for every workgroup's barrier
-      // (forced onto it, the per-workgroup pass made the palette step at S=256 5.4× slower and the
-      // layers step 15×). Rows are a multiple of 4 long: the finishing pass reads them as vec4s.
-      const perWorkgroup = k.subgroups && !k.isSoftware && KC + 1 <= MAX_WORKGROUP_ROWS;
-      const W = 4 * Math.ceil(Math.min(Math.ceil(vec4s(P) / WORKGROUP_SIZE), MAX_PARTIAL_WORKGROUPS) / 4);
+      // A thread per pixel group and a partial per workgroup on a GPU, a few busy threads with a
+      // partial each on a CPU adapter (sumsPerWorkgroup). Rows are a multiple of 4 long: the
+      // finishing pass reads them as vec4s.
+      const perWorkgroup = sumsPerWorkgroup(k, KC + 1);
+      const W = partialWorkgroups(P);
       const T = perWorkgroup ? W * WORKGROUP_SIZE : 4 * Math.ceil(backwardThreads(P, K * C + 1) / 4);
       const row = perWorkgroup ? W : T;
       const dw = need[0] ? k.alloc('colorMixLoss gradient', shapes[0]!) : null;

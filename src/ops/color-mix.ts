@@ -7,6 +7,7 @@
 import type { GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
 import { fill, section, wgslModule, kernelCache } from '../gpu/wgsl.ts';
 import { ShapeError } from '../errors.ts';
+import { WORKGROUP_SIZE } from '../gpu/quirks.ts';
 import { fmt, type Shape, sizeOf } from '../shape.ts';
 import { apply, type Tensor } from '../tensor.ts';
 import src from '../../shaders/color_mix.wgsl?raw';
@@ -176,22 +177,92 @@ export function groupWalk(P: number, K: number, C: number, T: number, needP: boo
   };
 }
 
-function backwardKernel(P: number, K: number, C: number, T: number, needW: boolean, needP: boolean, softmax: boolean): string {
-  return cached(`b:${P}:${K}:${C}:${T}:${+needW}${+needP}${+softmax}`, () => {
+/** Subgroups a workgroup can hold: WebGPU's smallest subgroup size is 4. */
+const MAX_SUBGROUPS = WORKGROUP_SIZE / 4;
+/** Rows a workgroup can sum in its MAX_SUBGROUPS-wide scratch within 16 KiB, WebGPU's default workgroup storage. */
+const MAX_WORKGROUP_ROWS = 64;
+/** Workgroups of a per-workgroup pass, beyond which its threads walk several pixel groups: partial rows stay short for the pass that sums them. */
+const MAX_PARTIAL_WORKGROUPS = 4096;
+
+/**
+ * Whether a pass summing `rows` palette partials over the pixels sums them per workgroup: on a GPU
+ * with subgroups, a thread per pixel group fills the device, and a partial per workgroup keeps the
+ * second pass short. A CPU adapter keeps a few busy threads with a partial each: SwiftShader pays
+ * for every workgroup's barrier (forced onto it, colorMixLoss's per-workgroup pass made the
+ * palette step at S=256 5.4× slower and the layers step 15×).
+ */
+export function sumsPerWorkgroup(k: GpuOps, rows: number): boolean {
+  return k.subgroups && !k.isSoftware && rows <= MAX_WORKGROUP_ROWS;
+}
+
+/** Workgroups (a multiple of 4, so partial rows read as vec4s) of a per-workgroup pass over P pixels. */
+export function partialWorkgroups(P: number): number {
+  return 4 * Math.ceil(Math.min(Math.ceil(vec4s(P) / WORKGROUP_SIZE), MAX_PARTIAL_WORKGROUPS) / 4);
+}
+
+/** The walk's K·C palette accumulators as WGSL expressions, each times `scale` when given. */
+export function accumulators(K: number, C: number, scale = ''): string[] {
+  return Array.from({ length: K * C }, (_, j) => `a${Math.floor(j / C)}_${j % C}${scale ? ` * ${scale}` : ''}`);
+}
+
+/** Module-scope scratch for workgroupSums over `rows` rows. */
+export function workgroupScratch(rows: number): string {
+  return `var<workgroup> red: array<f32, ${rows * MAX_SUBGROUPS}>;\n`;
+}
+
+/**
+ * The per-workgroup ending of a walk (fill values for section "backward", whose walk then has no
+ * early return: subgroup operations and the barrier need every thread; the module needs `enable
+ * subgroups` and workgroupScratch). Each row's per-thread value (`sums`, WGSL expressions) is added
+ * over each subgroup, the subgroups' sums go to workgroup memory, and after one barrier thread r
+ * adds row r's in a fixed order and stores it to `part` at this workgroup's place in a row of
+ * T / WORKGROUP_SIZE. Spare workgroups of a 2-D grid store nothing.
+ */
+export function workgroupSums(sums: readonly string[], T: number, P: number): Record<string, string> {
+  const W = T / WORKGROUP_SIZE;
+  const lines = [
+    'let sg = lid / sgs;',
+    ...sums.map((e, r) => `let r${r} = subgroupAdd(${e});`),
+    'if (sgi == 0u) {',
+    ...sums.map((_, r) => `  red[${r * MAX_SUBGROUPS}u + sg] = r${r};`),
+    '}',
+    'workgroupBarrier();',
+    `if (lid < ${sums.length}u) {`,
+    '  var s = 0.0;',
+    `  for (var i = 0u; i < WG / sgs; i++) { s += red[lid * ${MAX_SUBGROUPS}u + i]; }`,
+    '  let w = wid.x + wid.y * nwg.x;',
+    `  if (w < ${W}u) { part[lid * ${W}u + w] = s; }`,
+    '}',
+  ];
+  return {
+    BUILTINS: ', @builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_size) sgs: u32, @builtin(subgroup_invocation_id) sgi: u32',
+    ENTRY: `  let walk_end = select(0u, ${Math.floor(P / 4)}u, t < ${T}u);`,
+    WALK_END: 'walk_end',
+    ACC_STORE: '',
+    EXTRA_STORE: lines.map((l) => `  ${l}`).join('\n'),
+  };
+}
+
+/** `perWorkgroup` (with needP): palette partials summed per workgroup (workgroupSums), rows of T / WORKGROUP_SIZE. */
+function backwardKernel(P: number, K: number, C: number, T: number, needW: boolean, needP: boolean, softmax: boolean, perWorkgroup: boolean): string {
+  return cached(`b:${P}:${K}:${C}:${T}:${+needW}${+needP}${+softmax}${+perWorkgroup}`, () => {
     const rem = P - 4 * Math.floor(P / 4);
     const inputs = ['gv', ...(needP || softmax ? ['wv'] : []), ...(needW ? ['pal'] : [])];
     const outputs = [...(needW ? ['dw'] : []), ...(needP ? ['part'] : [])];
-    return wgslModule(
+    const module = wgslModule(
       { inputs, outputs, types: { gv: 'vec4<f32>', wv: 'vec4<f32>', pal: 'vec4<f32>', dw: 'vec4<f32>' } },
-      fill(section(src, 'backward'), {
-        ...groupWalk(P, K, C, T, needP, 'part'),
-        PALETTE: needW ? paletteLoads(K, C) : '',
-        EXTRA_DECL: '',
-        EXTRA_STORE: '',
-        FULL_GROUP: backwardGroup(K, C, 4, needW, needP, softmax),
-        TAIL_GROUP: backwardGroup(K, C, rem, needW, needP, softmax),
-      }),
+      (perWorkgroup ? workgroupScratch(K * C) : '') +
+        fill(section(src, 'backward'), {
+          ...groupWalk(P, K, C, T, needP, 'part'),
+          EXTRA_STORE: '',
+          ...(perWorkgroup ? workgroupSums(accumulators(K, C), T, P) : {}),
+          PALETTE: needW ? paletteLoads(K, C) : '',
+          EXTRA_DECL: '',
+          FULL_GROUP: backwardGroup(K, C, 4, needW, needP, softmax),
+          TAIL_GROUP: backwardGroup(K, C, rem, needW, needP, softmax),
+        }),
     );
+    return perWorkgroup ? `enable subgroups;\n${module}` : module;
   });
 }
 
@@ -221,9 +292,11 @@ function colorMixBackwardGpu(
     loopBackward(k, g, w, pal, dw, dp, P, K, C);
     return [dw, dp];
   }
-  const T = backwardThreads(P, K * C);
-  const part = needP ? (T === 1 ? dp! : k.alloc('colorMix palette partials', [K * C, T])) : null;
-  const wgsl = backwardKernel(P, K, C, T, needW, needP, softmax);
+  const perWorkgroup = needP && sumsPerWorkgroup(k, K * C);
+  const T = perWorkgroup ? partialWorkgroups(P) * WORKGROUP_SIZE : backwardThreads(P, K * C);
+  const row = perWorkgroup ? T / WORKGROUP_SIZE : T;
+  const part = needP ? (row === 1 ? dp! : k.alloc('colorMix palette partials', [K * C, row])) : null;
+  const wgsl = backwardKernel(P, K, C, T, needW, needP, softmax, perWorkgroup);
   k.run({
     name: 'colorMix_backward',
     wgsl,
@@ -232,7 +305,7 @@ function colorMixBackwardGpu(
     outputs: [...(dw ? [dw] : []), ...(part ? [part] : [])],
   });
   if (part && part !== dp) {
-    gpuReduce(k, 'sum', part, [K * C, T], [1], dp!);
+    gpuReduce(k, 'sum', part, [K * C, row], [1], dp!);
     k.release(part);
   }
   return [dw, dp];

@@ -15,6 +15,25 @@ const close = (got: Float32Array, want: readonly number[], tol = 1e-5) => {
   });
 };
 
+/** `run` as on a CPU adapter (serial sums), then as on a GPU (isSoftware off: barriers, and subgroups where the adapter has them). */
+async function cpuThenGpuForm<T>(run: () => Promise<T>): Promise<[T, T]> {
+  const backend = gpu() as { isSoftware: boolean };
+  const was = backend.isSoftware;
+  try {
+    backend.isSoftware = true;
+    const cpu = await run();
+    backend.isSoftware = false;
+    return [cpu, await run()];
+  } finally {
+    backend.isSoftware = was;
+  }
+}
+
+/** The per-workgroup sums need the subgroups feature: every adapter these tests run on has it, SwiftShader included. */
+function requireSubgroups(): void {
+  if (!(gpu() as { subgroups: boolean }).subgroups) throw new Error('this adapter has no subgroups feature: the per-workgroup path cannot be checked here');
+}
+
 test('the seed example is one dispatch and one submit per iteration, with the right gradients', async () => {
   await pg.init();
   const iteration = async () => {
@@ -236,32 +255,18 @@ test.each(optimizers)('%s on the palette alone (constant weights) runs inside th
 
 test("colorMixLoss's finishing pass for GPUs (one barrier) and for CPU adapters (serial sums) give the same step", async () => {
   await pg.init();
-  const backend = gpu() as { isSoftware: boolean };
-  const was = backend.isSoftware;
   const make = (p: pg.Tensor[]) => new pg.Adam(p, { lr: 0.05 });
-  try {
-    backend.isSoftware = true;
-    const serial = await paletteFit(make, true, 3);
-    backend.isSoftware = false;
-    const barrier = await paletteFit(make, true, 3);
-    for (const [a, b] of [[serial.L, barrier.L], [serial.P, barrier.P], ...serial.state.map((s, j) => [s, barrier.state[j]!]), ...serial.grads.map((g, i) => [g, barrier.grads[i]!])] as [Float32Array, Float32Array][]) {
-      close(a, Array.from(b), 1e-5);
-    }
-    expect(serial.dispatches).toBe(2);
-    expect(barrier.dispatches).toBe(2);
-  } finally {
-    backend.isSoftware = was;
+  const [serial, barrier] = await cpuThenGpuForm(() => paletteFit(make, true, 3));
+  for (const [a, b] of [[serial.L, barrier.L], [serial.P, barrier.P], ...serial.state.map((s, j) => [s, barrier.state[j]!]), ...serial.grads.map((g, i) => [g, barrier.grads[i]!])] as [Float32Array, Float32Array][]) {
+    close(a, Array.from(b), 1e-5);
   }
+  expect(serial.dispatches).toBe(2);
+  expect(barrier.dispatches).toBe(2);
 });
 
 test("on a GPU with subgroups colorMixLoss sums its partials per workgroup, with the CPU adapters' result", async () => {
   await pg.init();
-  const backend = gpu() as { isSoftware: boolean; subgroups: boolean };
-  if (!backend.subgroups) {
-    // Every adapter these tests run on (SwiftShader included) has subgroups: say so if one does not.
-    throw new Error('this adapter has no subgroups feature: the per-workgroup path cannot be checked here');
-  }
-  const was = backend.isSoftware;
+  requireSubgroups();
   // The layer-mix form (palette-only gradient, scaled after the walk) with a tail group and spare
   // workgroups, and a weights-and-palette fit over several workgroups.
   const train = async (n: number, K: number, C: number, weightsToo: boolean) => {
@@ -286,18 +291,32 @@ test("on a GPU with subgroups colorMixLoss sums its partials per workgroup, with
     pg.dispose([W, P, T]);
     return out;
   };
-  try {
-    for (const [n, K, C, weightsToo] of [[5003, 4, 1, false], [70001, 8, 3, true]] as const) {
-      backend.isSoftware = true;
-      const serial = await train(n, K, C, weightsToo);
-      backend.isSoftware = false;
-      const perWorkgroup = await train(n, K, C, weightsToo);
-      close(Float32Array.from(perWorkgroup.losses), serial.losses, 1e-5);
-      close(perWorkgroup.P, Array.from(serial.P), 1e-5);
-      close(perWorkgroup.W, Array.from(serial.W), 1e-5);
-    }
-  } finally {
-    backend.isSoftware = was;
+  for (const [n, K, C, weightsToo] of [[5003, 4, 1, false], [70001, 8, 3, true]] as const) {
+    const [serial, perWorkgroup] = await cpuThenGpuForm(() => train(n, K, C, weightsToo));
+    close(Float32Array.from(perWorkgroup.losses), serial.losses, 1e-5);
+    close(perWorkgroup.P, Array.from(serial.P), 1e-5);
+    close(perWorkgroup.W, Array.from(serial.W), 1e-5);
+  }
+  expect(pg.memory().uncapturedErrors).toBe(0);
+});
+
+test("colorMix's backward on a GPU with subgroups sums the palette gradient per workgroup, with the CPU adapters' result", async () => {
+  await pg.init();
+  requireSubgroups();
+  const grads = async (n: number, K: number, C: number, softmax: boolean) => {
+    const W = pg.rand([n, K], { seed: 51, requiresGrad: true });
+    const P = pg.rand([K, C], { seed: 52, requiresGrad: true });
+    const G = pg.rand([n, C], { seed: 53 });
+    const loss = pg.colorMix(W, P, { softmax }).mul(G).sum();
+    loss.backward();
+    const out = { dW: await W.grad!.data(), dP: await P.grad!.data() };
+    pg.dispose([W, P, G, loss]);
+    return out;
+  };
+  for (const [n, K, C, softmax] of [[1003, 4, 3, false], [70001, 8, 3, true]] as const) {
+    const [serial, perWorkgroup] = await cpuThenGpuForm(() => grads(n, K, C, softmax));
+    close(perWorkgroup.dP, Array.from(serial.dP), 1e-5);
+    close(perWorkgroup.dW, Array.from(serial.dW), 1e-6);
   }
   expect(pg.memory().uncapturedErrors).toBe(0);
 });
