@@ -3,82 +3,18 @@
  * Chromium through Playwright, then prints the table and writes bench/results/*.json and
  * bench/README-section.md.
  */
-import { createReadStream, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
 import { extname, join, normalize, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright';
 import { build } from 'vite';
 import { chromiumPath, hardwareWebgpuArgs, softwareWebgpuArgs } from '../../scripts/chromium.ts';
-import type { EngineName } from '../src/common.ts';
-import type { RunConfig } from '../src/harness.ts';
-import type { BenchConfig, BenchResult } from '../src/main.ts';
-import { type FullResult, printTable, readmeSection } from './report.ts';
+import type { BenchResult } from '../src/main.ts';
+import { benchConfig, isSoftware, parse, writeResults } from './options.ts';
 
 const benchDir = resolve(fileURLToPath(new URL('..', import.meta.url)));
-
-interface Options {
-  quick: boolean;
-  hardware: boolean;
-  requireHardware: boolean;
-  only: string[] | null;
-  engines: EngineName[];
-  build: boolean;
-  budgetS: number | null;
-  sizes: number[] | null;
-}
-
-function parse(argv: readonly string[]): Options {
-  const o: Options = { quick: false, hardware: false, requireHardware: false, only: null, engines: [], build: true, budgetS: null, sizes: null };
-  for (const a of argv) {
-    if (a === '--quick') o.quick = true;
-    else if (a === '--hardware') o.hardware = true;
-    else if (a === '--require-hardware') o.requireHardware = o.hardware = true;
-    else if (a === '--no-build') o.build = false;
-    else if (a.startsWith('--only=')) o.only = a.slice(7).split(',');
-    else if (a.startsWith('--engines=')) o.engines = a.slice(10).split(',') as EngineName[];
-    else if (a.startsWith('--budget=')) o.budgetS = Number(a.slice(9));
-    else if (a.startsWith('--sizes=')) o.sizes = a.slice(8).split(',').map(Number);
-    else if (a === '--help' || a === '-h') {
-      console.log(
-        'npm run bench -- [--quick] [--hardware] [--require-hardware] [--only=roofline,seed,palette,layers,matmul] [--engines=pixelgrad,raw,tfjs,jax,js] [--budget=SECONDS] [--sizes=256,1024] [--no-build]',
-      );
-      process.exit(0);
-    } else throw new Error(`unknown option ${a} (try --help)`);
-  }
-  if (o.sizes?.some((n) => !Number.isInteger(n) || n < 4 || n % 4 !== 0)) {
-    throw new Error(`--sizes takes positive multiples of 4 (image sides and matrix sizes), got ${o.sizes.join(',')}`);
-  }
-  return o;
-}
-
-function benchConfig(o: Options): BenchConfig {
-  const budgetMs = (o.budgetS ?? (o.quick ? 4 : 60)) * 1000;
-  const run: RunConfig = {
-    reps: o.quick ? 4 : 9,
-    batchSteps: o.quick ? 3 : 5,
-    syncSteps: o.quick ? 2 : 3,
-    checkSteps: 3,
-    budgetMs,
-    tolerance: 1e-3,
-    profile: true,
-    profileBudgetMs: o.quick ? 3000 : 15000,
-  };
-  return {
-    workloads: o.only ?? ['roofline', 'seed', 'palette', 'layers', 'matmul'],
-    paletteSizes: o.sizes ?? (o.quick ? [256, 512] : [256, 512, 1024]),
-    layersSizes: o.sizes ?? (o.quick ? [256, 512] : [256, 512, 1024]),
-    matmulSizes: o.sizes ?? (o.quick ? [256, 512] : [256, 512, 1024]),
-    run,
-    seedRun: { ...run, reps: o.quick ? 5 : 9, batchSteps: o.quick ? 10 : 20, syncSteps: 0, profile: false, budgetMs: o.quick ? 2000 : 10_000 },
-    matmulRun: { ...run, syncSteps: 0, batchSteps: o.quick ? 2 : 3 },
-    rooflineReps: o.quick ? 3 : 7,
-    profileAllSizes: !o.quick,
-    engines: o.engines,
-  };
-}
 
 const MIME: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json', '.wasm': 'application/wasm' };
 
@@ -107,8 +43,6 @@ function serve(root: string): Promise<Server> {
   return new Promise((ok) => server.listen(0, '127.0.0.1', () => ok(server)));
 }
 
-const SOFTWARE = /swiftshader|llvmpipe|lavapipe|warp|software/i;
-
 export async function main(argv: readonly string[]): Promise<number> {
   const o = parse(argv);
   const started = Date.now();
@@ -136,38 +70,18 @@ export async function main(argv: readonly string[]): Promise<number> {
     await page.waitForFunction(() => typeof window.runBench === 'function', null, { timeout: 60_000 });
     const adapter = await page.evaluate(() => window.benchAdapter!());
     const adapterText = `${adapter.vendor} ${adapter.architecture} ${adapter.device} ${adapter.description}`;
-    const software = adapter.isFallbackAdapter === true || SOFTWARE.test(adapterText) || adapter.vendor === 'google';
+    const software = isSoftware(adapter);
     console.log(`browser ${browser.version()} at ${url}; adapter: ${adapterText.trim()}${software ? ' (software)' : ''}`);
     if (o.requireHardware && software) {
       throw new Error(`--require-hardware: the WebGPU adapter is a software one (${adapterText.trim()}). Check the GPU driver's Vulkan ICD and the flags in scripts/chromium.ts.`);
     }
     const result: BenchResult = await page.evaluate((c) => window.runBench!(c), cfg);
-    const full: FullResult = {
-      version: 1,
-      date: new Date().toISOString(),
-      mode: o.quick ? 'quick' : 'full',
+    writeResults(o, cfg, result, benchDir, {
       flags: { hardware: o.hardware, args },
       browser: { name: 'chromium', version: browser.version(), executablePath: executablePath ?? 'playwright default' },
-      machine: {
-        os: `${os.type()} ${os.release()} ${os.arch()}`,
-        cpus: os.cpus().length,
-        cpuModel: os.cpus()[0]?.model ?? 'unknown',
-        memoryGiB: Math.round(os.totalmem() / 2 ** 30),
-        node: process.version,
-        loadAverage: os.loadavg(),
-      },
       softwareAdapter: software,
-      config: cfg,
-      ...result,
-      wallSeconds: (Date.now() - started) / 1000,
-    };
-    const outDir = join(benchDir, 'results');
-    mkdirSync(outDir, { recursive: true });
-    const name = `latest-${full.mode}${o.hardware ? '-hardware' : ''}${o.only || o.engines.length ? '-partial' : ''}.json`;
-    writeFileSync(join(outDir, name), `${JSON.stringify(full, null, 1)}\n`);
-    console.log(printTable(full));
-    if (!o.only && !o.engines.length) writeFileSync(join(benchDir, 'README-section.md'), readmeSection(full, `bench/results/${name}`));
-    console.log(`\nwrote bench/results/${name}${!o.only && !o.engines.length ? ' and bench/README-section.md' : ''} (${full.wallSeconds.toFixed(0)} s)`);
+      started,
+    });
     return 0;
   } finally {
     await browser.close();

@@ -288,7 +288,7 @@ function notesText(r: FullResult): string {
 function machineText(r: FullResult): string {
   const a = r.adapter;
   return (
-    `${r.date.slice(0, 10)}, \`npm run bench${r.mode === 'quick' ? ' -- --quick' : ''}\`: Chromium ${r.browser.version} headless, ` +
+    `${r.date.slice(0, 10)}, \`npm run bench${r.mode === 'quick' ? ' -- --quick' : ''}\`: ${r.browser.name === 'chromium' ? `Chromium ${r.browser.version} headless` : `${r.browser.name} ${r.browser.version}`}, ` +
     `WebGPU adapter ${[a.vendor, a.architecture, a.description].filter(Boolean).join(' / ')}${r.softwareAdapter ? ' (a software rasterizer on the CPU: SwiftShader numbers say nothing about a GPU)' : ''}; ` +
     `${r.machine.cpus}× ${r.machine.cpuModel}, ${r.machine.memoryGiB} GiB, ${r.machine.os}, load average at the end ${r.machine.loadAverage.map((x) => x.toFixed(1)).join('/')}. ` +
     `Figures are medians (min–max) over ${r.config.run.reps} repetitions per engine, engines interleaved round-robin; palette/layers samples are ${r.config.run.batchSteps}-step batches ` +

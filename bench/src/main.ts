@@ -40,7 +40,7 @@ export interface BenchResult {
   totalMs: number;
 }
 
-async function describeAdapter(): Promise<Record<string, unknown>> {
+export async function describeAdapter(): Promise<Record<string, unknown>> {
   const a = await requestAdapter();
   const info = a.info;
   const limits: Record<string, number> = {};
@@ -90,7 +90,7 @@ function scaled(h: Hints, ratio: number): Hints {
   return out;
 }
 
-async function runBench(cfg: BenchConfig): Promise<BenchResult> {
+export async function runBench(cfg: BenchConfig): Promise<BenchResult> {
   const t0 = now();
   installBindGroupSizes();
   const adapter = await describeAdapter();
@@ -168,6 +168,9 @@ declare global {
     benchAdapter?: () => Promise<Record<string, unknown>>;
   }
 }
-window.runBench = runBench;
-window.benchAdapter = describeAdapter;
-document.title = 'pixelgrad bench (ready)';
+// In a page, the driver calls these; the Node runner (bench/node/node-run.ts) imports them.
+if (typeof window !== 'undefined' && typeof document !== 'undefined') {
+  window.runBench = runBench;
+  window.benchAdapter = describeAdapter;
+  document.title = 'pixelgrad bench (ready)';
+}

@@ -10,7 +10,7 @@ import type { GpuDeviceInfo } from './device.ts';
 import { Fuser, fillTemplate } from './fusion.ts';
 import type { DeferredLoss, FusedUpdate, GpuOps, GpuStorage, KernelRun, MapRun } from './gpu-ops.ts';
 import { PipelineCache } from './pipeline-cache.ts';
-import { bufferUsage, checkTensorBytes, dispatchGrid, MapProdder, mapModeRead, PROD_MAX_WORK_BYTES, PROD_WINDOW_MS, WORKGROUP_SIZE } from './quirks.ts';
+import { bufferUsage, checkTensorBytes, dispatchGrid, MapProdder, mapModeRead, PROD_MAX_WORK_BYTES, PROD_WINDOW_MS, readsNeedProdding, WORKGROUP_SIZE } from './quirks.ts';
 import { Recorder } from './recorder.ts';
 import { fill, kernelCache, section, wgslModule } from './wgsl.ts';
 
@@ -64,7 +64,7 @@ export class WebGpuBackend implements Backend, GpuOps {
     this.prodder = new MapProdder(
       this.device.queue,
       () => this.mapping > 0 && !this.lostError && !this.destroyed,
-      info.isSoftware ? PROD_WINDOW_MS.cpu : PROD_WINDOW_MS.gpu,
+      !readsNeedProdding() ? 0 : info.isSoftware ? PROD_WINDOW_MS.cpu : PROD_WINDOW_MS.gpu,
       info.isSoftware ? PROD_MAX_WORK_BYTES.cpu : PROD_MAX_WORK_BYTES.gpu,
     );
     const usage = bufferUsage();

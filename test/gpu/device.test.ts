@@ -2,6 +2,7 @@
 import { expect, test } from 'vitest';
 import * as pg from '../../src/index.ts';
 import type { WebGpuBackend } from '../../src/gpu/webgpu-backend.ts';
+import { readsNeedProdding } from '../../src/gpu/quirks.ts';
 import { wgslModule } from '../../src/gpu/wgsl.ts';
 
 const gpu = () => pg.backend() as WebGpuBackend;
@@ -126,4 +127,8 @@ test('a lost device rejects pending reads with DeviceLostError; init() again rec
   expect(() => old.add(1)).toThrow(pg.DeviceLostError);
   old.dispose();
   expect(Array.from(await pg.tensor([1, 2]).add(1).data())).toEqual([2, 3]);
+});
+
+test("in the browser reads are prodded (the GPU process's completion poll is on a timer)", () => {
+  expect(readsNeedProdding()).toBe(true);
 });

@@ -1,6 +1,6 @@
 /** MapProdder: empty submits while a map is pending, spread over a short window that each new map reopens, against a stand-in queue. */
 import { expect, test } from 'vitest';
-import { MapProdder, PROD_MAX_WORK_BYTES, PROD_WINDOW_MS } from '../../src/gpu/quirks.ts';
+import { MapProdder, PROD_MAX_WORK_BYTES, PROD_WINDOW_MS, readsNeedProdding } from '../../src/gpu/quirks.ts';
 
 function fakeQueue() {
   const times: number[] = [];
@@ -132,4 +132,17 @@ test('on a CPU adapter a read of more than a MiB of work is not prodded and does
   expect(times.length).toBe(1);
   clock = 10;
   await idle(p);
+});
+
+test('reads are prodded in a browser only: Node has neither window nor worker scope', () => {
+  expect(readsNeedProdding()).toBe(false);
+});
+
+test('a prodder with no window (Node) never turns and never prods', async () => {
+  const { queue, times } = fakeQueue();
+  const p = new MapProdder(queue, () => true, 0, PROD_MAX_WORK_BYTES.gpu);
+  p.kick();
+  expect(p.running).toBe(false);
+  await sleep(5);
+  expect(times).toEqual([]);
 });
