@@ -142,7 +142,7 @@ function forwardKernel(P: number, K: number, C: number, softmax: boolean): strin
   });
 }
 
-/** Threads of the backward kernel: a grid-stride walk of GROUPS_PER_THREAD groups or more each (SwiftShader prefers few, busy threads). */
+/** Threads of the backward kernel with per-thread partials (CPU adapters; see sumsPerWorkgroup): a grid-stride walk of GROUPS_PER_THREAD groups or more each (SwiftShader prefers few, busy threads). */
 export function backwardThreads(P: number, KC: number): number {
   return Math.max(1, Math.min(MAX_BACKWARD_THREADS, Math.floor(MAX_PARTIALS / KC), Math.ceil(vec4s(P) / GROUPS_PER_THREAD)));
 }
