@@ -293,7 +293,9 @@ function colorMixBackwardGpu(
     return [dw, dp];
   }
   const perWorkgroup = needP && sumsPerWorkgroup(k, K * C);
-  const T = perWorkgroup ? partialWorkgroups(P) * WORKGROUP_SIZE : backwardThreads(P, K * C);
+  // Without palette partials a GPU gets a thread per pixel group too; a CPU adapter a few busy ones.
+  const wide = perWorkgroup || (!needP && !k.isSoftware);
+  const T = wide ? partialWorkgroups(P) * WORKGROUP_SIZE : backwardThreads(P, K * C);
   const row = perWorkgroup ? T / WORKGROUP_SIZE : T;
   const part = needP ? (row === 1 ? dp! : k.alloc('colorMix palette partials', [K * C, row])) : null;
   const wgsl = backwardKernel(P, K, C, T, needW, needP, softmax, perWorkgroup);
