@@ -27,6 +27,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 // in K·C registers per thread over a grid-stride walk of groups (neighbouring threads read
 // neighbouring groups), with no barrier, and stored component-major (part[j·T + t]) so the
 // stores coalesce and the second pass reduces contiguous rows. The tail group goes to one thread.
+// On a GPU with subgroups (the entry, walk end and extra store from workgroupSums) the
+// walk has no early return and each workgroup adds its threads' sums (subgroupAdd, one barrier)
+// into one partial per row, part[j·W + w].
 // colorMixLoss runs this walk too ({{EXTRA_*}} sum its loss): its groups compute the residual
 // against the target, the loss, and the gradients for an upstream 1 (param(0) = 1/(P·C),
 // param(1) = 2/(P·C)).
@@ -49,7 +52,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 
 //# finish
-// colorMixLoss's second pass, one workgroup: {{R}} rows of per-thread partials ({{T4}} vec4s each:
+// colorMixLoss's second pass, one workgroup: {{R}} rows of partials ({{T4}} vec4s each, one per
+// thread or per workgroup of the first pass:
 // the palette gradient's K·C rows, then the loss's) are summed by {{L}} lanes each, in registers, then combined
 // after one barrier (SwiftShader pays ~0.2 ms per barrier per workgroup: one, not a tree). The
 // threads that know a vec4 of the palette gradient write it and may apply the optimizer step to

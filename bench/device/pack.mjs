@@ -33,6 +33,12 @@ await build({
   },
 });
 
+// The kit carries this machine's node: it must be a self-contained build (libc and libstdc++ only),
+// not a distribution's that links libnode.so, or it will not start there.
+if (execFileSync('ldd', [process.execPath], { encoding: 'utf8' }).includes('libnode')) {
+  throw new Error(`${process.execPath} links libnode.so: pack with a self-contained node (nodejs.org's build)`);
+}
+if (process.platform !== 'linux' || process.arch !== 'x64') throw new Error('the kit is for x86-64 Linux GPU machines: pack it on x86-64 Linux');
 const xz = (src, dst) => writeFileSync(dst, execFileSync('xz', ['-6', '-T2', '-c', src], { maxBuffer: 1 << 30 }));
 console.log(`compressing ${process.execPath} (node ${process.version})...`);
 xz(process.execPath, join(kit, 'node.xz'));

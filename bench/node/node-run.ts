@@ -35,6 +35,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     );
   }
   const software = isSoftware(adapter);
+  // Results are named for the adapter found, whatever the command line said.
+  o.hardware = !software;
   console.log(`node ${process.version}, webgpu ${webgpuVersion()}; adapter: ${`${adapter.vendor} ${adapter.architecture} ${adapter.device} ${adapter.description}`.trim()}${software ? ' (software)' : ''}`);
   if (o.requireHardware && software) throw new Error('--require-hardware: Dawn picked a software adapter; check VK_ICD_FILENAMES and the GPU driver.');
   const result = await runBench(cfg);

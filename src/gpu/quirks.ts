@@ -30,7 +30,7 @@ export const mapModeRead = () => GPUMapMode.READ;
  */
 export const PROD_WINDOW_MS = { gpu: 4, cpu: 3 } as const;
 /**
- * Storage bytes bound by the work recorded in a read's task above which the read is not prodded
+ * Storage bytes bound by the work recorded since the last submit above which a read is not prodded
  * on a CPU adapter: a MiB is most of a millisecond of work there, which the browser's timer serves
  * as well, and prodding through it takes a core from that work (layers at S=256 read every step,
  * 4 MB a step, four same-page runs: prodded steps took -1% to +14% longer, +7.5% typically). Any
@@ -106,7 +106,7 @@ export class MapProdder {
    * earlier map is reused with the fresh window; inheriting its old one would leave a map that
    * starts late in it unprodded. Reads after a long one may go unprodded (see settled), and so
    * do reads that follow more than maxWorkBytes of work (`workBytes`: storage bound by the
-   * dispatches recorded in the read's task).
+   * dispatches recorded since the last submit).
    */
   kick(workBytes = 0): void {
     if (this.windowMs <= 0 || workBytes > this.maxWorkBytes) {

@@ -1,7 +1,7 @@
 /**
  * Records dispatches into one command encoder and one compute pass, and submits only at a readback,
  * at the end of backward()/step(), or after a bounded number of dispatches. Kernel parameters go
- * into one uniform ring buffer written once per submit and bound with dynamic offsets, so no
+ * into one uniform ring buffer written at most once per submit and bound with dynamic offsets, so no
  * dispatch creates a buffer or a bind group.
  */
 import { MAX_PARAMS, UNIFORM_SLOT_BYTES, bufferUsage } from './quirks.ts';

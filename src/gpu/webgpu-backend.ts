@@ -285,6 +285,8 @@ export class WebGpuBackend implements Backend, GpuOps {
     if (this.lostError) return;
     this.emitQueued();
     this.recorder.flush();
+    // Submitted: reads started before this (in this task, sharing the count) have passed it to the prodder.
+    this.workBytes = 0;
   }
 
   /** Submits commands encoded outside the recorder (image upload, canvas draw) after all recorded work; counted in submits. */
@@ -336,9 +338,8 @@ export class WebGpuBackend implements Backend, GpuOps {
 
   private flushing: Promise<void> | null = null;
   /**
-   * Storage bytes bound by the dispatches recorded in this task, until its work is submitted at the
-   * task's end (flushSoon): a read that follows that much work waits for it (MapProdder.kick), one
-   * in a later task most likely does not.
+   * Storage bytes bound by the dispatches recorded since the last submit (flush): a read that
+   * follows that much work waits for it (MapProdder.kick), one after a submit most likely does not.
    */
   private workBytes = 0;
   /** Reads in flight; the prodder runs while there are any. */
@@ -348,8 +349,6 @@ export class WebGpuBackend implements Backend, GpuOps {
     this.flushing ??= Promise.resolve().then(() => {
       this.flushing = null;
       this.flush();
-      // The reads started in this task (which share the count) have passed it to the prodder.
-      this.workBytes = 0;
     });
     return this.flushing;
   }

@@ -10,7 +10,7 @@ import { ruleCall, type UpdateRule } from '../optim/update-rule.ts';
 import { fillTemplate } from '../gpu/fusion.ts';
 import { fill, kernelCache, section, wgslModule } from '../gpu/wgsl.ts';
 import { ShapeError } from '../errors.ts';
-import { fmt, sameShape, type Shape } from '../shape.ts';
+import { fmt, sameShape, type Shape, sizeOf } from '../shape.ts';
 import { apply, type Tensor } from '../tensor.ts';
 import src from '../../shaders/color_mix.wgsl?raw';
 import { accumulators, type ColorMixAttrs, type ColorMixOptions, backwardThreads, colorMixOp, dims, groupWalk, indent, lane, pal, paletteLoads, partialWorkgroups, sum, sumsPerWorkgroup, UNROLLED_KC, vec4s, weightsOf, workgroupScratch, workgroupSums } from './color-mix.ts';
@@ -111,7 +111,8 @@ function lossKernel(P: number, K: number, C: number, T: number, need: readonly b
 }
 
 /**
- * The pass that sums the partials ([KC + 1, T]: the palette gradient's rows, then the loss's; KC = 0
+ * The pass that sums the partials ([KC + 1, T]: the palette gradient's rows, then the loss's, T per
+ * thread or per workgroup of the first pass; KC = 0
  * when the palette needs no gradient) in one workgroup and, with an update, steps the palette.
  * `serial`: one thread per row and no barrier, for CPU adapters (GpuOps.isSoftware).
  * `storeP`: whether the palette gradient is still wanted (not dropped by zeroGrad).
@@ -195,6 +196,7 @@ export const colorMixLossOp = defineOp<ColorMixAttrs>({
     if (!sameShape(mix, t!)) {
       throw new ShapeError(`colorMixLoss: the target ${fmt(t!)} must have the mix's shape ${fmt(mix)} (weights ${fmt(w!)}, palette ${fmt(p!)}); it does not broadcast`);
     }
+    if (sizeOf(mix) === 0) throw new ShapeError(`colorMixLoss: the mix ${fmt(mix)} (weights ${fmt(w!)}, palette ${fmt(p!)}) is empty; the mean of no elements is undefined`);
     return [];
   },
   // The forward pass keeps the gradients themselves (gradsInForward), not inputs.

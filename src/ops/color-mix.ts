@@ -142,7 +142,7 @@ function forwardKernel(P: number, K: number, C: number, softmax: boolean): strin
   });
 }
 
-/** Threads of the backward kernel with per-thread partials (CPU adapters; see sumsPerWorkgroup): a grid-stride walk of GROUPS_PER_THREAD groups or more each (SwiftShader prefers few, busy threads). */
+/** Threads of the backward kernel with per-thread partials (CPU adapters, GPUs without subgroups, palettes past MAX_WORKGROUP_ROWS rows; see sumsPerWorkgroup): a grid-stride walk of GROUPS_PER_THREAD groups or more each (SwiftShader prefers few, busy threads). */
 export function backwardThreads(P: number, KC: number): number {
   return Math.max(1, Math.min(MAX_BACKWARD_THREADS, Math.floor(MAX_PARTIALS / KC), Math.ceil(vec4s(P) / GROUPS_PER_THREAD)));
 }
@@ -195,9 +195,12 @@ export function sumsPerWorkgroup(k: GpuOps, rows: number): boolean {
   return k.subgroups && !k.isSoftware && rows <= MAX_WORKGROUP_ROWS;
 }
 
-/** Workgroups (a multiple of 4, so partial rows read as vec4s) of a per-workgroup pass over P pixels. */
+/**
+ * Workgroups (a multiple of 4, so partial rows read as vec4s) of a per-workgroup pass over P pixels;
+ * at least 4, so an empty image still runs the pass (its mean is 0·(1/0), NaN, as elsewhere).
+ */
 export function partialWorkgroups(P: number): number {
-  return 4 * Math.ceil(Math.min(Math.ceil(vec4s(P) / WORKGROUP_SIZE), MAX_PARTIAL_WORKGROUPS) / 4);
+  return 4 * Math.ceil(Math.max(1, Math.min(Math.ceil(vec4s(P) / WORKGROUP_SIZE), MAX_PARTIAL_WORKGROUPS)) / 4);
 }
 
 /** The walk's K·C palette accumulators as WGSL expressions, each times `scale` when given. */
@@ -216,7 +219,10 @@ export function workgroupScratch(rows: number): string {
  * subgroups` and workgroupScratch). Each row's per-thread value (`sums`, WGSL expressions) is added
  * over each subgroup, the subgroups' sums go to workgroup memory, and after one barrier thread r
  * adds row r's in a fixed order and stores it to `part` at this workgroup's place in a row of
- * T / WORKGROUP_SIZE. Spare workgroups of a 2-D grid store nothing.
+ * T / WORKGROUP_SIZE. Spare workgroups of a 2-D grid store nothing. A subgroup's slot is
+ * lid / subgroup_size: this assumes subgroups are runs of consecutive local_invocation_index, which
+ * WGSL does not promise but every GPU driver does for 1-D workgroups (WGSL's subgroup_id builtin
+ * would remove the assumption where the browser has it).
  */
 export function workgroupSums(sums: readonly string[], T: number, P: number): Record<string, string> {
   const W = T / WORKGROUP_SIZE;

@@ -227,7 +227,11 @@ export function imageOpsSuite(kind: BackendKind): void {
     expectError(() => pg.mseLoss(a, b), pg.ShapeError, 'mseLoss', '[2, 3]', '[3, 2]');
     const e = pg.zeros([0]);
     expectError(() => pg.mseLoss(e, e), pg.ShapeError, 'mseLoss', '[0]');
-    pg.dispose([w, bad, flat, three, a, b, e]);
+    const noPixels = pg.zeros([0, 4]);
+    const pal4 = pg.zeros([4, 3]);
+    const noTarget = pg.zeros([0, 3]);
+    expectError(() => pg.colorMixLoss(noPixels, pal4, noTarget), pg.ShapeError, 'colorMixLoss', '[0, 3]', 'empty');
+    pg.dispose([w, bad, flat, three, a, b, e, noPixels, pal4, noTarget]);
     await checkMix([2, 2], 3, 3, [true, true], 40);
     const x = pg.tensor([1, 2]);
     const y = pg.tensor([2, 4]);
