@@ -27,12 +27,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 // in K·C registers per thread over a grid-stride walk of groups (neighbouring threads read
 // neighbouring groups), with no barrier, and stored component-major (part[j·T + t]) so the
 // stores coalesce and the second pass reduces contiguous rows. The tail group goes to one thread.
-// On a GPU with subgroups (the entry, walk end and extra store from workgroupSums) the
-// walk has no early return and each workgroup adds its threads' sums (subgroupAdd, one barrier)
-// into one partial per row, part[j·W + w].
-// colorMixLoss runs this walk too ({{EXTRA_*}} sum its loss): its groups compute the residual
-// against the target, the loss, and the gradients for an upstream 1 (param(0) = 1/(P·C),
-// param(1) = 2/(P·C)).
+// On a GPU with subgroups (groupWalk's per-workgroup form) the walk has no early return and each
+// workgroup adds its threads' sums (subgroupAdd, one barrier) into one partial per row,
+// part[j·W + w]. colorMixLoss runs this walk too, its loss summed as one more row: its groups
+// compute the residual against the target, the loss, and the gradients for an upstream 1
+// (param(0) = 1/(P·C), param(1) = 2/(P·C)).
+{{SCRATCH}}
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>{{BUILTINS}}) {
   let t = linear_index(gid, nwg);
@@ -47,8 +47,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let gi = {{FULL}}u;
 {{TAIL_GROUP}}
   }
-{{ACC_STORE}}
-{{EXTRA_STORE}}
+{{STORE}}
 }
 
 //# finish

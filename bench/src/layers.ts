@@ -7,7 +7,7 @@ import { blockUntilReady, jit, numpy as np, valueAndGrad, type Array as JaxArray
 import type { EngineFactory, EngineName } from './common.ts';
 import { uniform } from './common.ts';
 import { RawGpu, ROW_TOTAL_WGSL, grid, rawInstance, streamThreads } from './gpu.ts';
-import { pg, pixelgradInstance } from './pixelgrad-api.ts';
+import { colorMixFitInstance, pg } from './pixelgrad-api.ts';
 import { tfjsInstance } from './tfjs-api.ts';
 
 export const KL = 4;
@@ -38,16 +38,7 @@ const pixelgrad: EngineFactory<LayersInput> = async ({ S, Y: Y0, c: c0, T: T0 })
   const c = pg.tensor(c0, { shape: [KL, 1], requiresGrad: true });
   const Y = pg.tensor(Yt, { shape: [m, KL] });
   const T = pg.tensor(T0, { shape: [m, 1] });
-  const opt = new pg.SGD([c], { lr: LR_LAYERS });
-  const step = () =>
-    pg.tidy(() => {
-      const loss = pg.colorMixLoss(Y, c, T);
-      loss.backward();
-      opt.step();
-      opt.zeroGrad();
-      return loss;
-    });
-  return pixelgradInstance('pg.colorMixLoss(Y [S·S·3, K], c [K, 1], T), pg.SGD', step, [c, Y, T], () => opt.dispose());
+  return colorMixFitInstance('pg.colorMixLoss(Y [S·S·3, K], c [K, 1], T), pg.SGD', Y, c, T, new pg.SGD([c], { lr: LR_LAYERS }));
 };
 
 const WG = 64;

@@ -8,7 +8,7 @@ import { jit, numpy as np, nn, valueAndGrad, blockUntilReady, type Array as JaxA
 import type { EngineFactory, EngineName, Instance } from './common.ts';
 import { uniform } from './common.ts';
 import { RawGpu, ROW_TOTAL_WGSL, grid, rawInstance, streamThreads } from './gpu.ts';
-import { pg, pixelgradInstance } from './pixelgrad-api.ts';
+import { colorMixFitInstance, pg } from './pixelgrad-api.ts';
 import { tfjsInstance } from './tfjs-api.ts';
 
 export const K = 8;
@@ -39,17 +39,7 @@ const pixelgrad: EngineFactory<PaletteInput> = async ({ S, L: L0, P: P0, T: T0 }
   const L = pg.tensor(L0, { shape: [n, K], requiresGrad: true });
   const P = pg.tensor(P0, { shape: [K, 3], requiresGrad: true });
   const T = pg.tensor(T0, { shape: [n, 3] });
-  const opt = new pg.Adam([L, P], { lr: LR });
-  // The step exactly as the README teaches it: the softmax mix and its loss in one fused pass.
-  const step = () =>
-    pg.tidy(() => {
-      const loss = pg.colorMixLoss(L, P, T, { softmax: true });
-      loss.backward();
-      opt.step();
-      opt.zeroGrad();
-      return loss;
-    });
-  return pixelgradInstance('README form: pg.colorMixLoss(L, P, T, { softmax: true }), pg.Adam', step, [L, P, T], () => opt.dispose());
+  return colorMixFitInstance('README form: pg.colorMixLoss(L, P, T, { softmax: true }), pg.Adam', L, P, T, new pg.Adam([L, P], { lr: LR }), { softmax: true });
 };
 
 // ---------------------------------------------------------------- raw fused WebGPU

@@ -34,6 +34,8 @@ export interface Bindings {
   readonly outputs: readonly string[];
   /** Element type of every binding, f32 unless given (vec4<f32> for vectorized kernels). */
   readonly types?: Readonly<Record<string, string>>;
+  /** WGSL extensions the module enables (e.g. subgroups; the device must have the feature). */
+  readonly enables?: readonly string[];
 }
 
 const HEADER = `const WG: u32 = ${WORKGROUP_SIZE}u;
@@ -51,7 +53,8 @@ export function wgslModule(b: Bindings, body: string): string {
     ...b.inputs.map((n, i) => decl(n, i, 'read')),
     ...b.outputs.map((n, i) => decl(n, b.inputs.length + i, 'read_write')),
   ];
-  return `${HEADER}${lines.join('\n')}\n${body}`;
+  const enables = (b.enables ?? []).map((e) => `enable ${e};\n`).join('');
+  return `${enables}${HEADER}${lines.join('\n')}\n${body}`;
 }
 
 /** Straight-line WGSL that maps a linear output index `i` to an offset in an input with the given strides. */

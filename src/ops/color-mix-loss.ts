@@ -13,7 +13,7 @@ import { ShapeError } from '../errors.ts';
 import { fmt, sameShape, type Shape, sizeOf } from '../shape.ts';
 import { apply, type Tensor } from '../tensor.ts';
 import src from '../../shaders/color_mix.wgsl?raw';
-import { accumulators, type ColorMixAttrs, type ColorMixOptions, backwardThreads, colorMixOp, dims, groupWalk, indent, lane, pal, paletteLoads, partialWorkgroups, sum, sumsPerWorkgroup, UNROLLED_KC, vec4s, weightsOf, workgroupScratch, workgroupSums } from './color-mix.ts';
+import { type ColorMixAttrs, type ColorMixOptions, backwardThreads, colorMixOp, dims, groupWalk, indent, lane, pal, paletteLoads, partialWorkgroups, sum, sumsPerWorkgroup, UNROLLED_KC, vec4s, weightsOf } from './color-mix.ts';
 import { mseLossOp } from './mse-loss.ts';
 import { defineOp } from './op.ts';
 
@@ -91,29 +91,27 @@ function lossKernel(P: number, K: number, C: number, T: number, need: readonly b
     const inputs = update ? ['pal', 'tv'] : ['wv', 'pal', 'tv'];
     const outputs = [...(update ? ['wv'] : []), ...(needW && storeW ? ['dw'] : []), ...(needT ? ['dt'] : []), 'part', ...state];
     const types = Object.fromEntries(['wv', 'pal', 'tv', 'dw', 'dt', ...state].map((b) => [b, 'vec4<f32>']));
-    const scale = needW || needT ? '' : 's2';
-    const walk = groupWalk(P, K, C, T, needP, 'part', scale);
-    const body = fill(section(src, 'backward'), {
-      ...walk,
-      ...(perWorkgroup ? workgroupSums([...accumulators(K, needP ? C : 0, scale), 'lacc * param(0u)'], T, P) : {}),
-      PALETTE: paletteLoads(K, C),
-      // 2/n from the uniform once per thread, not once per group.
-      EXTRA_DECL: '  var lacc: f32 = 0.0;\n  let s2 = param(1u);',
-      ...(perWorkgroup ? {} : { EXTRA_STORE: `  part[${needP ? K * C : 0}u * ${T}u + t] = lacc * param(0u);` }),
-      FULL_GROUP: lossGroup(K, C, 4, need, softmax, update, storeW),
-      TAIL_GROUP: lossGroup(K, C, rem, need, softmax, update, storeW),
-    });
-    // The backward kernel's walk, with the loss summed next to the palette partials: its row
-    // follows theirs, so one pass (finishKernel) sums them all.
-    const module = wgslModule({ inputs, outputs, types }, `${update?.shader ?? ''}\n${perWorkgroup ? workgroupScratch(K * (needP ? C : 0) + 1) : ''}${body}`);
-    return perWorkgroup ? `enable subgroups;\n${module}` : module;
+    // The backward kernel's walk, with the loss summed as the row after the palette partials', so
+    // one pass (finishKernel) sums them all.
+    const walk = groupWalk(P, K, C, T, { palette: needP, scale: needW || needT ? '' : 's2', extra: ['lacc * param(0u)'], perWorkgroup });
+    return wgslModule(
+      { inputs, outputs, types, enables: perWorkgroup ? ['subgroups'] : [] },
+      `${update?.shader ?? ''}\n${fill(section(src, 'backward'), {
+        ...walk,
+        PALETTE: paletteLoads(K, C),
+        // 2/n from the uniform once per thread, not once per group.
+        EXTRA_DECL: '  var lacc: f32 = 0.0;\n  let s2 = param(1u);',
+        FULL_GROUP: lossGroup(K, C, 4, need, softmax, update, storeW),
+        TAIL_GROUP: lossGroup(K, C, rem, need, softmax, update, storeW),
+      })}`,
+    );
   });
 }
 
 /**
  * The pass that sums the partials ([KC + 1, T]: the palette gradient's rows, then the loss's, T per
- * thread or per workgroup of the first pass; KC = 0
- * when the palette needs no gradient) in one workgroup and, with an update, steps the palette.
+ * thread or per workgroup of the first pass; KC = 0 when the palette needs no gradient) in one
+ * workgroup and, with an update, steps the palette.
  * `serial`: one thread per row and no barrier, for CPU adapters (GpuOps.isSoftware).
  * `storeP`: whether the palette gradient is still wanted (not dropped by zeroGrad).
  */
@@ -124,28 +122,28 @@ function finishKernel(KC: number, T: number, update: UpdateRule | null, serial: 
     const state = update ? update.state.map((_, j) => `st${j}`) : [];
     const outputs = [...(update ? ['pal_'] : []), ...(KC && storeP ? ['dp'] : []), 'loss', ...state];
     const types = Object.fromEntries(['pal_', 'dp', ...state].map((b) => [b, 'vec4<f32>']));
-    const lines: string[] = [];
-    if (KC) {
-      lines.push(`let g = vec4<f32>(${[0, 1, 2, 3].map((i) => `grad_at(4u * lid + ${i}u)`).join(', ')});`, ...(storeP ? ['dp[lid] = g;'] : []));
-      if (update) {
-        const sv = state.map((_, j) => `s${j}`);
-        lines.push('var pv = pal_[lid];', ...sv.map((v, j) => `var ${v} = st${j}[lid];`), ruleCall('pv', 'g', sv, 0), 'pal_[lid] = pv;', ...sv.map((v, j) => `st${j}[lid] = ${v};`));
-      }
-    }
-    const grad = KC ? `  if (lid < ${Q}u) {\n${indent(lines)}\n  }` : '';
-    // The serial pass's thread `lid` holds one element of the palette gradient: component lid & 3
-    // of vec4 lid >> 2, stepped alone (the rules work lane by lane).
-    const element = ['let q = lid >> 2u;', 'let j = lid & 3u;', ...(storeP ? ['dp[q][j] = s;'] : [])];
-    if (update) {
+    // The optimizer step on the palette at `at`: a whole vec4 (the GPU pass) or one component of
+    // one (the serial pass, each thread an element; the rules work lane by lane).
+    const step = (at: string, g: string, component: boolean): string[] => {
+      if (!update) return [];
       const sv = state.map((_, j) => `s${j}`);
-      element.push(
-        'var pv = vec4<f32>(pal_[q][j]);',
-        ...sv.map((v, j) => `var ${v} = vec4<f32>(st${j}[q][j]);`),
-        ruleCall('pv', 'vec4<f32>(s)', sv, 0),
-        'pal_[q][j] = pv.x;',
-        ...sv.map((v, j) => `st${j}[q][j] = ${v}.x;`),
-      );
-    }
+      const load = (ref: string) => (component ? `vec4<f32>(${ref})` : ref);
+      const put = (v: string) => (component ? `${v}.x` : v);
+      return [
+        `var pv = ${load(`pal_${at}`)};`,
+        ...sv.map((v, j) => `var ${v} = ${load(`st${j}${at}`)};`),
+        ruleCall('pv', g, sv, 0),
+        `pal_${at} = ${put('pv')};`,
+        ...sv.map((v, j) => `st${j}${at} = ${put(v)};`),
+      ];
+    };
+    const fills: Record<string, string> = serial
+      ? { PALETTE_ELEMENT: indent(['let q = lid >> 2u;', 'let j = lid & 3u;', ...(storeP ? ['dp[q][j] = s;'] : []), ...step('[q][j]', 'vec4<f32>(s)', true)]) }
+      : {
+          PALETTE_GRAD: KC
+            ? `  if (lid < ${Q}u) {\n${indent([`let g = vec4<f32>(${[0, 1, 2, 3].map((i) => `grad_at(4u * lid + ${i}u)`).join(', ')});`, ...(storeP ? ['dp[lid] = g;'] : []), ...step('[lid]', 'g', false)])}\n  }`
+            : '',
+        };
     return wgslModule(
       { inputs: ['part'], outputs, types: { ...types, part: 'vec4<f32>' } },
       `${update?.shader ?? ''}\n${fill(section(src, serial ? 'finish_serial' : 'finish'), {
@@ -154,8 +152,7 @@ function finishKernel(KC: number, T: number, update: UpdateRule | null, serial: 
         L: Math.floor(WORKGROUP_SIZE / R),
         KC,
         Q,
-        PALETTE_GRAD: grad,
-        PALETTE_ELEMENT: indent(element),
+        ...fills,
       })}`,
     );
   });

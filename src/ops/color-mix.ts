@@ -147,36 +147,6 @@ export function backwardThreads(P: number, KC: number): number {
   return Math.max(1, Math.min(MAX_BACKWARD_THREADS, Math.floor(MAX_PARTIALS / KC), Math.ceil(vec4s(P) / GROUPS_PER_THREAD)));
 }
 
-/**
- * Fill values shared by the kernels that walk pixel groups grid-stride and sum palette partials
- * (section "backward"): the walk, the tail group's thread, and K·C accumulators stored as rows
- * of T to `part` when `needP`, each times the WGSL expression `scale` when one is given.
- */
-export function groupWalk(P: number, K: number, C: number, T: number, needP: boolean, part: string, scale = ''): Record<string, string | number> {
-  const full = Math.floor(P / 4);
-  const acc: string[] = [];
-  const store: string[] = [];
-  if (needP) {
-    for (let k = 0; k < K; k++) {
-      for (let c = 0; c < C; c++) {
-        acc.push(`  var a${k}_${c}: f32 = 0.0;`);
-        store.push(`  ${part}[${k * C + c}u * ${T}u + t] = a${k}_${c}${scale ? ` * ${scale}` : ''};`);
-      }
-    }
-  }
-  return {
-    THREADS: T,
-    FULL: full,
-    HAS_TAIL: P > 4 * full ? 'true' : 'false',
-    TAIL_THREAD: full % T,
-    ACC_DECL: acc.join('\n'),
-    ACC_STORE: store.join('\n'),
-    BUILTINS: '',
-    ENTRY: `  if (t >= ${T}u) { return; }`,
-    WALK_END: `${full}u`,
-  };
-}
-
 /** Subgroups a workgroup can hold: WebGPU's smallest subgroup size is 4. */
 const MAX_SUBGROUPS = WORKGROUP_SIZE / 4;
 /** Rows a workgroup can sum in its MAX_SUBGROUPS-wide scratch within 16 KiB, WebGPU's default workgroup storage. */
@@ -203,37 +173,53 @@ export function partialWorkgroups(P: number): number {
   return 4 * Math.ceil(Math.max(1, Math.min(Math.ceil(vec4s(P) / WORKGROUP_SIZE), MAX_PARTIAL_WORKGROUPS)) / 4);
 }
 
-/** The walk's K·C palette accumulators as WGSL expressions, each times `scale` when given. */
-export function accumulators(K: number, C: number, scale = ''): string[] {
-  return Array.from({ length: K * C }, (_, j) => `a${Math.floor(j / C)}_${j % C}${scale ? ` * ${scale}` : ''}`);
-}
-
-/** Module-scope scratch for workgroupSums over `rows` rows. */
-export function workgroupScratch(rows: number): string {
-  return `var<workgroup> red: array<f32, ${rows * MAX_SUBGROUPS}>;\n`;
+/** What a walk over pixel groups sums and how it stores the sums (groupWalk). */
+export interface WalkSums {
+  /** Sum the K·C palette partials, in accumulators a{k}_{c} the group code adds to, as rows 0..K·C-1. */
+  readonly palette: boolean;
+  /** A WGSL factor for the palette rows' stores (colorMixLoss's 2/n). */
+  readonly scale?: string;
+  /** Further per-thread sums (WGSL expressions), stored as the rows after the palette's. */
+  readonly extra?: readonly string[];
+  /** Add the rows up per workgroup (sumsPerWorkgroup; the module must `enable subgroups`), rows of T / WORKGROUP_SIZE, instead of per thread, rows of T. */
+  readonly perWorkgroup: boolean;
 }
 
 /**
- * The per-workgroup ending of a walk (fill values for section "backward", whose walk then has no
- * early return: subgroup operations and the barrier need every thread; the module needs `enable
- * subgroups` and workgroupScratch). Each row's per-thread value (`sums`, WGSL expressions) is added
- * over each subgroup, the subgroups' sums go to workgroup memory, and after one barrier thread r
- * adds row r's in a fixed order and stores it to `part` at this workgroup's place in a row of
- * T / WORKGROUP_SIZE. Spare workgroups of a 2-D grid store nothing. A subgroup's slot is
+ * Fill values of section "backward" for T threads walking P pixels' groups grid-stride: the walk,
+ * the tail group's thread, the accumulators, and the rows' stores to `part`.
+ *
+ * Per workgroup, the walk has no early return (subgroup operations and the barrier need every
+ * thread); each row's per-thread value is added over each subgroup, the subgroups' sums go to
+ * workgroup memory, and after one barrier thread r adds row r's in a fixed order and stores it at
+ * its workgroup's place. Spare workgroups of a 2-D grid store nothing. A subgroup's slot is
  * lid / subgroup_size: this assumes subgroups are runs of consecutive local_invocation_index, which
  * WGSL does not promise but every GPU driver does for 1-D workgroups (WGSL's subgroup_id builtin
  * would remove the assumption where the browser has it).
  */
-export function workgroupSums(sums: readonly string[], T: number, P: number): Record<string, string> {
+export function groupWalk(P: number, K: number, C: number, T: number, sums: WalkSums): Record<string, string | number> {
+  const full = Math.floor(P / 4);
+  const acc = sums.palette ? Array.from({ length: K * C }, (_, j) => `a${Math.floor(j / C)}_${j % C}`) : [];
+  const rows = [...acc.map((a) => (sums.scale ? `${a} * ${sums.scale}` : a)), ...(sums.extra ?? [])];
+  const walk = {
+    THREADS: T,
+    FULL: full,
+    HAS_TAIL: P > 4 * full ? 'true' : 'false',
+    TAIL_THREAD: full % T,
+    ACC_DECL: acc.map((a) => `  var ${a}: f32 = 0.0;`).join('\n'),
+  };
+  if (!sums.perWorkgroup) {
+    return { ...walk, SCRATCH: '', BUILTINS: '', ENTRY: `  if (t >= ${T}u) { return; }`, WALK_END: `${full}u`, STORE: rows.map((e, r) => `  part[${r}u * ${T}u + t] = ${e};`).join('\n') };
+  }
   const W = T / WORKGROUP_SIZE;
-  const lines = [
+  const store = [
     'let sg = lid / sgs;',
-    ...sums.map((e, r) => `let r${r} = subgroupAdd(${e});`),
+    ...rows.map((e, r) => `let r${r} = subgroupAdd(${e});`),
     'if (sgi == 0u) {',
-    ...sums.map((_, r) => `  red[${r * MAX_SUBGROUPS}u + sg] = r${r};`),
+    ...rows.map((_, r) => `  red[${r * MAX_SUBGROUPS}u + sg] = r${r};`),
     '}',
     'workgroupBarrier();',
-    `if (lid < ${sums.length}u) {`,
+    `if (lid < ${rows.length}u) {`,
     '  var s = 0.0;',
     `  for (var i = 0u; i < WG / sgs; i++) { s += red[lid * ${MAX_SUBGROUPS}u + i]; }`,
     '  let w = wid.x + wid.y * nwg.x;',
@@ -241,34 +227,30 @@ export function workgroupSums(sums: readonly string[], T: number, P: number): Re
     '}',
   ];
   return {
+    ...walk,
+    SCRATCH: `var<workgroup> red: array<f32, ${rows.length * MAX_SUBGROUPS}>;`,
     BUILTINS: ', @builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: vec3<u32>, @builtin(subgroup_size) sgs: u32, @builtin(subgroup_invocation_id) sgi: u32',
-    ENTRY: `  let walk_end = select(0u, ${Math.floor(P / 4)}u, t < ${T}u);`,
+    ENTRY: `  let walk_end = select(0u, ${full}u, t < ${T}u);`,
     WALK_END: 'walk_end',
-    ACC_STORE: '',
-    EXTRA_STORE: lines.map((l) => `  ${l}`).join('\n'),
+    STORE: store.map((l) => `  ${l}`).join('\n'),
   };
 }
 
-/** `perWorkgroup` (with needP): palette partials summed per workgroup (workgroupSums), rows of T / WORKGROUP_SIZE. */
 function backwardKernel(P: number, K: number, C: number, T: number, needW: boolean, needP: boolean, softmax: boolean, perWorkgroup: boolean): string {
   return cached(`b:${P}:${K}:${C}:${T}:${+needW}${+needP}${+softmax}${+perWorkgroup}`, () => {
     const rem = P - 4 * Math.floor(P / 4);
     const inputs = ['gv', ...(needP || softmax ? ['wv'] : []), ...(needW ? ['pal'] : [])];
     const outputs = [...(needW ? ['dw'] : []), ...(needP ? ['part'] : [])];
-    const module = wgslModule(
-      { inputs, outputs, types: { gv: 'vec4<f32>', wv: 'vec4<f32>', pal: 'vec4<f32>', dw: 'vec4<f32>' } },
-      (perWorkgroup ? workgroupScratch(K * C) : '') +
-        fill(section(src, 'backward'), {
-          ...groupWalk(P, K, C, T, needP, 'part'),
-          EXTRA_STORE: '',
-          ...(perWorkgroup ? workgroupSums(accumulators(K, C), T, P) : {}),
-          PALETTE: needW ? paletteLoads(K, C) : '',
-          EXTRA_DECL: '',
-          FULL_GROUP: backwardGroup(K, C, 4, needW, needP, softmax),
-          TAIL_GROUP: backwardGroup(K, C, rem, needW, needP, softmax),
-        }),
+    return wgslModule(
+      { inputs, outputs, types: { gv: 'vec4<f32>', wv: 'vec4<f32>', pal: 'vec4<f32>', dw: 'vec4<f32>' }, enables: perWorkgroup ? ['subgroups'] : [] },
+      fill(section(src, 'backward'), {
+        ...groupWalk(P, K, C, T, { palette: needP, perWorkgroup }),
+        PALETTE: needW ? paletteLoads(K, C) : '',
+        EXTRA_DECL: '',
+        FULL_GROUP: backwardGroup(K, C, 4, needW, needP, softmax),
+        TAIL_GROUP: backwardGroup(K, C, rem, needW, needP, softmax),
+      }),
     );
-    return perWorkgroup ? `enable subgroups;\n${module}` : module;
   });
 }
 

@@ -15,6 +15,23 @@ const close = (got: Float32Array, want: readonly number[], tol = 1e-5) => {
   });
 };
 
+/**
+ * One training step as the README writes it: colorMixLoss, backward, the optimizer's step and
+ * zeroGrad inside pg.tidy; the loss is returned. `unfused` submits before the step, so the update
+ * runs as its own kernel.
+ */
+function fitStep(W: pg.Tensor, P: pg.Tensor, T: pg.Tensor, opt: pg.Optimizer, options: { softmax?: boolean; unfused?: boolean } = {}): () => pg.Tensor {
+  return () =>
+    pg.tidy(() => {
+      const loss = pg.colorMixLoss(W, P, T, { softmax: options.softmax === true });
+      loss.backward();
+      if (options.unfused) pg.flush();
+      opt.step();
+      opt.zeroGrad();
+      return loss;
+    });
+}
+
 /** `run` as on a CPU adapter (serial sums), then as on a GPU (isSoftware off: barriers, and subgroups where the adapter has them). */
 async function cpuThenGpuForm<T>(run: () => Promise<T>): Promise<[T, T]> {
   const backend = gpu() as { isSoftware: boolean };
@@ -274,15 +291,10 @@ test("on a GPU with subgroups colorMixLoss sums its partials per workgroup, with
     const P = pg.rand([K, C], { seed: 42 + K, requiresGrad: true });
     const T = pg.rand([n, C], { seed: 43 + K });
     const opt = new pg.SGD(weightsToo ? [W, P] : [P], { lr: 0.3 });
+    const step = fitStep(W, P, T, opt);
     const losses: number[] = [];
     for (let i = 0; i < 3; i++) {
-      const loss = pg.tidy(() => {
-        const l = pg.colorMixLoss(W, P, T);
-        l.backward();
-        opt.step();
-        opt.zeroGrad();
-        return l;
-      });
+      const loss = step();
       losses.push(await loss.item());
       loss.dispose();
     }
@@ -340,17 +352,8 @@ async function readmeFit(fused: boolean, after?: (opt: pg.Optimizer, L: pg.Tenso
   const T = pg.rand([n, 3], { seed: 23 });
   const opt = new pg.Adam([L, P], { lr: 0.05 });
   let extra: pg.Tensor | null = null;
-  for (let i = 0; i < 3; i++) {
-    const loss = pg.tidy(() => {
-      const loss = pg.colorMixLoss(L, P, T, { softmax: true });
-      loss.backward();
-      if (!fused) pg.flush();
-      opt.step();
-      opt.zeroGrad();
-      return loss;
-    });
-    loss.dispose();
-  }
+  const step = fitStep(L, P, T, opt, { softmax: true, unfused: !fused });
+  for (let i = 0; i < 3; i++) step().dispose();
   if (after) extra = after(opt, L);
   const out = { L: await L.data(), P: await P.data(), extra: extra ? await extra.data() : null };
   if (!opt.isDisposed) opt.dispose();
@@ -399,14 +402,7 @@ test('a fused palette step creates nothing in steady state, whether or not its l
   const P = pg.rand([8, 3], { seed: 32, requiresGrad: true });
   const T = pg.rand([4096, 3], { seed: 33 });
   const opt = new pg.Adam([L, P], { lr: 0.05 });
-  const step = () =>
-    pg.tidy(() => {
-      const loss = pg.colorMixLoss(L, P, T, { softmax: true });
-      loss.backward();
-      opt.step();
-      opt.zeroGrad();
-      return loss;
-    });
+  const step = fitStep(L, P, T, opt, { softmax: true });
   const created = () => {
     const m = pg.memory();
     return m.buffersCreated + m.bindGroupsCreated + m.pipelinesCreated;
@@ -441,14 +437,7 @@ test('steps whose kernel parameters repeat upload them once; a new learning rate
   const T = pg.tensor(Tv, { shape: [n, 1] });
   const c = pg.tensor(c0, { shape: [K, 1], requiresGrad: true });
   const opt = new pg.SGD([c], { lr: 0.5 });
-  const step = () =>
-    pg.tidy(() => {
-      const loss = pg.colorMixLoss(Y, c, T);
-      loss.backward();
-      opt.step();
-      opt.zeroGrad();
-      return loss;
-    });
+  const step = fitStep(Y, c, T, opt);
   // float64 reference of the same SGD steps.
   const want = [...c0];
   const refStep = (lr: number) => {
