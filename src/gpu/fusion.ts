@@ -238,7 +238,7 @@ function kernelSource(chunk: readonly Node[], loads: readonly number[], stores: 
       VSTORES: stores.map((_, k) => `o${k}[q] = o${k}r;`).join(' '),
     });
     return wgslModule(
-      { inputs: loads.map((_, i) => `i${i}`), outputs: stores.map((_, k) => `o${k}`), types: Object.fromEntries(names.map((x) => [x, 'vec4<f32>'])) },
+      { inputs: loads.map((_, i) => `i${i}`), outputs: stores.map((_, k) => `o${k}`), types: Object.fromEntries(names.map((x) => [x, 'vec4<f32>'])), threads: Math.ceil(n / 4) },
       `${[...helpers].join('\n')}\n${[...funcs.values()].join('\n')}\n${main}`,
     );
   });

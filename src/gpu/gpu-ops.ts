@@ -14,7 +14,7 @@ export interface KernelRun {
   readonly name: string;
   /** Complete module from wgslModule(); pipelines are cached by this text. */
   readonly wgsl: string;
-  /** Invocations needed (one workgroup per WORKGROUP_SIZE of them); the grid goes 2-D past 65,535 groups. */
+  /** Invocations needed (one workgroup per workgroup width of the module); the grid goes 2-D past 65,535 groups. */
   readonly threads: number;
   readonly inputs: readonly GpuStorage[];
   readonly outputs: readonly GpuStorage[];

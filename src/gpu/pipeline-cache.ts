@@ -4,12 +4,15 @@
  */
 import { ShaderCompileError } from '../errors.ts';
 import { computeStage } from './quirks.ts';
+import { workgroupSizeOf } from './wgsl.ts';
 
 export interface CachedPipeline {
   readonly pipeline: GPUComputePipeline;
   readonly layoutKey: string;
   readonly layout: GPUBindGroupLayout;
   readonly name: string;
+  /** The module's workgroup width: dispatches need ceil(threads / workgroupSize) workgroups. */
+  readonly workgroupSize: number;
 }
 
 /** Reads compiler messages into "line:col: error: text" lines; empty when the shader compiled. */
@@ -70,7 +73,7 @@ export class PipelineCache {
     this.pendingChecks.add(check);
     void check.finally(() => this.pendingChecks.delete(check));
     this.pipelinesCreated++;
-    const entry = { pipeline, layoutKey: `${inputs}:${outputs}`, layout, name };
+    const entry = { pipeline, layoutKey: `${inputs}:${outputs}`, layout, name, workgroupSize: workgroupSizeOf(wgsl) };
     this.pipelines.set(wgsl, entry);
     return entry;
   }

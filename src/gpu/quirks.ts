@@ -8,6 +8,19 @@ import { LimitError } from '../errors.ts';
 /** Threads per workgroup for 1-D kernels: the WebGPU default maximum, and a multiple of every subgroup size. */
 export const WORKGROUP_SIZE = 256;
 
+/**
+ * Threads per workgroup for a kernel of `threads` invocations whose threads share nothing (no
+ * workgroup memory, barriers or subgroup operations): WORKGROUP_SIZE, or the next power of two
+ * at or above a smaller count. On a CPU adapter every invocation of a workgroup runs, even those
+ * that return at once, and a small read's latency turns on whether the work is done when the
+ * browser's GPU process first looks for it: the README example's fused kernel (1 thread) made the
+ * seed take 2.5-2.8 ms with 256-wide workgroups and 0.35-0.55 ms with 1-wide ones (raw: 0.4-0.7),
+ * in the same page. On a GPU it only idles fewer lanes.
+ */
+export function workgroupFor(threads: number): number {
+  return threads >= WORKGROUP_SIZE ? WORKGROUP_SIZE : 2 ** Math.ceil(Math.log2(Math.max(1, threads)));
+}
+
 /** Dynamic uniform offsets must be multiples of minUniformBufferOffsetAlignment (256 on every adapter seen). */
 export const UNIFORM_SLOT_BYTES = 256;
 

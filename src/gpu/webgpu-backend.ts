@@ -10,7 +10,7 @@ import type { GpuDeviceInfo } from './device.ts';
 import { Fuser, fillTemplate } from './fusion.ts';
 import type { DeferredLoss, FusedUpdate, GpuOps, GpuStorage, KernelRun, MapRun } from './gpu-ops.ts';
 import { PipelineCache } from './pipeline-cache.ts';
-import { bufferUsage, checkTensorBytes, dispatchGrid, MapProdder, mapModeRead, PROD_MAX_WORK_BYTES, PROD_WINDOW_MS, readsNeedProdding, WORKGROUP_SIZE } from './quirks.ts';
+import { bufferUsage, checkTensorBytes, dispatchGrid, MapProdder, mapModeRead, PROD_MAX_WORK_BYTES, PROD_WINDOW_MS, readsNeedProdding } from './quirks.ts';
 import { Recorder } from './recorder.ts';
 import { fill, kernelCache, section, wgslModule } from './wgsl.ts';
 
@@ -220,7 +220,7 @@ export class WebGpuBackend implements Backend, GpuOps {
       this.workBytes += b.bytes;
     }
     const bg = this.pipelines.bindGroup(p, this.recorder.ring, bufs);
-    const [x, y] = dispatchGrid(Math.ceil(k.threads / WORKGROUP_SIZE), this.device.limits.maxComputeWorkgroupsPerDimension, k.name);
+    const [x, y] = dispatchGrid(Math.ceil(k.threads / p.workgroupSize), this.device.limits.maxComputeWorkgroupsPerDimension, k.name);
     this.recorder.dispatch(p.pipeline, bg, k.params, x, y);
   }
 
@@ -249,7 +249,7 @@ export class WebGpuBackend implements Backend, GpuOps {
   accumulate(target: GpuStorage, addend: GpuStorage): void {
     const quads = Math.ceil(target.length / 4);
     const wgsl = cached(`accumulate:${quads}`, () =>
-      wgslModule({ inputs: ['addend'], outputs: ['target_'], types: { addend: 'vec4<f32>', target_: 'vec4<f32>' } }, fill(section(memoryWgsl, 'accumulate'), { N: quads })),
+      wgslModule({ inputs: ['addend'], outputs: ['target_'], types: { addend: 'vec4<f32>', target_: 'vec4<f32>' }, threads: quads }, fill(section(memoryWgsl, 'accumulate'), { N: quads })),
     );
     this.run({ name: 'accumulate', wgsl, threads: quads, inputs: [addend], outputs: [target] });
   }
@@ -276,7 +276,7 @@ export class WebGpuBackend implements Backend, GpuOps {
     const quads = Math.ceil(param!.length / 4);
     const names = ['grad', 'param_', ...rule.state];
     const wgsl = cached(`${rule.name}:${quads}`, () =>
-      wgslModule({ inputs: ['grad'], outputs: ['param_', ...rule.state], types: Object.fromEntries(names.map((n) => [n, 'vec4<f32>'])) }, updateKernelBody(rule, quads)),
+      wgslModule({ inputs: ['grad'], outputs: ['param_', ...rule.state], types: Object.fromEntries(names.map((n) => [n, 'vec4<f32>'])), threads: quads }, updateKernelBody(rule, quads)),
     );
     this.run({ name: rule.name, wgsl, threads: quads, inputs: [grad!], outputs: [param!, ...state], params });
   }

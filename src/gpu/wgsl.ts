@@ -3,7 +3,7 @@
  * validated integers or with code fragments from pixelgrad's own tables (never user text) and adds
  * the shared header: the parameter uniform, the storage bindings and the 2-D grid index.
  */
-import { WORKGROUP_SIZE } from './quirks.ts';
+import { WORKGROUP_SIZE, workgroupFor } from './quirks.ts';
 
 /** Extracts `//# name` ... (up to the next `//#` marker) from a shader file. */
 export function section(file: string, name: string): string {
@@ -36,9 +36,14 @@ export interface Bindings {
   readonly types?: Readonly<Record<string, string>>;
   /** WGSL extensions the module enables (e.g. subgroups; the device must have the feature). */
   readonly enables?: readonly string[];
+  /**
+   * Invocations the kernel runs, for a kernel whose threads share nothing: its workgroups shrink
+   * to fit a small count (workgroupFor). Without it they are WORKGROUP_SIZE wide.
+   */
+  readonly threads?: number;
 }
 
-const HEADER = `const WG: u32 = ${WORKGROUP_SIZE}u;
+const header = (wg: number) => `const WG: u32 = ${wg}u;
 struct Params { v: array<vec4<f32>, 4> }
 @group(0) @binding(0) var<uniform> params: Params;
 fn param(i: u32) -> f32 { return params.v[i >> 2u][i & 3u]; }
@@ -54,7 +59,15 @@ export function wgslModule(b: Bindings, body: string): string {
     ...b.outputs.map((n, i) => decl(n, b.inputs.length + i, 'read_write')),
   ];
   const enables = (b.enables ?? []).map((e) => `enable ${e};\n`).join('');
-  return `${enables}${HEADER}${lines.join('\n')}\n${body}`;
+  const wg = b.threads === undefined ? WORKGROUP_SIZE : workgroupFor(b.threads);
+  return `${enables}${header(wg)}${lines.join('\n')}\n${body}`;
+}
+
+/** The workgroup width a wgslModule() text declares (what dispatches divide its threads by). */
+export function workgroupSizeOf(wgsl: string): number {
+  const m = /^const WG: u32 = (\d+)u;$/m.exec(wgsl);
+  if (!m) throw new Error('internal: a kernel without the wgslModule header');
+  return Number(m[1]);
 }
 
 /** Straight-line WGSL that maps a linear output index `i` to an offset in an input with the given strides. */

@@ -119,7 +119,7 @@ function binaryBackwardGpu(e: BinaryEntry, k: GpuOps, args: BackwardArgs<unknown
       const loadLines = [usesA ? `let a = a_[${ia}];` : '', usesB ? `let b = b_[${ib}];` : ''].join(' ');
       const storeLines = outs.map((_, j) => `${j === 0 && wantA ? 'da' : 'db'}[i] = ${stores[j]};`).join(' ');
       return wgslModule(
-        { inputs: loads.map((l) => `${l}_`), outputs: [...(wantA ? ['da'] : []), ...(wantB ? ['db'] : [])] },
+        { inputs: loads.map((l) => `${l}_`), outputs: [...(wantA ? ['da'] : []), ...(wantB ? ['db'] : [])], threads: n },
         HELPERS + fill(section(src, 'binary_backward'), { N: n, LOADS: loadLines, STORES: storeLines }),
       );
     });
@@ -179,7 +179,7 @@ function defineBinary(e: BinaryEntry): OpDef<unknown> {
         const wgsl = cached(`${e.name}:f:${shapes.map((s) => s.join('x')).join('|')}:${outShape.join('x')}`, () => {
           const [ia, ib] = indexExprs(shapes, outShape);
           return wgslModule(
-            { inputs: ['a_', 'b_'], outputs: ['out'] },
+            { inputs: ['a_', 'b_'], outputs: ['out'], threads: n },
             HELPERS + fill(section(src, 'binary_forward'), { N: n, IDX_A: ia, LOAD_B: `b_[${ib}]`, EXPR: e.wgsl }),
           );
         });

@@ -143,7 +143,7 @@ function gemmSource(g: Gemm, tiles: number, splits: number, chunk: number): stri
     STORES: stores.join('\n  '),
   });
   const types = { ...(aVec ? { A: 'vec4<f32>' } : {}), ...(bVec ? { B: 'vec4<f32>' } : {}), ...(cVec ? { C: 'vec4<f32>' } : {}) };
-  return wgslModule({ inputs: ['A', 'B'], outputs: ['C'], types }, body);
+  return wgslModule({ inputs: ['A', 'B'], outputs: ['C'], types, threads: tiles * splits }, body);
 }
 
 function gemm(k: GpuOps, name: string, g: Gemm, a: GpuStorage, b: GpuStorage, c: GpuStorage): void {

@@ -36,7 +36,7 @@ export const mseLossOp = defineOp<MseLossAttrs>({
       const full = Math.floor(n / 4);
       const T = Math.max(1, Math.min(MAX_THREADS, Math.ceil(Math.ceil(n / 4) / VEC4_PER_THREAD)));
       const wgsl = cached(`f:${n}:${T}`, () =>
-        wgslModule({ inputs: ['a_', 'b_'], outputs: ['part'], types: VEC4 }, fill(section(src, 'forward_partial'), { THREADS: T, FULL: full, REM: n - 4 * full })),
+        wgslModule({ inputs: ['a_', 'b_'], outputs: ['part'], types: VEC4, threads: T }, fill(section(src, 'forward_partial'), { THREADS: T, FULL: full, REM: n - 4 * full })),
       );
       const part = T === 1 ? out : k.alloc('mseLoss partials', [T]);
       k.run({ name: 'mseLoss_forward', wgsl, threads: T, inputs: [a!, b!], outputs: [part], params: [1 / n] });
@@ -55,7 +55,7 @@ export const mseLossOp = defineOp<MseLossAttrs>({
       if (!da && !db) return [null, null];
       const wgsl = cached(`b:${vecs}:${+wantA}${+wantB}`, () =>
         wgslModule(
-          { inputs: ['g_', 'a_', 'b_'], outputs: [...(da ? ['da'] : []), ...(db ? ['db'] : [])], types: VEC4 },
+          { inputs: ['g_', 'a_', 'b_'], outputs: [...(da ? ['da'] : []), ...(db ? ['db'] : [])], types: VEC4, threads: vecs },
           fill(section(src, 'backward'), { VECS: vecs, STORES: [da ? 'da[v] = d;' : '', db ? 'db[v] = -d;' : ''].join(' ') }),
         ),
       );

@@ -45,7 +45,7 @@ export function gpuReduce(k: GpuOps, kind: Kind, x: GpuStorage, inShape: Shape, 
   const pass = (input: GpuStorage, dst: GpuStorage, p: number, outer: string, inner: string, rn: number, inner1: boolean, scale: boolean) => {
     const wgsl = cached(`${kind}:${O}:${p}:${outer}:${inner}:${rn}:${+inner1}:${+scale}`, () =>
       wgslModule(
-        { inputs: ['x'], outputs: ['out'] },
+        { inputs: ['x'], outputs: ['out'], threads: O * p },
         fill(section(src, 'reduce'), {
           THREADS: O * p,
           O_OF_T: p === 1 ? 't' : inner1 ? `t / ${p}u` : `t % ${O}u`,
@@ -113,19 +113,19 @@ function defineReduce(kind: Kind): OpDef<ReduceAttrs> {
         const idx = stridedOffset(inShape, broadcastStrides(keptShape(inShape, attrs.axes), inShape), 'i');
         const dx = k.alloc(`${kind} backward`, inShape);
         if (kind !== 'max') {
-          const wgsl = cached(`bg:${n}:${idx}`, () => wgslModule({ inputs: ['g_'], outputs: ['dx'] }, fill(section(src, 'broadcast_grad'), { N: n, IDX: idx })));
+          const wgsl = cached(`bg:${n}:${idx}`, () => wgslModule({ inputs: ['g_'], outputs: ['dx'], threads: n }, fill(section(src, 'broadcast_grad'), { N: n, IDX: idx })));
           const scale = kind === 'mean' ? grad.length / Math.max(1, n) : 1;
           k.run({ name: `${kind}_backward`, wgsl, threads: n, inputs: [grad], outputs: [dx], params: [scale] });
           return [dx];
         }
         const mask = k.alloc('max backward', inShape);
-        const maskWgsl = cached(`mm:${n}:${idx}`, () => wgslModule({ inputs: ['x_', 'y_'], outputs: ['mask'] }, fill(section(src, 'max_mask'), { N: n, IDX: idx })));
+        const maskWgsl = cached(`mm:${n}:${idx}`, () => wgslModule({ inputs: ['x_', 'y_'], outputs: ['mask'], threads: n }, fill(section(src, 'max_mask'), { N: n, IDX: idx })));
         k.run({ name: 'max_backward_mask', wgsl: maskWgsl, threads: n, inputs: [inputs[0]!, output!], outputs: [mask] });
         const count = k.alloc('max backward', keptShape(inShape, attrs.axes));
         gpuReduce(k, 'sum', mask, inShape, attrs.axes, count);
         k.release(mask);
         const gradWgsl = cached(`mg:${n}:${idx}`, () =>
-          wgslModule({ inputs: ['g_', 'x_', 'y_', 'count'], outputs: ['dx'] }, fill(section(src, 'max_grad'), { N: n, IDX: idx })),
+          wgslModule({ inputs: ['g_', 'x_', 'y_', 'count'], outputs: ['dx'], threads: n }, fill(section(src, 'max_grad'), { N: n, IDX: idx })),
         );
         k.run({ name: 'max_backward', wgsl: gradWgsl, threads: n, inputs: [grad, inputs[0]!, output!, count], outputs: [dx] });
         k.release(count);

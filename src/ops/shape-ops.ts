@@ -23,7 +23,7 @@ export function gpuGather(k: GpuOps, name: string, x: GpuStorage, out: GpuStorag
   const n = sizeOf(outShape);
   if (n === 0) return;
   const wgsl = cached(`gather:${key(outShape)}:${key(strides)}:${base}`, () =>
-    wgslModule({ inputs: ['x'], outputs: ['out'] }, fill(section(src, 'gather'), { N: n, IDX: stridedOffset(outShape, strides, 'i', base) })),
+    wgslModule({ inputs: ['x'], outputs: ['out'], threads: n }, fill(section(src, 'gather'), { N: n, IDX: stridedOffset(outShape, strides, 'i', base) })),
   );
   k.run({ name, wgsl, threads: n, inputs: [x], outputs: [out] });
 }
@@ -33,7 +33,7 @@ export function gpuScatter(k: GpuOps, name: string, x: GpuStorage, out: GpuStora
   const n = sizeOf(inShape);
   if (n === 0) return;
   const wgsl = cached(`scatter:${key(inShape)}:${key(strides)}:${base}`, () =>
-    wgslModule({ inputs: ['x'], outputs: ['out'] }, fill(section(src, 'scatter'), { N: n, IDX: stridedOffset(inShape, strides, 'i', base) })),
+    wgslModule({ inputs: ['x'], outputs: ['out'], threads: n }, fill(section(src, 'scatter'), { N: n, IDX: stridedOffset(inShape, strides, 'i', base) })),
   );
   k.run({ name, wgsl, threads: n, inputs: [x], outputs: [out] });
 }
@@ -261,7 +261,7 @@ function sliceBackwardWgsl(inShape: Shape, b: readonly number[], e: readonly num
     div *= dim;
   }
   return wgslModule(
-    { inputs: ['g_'], outputs: ['dx'] },
+    { inputs: ['g_'], outputs: ['dx'], threads: sizeOf(inShape) },
     fill(section(src, 'slice_backward'), {
       N: sizeOf(inShape),
       COORDS: coords.join('\n  '),
@@ -290,7 +290,7 @@ export const sliceOp = defineOp<SliceAttrs>({
       const n = sizeOf(inShape);
       const dx = k.alloc('slice backward', inShape);
       if (sizeOf(outShape) === 0) {
-        const wgsl = cached(`zeros:${n}`, () => wgslModule({ inputs: [], outputs: ['dx'] }, fill(section(src, 'zeros'), { N: n })));
+        const wgsl = cached(`zeros:${n}`, () => wgslModule({ inputs: [], outputs: ['dx'], threads: n }, fill(section(src, 'zeros'), { N: n })));
         k.run({ name: 'slice_backward', wgsl, threads: n, inputs: [], outputs: [dx] });
         return [dx];
       }

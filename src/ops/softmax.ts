@@ -42,7 +42,7 @@ function defineSoftmax(kind: Kind): OpDef<SoftmaxAttrs> {
       const types = vec4 ? Object.fromEntries([...names.inputs, ...names.outputs].map((n) => [n, 'vec4<f32>'])) : undefined;
       const name = `${prefix}_${pass}${vec4 ? '_vec4' : inRegisters ? '_rows' : ''}`;
       const vars = { ROWS: rows, L: len, Q: len / 4, STRIDE: stride, BASE: baseExpr(len, stride) };
-      return wgslModule(types ? { ...names, types } : names, fill(section(src, name), vars));
+      return wgslModule({ ...names, ...(types ? { types } : {}), threads: rows }, fill(section(src, name), vars));
     });
     return { wgsl, rows };
   };
