@@ -3,7 +3,7 @@
  * Chromium through Playwright, then prints the table and writes bench/results/*.json and
  * bench/README-section.md.
  */
-import { createReadStream, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, resolve } from 'node:path';
@@ -75,10 +75,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (o.requireHardware && software) {
       throw new Error(`--require-hardware: the WebGPU adapter is a software one (${adapterText.trim()}). Check the GPU driver's Vulkan ICD and the flags in scripts/chromium.ts.`);
     }
-    const cdp = process.env.PROFILE ? await page.context().newCDPSession(page) : null;
-    if (cdp) { await cdp.send('Profiler.enable'); await cdp.send('Profiler.setSamplingInterval', { interval: 50 }); await cdp.send('Profiler.start'); }
     const result: BenchResult = await page.evaluate((c) => window.runBench!(c), cfg);
-    if (cdp) { const { profile } = await cdp.send('Profiler.stop'); mkdirSync('.probe/cprof', { recursive: true }); writeFileSync('.probe/cprof/chrome.cpuprofile', JSON.stringify(profile)); }
     writeResults(o, cfg, result, benchDir, {
       flags: { hardware: o.hardware, args },
       browser: { name: 'chromium', version: browser.version(), executablePath: executablePath ?? 'playwright default' },

@@ -1,6 +1,7 @@
-/** MapProdder: empty submits while a map is pending, spread over a short window that each new map reopens, against a stand-in queue. */
+/** workgroupFor and the width a module declares; MapProdder: empty submits while a map is pending, spread over a short window that each new map reopens, against a stand-in queue. */
 import { expect, test } from 'vitest';
-import { MapProdder, PROD_MAX_WORK_BYTES, PROD_WINDOW_MS, readsNeedProdding } from '../../src/gpu/quirks.ts';
+import { MapProdder, PROD_MAX_WORK_BYTES, PROD_WINDOW_MS, readsNeedProdding, WORKGROUP_SIZE, workgroupFor } from '../../src/gpu/quirks.ts';
+import { wgslModule, workgroupSizeOf } from '../../src/gpu/wgsl.ts';
 
 function fakeQueue() {
   const times: number[] = [];
@@ -145,4 +146,13 @@ test('a prodder with no window (Node) never turns and never prods', async () => 
   expect(p.running).toBe(false);
   await sleep(5);
   expect(times).toEqual([]);
+});
+
+test('workgroups shrink to the next power of two at or above a small thread count, and never pass WORKGROUP_SIZE', () => {
+  expect([0, 1, 2, 3, 4, 5, 63, 64, 65, 255, 256, 257, 1e6].map(workgroupFor)).toEqual([1, 1, 2, 4, 4, 8, 64, 64, 128, 256, 256, 256, 256]);
+  expect(WORKGROUP_SIZE).toBe(256);
+  const body = '@compute @workgroup_size(WG)\nfn main() {}\n';
+  expect(workgroupSizeOf(wgslModule({ inputs: [], outputs: ['out'], threads: 5 }, body))).toBe(8);
+  expect(workgroupSizeOf(wgslModule({ inputs: [], outputs: ['out'] }, body))).toBe(WORKGROUP_SIZE);
+  expect(() => workgroupSizeOf(body)).toThrow(/header/);
 });
