@@ -34,6 +34,38 @@ test('prods with empty submits while the map is pending, then stops when it sett
   await noMoreProds(times);
 });
 
+test('one channel serves every read, and a closed prodder stops turning and sends nothing more', async () => {
+  const { queue, times } = fakeQueue();
+  const Real = globalThis.MessageChannel;
+  let made = 0;
+  globalThis.MessageChannel = class extends Real {
+    constructor() {
+      super();
+      made++;
+    }
+  };
+  try {
+    let pending = true;
+    const p = new MapProdder(queue, () => pending);
+    for (let read = 0; read < 3; read++) {
+      pending = true;
+      p.kick();
+      for (let i = 0; i < 50 && times.length <= read; i++) await sleep(1);
+      pending = false;
+      await idle(p);
+    }
+    expect(made).toBe(1);
+    expect(times.length).toBeGreaterThanOrEqual(3);
+    pending = true;
+    p.kick();
+    p.close();
+    expect(p.running).toBe(false);
+    await noMoreProds(times);
+  } finally {
+    globalThis.MessageChannel = Real;
+  }
+});
+
 test('a map that never settles is prodded for a few milliseconds only, about 0.3 ms apart', async () => {
   const { queue, times } = fakeQueue();
   const p = new MapProdder(queue, () => true);
