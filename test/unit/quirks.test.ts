@@ -66,6 +66,45 @@ test('one channel serves every read, and a closed prodder stops turning and send
   }
 });
 
+test("where the browser has scheduler.postTask the loop turns on background-priority tasks, so the map's own delivery goes first", async () => {
+  const { queue, times } = fakeQueue();
+  const priorities: string[] = [];
+  const g = globalThis as { scheduler?: unknown };
+  const had = 'scheduler' in g;
+  const saved = g.scheduler;
+  g.scheduler = {
+    postTask(task: () => void, options: { priority: string }) {
+      priorities.push(options.priority);
+      return new Promise<void>((resolve) => setImmediate(() => resolve(task())));
+    },
+  };
+  const Real = globalThis.MessageChannel;
+  let made = 0;
+  globalThis.MessageChannel = class extends Real {
+    constructor() {
+      super();
+      made++;
+    }
+  };
+  try {
+    let pending = true;
+    const p = new MapProdder(queue, () => pending);
+    p.kick();
+    for (let i = 0; i < 50 && times.length === 0; i++) await sleep(1);
+    pending = false;
+    await idle(p);
+    expect(times.length).toBeGreaterThan(0);
+    expect(priorities.length).toBeGreaterThan(times.length);
+    expect(new Set(priorities)).toEqual(new Set(['background']));
+    expect(made).toBe(0);
+    await noMoreProds(times);
+  } finally {
+    globalThis.MessageChannel = Real;
+    if (had) g.scheduler = saved;
+    else delete g.scheduler;
+  }
+});
+
 test('a map that never settles is prodded for a few milliseconds only, about 0.3 ms apart', async () => {
   const { queue, times } = fakeQueue();
   const p = new MapProdder(queue, () => true);
