@@ -78,11 +78,11 @@ fn main() {
       data[1] = c2;
       gpu.device.queue.writeBuffer(input, 0, data);
       gpu.submit([[k, 1]], [[out, staging, 12]]);
-      const r = await gpu.read(staging, 3);
+      const r = await gpu.read(staging, 3, true);
       checkG2(r[2]!);
       return r[1]!;
     },
-    { note: 'writeBuffer → 1 dispatch → copy → mapAsync', counters: () => gpu.counters(), dispose: () => gpu.destroy() },
+    { note: 'writeBuffer → 1 dispatch → copy → mapAsync (prodded)', counters: () => gpu.counters(), dispose: () => gpu.destroy() },
   );
 };
 
