@@ -51,8 +51,12 @@ function requireSubgroups(): void {
   if (!(gpu() as { subgroups: boolean }).subgroups) throw new Error('this adapter has no subgroups feature: the per-workgroup path cannot be checked here');
 }
 
-test('the seed example is one dispatch and one submit per iteration, with the right gradients', async () => {
+test('the seed example is one dispatch (one invocation wide) and one submit per iteration, with the right gradients', async () => {
   await pg.init();
+  // The kernel's width: a 256-wide workgroup for one element tripled the example's latency on SwiftShader (quirks.ts workgroupFor).
+  const widths: number[] = [];
+  const cache = (gpu() as unknown as { pipelines: { pipeline: (...a: unknown[]) => { workgroupSize: number } } }).pipelines;
+  const lookup = cache.pipeline.bind(cache);
   const iteration = async () => {
     const [c1, c2, loss] = pg.tidy(() => {
       const c1 = pg.tensor([0.2], { requiresGrad: true });
@@ -67,8 +71,16 @@ test('the seed example is one dispatch and one submit per iteration, with the ri
   };
   await iteration();
   const before = pg.memory();
-  const [g1, g2, l] = await iteration();
+  cache.pipeline = (...a: unknown[]) => {
+    const p = lookup(...a);
+    widths.push(p.workgroupSize);
+    return p;
+  };
+  const [g1, g2, l] = await iteration().finally(() => {
+    cache.pipeline = lookup;
+  });
   const after = pg.memory();
+  expect(widths).toEqual([1]);
   expect(g1).toBeCloseTo(-0.12, 6);
   expect(g2).toBeCloseTo(-0.08, 6);
   expect(l).toBeCloseTo(0.01, 6);
