@@ -222,7 +222,7 @@ export function dispatchGrid(workgroups: number, maxPerDim: number, kernel: stri
 export const alignBytes = (bytes: number): number => Math.max(16, Math.ceil(bytes / 16) * 16);
 
 /** Throws LimitError before createBuffer when a tensor could not be bound to a kernel. */
-export function checkTensorBytes(op: string, bytes: number, limits: GPUSupportedLimits, shape: readonly number[]): void {
+export function checkTensorBytes(op: string, bytes: number, limits: Pick<GPUSupportedLimits, 'maxStorageBufferBindingSize' | 'maxBufferSize'>, shape: readonly number[]): void {
   const cap = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
   if (alignBytes(bytes) > cap) {
     throw new LimitError(

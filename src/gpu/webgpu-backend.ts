@@ -53,7 +53,7 @@ export class WebGpuBackend implements Backend, GpuOps {
   private readonly pendingReads = new Set<(e: Error) => void>();
   private uncaptured = 0;
   private readonly lost: Promise<GPUDeviceLostInfo>;
-  private readonly limits: GPUSupportedLimits;
+  private readonly limits: Readonly<Pick<GPUSupportedLimits, 'maxBufferSize' | 'maxStorageBufferBindingSize' | 'maxStorageBuffersPerShaderStage' | 'maxComputeWorkgroupsPerDimension'>>;
   private destroyed = false;
 
   constructor(info: GpuDeviceInfo) {
@@ -69,9 +69,16 @@ export class WebGpuBackend implements Backend, GpuOps {
       info.isSoftware ? PROD_MAX_WORK_BYTES.cpu : PROD_MAX_WORK_BYTES.gpu,
     );
     const usage = bufferUsage();
-    // Read once: in Dawn's Node binding every device.limits read builds a fresh object, and it was
-    // as costly as the writeBuffer of a small tensor.
-    this.limits = this.device.limits;
+    // Copied once into a plain object: in Dawn's Node binding every device.limits read builds a
+    // fresh object and every field is a native getter; together they cost as much as the
+    // writeBuffer of a small tensor.
+    const l = this.device.limits;
+    this.limits = {
+      maxBufferSize: l.maxBufferSize,
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+      maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
+      maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+    };
     const { maxBufferSize, maxStorageBufferBindingSize } = this.limits;
     const maxBytes = Math.floor(Math.min(maxBufferSize, maxStorageBufferBindingSize) / 16) * 16;
     this.pool = new BufferPool(this.device, usage.storage, 'pixelgrad tensor', maxBytes);
