@@ -63,6 +63,8 @@ export function readsNeedProdding(): boolean {
 
 /** Reads left unprodded after a prodded one outlasted the window. */
 const SKIP_AFTER_LONG = 4;
+/** Prodded reads in a row that must outlast the window before reads go unprodded: one alone is a hiccup (a collection, a busy core), not long work. */
+const LONG_READS_BEFORE_SKIP = 2;
 /** Least time between two prods: often enough to beat the browser's timer, rarely enough to leave the CPU to the work. */
 const PROD_GAP_MS = 0.3;
 
@@ -97,6 +99,8 @@ export class MapProdder {
   /** Reads left to leave unprodded, and whether the latest read was prodded. */
   private skip = 0;
   private prodded = false;
+  /** Prodded reads in a row that outlasted the window. */
+  private longInARow = 0;
 
   constructor(
     private readonly queue: GPUQueue,
@@ -109,15 +113,25 @@ export class MapProdder {
   ) {}
 
   /**
-   * A read took `ms` from its start to its data. A prodded read that outlasted the window waited
-   * for long work, which the browser's timer serves about as well: prodding through such reads only
-   * takes a CPU core from the work, which on a CPU adapter is the GPU (layers at S=256 read every
-   * step: 4.8 ms a step, raw 3.3). The next SKIP_AFTER_LONG reads are not prodded; then one is
-   * again, to notice when reads have become short. (An unprodded read says nothing: it waits for
-   * the browser's timer however short its work.)
+   * A read took `ms` from its start to its data. Prodded reads that outlast the window, two in a
+   * row, wait for long work, which the browser's timer serves about as well: prodding through such
+   * reads only takes a CPU core from the work, which on a CPU adapter is the GPU (layers at S=256
+   * read every step: 4.8 ms a step, raw 3.3). The next SKIP_AFTER_LONG reads are not prodded; then
+   * one is again, to notice when reads have become short. One long read alone is a hiccup: the
+   * seed example's reads take 0.6-1 ms with one of 3-5 ms every few dozen, and each such read used
+   * to leave the next four to the timer (2-3 ms each). (An unprodded read says nothing: it waits
+   * for the browser's timer however short its work.)
    */
   settled(ms: number): void {
-    if (this.prodded && ms > this.windowMs) this.skip = SKIP_AFTER_LONG;
+    if (!this.prodded) return;
+    if (ms <= this.windowMs) {
+      this.longInARow = 0;
+      return;
+    }
+    if (++this.longInARow >= LONG_READS_BEFORE_SKIP) {
+      this.longInARow = 0;
+      this.skip = SKIP_AFTER_LONG;
+    }
   }
 
   /** Whether the loop still turns. */

@@ -146,7 +146,7 @@ test('a map that starts while the loop still turns gets a fresh window', async (
   expect(times.length).toBe(2);
 });
 
-test('after a prodded read that outlasted the window the next four are not prodded, then one is again', async () => {
+test('after two prodded reads in a row outlasted the window the next four are not prodded, then one is again; one long read alone changes nothing', async () => {
   const { queue } = fakeQueue();
   let clock = 0;
   const p = new MapProdder(queue, () => true, 4, Number.POSITIVE_INFINITY, () => clock);
@@ -154,8 +154,21 @@ test('after a prodded read that outlasted the window the next four are not prodd
     p.kick();
     return p.running;
   };
+  const longRead = async () => {
+    expect(kicks()).toBe(true);
+    clock += 10;
+    await idle(p);
+    p.settled(12);
+  };
+  // A hiccup: one long read between short ones.
+  await longRead();
   expect(kicks()).toBe(true);
-  clock = 10;
+  clock += 10;
+  await idle(p);
+  p.settled(0.8);
+  await longRead();
+  expect(kicks()).toBe(true);
+  clock += 10;
   await idle(p);
   p.settled(12);
   for (let i = 0; i < 4; i++) {
@@ -164,16 +177,16 @@ test('after a prodded read that outlasted the window the next four are not prodd
     p.settled(12);
   }
   expect(kicks()).toBe(true);
-  clock = 20;
+  clock += 10;
   await idle(p);
   // A short prodded read keeps prodding on.
   p.settled(0.8);
   expect(kicks()).toBe(true);
-  clock = 30;
+  clock += 10;
   await idle(p);
 });
 
-test("a CPU adapter's shorter window ends the prodding sooner, and a read past it turns prodding off", async () => {
+test("a CPU adapter's shorter window ends the prodding sooner, and two reads past it turn prodding off", async () => {
   const { queue, times } = fakeQueue();
   let clock = 0;
   const p = new MapProdder(queue, () => true, PROD_WINDOW_MS.cpu, PROD_MAX_WORK_BYTES.cpu, () => clock);
@@ -183,6 +196,10 @@ test("a CPU adapter's shorter window ends the prodding sooner, and a read past i
   expect(p.running).toBe(true);
   expect(times.length).toBe(1);
   clock = 3.1;
+  await idle(p);
+  p.settled(3.5);
+  p.kick();
+  clock = 6.5;
   await idle(p);
   p.settled(3.5);
   p.kick();
