@@ -115,7 +115,8 @@ export function matmulSoftmaxSuite(kind: BackendKind): void {
     [[7, 8], [2, 8, 4]],
     [[3, 0], [0, 4]],
   ];
-  test.each(cases)('matmul %j @ %j: values and gradients of sum(A@B * W)', async (sa, sb) => {
+  /** A@B and the gradients of sum(A@B * W) against plain JS. */
+  async function checkMatmul(sa: number[], sb: number[], rtol: number, atol: number): Promise<void> {
     const av = values(size(sa), 1);
     const bv = values(size(sb), 2);
     const a = pg.tensor(av, { shape: sa, requiresGrad: true });
@@ -134,7 +135,22 @@ export function matmulSoftmaxSuite(kind: BackendKind): void {
     const db = jsMatmul(at.out, at.shape, wv, shape);
     expectClose(await a.grad!.data(), jsUnbroadcast(da.out, da.shape, sa), rtol, atol, 'dA');
     expectClose(await b.grad!.data(), jsUnbroadcast(db.out, db.shape, sb), rtol, atol, 'dB');
-  });
+  }
+  test.each(cases)('matmul %j @ %j: values and gradients of sum(A@B * W)', (sa, sb) => checkMatmul(sa, sb, rtol, atol));
+
+  // Outputs with 4,096 or more 8 × 4 tiles take 8 rows a thread (src/ops/matmul.ts rowsPerThread):
+  // the forward of the first (260 rows: the last tile is half outside), A^T @ W of the second
+  // (the transposed read of 8 rows as two vec4s). Sums of up to 520 products: a float32 tolerance.
+  test.each([
+    [
+      [260, 36],
+      [36, 516],
+    ],
+    [
+      [16, 520],
+      [520, 260],
+    ],
+  ])('a large matmul %j @ %j (8-row tiles): values and gradients', (sa, sb) => checkMatmul(sa, sb, 1e-5, 1e-4));
 
   test('gradients of sum(A@B) are row and column sums', async () => {
     const a = pg.tensor(
