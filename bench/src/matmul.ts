@@ -41,23 +41,24 @@ const pixelgrad: EngineFactory<MatmulInput> = async ({ N, backward, A: A0, B: B0
 };
 
 /**
- * Register-blocked matmul: each thread owns a 4×4 output block in 16 scalar accumulators and walks
- * the inner dimension 4 at a time, loading its 4×4 slices of both operands into registers first.
+ * Register-blocked matmul: each thread owns a TM×4 output block (TM = 4 or 8) in scalar accumulators
+ * and walks the inner dimension 4 at a time, loading its slices of both operands into registers first.
  * Scalar loads let SwiftShader (which vectorises across invocations) coalesce neighbouring threads;
  * threads are laid out in 32×32 tiles (8×8 threads) or along whole rows. No shared memory, no barriers.
  * trans: 'nn' C = A·B, 'nt' C = A·Bᵀ, 'tn' C = Aᵀ·B (all N×N, row-major).
  */
-function matmulWgsl(N: number, trans: 'nn' | 'nt' | 'tn', mapping: 'tiles' | 'rows'): string {
+function matmulWgsl(N: number, trans: 'nn' | 'nt' | 'tn', mapping: 'tiles' | 'rows', TM = 4): string {
+  if (mapping === 'tiles' && TM !== 4) throw new Error('the 32×32 tile mapping is for 4×4 blocks');
   // Flat index of A(i, k) and B(k, j) for row offset i in 0..3, k offset in 0..3, column offset j in 0..3.
   const a = (i: number, k: number) => (trans === 'tn' ? `(k + ${k}u) * N + r0 + ${i}u` : `(r0 + ${i}u) * N + k + ${k}u`);
   const b = (k: number, j: number) => (trans === 'nt' ? `(c0 + ${j}u) * N + k + ${k}u` : `(k + ${k}u) * N + c0 + ${j}u`);
   const loads: string[] = [];
-  for (let i = 0; i < 4; i++) for (let k = 0; k < 4; k++) loads.push(`let a${i}${k} = A[${a(i, k)}];`);
+  for (let i = 0; i < TM; i++) for (let k = 0; k < 4; k++) loads.push(`let a${i}${k} = A[${a(i, k)}];`);
   for (let k = 0; k < 4; k++) for (let j = 0; j < 4; j++) loads.push(`let b${k}${j} = B[${b(k, j)}];`);
   const fmas: string[] = [];
   const accs: string[] = [];
   const stores: string[] = [];
-  for (let i = 0; i < 4; i++) {
+  for (let i = 0; i < TM; i++) {
     for (let j = 0; j < 4; j++) {
       accs.push(`var acc${i}${j} = 0.0;`);
       fmas.push(`acc${i}${j} += a${i}0 * b0${j} + a${i}1 * b1${j} + a${i}2 * b2${j} + a${i}3 * b3${j};`);
@@ -77,7 +78,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       ? `let c0 = 4u * ((g % 8u) + 8u * ((g / 64u) % TILES));
   let r0 = 4u * (((g / 8u) % 8u) + 8u * (g / (64u * TILES)));`
       : `let c0 = 4u * (g % ${N / 4}u);
-  let r0 = 4u * (g / ${N / 4}u);`
+  let r0 = ${TM}u * (g / ${N / 4}u);`
   }
   ${accs.join(' ')}
   for (var k = 0u; k < N; k += 4u) {
@@ -145,7 +146,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
 `;
 }
 
-type Variant = 'registers 32×32' | 'registers rows' | 'shared 64×64';
+type Variant = 'registers 32×32' | 'registers rows' | 'registers rows 8×4' | 'shared 64×64';
 
 const SUM_THREADS = 4096;
 
@@ -201,6 +202,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   const variants: Record<Variant, { wgsl: (t: 'nn' | 'nt' | 'tn') => string; grid: [number, number] }> = {
     'registers 32×32': { wgsl: (t) => matmulWgsl(N, t, 'tiles'), grid: [(N * N) / 16 / 256, 1] },
     'registers rows': { wgsl: (t) => matmulWgsl(N, t, 'rows'), grid: [(N * N) / 16 / 256, 1] },
+    'registers rows 8×4': { wgsl: (t) => matmulWgsl(N, t, 'rows', 8), grid: [Math.max(1, (N * N) / 32 / 256), 1] },
     'shared 64×64': { wgsl: (t) => tiledMatmulWgsl(N, t), grid: [N / 64, N / 64] },
   };
   let chosen: Variant = 'registers 32×32';
@@ -249,7 +251,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
       }
     }
   }
-  return rawInstance(gpu, `4×4 per thread, autotuned: ${chosen}; ${kernels.length} dispatches/step, 1 submit`, step, staging);
+  return rawInstance(gpu, `register blocks, autotuned: ${chosen}; ${kernels.length} dispatches/step, 1 submit`, step, staging);
 };
 
 const tfjs: EngineFactory<MatmulInput> = async ({ N, backward, A: A0, B: B0 }) => {
