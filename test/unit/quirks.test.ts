@@ -21,21 +21,8 @@ async function noMoreProds(times: readonly number[]): Promise<void> {
   expect(times.length).toBe(after);
 }
 
-test('prods with empty submits while the map is pending, then stops when it settles', async () => {
-  const { queue, times } = fakeQueue();
-  let pending = true;
-  const p = new MapProdder(queue, () => pending);
-  p.kick();
-  for (let i = 0; i < 50 && times.length === 0; i++) await sleep(1);
-  pending = false;
-  await idle(p);
-  expect(times.length).toBeGreaterThan(0);
-  expect(times.every((t) => !Number.isNaN(t))).toBe(true);
-  await noMoreProds(times);
-});
-
-test('one channel serves every read, and a closed prodder stops turning and sends nothing more', async () => {
-  const { queue, times } = fakeQueue();
+/** Runs `body` with MessageChannel construction counted; the real constructor is restored after. */
+async function countingChannels(body: (made: () => number) => Promise<void>): Promise<void> {
   const Real = globalThis.MessageChannel;
   let made = 0;
   globalThis.MessageChannel = class extends Real {
@@ -45,25 +32,46 @@ test('one channel serves every read, and a closed prodder stops turning and send
     }
   };
   try {
-    let pending = true;
-    const p = new MapProdder(queue, () => pending);
-    for (let read = 0; read < 3; read++) {
-      pending = true;
-      p.kick();
-      for (let i = 0; i < 50 && times.length <= read; i++) await sleep(1);
-      pending = false;
-      await idle(p);
-    }
-    expect(made).toBe(1);
+    await body(() => made);
+  } finally {
+    globalThis.MessageChannel = Real;
+  }
+}
+
+/** One read: its map stays pending until the first prod has gone out, then settles, and the loop stops. */
+async function proddedRead(p: MapProdder, times: readonly number[], map: { pending: boolean }): Promise<void> {
+  const before = times.length;
+  map.pending = true;
+  p.kick();
+  for (let i = 0; i < 50 && times.length === before; i++) await sleep(1);
+  map.pending = false;
+  await idle(p);
+}
+
+test('prods with empty submits while the map is pending, then stops when it settles', async () => {
+  const { queue, times } = fakeQueue();
+  const map = { pending: true };
+  const p = new MapProdder(queue, () => map.pending);
+  await proddedRead(p, times, map);
+  expect(times.length).toBeGreaterThan(0);
+  expect(times.every((t) => !Number.isNaN(t))).toBe(true);
+  await noMoreProds(times);
+});
+
+test('one channel serves every read, and a closed prodder stops turning and sends nothing more', async () => {
+  const { queue, times } = fakeQueue();
+  await countingChannels(async (made) => {
+    const map = { pending: true };
+    const p = new MapProdder(queue, () => map.pending);
+    for (let read = 0; read < 3; read++) await proddedRead(p, times, map);
+    expect(made()).toBe(1);
     expect(times.length).toBeGreaterThanOrEqual(3);
-    pending = true;
+    map.pending = true;
     p.kick();
     p.close();
     expect(p.running).toBe(false);
     await noMoreProds(times);
-  } finally {
-    globalThis.MessageChannel = Real;
-  }
+  });
 });
 
 test("where the browser has scheduler.postTask the loop turns on background-priority tasks, so the map's own delivery goes first", async () => {
@@ -78,28 +86,18 @@ test("where the browser has scheduler.postTask the loop turns on background-prio
       return new Promise<void>((resolve) => setImmediate(() => resolve(task())));
     },
   };
-  const Real = globalThis.MessageChannel;
-  let made = 0;
-  globalThis.MessageChannel = class extends Real {
-    constructor() {
-      super();
-      made++;
-    }
-  };
   try {
-    let pending = true;
-    const p = new MapProdder(queue, () => pending);
-    p.kick();
-    for (let i = 0; i < 50 && times.length === 0; i++) await sleep(1);
-    pending = false;
-    await idle(p);
-    expect(times.length).toBeGreaterThan(0);
-    expect(priorities.length).toBeGreaterThan(times.length);
-    expect(new Set(priorities)).toEqual(new Set(['background']));
-    expect(made).toBe(0);
-    await noMoreProds(times);
+    await countingChannels(async (made) => {
+      const map = { pending: true };
+      const p = new MapProdder(queue, () => map.pending);
+      await proddedRead(p, times, map);
+      expect(times.length).toBeGreaterThan(0);
+      expect(priorities.length).toBeGreaterThan(times.length);
+      expect(new Set(priorities)).toEqual(new Set(['background']));
+      expect(made()).toBe(0);
+      await noMoreProds(times);
+    });
   } finally {
-    globalThis.MessageChannel = Real;
     if (had) g.scheduler = saved;
     else delete g.scheduler;
   }
