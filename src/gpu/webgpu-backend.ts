@@ -53,7 +53,7 @@ export class WebGpuBackend implements Backend, GpuOps {
   private readonly pendingReads = new Set<(e: Error) => void>();
   private uncaptured = 0;
   private readonly lost: Promise<GPUDeviceLostInfo>;
-  private readonly limits: Readonly<Pick<GPUSupportedLimits, 'maxBufferSize' | 'maxStorageBufferBindingSize' | 'maxStorageBuffersPerShaderStage' | 'maxComputeWorkgroupsPerDimension'>>;
+  private readonly limits: Readonly<Pick<GPUSupportedLimits, 'maxBufferSize' | 'maxStorageBufferBindingSize' | 'maxComputeWorkgroupsPerDimension'>>;
   private destroyed = false;
 
   constructor(info: GpuDeviceInfo) {
@@ -76,7 +76,6 @@ export class WebGpuBackend implements Backend, GpuOps {
     this.limits = {
       maxBufferSize: l.maxBufferSize,
       maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
-      maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
       maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
     };
     const { maxBufferSize, maxStorageBufferBindingSize } = this.limits;
@@ -87,7 +86,7 @@ export class WebGpuBackend implements Backend, GpuOps {
       this.compileError ??= e;
     });
     this.recorder = new Recorder(this.device);
-    this.maxStorageBuffers = this.limits.maxStorageBuffersPerShaderStage;
+    this.maxStorageBuffers = l.maxStorageBuffersPerShaderStage;
     this.fuser = new Fuser({
       dispatch: (k) => this.dispatch(k),
       alloc: (op, shape) => this.alloc(op, shape),
