@@ -61,6 +61,33 @@ export interface Backend {
   /** Throws DeviceLostError (or the pending GPU error) if the device cannot be used. */
   assertUsable(op: string): void;
   destroy(): void;
+  /** Recording kernels once and replaying them (pg.compile); null where every call runs eagerly. */
+  readonly capture: Capturing | null;
+}
+
+/** Kernels a backend captured while a compiled function was traced; opaque outside the backend. */
+export interface CapturedWork {
+  /** Kernels a replay records. */
+  readonly kernelCount: number;
+  /**
+   * Rewrites, on later replays, the parameters an optimizer update passed for `target` (found by
+   * the values it passed when traced); null if no captured kernel wrote `target` with them.
+   */
+  paramSetter(target: Storage, values: readonly number[]): ((values: readonly number[]) => void) | null;
+}
+
+export interface Capturing {
+  /** Records the work queued so far, then keeps every kernel recorded until endCapture(). */
+  startCapture(): void;
+  /** Records what is still queued and returns the kept kernels, which hold everything they bind. */
+  endCapture(): CapturedWork;
+  /** Stops keeping kernels after a failed trace, giving back what they held. */
+  abortCapture(): void;
+  /** Records the captured kernels again, with their parameters as last set. */
+  runCaptured(work: CapturedWork): void;
+  releaseCaptured(work: CapturedWork): void;
+  /** Records a copy of `from` into `to` (same length) after all earlier work. */
+  copyStorage(from: Storage, to: Storage): void;
 }
 
 export interface ForwardArgs<A> {

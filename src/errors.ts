@@ -24,6 +24,9 @@ export class GradientError extends PixelgradError {}
 /** A second backward() through a graph whose saved tensors were already released. */
 export class FreedGraphError extends GradientError {}
 
+/** A compiled function (pg.compile) did something a replay could not repeat, or its captured state changed. */
+export class CompileError extends PixelgradError {}
+
 /** A tensor or dispatch exceeds what the device allows; thrown before any GPU call. */
 export class LimitError extends PixelgradError {}
 

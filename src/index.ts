@@ -16,6 +16,7 @@ export { Tensor, type Operand, type NestedArray, type BackwardOptions } from './
 export { tensor, full, zeros, ones, zerosLike, onesLike, rand, randn, arange, type TensorOptions, type TensorData, type RandomOptions } from './creation.ts';
 export { init, backend, shutdown, flush, memory, releasePooled, tidy, noGrad, dispose, type InitOptions, type MemoryInfo } from './runtime.ts';
 export { grad, valueAndGrad, type ValueAndGrad } from './autograd/functional.ts';
+export { compile, type Compiled } from './compile.ts';
 export { manualSeed, mulberry32 } from './random.ts';
 export type { Backend, BackendStats } from './backend.ts';
 export type { Shape } from './shape.ts';

@@ -87,6 +87,8 @@ export class Tensor {
     if (engine.backend !== this._backend) {
       throw new DeviceLostError('replaced', `${op}: tensor ${this.id} belongs to an earlier device or backend; recreate it after pg.init()`);
     }
+    const trace = engine.trace;
+    if (trace && this.id < trace.firstId) trace.readExternal(this, s);
     return s;
   }
 
@@ -100,6 +102,8 @@ export class Tensor {
   /** @internal Adds g (owned by the callee) into .grad, in place when .grad's storage is private. */
   accumulateGrad(g: Storage): void {
     const be = this._backend;
+    const trace = engine.trace;
+    if (trace && this.id < trace.firstId) trace.gradChange(this, false);
     if (this.grad && !this.grad.isDisposed) {
       be.accumulate(this.grad._storage!, g);
       be.release(g);
@@ -172,6 +176,8 @@ export class Tensor {
 
   /** Drops the accumulated gradient (as PyTorch's zero_grad(set_to_none=True)). */
   zeroGrad(): void {
+    const trace = engine.trace;
+    if (trace && this.id < trace.firstId) trace.gradChange(this, true);
     this.grad?.dispose();
     this.grad = null;
   }

@@ -11,7 +11,7 @@ import { paletteEngines, paletteInput } from './palette.ts';
 import { initPixelgrad } from './pixelgrad-api.ts';
 import { installBindGroupSizes } from './profile.ts';
 import { measureRoofline, type RooflineResult } from './roofline.ts';
-import { seedEngines } from './seed.ts';
+import { seedEagerEngines, seedEngines } from './seed.ts';
 
 export interface BenchConfig {
   readonly workloads: readonly string[];
@@ -121,7 +121,8 @@ export async function runBench(cfg: BenchConfig): Promise<BenchResult> {
   }
   if (want('seed')) {
     log('seed');
-    cases.push(await runCase('seed', 1, 'README example', { c1: 0.2, c2: 0.7 }, seedEngines, engines, cfg.seedRun, {}));
+    cases.push(await runCase('seed', 1, 'README example, pg.compile', { c1: 0.2, c2: 0.7 }, seedEngines, engines, cfg.seedRun, {}));
+    cases.push(await runCase('seed', 2, 'README example, eager', { c1: 0.2, c2: 0.7 }, seedEagerEngines, engines, cfg.seedRun, {}));
   }
   /**
    * An image workload over its sizes S: a probe at the first S / 4, then each size with hints scaled

@@ -17,6 +17,8 @@ export class CpuStorage implements Storage {
 }
 
 export class CpuBackend implements Backend {
+  /** The reference backend runs compiled functions eagerly. */
+  readonly capture = null;
   readonly kind = 'cpu' as const;
   readonly adapterName = 'cpu float64 reference';
   readonly isSoftware = true;

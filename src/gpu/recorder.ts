@@ -60,13 +60,13 @@ export class Recorder {
   }
 
   /** A buffer-to-buffer copy; ends the open pass (copies live outside passes). */
-  copy(src: GPUBuffer, dst: GPUBuffer, bytes: number): void {
+  copy(src: GPUBuffer, dst: GPUBuffer, bytes: number, dstOffset = 0): void {
     if (this.pass) {
       this.pass.end();
       this.pass = null;
     }
     if (!this.encoder) this.encoder = this.device.createCommandEncoder();
-    this.encoder.copyBufferToBuffer(src, 0, dst, 0, bytes);
+    this.encoder.copyBufferToBuffer(src, 0, dst, dstOffset, bytes);
     this.recorded++;
   }
 

@@ -1,11 +1,12 @@
 /** The WebGPU implementation of the backend contract. */
-import type { Backend, BackendStats, BackwardArgs } from '../backend.ts';
-import { DeviceLostError, GpuError, type ShaderCompileError } from '../errors.ts';
+import type { Backend, BackendStats, BackwardArgs, CapturedWork, Capturing } from '../backend.ts';
+import { CompileError, DeviceLostError, GpuError, type ShaderCompileError } from '../errors.ts';
 import type { OpDef } from '../ops/op.ts';
 import { type UpdateRule, updateKernelBody } from '../optim/update-rule.ts';
 import { type Shape, sizeOf } from '../shape.ts';
 import memoryWgsl from '../../shaders/memory.wgsl?raw';
-import { BufferPool } from './buffer-pool.ts';
+import { BufferPool, type PooledBuffer } from './buffer-pool.ts';
+import { KernelList } from './capture.ts';
 import type { GpuDeviceInfo } from './device.ts';
 import { Fuser, fillTemplate } from './fusion.ts';
 import type { DeferredLoss, FusedUpdate, GpuOps, GpuStorage, KernelRun, MapRun } from './gpu-ops.ts';
@@ -13,6 +14,17 @@ import { PipelineCache } from './pipeline-cache.ts';
 import { bufferUsage, checkTensorBytes, dispatchGrid, MapProdder, mapModeRead, PROD_MAX_WORK_BYTES, PROD_WINDOW_MS, readsNeedProdding } from './quirks.ts';
 import { Recorder } from './recorder.ts';
 import { fill, kernelCache, section, wgslModule } from './wgsl.ts';
+
+/** Staging space a read group starts with: a few small reads fit in one map. */
+const READ_GROUP_BYTES = 4096;
+
+interface ReadGroup {
+  readonly staging: PooledBuffer;
+  /** Bytes the group's copies fill (each read 8-byte aligned, as mapAsync needs). */
+  used: number;
+  /** The mapped bytes, once the map has started (after the submit that carries the copies). */
+  readonly mapped: Promise<{ data: Promise<ArrayBuffer> }>;
+}
 
 class WebGpuStorage implements GpuStorage {
   refs = 1;
@@ -25,7 +37,7 @@ class WebGpuStorage implements GpuStorage {
 /** Memoized WGSL for the engine's own kernels, keyed by a short string. */
 const cached = kernelCache('engine');
 
-export class WebGpuBackend implements Backend, GpuOps {
+export class WebGpuBackend implements Backend, GpuOps, Capturing {
   readonly kind = 'webgpu' as const;
   readonly adapterName: string;
   readonly isSoftware: boolean;
@@ -55,6 +67,9 @@ export class WebGpuBackend implements Backend, GpuOps {
   private readonly lost: Promise<GPUDeviceLostInfo>;
   private readonly limits: Readonly<Pick<GPUSupportedLimits, 'maxBufferSize' | 'maxStorageBufferBindingSize' | 'maxComputeWorkgroupsPerDimension'>>;
   private destroyed = false;
+  readonly capture: Capturing = this;
+  /** Kernels kept while a compiled function is traced. */
+  private capturing: KernelList | null = null;
 
   constructor(info: GpuDeviceInfo) {
     this.device = info.device;
@@ -232,6 +247,60 @@ export class WebGpuBackend implements Backend, GpuOps {
     const bg = this.pipelines.bindGroup(p, this.recorder.ring, bufs);
     const [x, y] = dispatchGrid(Math.ceil(k.threads / p.workgroupSize), this.limits.maxComputeWorkgroupsPerDimension, k.name);
     this.recorder.dispatch(p.pipeline, bg, k.params, x, y);
+    this.capturing?.add(k, p.pipeline, bg, x, y);
+  }
+
+  startCapture(): void {
+    this.assertUsable('compile');
+    this.emitQueued();
+    this.capturing = new KernelList((s) => this.retain(s));
+  }
+
+  endCapture(): CapturedWork {
+    try {
+      this.emitQueued();
+    } catch (e) {
+      this.abortCapture();
+      throw e;
+    }
+    const list = this.capturing!;
+    if (list.misuse) {
+      this.abortCapture();
+      throw list.misuse;
+    }
+    this.capturing = null;
+    return list;
+  }
+
+  abortCapture(): void {
+    this.capturing?.release((s) => this.release(s));
+    this.capturing = null;
+  }
+
+  runCaptured(work: CapturedWork): void {
+    this.assertUsable('compiled function');
+    const list = work as KernelList;
+    this.emitQueued();
+    for (const k of list.kernels) {
+      const batch = this.recorder.batch;
+      for (const b of k.bufs) b.lastBatch = batch;
+      this.recorder.dispatch(k.pipeline, k.bindGroup, k.params, k.x, k.y);
+    }
+    this.workBytes += list.bytes;
+  }
+
+  releaseCaptured(work: CapturedWork): void {
+    (work as KernelList).release((s) => this.release(s));
+  }
+
+  copyStorage(from: GpuStorage, to: GpuStorage): void {
+    this.assertUsable('copy');
+    if (from.length !== to.length) throw new Error(`internal: copy of ${from.length} floats into ${to.length}`);
+    this.emitQueued();
+    const batch = this.recorder.batch;
+    from.buf.lastBatch = batch;
+    to.buf.lastBatch = batch;
+    if (from.length) this.recorder.copy(from.buf.buffer, to.buf.buffer, from.length * 4);
   }
 
   forward<A>(op: OpDef<A>, inputs: readonly GpuStorage[], shapes: readonly Shape[], attrs: A, outShape: Shape): GpuStorage {
@@ -301,6 +370,10 @@ export class WebGpuBackend implements Backend, GpuOps {
 
   /** Submits commands encoded outside the recorder (image upload, canvas draw) after all recorded work; counted in submits. */
   submitAfterRecorded(commands: GPUCommandBuffer): void {
+    if (this.capturing) {
+      this.capturing.misuse ??= new CompileError('a compiled function cannot upload images or draw to a canvas (a replay would not do it again); do that outside the function');
+      throw this.capturing.misuse;
+    }
     this.flush();
     this.device.queue.submit([commands]);
     this.recorder.submits++;
@@ -308,45 +381,33 @@ export class WebGpuBackend implements Backend, GpuOps {
 
   async read(s: GpuStorage, length: number): Promise<Float32Array> {
     this.assertUsable('read');
+    if (this.capturing) {
+      // Thrown again by endCapture: a read's rejection is easy to leave unobserved inside a synchronous function.
+      this.capturing.misuse ??= new CompileError('data(): a compiled function cannot read the GPU while it is traced (a replay would not read again); return the tensor and read it after the call');
+      throw this.capturing.misuse;
+    }
     this.throwPendingError();
     const bytes = length * 4;
     if (bytes === 0) return new Float32Array(0);
-    const staging = this.readbackPool.acquire(bytes);
     this.emitQueued();
     // Bound in this batch: an upload into the buffer (freed and reused before the submit) must wait for the copy.
     s.buf.lastBatch = this.recorder.batch;
-    this.recorder.copy(s.buf.buffer, staging.buffer, bytes);
+    const group = this.readGroupFor(bytes);
+    const offset = group.used;
+    group.used += Math.ceil(bytes / 8) * 8;
+    this.recorder.copy(s.buf.buffer, group.staging.buffer, bytes, offset);
     this.mapping++;
-    const work = this.workBytes;
-    let started = 0;
     let rejectRead!: (e: Error) => void;
     const lost = new Promise<never>((_, reject) => {
       rejectRead = reject;
     });
     this.pendingReads.add(rejectRead);
     try {
-      // Reads started in the same task (Promise.all of several data() calls) share one submit, and
-      // their maps start right after it (see toMap).
-      // (Wrapped: a promise resolved with a promise would wait for it.)
-      const mapped = new Promise<{ map: Promise<undefined> }>((resolve) => {
-        this.toMap.push(() => {
-          try {
-            started = performance.now();
-            this.prodder.kick(work);
-            resolve({ map: staging.buffer.mapAsync(mapModeRead(), 0, bytes) });
-          } catch (e) {
-            resolve({ map: Promise.reject(e) });
-          }
-        });
-      });
       // A submit that failed fails the read (its map would see the buffer without the copy).
       const flushed = this.flushSoon();
-      await Promise.race([Promise.all([(await mapped).map, flushed]), lost]);
-      this.prodder.settled(performance.now() - started);
+      const [data] = await Promise.race([Promise.all([(await group.mapped).data, flushed]), lost]);
       if (this.pipelines.pendingChecks.size) await Promise.all(this.pipelines.pendingChecks);
-      const out = new Float32Array(staging.buffer.getMappedRange(0, bytes).slice(0));
-      staging.buffer.unmap();
-      this.readbackPool.release(staging);
+      const out = new Float32Array(data.slice(offset, offset + bytes));
       this.throwPendingError();
       return out;
     } catch (e) {
@@ -358,6 +419,45 @@ export class WebGpuBackend implements Backend, GpuOps {
       this.mapping--;
       this.pendingReads.delete(rejectRead);
     }
+  }
+
+  /**
+   * The staging buffer reads recorded before the next flushSoon share (Promise.all of several
+   * data() calls): their copies land side by side and one map brings them back, as a hand-written
+   * step reads its results. A read that does not fit starts another.
+   */
+  private readGroup: ReadGroup | null = null;
+
+  private readGroupFor(bytes: number): ReadGroup {
+    const current = this.readGroup;
+    if (current && current.used + bytes <= current.staging.bytes) return current;
+    const staging = this.readbackPool.acquire(Math.max(bytes, READ_GROUP_BYTES));
+    const work = this.workBytes;
+    let resolve!: (m: ReadGroup['mapped'] extends Promise<infer T> ? T : never) => void;
+    const group: ReadGroup = { staging, used: 0, mapped: new Promise((r) => { resolve = r; }) };
+    this.readGroup = group;
+    // Started right after the submit that carries the copies, in the same microtask (see toMap).
+    // (Wrapped: a promise resolved with a promise would wait for it.)
+    this.toMap.push(() => {
+      try {
+        const started = performance.now();
+        this.prodder.kick(work);
+        const used = group.used;
+        const data = staging.buffer.mapAsync(mapModeRead(), 0, used).then(() => {
+          this.prodder.settled(performance.now() - started);
+          const copy = staging.buffer.getMappedRange(0, used).slice(0);
+          staging.buffer.unmap();
+          this.readbackPool.release(staging);
+          return copy;
+        });
+        // Each read observes it; this keeps a rejection nobody awaits yet from being reported as unhandled.
+        data.catch(() => undefined);
+        resolve({ data });
+      } catch (e) {
+        resolve({ data: Promise.reject(e) });
+      }
+    });
+    return group;
   }
 
   private flushing: Promise<void> | null = null;
@@ -386,6 +486,7 @@ export class WebGpuBackend implements Backend, GpuOps {
       } finally {
         const starts = this.toMap;
         this.toMap = [];
+        this.readGroup = null;
         for (const s of starts) s();
       }
     });

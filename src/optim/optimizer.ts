@@ -4,6 +4,7 @@
  * with the rest of the task's work), zeroGrad() and dispose(). Subclasses supply the rule and its per-step scalars.
  */
 import type { Backend, Storage } from '../backend.ts';
+import { engine } from '../engine.ts';
 import { DisposedTensorError, InvalidArgumentError, ShapeError } from '../errors.ts';
 import { fmt } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
@@ -62,7 +63,7 @@ export abstract class Optimizer {
   /** Updates every parameter that has a gradient, in place, with one kernel each, submitted with the rest of the task's work. */
   step(): void {
     const op = `${this.name}.step`;
-    if (this.disposed) throw new DisposedTensorError(`${op}: this optimizer was disposed; create a new one`);
+    this.checkLive(op);
     // Check everything before the first update so an error never leaves a half-applied step.
     for (const s of this.slots) {
       s.buffers[0] = s.param._live(op);
@@ -81,8 +82,21 @@ export abstract class Optimizer {
       this.args.length = 0;
       this.stepParams(this.args, s.step, this._lr);
       be.update(this.rule, s.buffers, this.args);
+      engine.trace?.update(s.buffers[0]!, this.args, {
+        check: () => this.checkLive(op),
+        next: () => {
+          s.step++;
+          const args: number[] = [];
+          this.stepParams(args, s.step, this._lr);
+          return args;
+        },
+      });
     }
     void be.flushSoon();
+  }
+
+  private checkLive(op: string): void {
+    if (this.disposed) throw new DisposedTensorError(`${op}: this optimizer was disposed; create a new one`);
   }
 
   /** Drops every parameter's gradient (disposing it), as PyTorch's zero_grad(set_to_none=True). */

@@ -1,0 +1,302 @@
+/**
+ * pg.compile(fn): the first call with given argument shapes runs fn once (the trace) and keeps the
+ * kernels it recorded; later calls record those kernels again, skipping the graph, fusion planning,
+ * cache lookups and backward's walk, so a small training step costs about what a hand-written one
+ * does in JavaScript. Arguments are copied into buffers the trace owns, and results copied out of
+ * them into fresh tensors, so callers never share memory with the captured kernels.
+ *
+ * What a replay cannot see, it guards: tensors made before the trace that fn used must still be
+ * alive, optimizers must still exist (their step count and learning rate are read on every call),
+ * and a .grad that fn adds into must be in the state the trace left it.
+ */
+import type { Backend, CapturedWork, Storage } from './backend.ts';
+import { activeBackend, engine, type TraceWatch, type UpdateHook } from './engine.ts';
+import { CompileError, InvalidArgumentError } from './errors.ts';
+import { binaryScalarOps } from './ops/elementwise.ts';
+import { noGrad, tidy } from './runtime.ts';
+import { fmt } from './shape.ts';
+import { apply, Tensor } from './tensor.ts';
+
+/** A compiled function: call it like fn; dispose() gives back the buffers its traces hold. */
+export interface Compiled<A extends Tensor[], R> {
+  (...args: A): R;
+  /** Argument shapes traced so far (one trace each). */
+  readonly traces: number;
+  dispose(): void;
+}
+
+/** Rebuilds fn's result (tensors in nested arrays and plain objects) around other tensors. */
+type Rebuild = (tensors: readonly Tensor[]) => unknown;
+
+function resultTemplate(x: unknown, found: Tensor[], path: string): Rebuild {
+  if (x instanceof Tensor) {
+    const i = found.push(x) - 1;
+    return (ts) => ts[i];
+  }
+  if (Array.isArray(x)) {
+    const parts = x.map((v, i) => resultTemplate(v, found, `${path}[${i}]`));
+    return (ts) => parts.map((p) => p(ts));
+  }
+  if (x !== null && typeof x === 'object') {
+    if (Object.getPrototypeOf(x) !== Object.prototype) {
+      throw new CompileError(`compile: fn returned ${x.constructor?.name ?? 'an object'} at result${path}; return tensors, numbers, and arrays or plain objects of them`);
+    }
+    const parts = Object.entries(x).map(([k, v]) => [k, resultTemplate(v, found, `${path}.${k}`)] as const);
+    return (ts) => Object.fromEntries(parts.map(([k, p]) => [k, p(ts)]));
+  }
+  if (typeof x === 'function') throw new CompileError(`compile: fn returned a function at result${path}; return tensors, numbers, and arrays or plain objects of them`);
+  return () => x;
+}
+
+interface GradGuard {
+  readonly tensor: Tensor;
+  /** fn cleared the gradient before adding into it, so what it held before a call does not matter. */
+  readonly clearedFirst: boolean;
+  /** The .grad the trace left (null for none). */
+  left: Tensor | null;
+  /** Its storage, written by the captured kernels. */
+  leftStorage: Storage | null;
+}
+
+interface Update {
+  readonly hook: UpdateHook;
+  readonly set: (values: readonly number[]) => void;
+}
+
+/** One trace: the captured kernels and what a replay needs around them. */
+class Program {
+  constructor(
+    readonly backend: Backend,
+    readonly work: CapturedWork,
+    /** Buffers the arguments are copied into. */
+    readonly inputs: readonly Storage[],
+    /** Buffers the results are copied out of (held here). */
+    readonly outputs: readonly { storage: Storage; shape: readonly number[] }[],
+    readonly rebuild: Rebuild,
+    /** Tensors made before the trace that fn used, with the storage it used. */
+    readonly externals: readonly (readonly [Tensor, Storage])[],
+    readonly grads: readonly GradGuard[],
+    readonly updates: readonly Update[],
+  ) {}
+
+  release(): void {
+    if (this.backend !== engine.backend) return;
+    this.backend.capture!.releaseCaptured(this.work);
+    for (const s of this.inputs) this.backend.release(s);
+    for (const o of this.outputs) this.backend.release(o.storage);
+  }
+}
+
+/** Records what a trace must know about the world outside fn. */
+class Watch implements TraceWatch {
+  readonly firstId = engine.nextTensorId;
+  readonly externals = new Map<Tensor, Storage>();
+  readonly grads = new Map<Tensor, GradGuard>();
+  readonly updates: { param: Storage; args: number[]; hook: UpdateHook }[] = [];
+
+  readExternal(t: Tensor, s: Storage): void {
+    if (!this.externals.has(t)) this.externals.set(t, s);
+  }
+
+  gradChange(t: Tensor, clearing: boolean): void {
+    if (this.grads.has(t)) return;
+    const before = t.grad && !t.grad.isDisposed ? t.grad : null;
+    this.grads.set(t, { tensor: t, clearedFirst: clearing, left: before, leftStorage: before?._storage ?? null });
+  }
+
+  update(param: Storage, args: readonly number[], hook: UpdateHook): void {
+    this.updates.push({ param, args: [...args], hook });
+  }
+}
+
+const MAX_TRACES = 16;
+
+/**
+ * Compiles fn for repeated calls: the first call with a set of argument shapes runs fn and keeps
+ * its GPU kernels; later calls replay them. fn must be synchronous and take and return tensors
+ * (in arrays or plain objects); results are new tensors outside the graph, like detach().
+ *
+ * As jax.jit: numbers fn computes in JavaScript and tensors it makes from JavaScript data are
+ * fixed at the trace; pass what changes as arguments. Tensors fn closes over (weights) are read
+ * as they are at each call; an optimizer's step() inside fn runs on each call with its current
+ * learning rate.
+ */
+export function compile<A extends Tensor[], R>(fn: (...args: A) => R): Compiled<A, R> {
+  if (typeof fn !== 'function') throw new InvalidArgumentError(`compile: expected a function, got ${fn === null ? 'null' : typeof fn}`);
+  const programs = new Map<string, Program>();
+  let disposed = false;
+
+  const call = (...args: A): R => {
+    if (disposed) throw new CompileError('compile: this compiled function was disposed; compile fn again');
+    if (engine.trace) throw new CompileError('compile: a compiled function cannot call another compiled function while it is traced; call fn itself inside');
+    const be = activeBackend('compiled function');
+    const storages = args.map((a, i) => {
+      if (!(a instanceof Tensor)) throw new InvalidArgumentError(`compiled function: argument ${i} is ${a === null ? 'null' : typeof a}, not a Tensor`);
+      return a._live(`compiled function argument ${i}`);
+    });
+    if (!be.capture) return eager(fn, args);
+    const key = `${engine.gradEnabled ? 'g' : 'n'}|${args.map((a) => a.shape.join('x')).join('|')}`;
+    let program = programs.get(key);
+    if (program && program.backend !== be) {
+      programs.delete(key);
+      program = undefined;
+    }
+    if (!program) {
+      if (programs.size >= MAX_TRACES) {
+        throw new CompileError(
+          `compile: ${MAX_TRACES} argument shapes traced already (now ${args.map((a) => fmt(a.shape)).join(', ')}); each keeps its own buffers. Pad inputs to a few shapes, or compile a function per shape`,
+        );
+      }
+      const [p, result] = trace(be, fn, args);
+      programs.set(key, p);
+      return result as R;
+    }
+    return replay(program, storages) as R;
+  };
+
+  Object.defineProperty(call, 'traces', { get: () => programs.size });
+  (call as Compiled<A, R>).dispose = () => {
+    if (disposed) return;
+    disposed = true;
+    for (const p of programs.values()) p.release();
+    programs.clear();
+  };
+  return call as Compiled<A, R>;
+}
+
+/** Where kernels cannot be captured (the CPU reference): fn every call, results detached copies. */
+function eager<A extends Tensor[], R>(fn: (...args: A) => R, args: A): R {
+  return tidy(() => {
+    const found: Tensor[] = [];
+    const rebuild = resultTemplate(fn(...args), found, '');
+    return rebuild(noGrad(() => found.map((t) => apply(binaryScalarOps.mul!, [t], { scalar: 1 })))) as R;
+  });
+}
+
+function trace<A extends Tensor[]>(be: Backend, fn: (...args: A) => unknown, args: A): [Program, unknown] {
+  const cap = be.capture!;
+  const inputs = args.map((a) => be.allocate('compile input', a.shape));
+  const held: Storage[] = [...inputs];
+  const watch = new Watch();
+  let work: CapturedWork | null = null;
+  const wrapped: Tensor[] = [];
+  try {
+    inputs.forEach((s, i) => {
+      cap.copyStorage(args[i]!._storage!, s);
+    });
+    cap.startCapture();
+    const found: Tensor[] = [];
+    let rebuild: Rebuild;
+    engine.trace = watch;
+    try {
+      for (const [i, s] of inputs.entries()) {
+        s.refs++;
+        wrapped.push(new Tensor(be, s, args[i]!.shape, false, false));
+      }
+      const result = tidy(() => fn(...(wrapped as A)));
+      if (result && typeof (result as { then?: unknown }).then === 'function') {
+        throw new CompileError('compile: fn returned a Promise; a compiled function must be synchronous (await its results after the call)');
+      }
+      rebuild = resultTemplate(result, found, '');
+    } catch (e) {
+      cap.abortCapture();
+      throw e;
+    } finally {
+      engine.trace = null;
+    }
+    try {
+      work = cap.endCapture();
+      const outputs = found.map((t) => {
+        const storage = t._live('compile result');
+        storage.refs++;
+        held.push(storage);
+        return { storage, shape: t.shape };
+      });
+      for (const t of found) if (t.id >= watch.firstId) t.dispose();
+      const grads = checkGrads(watch);
+      const updates = watch.updates.map(({ param, args: values, hook }) => {
+        const set = work!.paramSetter(param, values);
+        if (!set) throw new CompileError(`compile: an optimizer update (parameters ${values.join(', ')}) was not found among the captured kernels; please report this as a pixelgrad bug`);
+        return { hook, set };
+      });
+      const externals = [...watch.externals].filter(([t]) => !t.isDisposed);
+      const program = new Program(be, work, inputs, outputs, rebuild, externals, grads, updates);
+      return [program, copyOut(program)];
+    } catch (e) {
+      if (work) cap.releaseCaptured(work);
+      throw e;
+    }
+  } catch (e) {
+    for (const s of held) be.release(s);
+    throw e;
+  } finally {
+    for (const w of wrapped) w.dispose();
+  }
+}
+
+/** The gradients fn changed, and whether a replay can repeat what it did to them. */
+function checkGrads(watch: Watch): GradGuard[] {
+  const guards: GradGuard[] = [];
+  for (const g of watch.grads.values()) {
+    const t = g.tensor;
+    const left = t.grad && !t.grad.isDisposed ? t.grad : null;
+    if (!g.clearedFirst && (left !== g.left || (left && left._storage !== g.leftStorage))) {
+      throw new CompileError(
+        `compile: backward() inside fn added into the .grad of tensor ${t.id} (shape ${fmt(t.shape)}) and left it set, so the next call would add into it, which a replay cannot repeat. ` +
+          'Clear gradients inside fn: call optimizer.zeroGrad() (or tensor.zeroGrad()) before backward() or after step(), or use pg.grad / pg.valueAndGrad',
+      );
+    }
+    guards.push({ tensor: t, clearedFirst: g.clearedFirst, left, leftStorage: left?._storage ?? null });
+  }
+  return guards;
+}
+
+function replay(p: Program, args: readonly Storage[]): unknown {
+  const be = p.backend;
+  const cap = be.capture!;
+  // Every check comes before the first recorded command, so a failed call changes nothing.
+  for (const [t, s] of p.externals) {
+    if (t._storage !== s) {
+      throw new CompileError(
+        `compiled function: tensor ${t.id} (shape ${fmt(t.shape)}), which fn used when it was traced, was disposed since; a replay would read freed memory. Keep it alive, or compile fn again`,
+      );
+    }
+  }
+  for (const g of p.grads) {
+    const now = g.tensor.grad && !g.tensor.grad.isDisposed ? g.tensor.grad : null;
+    if (!g.clearedFirst && now !== g.left) {
+      throw new CompileError(
+        `compiled function: the .grad of tensor ${g.tensor.id} (shape ${fmt(g.tensor.shape)}) changed since fn was traced, and fn adds into it; a replay cannot repeat that. Clear gradients inside fn (optimizer.zeroGrad())`,
+      );
+    }
+  }
+  for (const u of p.updates) u.hook.check();
+  for (const u of p.updates) u.set(u.hook.next());
+  p.inputs.forEach((s, i) => {
+    cap.copyStorage(args[i]!, s);
+  });
+  cap.runCaptured(p.work);
+  // A cleared-first gradient the trace left set holds this call's values again; bring it back if the caller dropped it.
+  for (const g of p.grads) {
+    if (!g.clearedFirst || !g.leftStorage) continue;
+    const t = g.tensor;
+    if (t.grad === g.left && g.left && !g.left.isDisposed) continue;
+    t.grad?.dispose();
+    g.leftStorage.refs++;
+    g.left = new Tensor(be, g.leftStorage, t.shape, false, false);
+    t.grad = g.left;
+  }
+  return copyOut(p);
+}
+
+/** Fresh tensors holding the results, copied out of the program's buffers. */
+function copyOut(p: Program): unknown {
+  const be = p.backend;
+  const tensors = p.outputs.map(({ storage, shape }) => {
+    const s = be.allocate('compiled function result', shape);
+    be.capture!.copyStorage(storage, s);
+    return new Tensor(be, s, shape, false);
+  });
+  void be.flushSoon();
+  return p.rebuild(tensors);
+}
