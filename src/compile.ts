@@ -25,6 +25,15 @@ export interface Compiled<A extends Tensor[], R> {
   dispose(): void;
 }
 
+/** fn's result, checked to be something a compiled function can hand back. */
+function called<A extends Tensor[], R>(fn: (...args: A) => R, args: A): R {
+  const result = fn(...args);
+  if (result && typeof (result as { then?: unknown }).then === 'function') {
+    throw new CompileError('compile: fn returned a Promise; a compiled function must be synchronous (await its results after the call)');
+  }
+  return result;
+}
+
 /** Rebuilds fn's result (tensors in nested arrays and plain objects) around other tensors. */
 type Rebuild = (tensors: readonly Tensor[]) => unknown;
 
@@ -168,7 +177,7 @@ export function compile<A extends Tensor[], R>(fn: (...args: A) => R): Compiled<
 function eager<A extends Tensor[], R>(fn: (...args: A) => R, args: A): R {
   return tidy(() => {
     const found: Tensor[] = [];
-    const rebuild = resultTemplate(fn(...args), found, '');
+    const rebuild = resultTemplate(called(fn, args), found, '');
     return rebuild(noGrad(() => found.map((t) => apply(binaryScalarOps.mul!, [t], { scalar: 1 })))) as R;
   });
 }
@@ -180,12 +189,12 @@ function trace<A extends Tensor[]>(be: Backend, fn: (...args: A) => unknown, arg
   const watch = new Watch();
   let work: CapturedWork | null = null;
   const wrapped: Tensor[] = [];
+  const found: Tensor[] = [];
   try {
     inputs.forEach((s, i) => {
       cap.copyStorage(args[i]!._storage!, s);
     });
     cap.startCapture();
-    const found: Tensor[] = [];
     let rebuild: Rebuild;
     engine.trace = watch;
     try {
@@ -193,11 +202,11 @@ function trace<A extends Tensor[]>(be: Backend, fn: (...args: A) => unknown, arg
         s.refs++;
         wrapped.push(new Tensor(be, s, args[i]!.shape, false, false));
       }
-      const result = tidy(() => fn(...(wrapped as A)));
-      if (result && typeof (result as { then?: unknown }).then === 'function') {
-        throw new CompileError('compile: fn returned a Promise; a compiled function must be synchronous (await its results after the call)');
-      }
-      rebuild = resultTemplate(result, found, '');
+      rebuild = resultTemplate(
+        tidy(() => called(fn, wrapped as A)),
+        found,
+        '',
+      );
     } catch (e) {
       cap.abortCapture();
       throw e;
@@ -212,7 +221,6 @@ function trace<A extends Tensor[]>(be: Backend, fn: (...args: A) => unknown, arg
         held.push(storage);
         return { storage, shape: t.shape };
       });
-      for (const t of found) if (t.id >= watch.firstId) t.dispose();
       const grads = checkGrads(watch);
       const updates = watch.updates.map(({ param, args: values, hook }) => {
         const set = work!.paramSetter(param, values);
@@ -230,6 +238,8 @@ function trace<A extends Tensor[]>(be: Backend, fn: (...args: A) => unknown, arg
     for (const s of held) be.release(s);
     throw e;
   } finally {
+    // The results fn made were copied into held storage (or the trace failed): either way they go.
+    for (const t of found) if (t.id >= watch.firstId) t.dispose();
     for (const w of wrapped) w.dispose();
   }
 }

@@ -273,8 +273,13 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
   }
 
   abortCapture(): void {
-    this.capturing?.release((s) => this.release(s));
-    this.capturing = null;
+    try {
+      // What fn queued before it failed runs, as it would have without compile, and lets go of what it holds.
+      if (this.capturing && !this.lostError && !this.destroyed) this.emitQueued();
+    } finally {
+      this.capturing?.release((s) => this.release(s));
+      this.capturing = null;
+    }
   }
 
   runCaptured(work: CapturedWork): void {

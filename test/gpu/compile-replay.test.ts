@@ -1,0 +1,221 @@
+/**
+ * What only a replaying backend shows: a replay records the trace's kernels and creates nothing,
+ * the guards that keep a replay from reading freed memory or repeating what it cannot, and the
+ * buffers a compiled function holds until dispose().
+ */
+import { beforeAll, expect, test } from 'vitest';
+import * as pg from '../../src/index.ts';
+import { expectClose, expectError } from '../shared/backends.ts';
+
+beforeAll(async () => {
+  await pg.init();
+});
+
+const seedLoss = (c1: pg.Tensor, c2: pg.Tensor) => c1.mul(0.6).add(c2.mul(0.4)).sub(0.5).pow(2);
+
+test('a replay records the kernels the trace recorded and creates no buffer, bind group or pipeline', async () => {
+  const { w, p, t, opt } = fit(21);
+  const step = pg.compile(() => {
+    const loss = pg.colorMixLoss(w, p, t, { softmax: true });
+    loss.backward();
+    opt.step();
+    opt.zeroGrad();
+    return loss;
+  });
+  pg.flush();
+  let m = pg.memory();
+  step().dispose();
+  const traced = pg.memory().dispatches - m.dispatches;
+  for (let i = 0; i < 3; i++) {
+    m = pg.memory();
+    const loss = step();
+    const after = pg.memory();
+    expect(after.dispatches - m.dispatches, `dispatches at call ${i + 2}`).toBe(traced);
+    expect(after.buffersCreated - m.buffersCreated).toBe(0);
+    expect(after.bindGroupsCreated - m.bindGroupsCreated).toBe(0);
+    expect(after.pipelinesCreated - m.pipelinesCreated).toBe(0);
+    await loss.data();
+    loss.dispose();
+  }
+  // The fused loss with both updates inside: two kernels a step.
+  expect(traced).toBe(2);
+  step.dispose();
+  pg.dispose([w, p, t]);
+  opt.dispose();
+});
+
+test('the README example compiled is one kernel a call, and reads both gradients with one map', async () => {
+  const grads = pg.compile(pg.grad(seedLoss));
+  const device = (pg.backend() as unknown as { device: GPUDevice }).device;
+  const maps = countMaps(device);
+  for (let i = 0; i < 3; i++) {
+    const c1 = pg.tensor([0.2]);
+    const c2 = pg.tensor([0.7]);
+    const before = pg.memory().dispatches;
+    const [g1, g2] = grads(c1, c2);
+    expect(pg.memory().dispatches - before).toBe(1);
+    maps.count = 0;
+    const [a, b] = await Promise.all([g1!.data(), g2!.data()]);
+    expect(maps.count).toBe(1);
+    expect(a[0]).toBeCloseTo(-0.12, 6);
+    expect(b[0]).toBeCloseTo(-0.08, 6);
+    pg.dispose([c1, c2, g1, g2]);
+  }
+  maps.restore();
+  grads.dispose();
+});
+
+test('reads started together share staging space, and each gets its own values back', async () => {
+  // 1 + 1500 + 3 + 700 floats: more than one group's 4 KB, so the reads span several maps.
+  const sizes = [1, 1500, 3, 700, 2];
+  const tensors = pg.tidy(() => sizes.map((n, k) => pg.arange(n).add(k * 10000)));
+  const got = await Promise.all(tensors.map((x) => x.data()));
+  got.forEach((values, k) => {
+    expectClose(values, Array.from({ length: sizes[k]! }, (_, i) => i + k * 10000), 0, 0, `read ${k}`);
+  });
+  pg.dispose(tensors);
+});
+
+test('a tensor fn closed over and that was disposed since the trace stops the next call, with nothing changed', async () => {
+  const { w, p, t, opt } = fit(22);
+  const step = pg.compile(() => {
+    const loss = w.matmul(p).sub(t).square().mean();
+    loss.backward();
+    opt.step();
+    opt.zeroGrad();
+    return loss;
+  });
+  step().dispose();
+  const pBefore = await p.data();
+  t.dispose();
+  expectError(() => step(), pg.CompileError, `tensor ${t.id}`, 'shape [32, 3]', 'disposed');
+  expect(opt.stateOf(p).step).toBe(1);
+  expectClose(await p.data(), pBefore, 0, 0, 'palette after the refused call');
+  step.dispose();
+  pg.dispose([w, p]);
+  opt.dispose();
+});
+
+test('an optimizer disposed since the trace stops the next call', async () => {
+  const { w, p, t, opt } = fit(23);
+  const step = pg.compile(() => {
+    const loss = w.matmul(p).sub(t).square().mean();
+    loss.backward();
+    opt.step();
+    opt.zeroGrad();
+    return loss;
+  });
+  step().dispose();
+  opt.dispose();
+  expectError(() => step(), pg.DisposedTensorError, 'Adam.step', 'disposed');
+  step.dispose();
+  pg.dispose([w, p, t]);
+});
+
+test('backward() that leaves .grad set is refused at the trace: the next call would add into it', async () => {
+  const { w, p, t, opt } = fit(24);
+  const step = pg.compile(() => {
+    const loss = w.matmul(p).sub(t).square().mean();
+    loss.backward();
+    opt.step();
+    return loss;
+  });
+  expectError(() => step(), pg.CompileError, 'backward()', 'left it set', 'zeroGrad');
+  // Cleared first, the same step compiles.
+  const ok = pg.compile(() => {
+    opt.zeroGrad();
+    const loss = w.matmul(p).sub(t).square().mean();
+    loss.backward();
+    opt.step();
+    return loss;
+  });
+  const a = ok();
+  const b = ok();
+  expect((await b.data())[0]).toBeLessThan((await a.data())[0]!);
+  pg.dispose([a, b, w, p, t]);
+  ok.dispose();
+  step.dispose();
+  opt.dispose();
+});
+
+test('reading, uploading an image or calling a compiled function inside a trace is refused, and the engine stays usable', async () => {
+  const x = pg.tensor([1, 2, 3]);
+  const bytes = pg.memory().bytesInUse;
+  const reads = pg.compile((a: pg.Tensor) => {
+    const y = a.add(1);
+    // Not awaited (fn is synchronous): the trace still reports it.
+    y.data().catch(() => undefined);
+    return y;
+  });
+  expectError(() => reads(x), pg.CompileError, 'data()', 'return the tensor');
+  const inner = pg.compile((a: pg.Tensor) => a.mul(2));
+  const outer = pg.compile((a: pg.Tensor) => inner(a).add(1));
+  expectError(() => outer(x), pg.CompileError, 'another compiled function');
+  expect(pg.memory().bytesInUse).toBe(bytes);
+  const y = inner(x);
+  expectClose(await y.data(), [2, 4, 6], 0, 0, 'a compiled call after the refusals');
+  pg.dispose([x, y]);
+  inner.dispose();
+});
+
+test('numbers fn computes in JavaScript are fixed at the trace, as in jax.jit; arguments are not', async () => {
+  let k = 2;
+  const f = pg.compile((a: pg.Tensor) => a.mul(k));
+  const x = pg.tensor([1, 2]);
+  const y1 = f(x);
+  k = 3;
+  const y2 = f(x);
+  expectClose(await y2.data(), await y1.data(), 0, 0, 'second call');
+  expectClose(await y2.data(), [2, 4], 0, 0, 'second call');
+  pg.dispose([x, y1, y2]);
+  f.dispose();
+});
+
+test('a compiled function holds its buffers until dispose(); a failed trace holds none', async () => {
+  pg.releasePooled();
+  const base = pg.memory().bytesInUse;
+  const live = pg.memory().liveTensors;
+  const x = pg.rand([1000]);
+  const f = pg.compile((a: pg.Tensor) => a.exp().sum());
+  const y = f(x);
+  await y.data();
+  y.dispose();
+  expect(pg.memory().bytesInUse).toBeGreaterThan(base + 4000);
+  f.dispose();
+  x.dispose();
+  expect(pg.memory().bytesInUse).toBe(base);
+  const bad = pg.compile((a: pg.Tensor) => {
+    a.exp();
+    throw new Error('user bug');
+  });
+  const z = pg.rand([1000]);
+  expect(() => bad(z)).toThrow('user bug');
+  z.dispose();
+  expect(pg.memory().bytesInUse).toBe(base);
+  expect(pg.memory().liveTensors).toBe(live);
+});
+
+function fit(seed: number) {
+  pg.manualSeed(seed);
+  const w = pg.randn([32, 4], { requiresGrad: true });
+  const p = pg.rand([4, 3], { requiresGrad: true });
+  const t = pg.rand([32, 3]);
+  return { w, p, t, opt: new pg.Adam([w, p], { lr: 0.05 }) };
+}
+
+/** Counts mapAsync calls on every buffer of `device` (wraps the prototype's method). */
+function countMaps(device: GPUDevice) {
+  const proto = Object.getPrototypeOf(device.createBuffer({ size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST })) as GPUBuffer;
+  const original = proto.mapAsync;
+  const state = {
+    count: 0,
+    restore: () => {
+      proto.mapAsync = original;
+    },
+  };
+  proto.mapAsync = function (this: GPUBuffer, ...args: Parameters<GPUBuffer['mapAsync']>) {
+    state.count++;
+    return original.apply(this, args);
+  };
+  return state;
+}
