@@ -14,7 +14,7 @@ beforeAll(async () => {
 const seedLoss = (c1: pg.Tensor, c2: pg.Tensor) => c1.mul(0.6).add(c2.mul(0.4)).sub(0.5).pow(2);
 
 test('a replay records the kernels the trace recorded and creates no buffer, bind group or pipeline', async () => {
-  const { w, p, t, opt } = fit(21);
+  const { w, p, t, opt } = trainable(21);
   const step = pg.compile(() => {
     const loss = pg.colorMixLoss(w, p, t, { softmax: true });
     loss.backward();
@@ -77,7 +77,7 @@ test('reads started together share staging space, and each gets its own values b
 });
 
 test('a tensor fn closed over and that was disposed since the trace stops the next call, with nothing changed', async () => {
-  const { w, p, t, opt } = fit(22);
+  const { w, p, t, opt } = trainable(22);
   const step = pg.compile(() => {
     const loss = w.matmul(p).sub(t).square().mean();
     loss.backward();
@@ -97,7 +97,7 @@ test('a tensor fn closed over and that was disposed since the trace stops the ne
 });
 
 test('an optimizer disposed since the trace stops the next call', async () => {
-  const { w, p, t, opt } = fit(23);
+  const { w, p, t, opt } = trainable(23);
   const step = pg.compile(() => {
     const loss = w.matmul(p).sub(t).square().mean();
     loss.backward();
@@ -113,7 +113,7 @@ test('an optimizer disposed since the trace stops the next call', async () => {
 });
 
 test('backward() that leaves .grad set is refused at the trace: the next call would add into it', async () => {
-  const { w, p, t, opt } = fit(24);
+  const { w, p, t, opt } = trainable(24);
   const step = pg.compile(() => {
     const loss = w.matmul(p).sub(t).square().mean();
     loss.backward();
@@ -195,7 +195,7 @@ test('a compiled function holds its buffers until dispose(); a failed trace hold
   expect(pg.memory().liveTensors).toBe(live);
 });
 
-function fit(seed: number) {
+function trainable(seed: number) {
   pg.manualSeed(seed);
   const w = pg.randn([32, 4], { requiresGrad: true });
   const p = pg.rand([4, 3], { requiresGrad: true });
