@@ -217,6 +217,8 @@ function trace<A extends Tensor[]>(be: Backend, fn: (...args: A) => unknown, arg
       work = cap.endCapture();
       const outputs = found.map((t) => {
         const storage = t._live('compile result');
+        // A tensor from outside returned as it is (a weight) is copied out on every call: it must stay alive.
+        if (t.id < watch.firstId) watch.readExternal(t, storage);
         storage.refs++;
         held.push(storage);
         return { storage, shape: t.shape };

@@ -219,3 +219,24 @@ function countMaps(device: GPUDevice) {
   };
   return state;
 }
+
+test('a weight returned as it is comes back with its values at each call, and its disposal stops the next call', async () => {
+  const { w, p, t, opt } = trainable(25);
+  const step = pg.compile(() => {
+    const loss = w.matmul(p).sub(t).square().mean();
+    loss.backward();
+    opt.step();
+    opt.zeroGrad();
+    return [loss, p];
+  });
+  for (let i = 0; i < 2; i++) {
+    const [loss, pNow] = step();
+    expectClose(await pNow!.data(), await p.data(), 0, 0, `palette returned at call ${i}`);
+    pg.dispose([loss, pNow]);
+  }
+  p.dispose();
+  expectError(() => step(), pg.CompileError, `tensor ${p.id}`, 'disposed');
+  step.dispose();
+  pg.dispose([w, t]);
+  opt.dispose();
+});
