@@ -69,6 +69,8 @@ export interface Backend {
 export interface CapturedWork {
   /** Kernels a replay records. */
   readonly kernelCount: number;
+  /** Whether a captured kernel binds `s` (the capture then holds a reference to it). */
+  holds(s: Storage): boolean;
   /**
    * Rewrites, on later replays, the parameters an optimizer update passed for `target` (found by
    * the values it passed when traced); null if no captured kernel wrote `target` with them.
@@ -83,6 +85,8 @@ export interface Capturing {
   endCapture(): CapturedWork;
   /** Stops keeping kernels after a failed trace, giving back what they held. */
   abortCapture(): void;
+  /** Records the work queued so far (fused elementwise ops, a held-back loss). */
+  recordQueued(): void;
   /** Records the captured kernels again, with their parameters as last set. */
   runCaptured(work: CapturedWork): void;
   releaseCaptured(work: CapturedWork): void;

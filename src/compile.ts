@@ -63,8 +63,10 @@ interface GradGuard {
   readonly clearedFirst: boolean;
   /** The .grad the trace left (null for none). */
   left: Tensor | null;
-  /** Its storage, written by the captured kernels. */
+  /** Its storage, written by the captured kernels (the program holds a reference). */
   leftStorage: Storage | null;
+  /** References to leftStorage besides the .grad tensor's own when nothing else holds it. */
+  baseRefs: number;
 }
 
 interface Update {
@@ -93,6 +95,7 @@ class Program {
     this.backend.capture!.releaseCaptured(this.work);
     for (const s of this.inputs) this.backend.release(s);
     for (const o of this.outputs) this.backend.release(o.storage);
+    for (const g of this.grads) if (g.leftStorage) this.backend.release(g.leftStorage);
   }
 }
 
@@ -110,7 +113,7 @@ class Watch implements TraceWatch {
   gradChange(t: Tensor, clearing: boolean): void {
     if (this.grads.has(t)) return;
     const before = t.grad && !t.grad.isDisposed ? t.grad : null;
-    this.grads.set(t, { tensor: t, clearedFirst: clearing, left: before, leftStorage: before?._storage ?? null });
+    this.grads.set(t, { tensor: t, clearedFirst: clearing, left: before, leftStorage: before?._storage ?? null, baseRefs: 0 });
   }
 
   update(param: Storage, args: readonly number[], hook: UpdateHook): void {
@@ -184,16 +187,19 @@ function eager<A extends Tensor[], R>(fn: (...args: A) => R, args: A): R {
 
 function trace<A extends Tensor[]>(be: Backend, fn: (...args: A) => unknown, args: A): [Program, unknown] {
   const cap = be.capture!;
-  const inputs = args.map((a) => be.allocate('compile input', a.shape));
-  const held: Storage[] = [...inputs];
+  const inputs: Storage[] = [];
+  const held: Storage[] = [];
   const watch = new Watch();
   let work: CapturedWork | null = null;
   const wrapped: Tensor[] = [];
-  const found: Tensor[] = [];
+  let found: Tensor[] = [];
   try {
-    inputs.forEach((s, i) => {
-      cap.copyStorage(args[i]!._storage!, s);
-    });
+    for (const a of args) {
+      const s = be.allocate('compile input', a.shape);
+      inputs.push(s);
+      held.push(s);
+      cap.copyStorage(a._storage!, s);
+    }
     cap.startCapture();
     let rebuild: Rebuild;
     engine.trace = watch;
@@ -202,11 +208,13 @@ function trace<A extends Tensor[]>(be: Backend, fn: (...args: A) => unknown, arg
         s.refs++;
         wrapped.push(new Tensor(be, s, args[i]!.shape, false, false));
       }
-      rebuild = resultTemplate(
-        tidy(() => called(fn, wrapped as A)),
-        found,
-        '',
-      );
+      // Inside the tidy: a result it cannot hand back disposes every tensor fn made.
+      const kept = tidy(() => {
+        const into: Tensor[] = [];
+        return { rebuild: resultTemplate(called(fn, wrapped as A), into, ''), found: into };
+      });
+      rebuild = kept.rebuild;
+      found = kept.found;
     } catch (e) {
       cap.abortCapture();
       throw e;
@@ -223,14 +231,33 @@ function trace<A extends Tensor[]>(be: Backend, fn: (...args: A) => unknown, arg
         held.push(storage);
         return { storage, shape: t.shape };
       });
+      for (const [t] of watch.externals) {
+        if (t.isDisposed) {
+          throw new CompileError(
+            `compile: fn used tensor ${t.id} (shape ${fmt(t.shape)}), made before the call, and then disposed it; a replay would use its memory again. ` +
+              'Pass such a tensor as an argument, or make it inside fn (a gradient: run the loss and backward() inside fn too)',
+          );
+        }
+      }
       const grads = checkGrads(watch);
-      const updates = watch.updates.map(({ param, args: values, hook }) => {
-        const set = work!.paramSetter(param, values);
-        if (!set) throw new CompileError(`compile: an optimizer update (parameters ${values.join(', ')}) was not found among the captured kernels; please report this as a pixelgrad bug`);
-        return { hook, set };
-      });
-      const externals = [...watch.externals].filter(([t]) => !t.isDisposed);
-      const program = new Program(be, work, inputs, outputs, rebuild, externals, grads, updates);
+      for (const g of grads) {
+        if (!g.leftStorage) continue;
+        g.leftStorage.refs++;
+        held.push(g.leftStorage);
+      }
+      const updates: Update[] = [];
+      for (const { param, args: values, hook } of watch.updates) {
+        const set = work.paramSetter(param, values);
+        // An empty parameter records no kernel, so there is nothing to refresh.
+        if (set) updates.push({ hook, set });
+        else if (param.length > 0) throw new CompileError(`compile: an optimizer update (parameters ${values.join(', ')}) was not found among the captured kernels; please report this as a pixelgrad bug`);
+      }
+      const program = new Program(be, work, inputs, outputs, rebuild, [...watch.externals], grads, updates);
+      // The references the program itself holds on each gradient's memory (see replay).
+      for (const g of grads) {
+        const s = g.leftStorage;
+        if (s) g.baseRefs = 1 + (work.holds(s) ? 1 : 0) + outputs.filter((o) => o.storage === s).length;
+      }
       return [program, copyOut(program)];
     } catch (e) {
       if (work) cap.releaseCaptured(work);
@@ -240,8 +267,10 @@ function trace<A extends Tensor[]>(be: Backend, fn: (...args: A) => unknown, arg
     for (const s of held) be.release(s);
     throw e;
   } finally {
-    // The results fn made were copied into held storage (or the trace failed): either way they go.
-    for (const t of found) if (t.id >= watch.firstId) t.dispose();
+    // The results fn made were copied into held storage (or the trace failed): either way they go,
+    // except a .grad fn returned, which its tensor keeps.
+    const grads = new Set([...watch.grads.keys()].map((t) => t.grad));
+    for (const t of found) if (t.id >= watch.firstId && !grads.has(t)) t.dispose();
     for (const w of wrapped) w.dispose();
   }
 }
@@ -258,7 +287,7 @@ function checkGrads(watch: Watch): GradGuard[] {
           'Clear gradients inside fn: call optimizer.zeroGrad() (or tensor.zeroGrad()) before backward() or after step(), or use pg.grad / pg.valueAndGrad',
       );
     }
-    guards.push({ tensor: t, clearedFirst: g.clearedFirst, left, leftStorage: left?._storage ?? null });
+    guards.push({ tensor: t, clearedFirst: g.clearedFirst, left, leftStorage: left?._storage ?? null, baseRefs: 0 });
   }
   return guards;
 }
@@ -266,6 +295,8 @@ function checkGrads(watch: Watch): GradGuard[] {
 function replay(p: Program, args: readonly Storage[]): unknown {
   const be = p.backend;
   const cap = be.capture!;
+  // Queued ops that read a gradient hold it until recorded; recorded now, they no longer count as holders.
+  cap.recordQueued();
   // Every check comes before the first recorded command, so a failed call changes nothing.
   for (const [t, s] of p.externals) {
     if (t._storage !== s) {
@@ -275,25 +306,40 @@ function replay(p: Program, args: readonly Storage[]): unknown {
     }
   }
   for (const g of p.grads) {
-    const now = g.tensor.grad && !g.tensor.grad.isDisposed ? g.tensor.grad : null;
+    const t = g.tensor;
+    const now = t.grad && !t.grad.isDisposed ? t.grad : null;
     if (!g.clearedFirst && now !== g.left) {
       throw new CompileError(
-        `compiled function: the .grad of tensor ${g.tensor.id} (shape ${fmt(g.tensor.shape)}) changed since fn was traced, and fn adds into it; a replay cannot repeat that. Clear gradients inside fn (optimizer.zeroGrad())`,
+        `compiled function: the .grad of tensor ${t.id} (shape ${fmt(t.shape)}) changed since fn was traced, and fn adds into it; a replay cannot repeat that. Clear gradients inside fn (optimizer.zeroGrad())`,
+      );
+    }
+    if (!g.leftStorage) continue;
+    const leftAlive = g.left !== null && !g.left.isDisposed;
+    if ((leftAlive && now !== g.left) || g.leftStorage.refs > g.baseRefs + (leftAlive ? 1 : 0)) {
+      throw new CompileError(
+        `compiled function: the gradient of tensor ${t.id} (shape ${fmt(t.shape)}) from an earlier call is still held elsewhere (a detach() of it, or the old .grad kept after it was replaced), ` +
+          'and this call writes its gradient into the same memory. Copy it first (grad.mul(1)) or dispose it',
       );
     }
   }
   for (const u of p.updates) u.hook.check();
   for (const u of p.updates) u.set(u.hook.next());
+  // fn clears these gradients before it writes them, whatever they hold now.
+  for (const g of p.grads) {
+    const t = g.tensor;
+    if (g.clearedFirst && t.grad !== g.left) {
+      t.grad?.dispose();
+      t.grad = null;
+    }
+  }
   p.inputs.forEach((s, i) => {
     cap.copyStorage(args[i]!, s);
   });
   cap.runCaptured(p.work);
   // A cleared-first gradient the trace left set holds this call's values again; bring it back if the caller dropped it.
   for (const g of p.grads) {
-    if (!g.clearedFirst || !g.leftStorage) continue;
     const t = g.tensor;
-    if (t.grad === g.left && g.left && !g.left.isDisposed) continue;
-    t.grad?.dispose();
+    if (!g.clearedFirst || !g.leftStorage || (t.grad === g.left && t.grad !== null)) continue;
     g.leftStorage.refs++;
     g.left = new Tensor(be, g.leftStorage, t.shape, false, false);
     t.grad = g.left;

@@ -63,21 +63,33 @@ export class KernelList implements CapturedWork {
   }
 
   /** Whether a kernel binds this storage (so the list keeps it alive). */
-  holds(s: GpuStorage): boolean {
-    return this.held.has(s);
+  holds(s: Storage): boolean {
+    return this.held.has(s as GpuStorage);
   }
 
+  /** Kernels whose parameters an update of a storage already claimed. */
+  private readonly claimed = new Map<GpuStorage, Set<CapturedKernel>>();
+
   /**
-   * The kernel that wrote `target` with `values` among its parameters: an optimizer's update, alone or
-   * fused into a loss, and where its parameters start. The last such run wins (an update's
-   * parameters are appended after the kernel's own).
+   * The first kernel not yet claimed for `target` that wrote it with `values` among its
+   * parameters (an optimizer's update, alone or fused into a loss), and where they start: updates
+   * are claimed in the order they ran, so a step unrolled in fn gets one kernel per update. Within
+   * a kernel the last match wins (an update's parameters follow the kernel's own).
    */
   placeParams(target: GpuStorage, values: readonly number[]): ParamSlot | null {
+    let taken = this.claimed.get(target);
+    if (!taken) {
+      taken = new Set();
+      this.claimed.set(target, taken);
+    }
     for (const kernel of this.kernels) {
       const p = kernel.params;
-      if (!p || !kernel.outputs.includes(target)) continue;
+      if (!p || taken.has(kernel) || !kernel.outputs.includes(target)) continue;
       for (let off = p.length - values.length; off >= 0; off--) {
-        if (values.every((v, i) => Object.is(p[off + i], v))) return { kernel, offset: off };
+        if (values.every((v, i) => Object.is(p[off + i], v))) {
+          taken.add(kernel);
+          return { kernel, offset: off };
+        }
       }
     }
     return null;

@@ -41,7 +41,8 @@ export class Recorder {
     return this.pass;
   }
 
-  dispatch(pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, params: readonly number[] | undefined, x: number, y: number): void {
+  /** Records a dispatch; returns the batch it landed in (a full ring submits the batch before it). */
+  dispatch(pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, params: readonly number[] | undefined, x: number, y: number): number {
     let offset = 0;
     if (params?.length) {
       if (params.length > MAX_PARAMS) throw new Error(`internal: ${params.length} kernel params, max ${MAX_PARAMS}`);
@@ -51,12 +52,14 @@ export class Recorder {
       offset = this.slots * UNIFORM_SLOT_BYTES;
       this.slots++;
     }
+    const batch = this.batch;
     const pass = this.openPass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup, [offset]);
     pass.dispatchWorkgroups(x, y);
     this.dispatches++;
     if (++this.recorded >= MAX_DISPATCHES_PER_SUBMIT) this.flush();
+    return batch;
   }
 
   /** A buffer-to-buffer copy; ends the open pass (copies live outside passes). */

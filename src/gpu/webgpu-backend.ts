@@ -240,13 +240,14 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     if (k.threads === 0) return;
     const p = this.pipelines.pipeline(k.name, k.wgsl, k.inputs.length, k.outputs.length);
     const bufs = [...k.inputs, ...k.outputs].map((s) => s.buf);
-    for (const b of bufs) {
-      b.lastBatch = this.recorder.batch;
-      this.workBytes += b.bytes;
-    }
     const bg = this.pipelines.bindGroup(p, this.recorder.ring, bufs);
     const [x, y] = dispatchGrid(Math.ceil(k.threads / p.workgroupSize), this.limits.maxComputeWorkgroupsPerDimension, k.name);
-    this.recorder.dispatch(p.pipeline, bg, k.params, x, y);
+    // Marked with the batch the dispatch landed in: an upload into one of these buffers waits for its submit.
+    const batch = this.recorder.dispatch(p.pipeline, bg, k.params, x, y);
+    for (const b of bufs) {
+      b.lastBatch = batch;
+      this.workBytes += b.bytes;
+    }
     this.capturing?.add(k, p.pipeline, bg, x, y);
   }
 
@@ -282,14 +283,18 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     }
   }
 
+  recordQueued(): void {
+    this.assertUsable('compiled function');
+    this.emitQueued();
+  }
+
   runCaptured(work: CapturedWork): void {
     this.assertUsable('compiled function');
     const list = work as KernelList;
     this.emitQueued();
     for (const k of list.kernels) {
-      const batch = this.recorder.batch;
+      const batch = this.recorder.dispatch(k.pipeline, k.bindGroup, k.params, k.x, k.y);
       for (const b of k.bufs) b.lastBatch = batch;
-      this.recorder.dispatch(k.pipeline, k.bindGroup, k.params, k.x, k.y);
     }
     this.workBytes += list.bytes;
   }

@@ -240,3 +240,67 @@ test('a weight returned as it is comes back with its values at each call, and it
   pg.dispose([w, t]);
   opt.dispose();
 });
+
+test('an update compiled without its backward() is refused: the gradient it read was made outside fn', async () => {
+  const { w, p, t, opt } = trainable(26);
+  pg.tidy(() => w.matmul(p).sub(t).square().mean().backward());
+  const update = pg.compile(() => {
+    opt.step();
+    opt.zeroGrad();
+  });
+  expectError(() => update(), pg.CompileError, 'disposed it', 'backward() inside fn');
+  update.dispose();
+  pg.dispose([w, p, t]);
+  opt.dispose();
+});
+
+test('a .grad fn returns stays alive, and a gradient still held elsewhere stops the next call', async () => {
+  const { w, p, t, opt } = trainable(27);
+  const grad = pg.compile(() => {
+    opt.zeroGrad();
+    w.matmul(p).sub(t).square().mean().backward();
+    return w.grad!;
+  });
+  const g1 = grad();
+  expect(w.grad!.isDisposed).toBe(false);
+  expectClose(await g1.data(), await w.grad!.data(), 0, 0, 'returned gradient');
+  const snapshot = w.grad!.detach();
+  expectError(() => grad(), pg.CompileError, `tensor ${w.id}`, 'still held elsewhere');
+  snapshot.dispose();
+  const g2 = grad();
+  expectClose(await g2.data(), await g1.data(), 0, 0, 'same weights, same gradient');
+  pg.dispose([g1, g2, w, p, t]);
+  grad.dispose();
+  opt.dispose();
+});
+
+test('a gradient set outside between calls is cleared as fn clears it; an unrolled fn refreshes every update', async () => {
+  const { w, p, t } = trainable(28);
+  const w2 = pg.tensor(await w.data(), { shape: w.shape, requiresGrad: true });
+  const p2 = pg.tensor(await p.data(), { shape: p.shape, requiresGrad: true });
+  const opt = new pg.SGD([w, p], { lr: 0.2 });
+  const opt2 = new pg.SGD([w2, p2], { lr: 0.2 });
+  const body = (W: pg.Tensor, P: pg.Tensor, o: pg.Optimizer) => {
+    for (let k = 0; k < 2; k++) {
+      o.zeroGrad();
+      W.matmul(P).sub(t).square().mean().backward();
+      o.step();
+    }
+    o.zeroGrad();
+  };
+  const twoSteps = pg.compile(() => body(w, p, opt));
+  for (let i = 0; i < 3; i++) {
+    opt.lr = opt2.lr = 0.2 / (i + 1);
+    // A stray backward() outside: fn's zeroGrad() drops it, replayed or not.
+    pg.tidy(() => w.sum().backward());
+    pg.tidy(() => w2.sum().backward());
+    twoSteps();
+    pg.tidy(() => body(w2, p2, opt2));
+    expect(w.grad).toBeNull();
+    expectClose(await w.data(), await w2.data(), 1e-6, 1e-6, `weights after call ${i}`);
+  }
+  twoSteps.dispose();
+  pg.dispose([w, p, t, w2, p2]);
+  opt.dispose();
+  opt2.dispose();
+});
