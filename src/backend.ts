@@ -71,6 +71,10 @@ export interface CapturedWork {
   readonly kernelCount: number;
   /** Whether a captured kernel binds `s` (the capture then holds a reference to it). */
   holds(s: Storage): boolean;
+  /** Whether a call may bind `arg` in place of the traced input storage `input` (no copy). */
+  canBindInput(input: Storage, arg: Storage): boolean;
+  /** Whether a call may have the kernels write the traced `output` into a new storage (no copy out). */
+  canRebindOutput(output: Storage): boolean;
   /**
    * Rewrites, on later replays, the parameters an optimizer update passed for `target` (found by
    * the values it passed when traced); null if no captured kernel wrote `target` with them.
@@ -87,8 +91,8 @@ export interface Capturing {
   abortCapture(): void;
   /** Records the work queued so far (fused elementwise ops, a held-back loss). */
   recordQueued(): void;
-  /** Records the captured kernels again, with their parameters as last set. */
-  runCaptured(work: CapturedWork): void;
+  /** Records the captured kernels again, with their parameters as last set, binding `rebind`'s values where the trace bound its keys. */
+  runCaptured(work: CapturedWork, rebind: ReadonlyMap<Storage, Storage>): void;
   releaseCaptured(work: CapturedWork): void;
   /** Records a copy of `from` into `to` (same length) after all earlier work. */
   copyStorage(from: Storage, to: Storage): void;

@@ -81,8 +81,11 @@ class Program {
     readonly work: CapturedWork,
     /** Buffers the arguments are copied into. */
     readonly inputs: readonly Storage[],
-    /** Buffers the results are copied out of (held here). */
-    readonly outputs: readonly { storage: Storage; shape: readonly number[] }[],
+    /**
+     * The results' storages (held here). `rebind`: a call has the kernels write it into a new
+     * storage that becomes the result, instead of copying it out.
+     */
+    readonly outputs: readonly { storage: Storage; shape: readonly number[]; rebind: boolean }[],
     readonly rebuild: Rebuild,
     /** Tensors made before the trace that fn used, with the storage it used. */
     readonly externals: readonly (readonly [Tensor, Storage])[],
@@ -229,7 +232,7 @@ function trace<A extends Tensor[]>(be: Backend, fn: (...args: A) => unknown, arg
         if (t.id < watch.firstId) watch.readExternal(t, storage);
         storage.refs++;
         held.push(storage);
-        return { storage, shape: t.shape };
+        return { storage, shape: t.shape, rebind: false };
       });
       for (const [t] of watch.externals) {
         if (t.isDisposed) {
@@ -252,13 +255,18 @@ function trace<A extends Tensor[]>(be: Backend, fn: (...args: A) => unknown, arg
         if (set) updates.push({ hook, set });
         else if (param.length > 0) throw new CompileError(`compile: an optimizer update (parameters ${values.join(', ')}) was not found among the captured kernels; please report this as a pixelgrad bug`);
       }
+      // Results the kernels compute into memory of their own are written straight into each call's
+      // result (a gradient left in .grad, or a result returned twice, is copied out instead).
+      for (const o of outputs) {
+        o.rebind = work.canRebindOutput(o.storage) && outputs.filter((x) => x.storage === o.storage).length === 1 && !grads.some((g) => g.leftStorage === o.storage);
+      }
       const program = new Program(be, work, inputs, outputs, rebuild, [...watch.externals], grads, updates);
       // The references the program itself holds on each gradient's memory (see replay).
       for (const g of grads) {
         const s = g.leftStorage;
         if (s) g.baseRefs = 1 + (work.holds(s) ? 1 : 0) + outputs.filter((o) => o.storage === s).length;
       }
-      return [program, copyOut(program)];
+      return [program, copyOut(program, new Map())];
     } catch (e) {
       if (work) cap.releaseCaptured(work);
       throw e;
@@ -332,10 +340,15 @@ function replay(p: Program, args: readonly Storage[]): unknown {
       t.grad = null;
     }
   }
+  // Arguments are bound where the trace bound its copies of them, unless a kernel writes one.
+  const rebind = new Map<Storage, Storage>();
   p.inputs.forEach((s, i) => {
-    cap.copyStorage(args[i]!, s);
+    const arg = args[i]!;
+    if (p.work.canBindInput(s, arg)) rebind.set(s, arg);
+    else cap.copyStorage(arg, s);
   });
-  cap.runCaptured(p.work);
+  for (const o of p.outputs) if (o.rebind) rebind.set(o.storage, be.allocate('compiled function result', o.shape));
+  cap.runCaptured(p.work, rebind);
   // A cleared-first gradient the trace left set holds this call's values again; bring it back if the caller dropped it.
   for (const g of p.grads) {
     const t = g.tensor;
@@ -344,15 +357,18 @@ function replay(p: Program, args: readonly Storage[]): unknown {
     g.left = new Tensor(be, g.leftStorage, t.shape, false, false);
     t.grad = g.left;
   }
-  return copyOut(p);
+  return copyOut(p, rebind);
 }
 
-/** Fresh tensors holding the results, copied out of the program's buffers. */
-function copyOut(p: Program): unknown {
+/** Tensors holding the results: the storages the kernels wrote for this call, or copies. */
+function copyOut(p: Program, rebind: ReadonlyMap<Storage, Storage>): unknown {
   const be = p.backend;
-  const tensors = p.outputs.map(({ storage, shape }) => {
-    const s = be.allocate('compiled function result', shape);
-    be.capture!.copyStorage(storage, s);
+  const tensors = p.outputs.map(({ storage, shape, rebind: own }) => {
+    let s = own ? rebind.get(storage) : undefined;
+    if (!s) {
+      s = be.allocate('compiled function result', shape);
+      be.capture!.copyStorage(rebind.get(storage) ?? storage, s);
+    }
     return new Tensor(be, s, shape, false);
   });
   void be.flushSoon();

@@ -6,17 +6,18 @@
  */
 import type { CapturedWork, Storage } from '../backend.ts';
 import type { CompileError } from '../errors.ts';
-import type { PooledBuffer } from './buffer-pool.ts';
 import type { GpuStorage, KernelRun } from './gpu-ops.ts';
+import type { CachedPipeline } from './pipeline-cache.ts';
 
 export interface CapturedKernel {
-  readonly pipeline: GPUComputePipeline;
+  readonly pipeline: CachedPipeline;
   readonly bindGroup: GPUBindGroup;
   /** The kernel's parameters, owned here: a replay may refresh some (see placeParams). */
   readonly params: number[] | undefined;
   readonly x: number;
   readonly y: number;
-  readonly bufs: readonly PooledBuffer[];
+  /** What it binds, inputs then outputs, as traced. */
+  readonly storages: readonly GpuStorage[];
   readonly outputs: readonly GpuStorage[];
 }
 
@@ -33,20 +34,46 @@ export class KernelList implements CapturedWork {
   /** Storage bytes the kernels bind, for the prodder's estimate of how long a read will wait. */
   bytes = 0;
   private readonly held = new Set<GpuStorage>();
+  /** Storages some kernel writes. */
+  private readonly written = new Set<GpuStorage>();
+  /** Storages whose first binding is as an output: the program writes them before it reads them. */
+  private readonly writtenFirst = new Set<GpuStorage>();
+  /** Storages allocated while tracing and not uploaded into. */
+  readonly fresh = new Set<GpuStorage>();
 
   constructor(private readonly retain: (s: GpuStorage) => void) {}
 
-  add(k: KernelRun, pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, x: number, y: number): void {
-    const bufs: PooledBuffer[] = [];
-    for (const s of [...k.inputs, ...k.outputs]) {
+  add(k: KernelRun, pipeline: CachedPipeline, bindGroup: GPUBindGroup, x: number, y: number): void {
+    for (const [i, s] of [...k.inputs, ...k.outputs].entries()) {
+      const output = i >= k.inputs.length;
       if (!this.held.has(s)) {
         this.held.add(s);
         this.retain(s);
+        if (output) this.writtenFirst.add(s);
       }
-      bufs.push(s.buf);
+      if (output) this.written.add(s);
       this.bytes += s.buf.bytes;
     }
-    this.kernels.push({ pipeline, bindGroup, params: k.params ? [...k.params] : undefined, x, y, bufs, outputs: k.outputs });
+    this.kernels.push({ pipeline, bindGroup, params: k.params ? [...k.params] : undefined, x, y, storages: [...k.inputs, ...k.outputs], outputs: k.outputs });
+  }
+
+  /**
+   * Whether a call may bind `arg` where the trace bound `input` instead of copying it there: no
+   * kernel writes either (a weight passed as an argument is copied, or a kernel would bind it
+   * twice, once writable).
+   */
+  canBindInput(input: Storage, arg: Storage): boolean {
+    return !this.written.has(input as GpuStorage) && !this.written.has(arg as GpuStorage);
+  }
+
+  /**
+   * Whether a call may have the kernels write `output` into a new storage instead of copying it
+   * out: the trace allocated it, and the first kernel that binds it writes it (so nothing before
+   * that kernel in a call reads what an earlier call left there).
+   */
+  canRebindOutput(output: Storage): boolean {
+    const s = output as GpuStorage;
+    return this.fresh.has(s) && this.writtenFirst.has(s);
   }
 
   get kernelCount(): number {
@@ -99,6 +126,7 @@ export class KernelList implements CapturedWork {
   release(release: (s: GpuStorage) => void): void {
     for (const s of this.held) release(s);
     this.held.clear();
+    this.fresh.clear();
     this.kernels.length = 0;
   }
 }

@@ -137,7 +137,9 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     this.assertUsable(op);
     const n = sizeOf(shape);
     checkTensorBytes(op, n * 4, this.limits, shape);
-    return new WebGpuStorage(this.pool.acquire(n * 4), n);
+    const s = new WebGpuStorage(this.pool.acquire(n * 4), n);
+    this.capturing?.fresh.add(s);
+    return s;
   }
 
   allocate(op: string, shape: Shape): GpuStorage {
@@ -146,6 +148,8 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
 
   upload(op: string, shape: Shape, data: ArrayLike<number>): GpuStorage {
     const s = this.alloc(op, shape);
+    // A constant fn made: its contents come from this write, not from a kernel.
+    this.capturing?.fresh.delete(s);
     const f32 = data instanceof Float32Array ? data : Float32Array.from(data);
     // The pooled buffer may still be read by recorded, unsubmitted work; a queue write would overtake it.
     if (s.buf.lastBatch === this.recorder.batch && this.recorder.pending) this.recorder.flush();
@@ -248,7 +252,7 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
       b.lastBatch = batch;
       this.workBytes += b.bytes;
     }
-    this.capturing?.add(k, p.pipeline, bg, x, y);
+    this.capturing?.add(k, p, bg, x, y);
   }
 
   startCapture(): void {
@@ -288,13 +292,20 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     this.emitQueued();
   }
 
-  runCaptured(work: CapturedWork): void {
+  runCaptured(work: CapturedWork, rebind: ReadonlyMap<GpuStorage, GpuStorage>): void {
     this.assertUsable('compiled function');
     const list = work as KernelList;
     this.emitQueued();
     for (const k of list.kernels) {
-      const batch = this.recorder.dispatch(k.pipeline, k.bindGroup, k.params, k.x, k.y);
-      for (const b of k.bufs) b.lastBatch = batch;
+      let bg = k.bindGroup;
+      let storages = k.storages;
+      if (rebind.size && storages.some((s) => rebind.has(s))) {
+        storages = storages.map((s) => rebind.get(s) ?? s);
+        // Cached per buffer set: a loop whose arguments and results come from the pool reuses a few.
+        bg = this.pipelines.bindGroup(k.pipeline, this.recorder.ring, storages.map((s) => s.buf));
+      }
+      const batch = this.recorder.dispatch(k.pipeline.pipeline, bg, k.params, k.x, k.y);
+      for (const s of storages) s.buf.lastBatch = batch;
     }
     this.workBytes += list.bytes;
   }
