@@ -131,7 +131,9 @@ export class RawGpu {
    */
   async read(staging: GPUBuffer, floats: number, prod = false): Promise<Float32Array> {
     let pending = true;
-    if (prod) this.prodWhile(() => pending);
+    // Only a browser's GPU process needs it; Dawn in Node (--node) delivers maps from its own pump.
+    const browser = typeof window !== 'undefined' && typeof document !== 'undefined';
+    if (prod && browser) this.prodWhile(() => pending);
     try {
       await staging.mapAsync(GPUMapMode.READ, 0, floats * 4);
     } finally {
