@@ -2,8 +2,10 @@
  * pg.compile(fn): the first call with given argument shapes runs fn once (the trace) and keeps the
  * kernels it recorded; later calls record those kernels again, skipping the graph, fusion planning,
  * cache lookups and backward's walk, so a small training step costs about what a hand-written one
- * does in JavaScript. Arguments are copied into buffers the trace owns, and results copied out of
- * them into fresh tensors, so callers never share memory with the captured kernels.
+ * does in JavaScript. Each call binds its arguments where the trace bound its copies of them
+ * (copying only an argument a kernel also writes) and gets its results in storage of its own
+ * (written there by the kernels, or copied out), so callers never share memory with what the
+ * captured kernels write on the next call.
  *
  * What a replay cannot see, it guards: tensors made before the trace that fn used must still be
  * alive, optimizers must still exist (their step count and learning rate are read on every call),
