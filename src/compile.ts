@@ -333,33 +333,50 @@ function replay(p: Program, args: readonly Storage[]): unknown {
     }
   }
   for (const u of p.updates) u.hook.check();
-  for (const u of p.updates) u.set(u.hook.next());
-  // fn clears these gradients before it writes them, whatever they hold now.
-  for (const g of p.grads) {
-    const t = g.tensor;
-    if (g.clearedFirst && t.grad !== g.left) {
-      t.grad?.dispose();
-      t.grad = null;
+  // Held through the call: clearing a gradient below may dispose an argument (step(w.grad)), whose
+  // buffer must not come back from the pool as this call's result while the kernels read it.
+  for (const a of args) a.refs++;
+  const results: Storage[] = [];
+  try {
+    for (const u of p.updates) u.set(u.hook.next());
+    // fn clears these gradients before it writes them, whatever they hold now.
+    for (const g of p.grads) {
+      const t = g.tensor;
+      if (g.clearedFirst && t.grad !== g.left) {
+        t.grad?.dispose();
+        t.grad = null;
+      }
     }
+    // Arguments are bound where the trace bound its copies of them, unless a kernel writes one.
+    const rebind = new Map<Storage, Storage>();
+    p.inputs.forEach((s, i) => {
+      const arg = args[i]!;
+      if (p.work.canBindInput(s, arg)) rebind.set(s, arg);
+      else cap.copyStorage(arg, s);
+    });
+    for (const o of p.outputs) {
+      if (!o.rebind) continue;
+      const s = be.allocate('compiled function result', o.shape);
+      results.push(s);
+      rebind.set(o.storage, s);
+    }
+    cap.runCaptured(p.work, rebind);
+    // A cleared-first gradient the trace left set holds this call's values again; bring it back if the caller dropped it.
+    for (const g of p.grads) {
+      const t = g.tensor;
+      if (!g.clearedFirst || !g.leftStorage || (t.grad === g.left && t.grad !== null)) continue;
+      g.leftStorage.refs++;
+      g.left = new Tensor(be, g.leftStorage, t.shape, false, false);
+      t.grad = g.left;
+    }
+    // From here the results belong to the tensors copyOut makes.
+    results.length = 0;
+    return copyOut(p, rebind);
+  } finally {
+    // Results not handed to tensors (the call failed) go back.
+    for (const s of results) be.release(s);
+    for (const a of args) be.release(a);
   }
-  // Arguments are bound where the trace bound its copies of them, unless a kernel writes one.
-  const rebind = new Map<Storage, Storage>();
-  p.inputs.forEach((s, i) => {
-    const arg = args[i]!;
-    if (p.work.canBindInput(s, arg)) rebind.set(s, arg);
-    else cap.copyStorage(arg, s);
-  });
-  for (const o of p.outputs) if (o.rebind) rebind.set(o.storage, be.allocate('compiled function result', o.shape));
-  cap.runCaptured(p.work, rebind);
-  // A cleared-first gradient the trace left set holds this call's values again; bring it back if the caller dropped it.
-  for (const g of p.grads) {
-    const t = g.tensor;
-    if (!g.clearedFirst || !g.leftStorage || (t.grad === g.left && t.grad !== null)) continue;
-    g.leftStorage.refs++;
-    g.left = new Tensor(be, g.leftStorage, t.shape, false, false);
-    t.grad = g.left;
-  }
-  return copyOut(p, rebind);
 }
 
 /** Tensors holding the results: the storages the kernels wrote for this call, or copies. */

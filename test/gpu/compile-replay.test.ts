@@ -346,3 +346,27 @@ test('arguments bound without a copy and results written in place stay apart: th
   twice.dispose();
   same.dispose();
 });
+
+test('an argument that fn’s zeroGrad() disposes is still read whole: its buffer does not become the result', async () => {
+  const { w, p, t, opt } = trainable(30);
+  const step = pg.compile((g: pg.Tensor) => {
+    opt.zeroGrad();
+    w.matmul(p).sub(t).square().mean().backward();
+    opt.step();
+    return g.mul(2);
+  });
+  w.grad = pg.full(w.shape, 1);
+  const r1 = step(w.grad);
+  expectClose(await r1.data(), new Array(w.size).fill(2), 0, 0, 'traced call');
+  for (const v of [3, 5]) {
+    w.grad?.dispose();
+    w.grad = pg.full(w.shape, v);
+    const r = step(w.grad);
+    expectClose(await r.data(), new Array(w.size).fill(2 * v), 0, 0, `replay with ${v}`);
+    r.dispose();
+  }
+  expect(pg.memory().uncapturedErrors).toBe(0);
+  pg.dispose([r1, w, p, t]);
+  step.dispose();
+  opt.dispose();
+});
