@@ -67,8 +67,6 @@ export interface Backend {
 
 /** Kernels a backend captured while a compiled function was traced; opaque outside the backend. */
 export interface CapturedWork {
-  /** Kernels a replay records. */
-  readonly kernelCount: number;
   /** Whether a captured kernel binds `s` (the capture then holds a reference to it). */
   holds(s: Storage): boolean;
   /** Whether a call may bind `arg` in place of the traced input storage `input` (no copy). */

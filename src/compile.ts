@@ -66,9 +66,17 @@ interface GradGuard {
   /** The .grad the trace left (null for none). */
   left: Tensor | null;
   /** Its storage, written by the captured kernels (the program holds a reference). */
-  leftStorage: Storage | null;
-  /** References to leftStorage besides the .grad tensor's own when nothing else holds it. */
-  baseRefs: number;
+  readonly leftStorage: Storage | null;
+  /** The references the program holds on leftStorage: any more than these and the .grad's own is someone else's. */
+  readonly baseRefs: number;
+}
+
+/** A .grad as fn first changed it in the trace. */
+interface GradSeen {
+  /** fn's first change was to clear it. */
+  readonly clearedFirst: boolean;
+  readonly before: Tensor | null;
+  readonly beforeStorage: Storage | null;
 }
 
 interface Update {
@@ -108,7 +116,7 @@ class Program {
 class Watch implements TraceWatch {
   readonly firstId = engine.nextTensorId;
   readonly externals = new Map<Tensor, Storage>();
-  readonly grads = new Map<Tensor, GradGuard>();
+  readonly grads = new Map<Tensor, GradSeen>();
   readonly updates: { param: Storage; args: number[]; hook: UpdateHook }[] = [];
 
   readExternal(t: Tensor, s: Storage): void {
@@ -118,7 +126,7 @@ class Watch implements TraceWatch {
   gradChange(t: Tensor, clearing: boolean): void {
     if (this.grads.has(t)) return;
     const before = t.grad && !t.grad.isDisposed ? t.grad : null;
-    this.grads.set(t, { tensor: t, clearedFirst: clearing, left: before, leftStorage: before?._storage ?? null, baseRefs: 0 });
+    this.grads.set(t, { clearedFirst: clearing, before, beforeStorage: before?._storage ?? null });
   }
 
   update(param: Storage, args: readonly number[], hook: UpdateHook): void {
@@ -244,7 +252,8 @@ function trace<A extends Tensor[]>(be: Backend, fn: (...args: A) => unknown, arg
           );
         }
       }
-      const grads = checkGrads(watch);
+      // The program's references on a gradient's memory: its own (below), the kernels', and results that are that gradient.
+      const grads = checkGrads(watch, (s) => 1 + (work!.holds(s) ? 1 : 0) + outputs.filter((o) => o.storage === s).length);
       for (const g of grads) {
         if (!g.leftStorage) continue;
         g.leftStorage.refs++;
@@ -263,11 +272,6 @@ function trace<A extends Tensor[]>(be: Backend, fn: (...args: A) => unknown, arg
         o.rebind = work.canRebindOutput(o.storage) && outputs.filter((x) => x.storage === o.storage).length === 1 && !grads.some((g) => g.leftStorage === o.storage);
       }
       const program = new Program(be, work, inputs, outputs, rebuild, [...watch.externals], grads, updates);
-      // The references the program itself holds on each gradient's memory (see replay).
-      for (const g of grads) {
-        const s = g.leftStorage;
-        if (s) g.baseRefs = 1 + (work.holds(s) ? 1 : 0) + outputs.filter((o) => o.storage === s).length;
-      }
       return [program, copyOut(program, new Map())];
     } catch (e) {
       if (work) cap.releaseCaptured(work);
@@ -286,18 +290,18 @@ function trace<A extends Tensor[]>(be: Backend, fn: (...args: A) => unknown, arg
 }
 
 /** The gradients fn changed, and whether a replay can repeat what it did to them. */
-function checkGrads(watch: Watch): GradGuard[] {
+function checkGrads(watch: Watch, programRefs: (s: Storage) => number): GradGuard[] {
   const guards: GradGuard[] = [];
-  for (const g of watch.grads.values()) {
-    const t = g.tensor;
+  for (const [t, g] of watch.grads) {
     const left = t.grad && !t.grad.isDisposed ? t.grad : null;
-    if (!g.clearedFirst && (left !== g.left || (left && left._storage !== g.leftStorage))) {
+    if (!g.clearedFirst && (left !== g.before || (left && left._storage !== g.beforeStorage))) {
       throw new CompileError(
         `compile: backward() inside fn added into the .grad of tensor ${t.id} (shape ${fmt(t.shape)}) and left it set, so the next call would add into it, which a replay cannot repeat. ` +
           'Clear gradients inside fn: call optimizer.zeroGrad() (or tensor.zeroGrad()) before backward() or after step(), or use pg.grad / pg.valueAndGrad',
       );
     }
-    guards.push({ tensor: t, clearedFirst: g.clearedFirst, left, leftStorage: left?._storage ?? null, baseRefs: 0 });
+    const leftStorage = left?._storage ?? null;
+    guards.push({ tensor: t, clearedFirst: g.clearedFirst, left, leftStorage, baseRefs: leftStorage ? programRefs(leftStorage) : 0 });
   }
   return guards;
 }

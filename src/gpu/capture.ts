@@ -12,19 +12,13 @@ import type { CachedPipeline } from './pipeline-cache.ts';
 export interface CapturedKernel {
   readonly pipeline: CachedPipeline;
   readonly bindGroup: GPUBindGroup;
-  /** The kernel's parameters, owned here: a replay may refresh some (see placeParams). */
+  /** The kernel's parameters, owned here: a replay may refresh some (see paramSetter). */
   readonly params: number[] | undefined;
   readonly x: number;
   readonly y: number;
   /** What it binds, inputs then outputs, as traced. */
   readonly storages: readonly GpuStorage[];
   readonly outputs: readonly GpuStorage[];
-}
-
-/** Where a run of a kernel's parameters lives, so a replay can write fresh values there. */
-export interface ParamSlot {
-  readonly kernel: CapturedKernel;
-  readonly offset: number;
 }
 
 export class KernelList implements CapturedWork {
@@ -76,19 +70,6 @@ export class KernelList implements CapturedWork {
     return this.fresh.has(s) && this.writtenFirst.has(s);
   }
 
-  get kernelCount(): number {
-    return this.kernels.length;
-  }
-
-  paramSetter(target: Storage, values: readonly number[]): ((values: readonly number[]) => void) | null {
-    const slot = this.placeParams(target as GpuStorage, values);
-    if (!slot) return null;
-    const params = slot.kernel.params!;
-    return (fresh) => {
-      for (let i = 0; i < fresh.length; i++) params[slot.offset + i] = fresh[i]!;
-    };
-  }
-
   /** Whether a kernel binds this storage (so the list keeps it alive). */
   holds(s: Storage): boolean {
     return this.held.has(s as GpuStorage);
@@ -98,25 +79,27 @@ export class KernelList implements CapturedWork {
   private readonly claimed = new Map<GpuStorage, Set<CapturedKernel>>();
 
   /**
-   * The first kernel not yet claimed for `target` that wrote it with `values` among its
-   * parameters (an optimizer's update, alone or fused into a loss), and where they start: updates
-   * are claimed in the order they ran, so a step unrolled in fn gets one kernel per update. Within
-   * a kernel the last match wins (an update's parameters follow the kernel's own).
+   * Finds the first kernel not yet claimed for `target` that wrote it with `values` among its
+   * parameters (an optimizer's update, alone or fused into a loss): updates are claimed in the
+   * order they ran, so a step unrolled in fn gets one kernel per update. Within a kernel the last
+   * match wins (an update's parameters follow the kernel's own).
    */
-  placeParams(target: GpuStorage, values: readonly number[]): ParamSlot | null {
-    let taken = this.claimed.get(target);
+  paramSetter(target: Storage, values: readonly number[]): ((values: readonly number[]) => void) | null {
+    const s = target as GpuStorage;
+    let taken = this.claimed.get(s);
     if (!taken) {
       taken = new Set();
-      this.claimed.set(target, taken);
+      this.claimed.set(s, taken);
     }
     for (const kernel of this.kernels) {
       const p = kernel.params;
-      if (!p || taken.has(kernel) || !kernel.outputs.includes(target)) continue;
+      if (!p || taken.has(kernel) || !kernel.outputs.includes(s)) continue;
       for (let off = p.length - values.length; off >= 0; off--) {
-        if (values.every((v, i) => Object.is(p[off + i], v))) {
-          taken.add(kernel);
-          return { kernel, offset: off };
-        }
+        if (!values.every((v, i) => Object.is(p[off + i], v))) continue;
+        taken.add(kernel);
+        return (fresh) => {
+          for (let i = 0; i < fresh.length; i++) p[off + i] = fresh[i]!;
+        };
       }
     }
     return null;

@@ -78,14 +78,8 @@ test('reads started together share staging space, and each gets its own values b
 });
 
 test('a tensor fn closed over and that was disposed since the trace stops the next call, with nothing changed', async () => {
-  const { w, p, t, opt } = trainable(22);
-  const step = pg.compile(() => {
-    const loss = w.matmul(p).sub(t).square().mean();
-    loss.backward();
-    opt.step();
-    opt.zeroGrad();
-    return loss;
-  });
+  const { w, p, t, opt, fitStep } = trainable(22);
+  const step = pg.compile(fitStep);
   step().dispose();
   const pBefore = await p.data();
   t.dispose();
@@ -98,14 +92,8 @@ test('a tensor fn closed over and that was disposed since the trace stops the ne
 });
 
 test('an optimizer disposed since the trace stops the next call', async () => {
-  const { w, p, t, opt } = trainable(23);
-  const step = pg.compile(() => {
-    const loss = w.matmul(p).sub(t).square().mean();
-    loss.backward();
-    opt.step();
-    opt.zeroGrad();
-    return loss;
-  });
+  const { w, p, t, opt, fitStep } = trainable(23);
+  const step = pg.compile(fitStep);
   step().dispose();
   opt.dispose();
   expectError(() => step(), pg.DisposedTensorError, 'Adam.step', 'disposed');
@@ -114,21 +102,21 @@ test('an optimizer disposed since the trace stops the next call', async () => {
 });
 
 test('backward() that leaves .grad set is refused at the trace: the next call would add into it', async () => {
-  const { w, p, t, opt } = trainable(24);
+  const { w, p, t, opt, loss } = trainable(24);
   const step = pg.compile(() => {
-    const loss = w.matmul(p).sub(t).square().mean();
-    loss.backward();
+    const l = loss();
+    l.backward();
     opt.step();
-    return loss;
+    return l;
   });
   expectError(() => step(), pg.CompileError, 'backward()', 'left it set', 'zeroGrad');
   // Cleared first, the same step compiles.
   const ok = pg.compile(() => {
     opt.zeroGrad();
-    const loss = w.matmul(p).sub(t).square().mean();
-    loss.backward();
+    const l = loss();
+    l.backward();
     opt.step();
-    return loss;
+    return l;
   });
   const a = ok();
   const b = ok();
@@ -196,12 +184,25 @@ test('a compiled function holds its buffers until dispose(); a failed trace hold
   expect(pg.memory().liveTensors).toBe(live);
 });
 
+/**
+ * Weights, a palette, a target and Adam over the first two; `loss()` is their squared error and
+ * `fitStep()` a step as the README writes it (loss, backward, step, zeroGrad), returning the loss.
+ */
 function trainable(seed: number) {
   pg.manualSeed(seed);
   const w = pg.randn([32, 4], { requiresGrad: true });
   const p = pg.rand([4, 3], { requiresGrad: true });
   const t = pg.rand([32, 3]);
-  return { w, p, t, opt: new pg.Adam([w, p], { lr: 0.05 }) };
+  const opt = new pg.Adam([w, p], { lr: 0.05 });
+  const loss = () => w.matmul(p).sub(t).square().mean();
+  const fitStep = () => {
+    const l = loss();
+    l.backward();
+    opt.step();
+    opt.zeroGrad();
+    return l;
+  };
+  return { w, p, t, opt, loss, fitStep };
 }
 
 /** Counts mapAsync calls on every buffer of `device` (wraps the prototype's method). */
@@ -222,14 +223,8 @@ function countMaps(device: GPUDevice) {
 }
 
 test('a weight returned as it is comes back with its values at each call, and its disposal stops the next call', async () => {
-  const { w, p, t, opt } = trainable(25);
-  const step = pg.compile(() => {
-    const loss = w.matmul(p).sub(t).square().mean();
-    loss.backward();
-    opt.step();
-    opt.zeroGrad();
-    return [loss, p];
-  });
+  const { w, p, t, opt, fitStep } = trainable(25);
+  const step = pg.compile(() => [fitStep(), p]);
   for (let i = 0; i < 2; i++) {
     const [loss, pNow] = step();
     expectClose(await pNow!.data(), await p.data(), 0, 0, `palette returned at call ${i}`);
@@ -243,8 +238,8 @@ test('a weight returned as it is comes back with its values at each call, and it
 });
 
 test('an update compiled without its backward() is refused: the gradient it read was made outside fn', async () => {
-  const { w, p, t, opt } = trainable(26);
-  pg.tidy(() => w.matmul(p).sub(t).square().mean().backward());
+  const { w, p, t, opt, loss } = trainable(26);
+  pg.tidy(() => loss().backward());
   const update = pg.compile(() => {
     opt.step();
     opt.zeroGrad();
@@ -256,10 +251,10 @@ test('an update compiled without its backward() is refused: the gradient it read
 });
 
 test('a .grad fn returns stays alive, and a gradient still held elsewhere stops the next call', async () => {
-  const { w, p, t, opt } = trainable(27);
+  const { w, p, t, opt, loss } = trainable(27);
   const grad = pg.compile(() => {
     opt.zeroGrad();
-    w.matmul(p).sub(t).square().mean().backward();
+    loss().backward();
     return w.grad!;
   });
   const g1 = grad();
@@ -348,10 +343,10 @@ test('arguments bound without a copy and results written in place stay apart: th
 });
 
 test('an argument that fn’s zeroGrad() disposes is still read whole: its buffer does not become the result', async () => {
-  const { w, p, t, opt } = trainable(30);
+  const { w, p, t, opt, loss } = trainable(30);
   const step = pg.compile((g: pg.Tensor) => {
     opt.zeroGrad();
-    w.matmul(p).sub(t).square().mean().backward();
+    loss().backward();
     opt.step();
     return g.mul(2);
   });

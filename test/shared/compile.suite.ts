@@ -20,6 +20,17 @@ async function twins(seed: number) {
   return { w, p, t, w2, p2 };
 }
 
+/** A step as the README writes it, over parameters W and P and their optimizer: loss, backward, step, zeroGrad. */
+const fitStep =
+  (lossOf: (W: pg.Tensor, P: pg.Tensor) => pg.Tensor) =>
+  (W: pg.Tensor, P: pg.Tensor, o: pg.Optimizer): pg.Tensor => {
+    const loss = lossOf(W, P);
+    loss.backward();
+    o.step();
+    o.zeroGrad();
+    return loss;
+  };
+
 export function compileSuite(kind: BackendKind): void {
   useBackend(kind);
   const { rtol, atol } = tol(kind);
@@ -91,13 +102,7 @@ export function compileSuite(kind: BackendKind): void {
     const { w, p, t, w2, p2 } = await twins(11);
     const opt = new pg.Adam([w, p], { lr: 0.05 });
     const opt2 = new pg.Adam([w2, p2], { lr: 0.05 });
-    const body = (W: pg.Tensor, P: pg.Tensor, o: pg.Optimizer) => {
-      const loss = W.softmax(-1).matmul(P).sub(t).square().mean();
-      loss.backward();
-      o.step();
-      o.zeroGrad();
-      return loss;
-    };
+    const body = fitStep((W, P) => W.softmax(-1).matmul(P).sub(t).square().mean());
     const step = pg.compile(() => body(w, p, opt));
     for (let i = 0; i < 6; i++) {
       if (i === 3) {
@@ -123,13 +128,7 @@ export function compileSuite(kind: BackendKind): void {
     const { w, p, t, w2, p2 } = await twins(12);
     const optC = new pg.Adam([w, p], { lr: 0.05 });
     const opt2 = new pg.Adam([w2, p2], { lr: 0.05 });
-    const body = (W: pg.Tensor, P: pg.Tensor, o: pg.Optimizer) => {
-      const loss = pg.colorMixLoss(W, P, t, { softmax: true });
-      loss.backward();
-      o.step();
-      o.zeroGrad();
-      return loss;
-    };
+    const body = fitStep((W, P) => pg.colorMixLoss(W, P, t, { softmax: true }));
     const step = pg.compile(() => body(w, p, optC));
     for (let i = 0; i < 5; i++) {
       const l1 = step();
