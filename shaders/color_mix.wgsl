@@ -25,7 +25,8 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 //# backward
 // dW[p, k] = Σ_c g[p, c]·pal[k, c] is written per group; dP[k, c] = Σ_p g[p, c]·w[p, k] is summed
 // in K·C registers per thread over a grid-stride walk of groups (neighbouring threads read
-// neighbouring groups), with no barrier, and stored component-major (part[j·T + t]) so the
+// neighbouring groups; on a CPU adapter each SIMD group of threads walks its own contiguous chunk,
+// walkBounds in src/gpu/wgsl.ts), with no barrier, and stored component-major (part[j·T + t]) so the
 // stores coalesce and the second pass reduces contiguous rows. The tail group goes to one thread.
 // On a GPU with subgroups (groupWalk's per-workgroup form) the walk has no early return and each
 // workgroup adds its threads' sums (subgroupAdd, one barrier) into one partial per row,
@@ -40,7 +41,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 {{PALETTE}}
 {{ACC_DECL}}
 {{EXTRA_DECL}}
-  for (var gi = t; gi < {{WALK_END}}; gi = gi + {{THREADS}}u) {
+  for (var gi = {{WALK_START}}; gi < {{WALK_END}}; gi = gi + {{WALK_STEP}}) {
 {{FULL_GROUP}}
   }
   if ({{HAS_TAIL}} && t == {{TAIL_THREAD}}u) {

@@ -3,15 +3,17 @@
 
 //# forward_partial
 // Each thread sums the squared differences of a grid-stride slice (neighbouring threads read
-// neighbouring vec4s) in a register, with no barrier, and writes one partial already scaled by
+// neighbouring vec4s; on a CPU adapter a slice of its SIMD group's contiguous chunk, walkBounds in
+// src/gpu/wgsl.ts) in a register, with no barrier, and writes one partial already scaled by
 // 1/n; a small second pass adds the partials in a fixed order. The last, partial vec4 goes to
 // thread 0 with its missing lanes masked out.
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = linear_index(gid, nwg);
   if (t >= {{THREADS}}u) { return; }
+  {{WALK_SETUP}}
   var acc = vec4<f32>(0.0);
-  for (var v = t; v < {{FULL}}u; v = v + {{THREADS}}u) {
+  for (var v = {{WALK_START}}; v < {{WALK_END}}; v = v + {{WALK_STEP}}) {
     let d = a_[v] - b_[v];
     acc = acc + d * d;
   }

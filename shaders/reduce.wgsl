@@ -1,5 +1,6 @@
 // Reductions over any set of axes. Each thread accumulates an interleaved slice of one output's
-// reduced elements in a register, with no barrier (barriers cost ~0.2 ms per workgroup on
+// reduced elements in a register (on a CPU adapter, of its SIMD group's contiguous chunk of them:
+// walkBounds in src/gpu/wgsl.ts), with no barrier (barriers cost ~0.2 ms per workgroup on
 // SwiftShader and serialize real GPUs too); when there are few outputs, a second pass of the same
 // kernel combines the per-thread partials, deterministically.
 
@@ -11,8 +12,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let o = {{O_OF_T}};
   let p = {{P_OF_T}};
   let base = {{OUTER_OFFSET}};
+  {{WALK_SETUP}}
   var acc: f32 = {{INIT}};
-  for (var r = p; r < {{RN}}u; r = r + {{P}}u) {
+  for (var r = {{WALK_START}}; r < {{WALK_END}}; r = r + {{WALK_STEP}}) {
     let v = x[base + {{INNER_OFFSET}}];
     acc = {{COMBINE}};
   }

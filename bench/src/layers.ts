@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs';
 import { blockUntilReady, jit, numpy as np, valueAndGrad, type Array as JaxArray } from '@jax-js/jax';
 import type { EngineFactory, EngineName } from './common.ts';
 import { uniform } from './common.ts';
-import { RawGpu, ROW_TOTAL_WGSL, grid, rawInstance, streamThreads } from './gpu.ts';
+import { RawGpu, ROW_TOTAL_WGSL, grid, rawInstance, streamThreads, walkLoop } from './gpu.ts';
 import { colorMixFitInstance, pg } from './pixelgrad-api.ts';
 import { tfjsInstance } from './tfjs-api.ts';
 
@@ -76,7 +76,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let w = c[0];
   var g = vec4<f32>(0.0);
   var l = 0.0;
-  for (var i = tid; i < E4; i += NT) {
+  ${walkLoop('i', e4, threads, gpu.cpuAdapter)} {
     let y0 = Y[4u * i];
     let y1 = Y[4u * i + 1u];
     let y2 = Y[4u * i + 2u];

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { jit, numpy as np, nn, valueAndGrad, blockUntilReady, type Array as JaxArray } from '@jax-js/jax';
 import type { EngineFactory, EngineName, Instance } from './common.ts';
 import { uniform } from './common.ts';
-import { RawGpu, ROW_TOTAL_WGSL, grid, rawInstance, streamThreads } from './gpu.ts';
+import { RawGpu, ROW_TOTAL_WGSL, grid, rawInstance, streamThreads, walkLoop } from './gpu.ts';
 import { colorMixFitInstance, pg } from './pixelgrad-api.ts';
 import { tfjsInstance } from './tfjs-api.ts';
 
@@ -46,7 +46,7 @@ const pixelgrad: EngineFactory<PaletteInput> = async ({ S, L: L0, P: P0, T: T0 }
 
 const WG_A = 64;
 
-function paletteWgsl(quads: number, threads: number, n: number, serialFinish: boolean): { fused: string; finish: string } {
+function paletteWgsl(quads: number, threads: number, n: number, cpuAdapter: boolean): { fused: string; finish: string } {
   const consts = `
 const NQ: u32 = ${quads}u;
 const NT: u32 = ${threads}u;
@@ -125,7 +125,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   PR0 = vec4<f32>(P[0], P[3], P[6], P[9]);  PR1 = vec4<f32>(P[12], P[15], P[18], P[21]);
   PG0 = vec4<f32>(P[1], P[4], P[7], P[10]); PG1 = vec4<f32>(P[13], P[16], P[19], P[22]);
   PB0 = vec4<f32>(P[2], P[5], P[8], P[11]); PB1 = vec4<f32>(P[14], P[17], P[20], P[23]);
-  for (var q = tid; q < NQ; q += NT) {
+  ${walkLoop('q', quads, threads, cpuAdapter)} {
     let t0 = T[3u * q];
     let t1 = T[3u * q + 1u];
     let t2 = T[3u * q + 2u];
@@ -157,7 +157,7 @@ fn adam(i: u32, g: f32, t: f32) {
   // On a CPU adapter a barrier costs more than the sums: each of the 24 palette entries' threads
   // sums its row serially and keeps its own step counter (state[i]; the fused kernel reads
   // state[0]), so no thread reads what another writes.
-  const finish = serialFinish
+  const finish = cpuAdapter
     ? `${finishHead}
 ${ROW_TOTAL_WGSL}@compute @workgroup_size(64)
 fn main(@builtin(local_invocation_index) lid: u32) {

@@ -3,7 +3,7 @@
  * validated integers or with code fragments from pixelgrad's own tables (never user text) and adds
  * the shared header: the parameter uniform, the storage bindings and the 2-D grid index.
  */
-import { WORKGROUP_SIZE, workgroupFor } from './quirks.ts';
+import { CPU_SIMD_LANES, WORKGROUP_SIZE, workgroupFor } from './quirks.ts';
 
 /** Extracts `//# name` ... (up to the next `//#` marker) from a shader file. */
 export function section(file: string, name: string): string {
@@ -93,6 +93,40 @@ export function stridedOffset(outShape: readonly number[], strides: readonly num
   }
   if (base) parts.push(`${base}u`);
   return parts.length ? `(${parts.join(' + ')})` : '0u';
+}
+
+/** A thread count for walkBounds: on a CPU adapter (`chunked`), rounded up to whole SIMD groups once there is more than one group's worth. */
+export function walkThreads(T: number, chunked: boolean): number {
+  return chunked && T > CPU_SIMD_LANES ? CPU_SIMD_LANES * Math.ceil(T / CPU_SIMD_LANES) : T;
+}
+
+/** The bounds of a loop in which T threads share items [0, n): `for (var i = start; i < end; i += step)` after `setup`. */
+export interface WalkBounds {
+  readonly setup: string;
+  readonly start: string;
+  readonly end: string;
+  readonly step: string;
+}
+
+/**
+ * How thread `t` of T walks n items, each thread summing its own in registers. Grid stride on a
+ * GPU (neighbouring threads take neighbouring items, so a warp's loads coalesce); with `chunked`
+ * (CPU adapters) each CPU_SIMD_LANES-thread group streams one contiguous chunk, its lanes
+ * interleaved in it (see CPU_SIMD_LANES). Either order is fixed by n and T: sums stay deterministic.
+ * T not a multiple of the group width (walkThreads rounds it) keeps the grid stride.
+ */
+export function walkBounds(n: number | string, T: number, chunked: boolean, t = 't'): WalkBounds {
+  const end = typeof n === 'number' ? `${n}u` : n;
+  if (!chunked || T % CPU_SIMD_LANES !== 0) return { setup: '', start: t, end, step: `${T}u` };
+  const L = CPU_SIMD_LANES;
+  if (typeof n !== 'number') throw new Error('internal: a chunked walk needs a constant item count');
+  const per = L * Math.ceil(n / T);
+  return {
+    setup: `let walk_lo = (${t} / ${L}u) * ${per}u;\n  let walk_hi = min(walk_lo + ${per}u, ${end});`,
+    start: `walk_lo + ${t} % ${L}u`,
+    end: 'walk_hi',
+    step: `${L}u`,
+  };
 }
 
 const kernelSources = new Map<string, string>();

@@ -82,8 +82,8 @@ function lossGroup(K: number, C: number, valid: number, need: readonly boolean[]
  * each workgroup sums its threads' partials (subgroupAdd, then one barrier) and the partial rows
  * are T / WORKGROUP_SIZE long, one per workgroup, instead of T.
  */
-function lossKernel(P: number, K: number, C: number, T: number, need: readonly boolean[], softmax: boolean, update: UpdateRule | null, storeW: boolean, perWorkgroup: boolean): string {
-  return cached(`${P}:${K}:${C}:${T}:${need.map(Number).join('')}${+softmax}:${update?.name ?? ''}:${+storeW}${+perWorkgroup}`, () => {
+function lossKernel(P: number, K: number, C: number, T: number, need: readonly boolean[], softmax: boolean, update: UpdateRule | null, storeW: boolean, perWorkgroup: boolean, chunked: boolean): string {
+  return cached(`${P}:${K}:${C}:${T}:${need.map(Number).join('')}${+softmax}:${update?.name ?? ''}:${+storeW}${+perWorkgroup}${+chunked}`, () => {
     const [needW, needP, needT] = need as [boolean, boolean, boolean];
     const rem = P - 4 * Math.floor(P / 4);
     const state = update ? update.state.map((_, j) => `st${j}`) : [];
@@ -93,7 +93,7 @@ function lossKernel(P: number, K: number, C: number, T: number, need: readonly b
     const types = Object.fromEntries(['wv', 'pal', 'tv', 'dw', 'dt', ...state].map((b) => [b, 'vec4<f32>']));
     // The backward kernel's walk, with the loss summed as the row after the palette partials', so
     // one pass (finishKernel) sums them all.
-    const walk = groupWalk(P, K, C, T, { palette: needP, scale: needW || needT ? '' : 's2', extra: ['lacc * param(0u)'], perWorkgroup });
+    const walk = groupWalk(P, K, C, T, { palette: needP, scale: needW || needT ? '' : 's2', extra: ['lacc * param(0u)'], perWorkgroup, chunked });
     return wgslModule(
       { inputs, outputs, types, enables: perWorkgroup ? ['subgroups'] : [] },
       `${update?.shader ?? ''}\n${fill(section(src, 'backward'), {
@@ -230,7 +230,7 @@ export const colorMixLossOp = defineOp<ColorMixAttrs>({
         const kneed = [storeW || uw !== null, need[1] === true, need[2] === true && dt!.refs > 0];
         k.run({
           name: uw ? `colorMixLoss+${uw.rule.name}` : 'colorMixLoss',
-          wgsl: lossKernel(P, K, C, T, kneed, softmax, uw?.rule ?? null, storeW, perWorkgroup),
+          wgsl: lossKernel(P, K, C, T, kneed, softmax, uw?.rule ?? null, storeW, perWorkgroup, k.isSoftware),
           threads: T,
           inputs: uw ? [p, t] : [w, p, t],
           outputs: [...(uw ? [w] : []), ...(storeW ? [dw!] : []), ...(kneed[2] ? [dt!] : []), part, ...(uw?.state ?? [])],

@@ -5,7 +5,7 @@
  * in and the per-pixel arithmetic unrolled; palettes with K·C above UNROLLED_KC use loop kernels.
  */
 import type { GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
-import { fill, section, wgslModule, kernelCache } from '../gpu/wgsl.ts';
+import { fill, kernelCache, section, walkBounds, walkThreads, wgslModule } from '../gpu/wgsl.ts';
 import { ShapeError } from '../errors.ts';
 import { WORKGROUP_SIZE } from '../gpu/quirks.ts';
 import { fmt, type Shape, sizeOf } from '../shape.ts';
@@ -183,6 +183,8 @@ export interface WalkSums {
   readonly extra?: readonly string[];
   /** Add the rows up per workgroup (sumsPerWorkgroup; the module must `enable subgroups`), rows of T / WORKGROUP_SIZE, instead of per thread, rows of T. */
   readonly perWorkgroup: boolean;
+  /** Per thread, on a CPU adapter (GpuOps.isSoftware): walk a contiguous chunk per SIMD group (walkBounds). */
+  readonly chunked: boolean;
 }
 
 /**
@@ -202,6 +204,8 @@ export function groupWalk(P: number, K: number, C: number, T: number, sums: Walk
   const acc = sums.palette ? Array.from({ length: K * C }, (_, j) => `a${Math.floor(j / C)}_${j % C}`) : [];
   const rows = [...acc.map((a) => (sums.scale ? `${a} * ${sums.scale}` : a)), ...(sums.extra ?? [])];
   const walk = {
+    WALK_START: 't',
+    WALK_STEP: `${T}u`,
     THREADS: T,
     FULL: full,
     HAS_TAIL: P > 4 * full ? 'true' : 'false',
@@ -209,7 +213,17 @@ export function groupWalk(P: number, K: number, C: number, T: number, sums: Walk
     ACC_DECL: acc.map((a) => `  var ${a}: f32 = 0.0;`).join('\n'),
   };
   if (!sums.perWorkgroup) {
-    return { ...walk, SCRATCH: '', BUILTINS: '', ENTRY: `  if (t >= ${T}u) { return; }`, WALK_END: `${full}u`, STORE: rows.map((e, r) => `  part[${r}u * ${T}u + t] = ${e};`).join('\n') };
+    const b = walkBounds(full, T, sums.chunked);
+    return {
+      ...walk,
+      SCRATCH: '',
+      BUILTINS: '',
+      ENTRY: `  if (t >= ${T}u) { return; }${b.setup ? `\n  ${b.setup}` : ''}`,
+      WALK_START: b.start,
+      WALK_END: b.end,
+      WALK_STEP: b.step,
+      STORE: rows.map((e, r) => `  part[${r}u * ${T}u + t] = ${e};`).join('\n'),
+    };
   }
   const W = T / WORKGROUP_SIZE;
   const store = [
@@ -236,15 +250,15 @@ export function groupWalk(P: number, K: number, C: number, T: number, sums: Walk
   };
 }
 
-function backwardKernel(P: number, K: number, C: number, T: number, needW: boolean, needP: boolean, softmax: boolean, perWorkgroup: boolean): string {
-  return cached(`b:${P}:${K}:${C}:${T}:${+needW}${+needP}${+softmax}${+perWorkgroup}`, () => {
+function backwardKernel(P: number, K: number, C: number, T: number, needW: boolean, needP: boolean, softmax: boolean, perWorkgroup: boolean, chunked: boolean): string {
+  return cached(`b:${P}:${K}:${C}:${T}:${+needW}${+needP}${+softmax}${+perWorkgroup}${+chunked}`, () => {
     const rem = P - 4 * Math.floor(P / 4);
     const inputs = ['gv', ...(needP || softmax ? ['wv'] : []), ...(needW ? ['pal'] : [])];
     const outputs = [...(needW ? ['dw'] : []), ...(needP ? ['part'] : [])];
     return wgslModule(
       { inputs, outputs, types: { gv: 'vec4<f32>', wv: 'vec4<f32>', pal: 'vec4<f32>', dw: 'vec4<f32>' }, enables: perWorkgroup ? ['subgroups'] : [] },
       fill(section(src, 'backward'), {
-        ...groupWalk(P, K, C, T, { palette: needP, perWorkgroup }),
+        ...groupWalk(P, K, C, T, { palette: needP, perWorkgroup, chunked }),
         PALETTE: needW ? paletteLoads(K, C) : '',
         EXTRA_DECL: '',
         FULL_GROUP: backwardGroup(K, C, 4, needW, needP, softmax),
@@ -283,10 +297,10 @@ function colorMixBackwardGpu(
   const perWorkgroup = needP && sumsPerWorkgroup(k, K * C);
   // Without palette partials a GPU gets a thread per pixel group too; a CPU adapter a few busy ones.
   const wide = perWorkgroup || (!needP && !k.isSoftware);
-  const T = wide ? partialWorkgroups(P) * WORKGROUP_SIZE : backwardThreads(P, K * C);
+  const T = wide ? partialWorkgroups(P) * WORKGROUP_SIZE : walkThreads(backwardThreads(P, K * C), k.isSoftware);
   const row = perWorkgroup ? T / WORKGROUP_SIZE : T;
   const part = needP ? (row === 1 ? dp! : k.alloc('colorMix palette partials', [K * C, row])) : null;
-  const wgsl = backwardKernel(P, K, C, T, needW, needP, softmax, perWorkgroup);
+  const wgsl = backwardKernel(P, K, C, T, needW, needP, softmax, perWorkgroup, k.isSoftware);
   k.run({
     name: 'colorMix_backward',
     wgsl,

@@ -1,6 +1,6 @@
 /** mseLoss: mean((a - b)²) as one fused reduction, and both gradients from one fused kernel. */
 import type { GpuStorage } from '../gpu/gpu-ops.ts';
-import { fill, section, wgslModule, kernelCache } from '../gpu/wgsl.ts';
+import { fill, kernelCache, section, walkBounds, walkThreads, wgslModule } from '../gpu/wgsl.ts';
 import { ShapeError } from '../errors.ts';
 import { fmt, sameShape, sizeOf } from '../shape.ts';
 import { apply, type Tensor } from '../tensor.ts';
@@ -34,10 +34,14 @@ export const mseLossOp = defineOp<MseLossAttrs>({
     forward(k, [a, b], out, { shapes }) {
       const n = sizeOf(shapes[0]!);
       const full = Math.floor(n / 4);
-      const T = Math.max(1, Math.min(MAX_THREADS, Math.ceil(Math.ceil(n / 4) / VEC4_PER_THREAD)));
-      const wgsl = cached(`f:${n}:${T}`, () =>
-        wgslModule({ inputs: ['a_', 'b_'], outputs: ['part'], types: VEC4, threads: T }, fill(section(src, 'forward_partial'), { THREADS: T, FULL: full, REM: n - 4 * full })),
-      );
+      const T = walkThreads(Math.max(1, Math.min(MAX_THREADS, Math.ceil(Math.ceil(n / 4) / VEC4_PER_THREAD))), k.isSoftware);
+      const wgsl = cached(`f:${n}:${T}:${+k.isSoftware}`, () => {
+        const walk = walkBounds(full, T, k.isSoftware);
+        return wgslModule(
+          { inputs: ['a_', 'b_'], outputs: ['part'], types: VEC4, threads: T },
+          fill(section(src, 'forward_partial'), { THREADS: T, FULL: full, REM: n - 4 * full, WALK_SETUP: walk.setup, WALK_START: walk.start, WALK_END: walk.end, WALK_STEP: walk.step }),
+        );
+      });
       const part = T === 1 ? out : k.alloc('mseLoss partials', [T]);
       k.run({ name: 'mseLoss_forward', wgsl, threads: T, inputs: [a!, b!], outputs: [part], params: [1 / n] });
       if (part !== out) {

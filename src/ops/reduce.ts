@@ -1,6 +1,6 @@
 /** sum, mean and max over any axes, with keepDims. */
 import type { GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
-import { fill, kernelCache, section, stridedOffset, wgslModule } from '../gpu/wgsl.ts';
+import { fill, kernelCache, section, stridedOffset, walkBounds, walkThreads, wgslModule } from '../gpu/wgsl.ts';
 import { InvalidArgumentError, ShapeError } from '../errors.ts';
 import { broadcastStrides, fmt, normalizeAxes, type Shape, sizeOf, stridesOf } from '../shape.ts';
 import src from '../../shaders/reduce.wgsl?raw';
@@ -39,11 +39,14 @@ export function gpuReduce(k: GpuOps, kind: Kind, x: GpuStorage, inShape: Shape, 
   if (O === 0) return;
   // Neighbouring threads should read neighbouring addresses: split over partials when the reduced axis is the contiguous one.
   const innerReduced = axes.includes(inShape.length - 1);
-  const P = O >= TARGET_THREADS ? 1 : Math.max(1, Math.min(MAX_PARTIALS, Math.ceil(TARGET_THREADS / O), Math.floor(Rn / 32)));
+  // On a CPU adapter a SIMD group's threads share one output's reduced run, so it can walk one contiguous chunk of it (walkBounds).
+  const chunked = k.isSoftware && innerReduced;
+  const P = walkThreads(O >= TARGET_THREADS ? 1 : Math.max(1, Math.min(MAX_PARTIALS, Math.ceil(TARGET_THREADS / O), Math.floor(Rn / 32))), chunked);
   const combine = kind === 'max' ? 'max(acc, v)' : 'acc + v';
   const init = kind === 'max' ? '-3.4028234e38' : '0.0';
   const pass = (input: GpuStorage, dst: GpuStorage, p: number, outer: string, inner: string, rn: number, inner1: boolean, scale: boolean) => {
-    const wgsl = cached(`${kind}:${O}:${p}:${outer}:${inner}:${rn}:${+inner1}:${+scale}`, () =>
+    const walk = walkBounds(rn, p, chunked && inner1 && p > 1, 'p');
+    const wgsl = cached(`${kind}:${O}:${p}:${outer}:${inner}:${rn}:${+inner1}:${+scale}:${walk.step}`, () =>
       wgslModule(
         { inputs: ['x'], outputs: ['out'], threads: O * p },
         fill(section(src, 'reduce'), {
@@ -52,7 +55,10 @@ export function gpuReduce(k: GpuOps, kind: Kind, x: GpuStorage, inShape: Shape, 
           P_OF_T: p === 1 ? '0u' : inner1 ? `t % ${p}u` : `t / ${O}u`,
           OUTER_OFFSET: outer,
           INNER_OFFSET: inner,
-          RN: rn,
+          WALK_SETUP: walk.setup,
+          WALK_START: walk.start,
+          WALK_END: walk.end,
+          WALK_STEP: walk.step,
           P: p,
           INIT: init,
           COMBINE: combine,
