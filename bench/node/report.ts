@@ -181,7 +181,8 @@ function rooflineText(r: BenchResult): string {
       const v = x.stats[k];
       return v ? `${num(v.median)} (${num(v.min)}–${num(v.max)})` : '–';
     };
-    return `${name}: copy kernel ${s('kernel vec4 1/thread')} GB/s (1 vec4/thread), ${s('kernel vec4 grid-stride')} GB/s (grid-stride); copyBufferToBuffer ${s('copyBufferToBuffer')} GB/s`;
+    const chunked = x.stats['kernel vec4 chunked'] ? `, ${s('kernel vec4 chunked')} GB/s (a contiguous chunk per SIMD group)` : '';
+    return `${name}: copy kernel ${s('kernel vec4 1/thread')} GB/s (1 vec4/thread), ${s('kernel vec4 grid-stride')} GB/s (grid-stride)${chunked}; copyBufferToBuffer ${s('copyBufferToBuffer')} GB/s`;
   };
   return `Roofline (2^24 floats, bytes read + written per second) — ${part('start', r.roofline.start)}; ${part('end', r.roofline.end)}.`;
 }

@@ -5,6 +5,7 @@
  */
 import { expect, test } from 'vitest';
 import * as pg from '../../src/index.ts';
+import type { GpuStorage } from '../../src/gpu/gpu-ops.ts';
 import type { WebGpuBackend } from '../../src/gpu/webgpu-backend.ts';
 import { walkBounds, walkThreads, wgslModule } from '../../src/gpu/wgsl.ts';
 
@@ -53,7 +54,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 `;
         const counts = pg.zeros([n]);
-        b.run({ name: 'walk_test', wgsl: wgslModule({ inputs: [], outputs: ['count'], types: { count: 'atomic<u32>' }, threads: T }, body), threads: T, inputs: [], outputs: [counts._live('test')] });
+        b.run({ name: 'walk_test', wgsl: wgslModule({ inputs: [], outputs: ['count'], types: { count: 'atomic<u32>' }, threads: T }, body), threads: T, inputs: [], outputs: [counts._live('test') as GpuStorage] });
         const got = new Uint32Array((await counts.data()).buffer);
         counts.dispose();
         const wrong = Array.from(got).findIndex((c) => c !== 1);
