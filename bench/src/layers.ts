@@ -47,8 +47,8 @@ const raw: EngineFactory<LayersInput> = async ({ S, Y: Y0, c: c0, T: T0 }) => {
   const n = S * S;
   const m = n * 3;
   const e4 = m / 4;
-  const threads = streamThreads(e4, WG);
   const gpu = await RawGpu.create();
+  const threads = streamThreads(e4, WG, gpu.cpuAdapter);
   // The K = 4 layers interleaved, [S·S·3, 4] (laid out once, at setup): one vec4 load gives one
   // channel value of every layer, so the step streams a single array instead of four.
   const Yi = new Float32Array(m * KL);

@@ -201,8 +201,8 @@ fn main(@builtin(local_invocation_index) lid: u32) {
 const raw: EngineFactory<PaletteInput> = async ({ S, L: L0, P: P0, T: T0 }) => {
   const n = S * S;
   const quads = n / 4;
-  const threads = streamThreads(quads, WG_A);
   const gpu = await RawGpu.create();
+  const threads = streamThreads(quads, WG_A, gpu.cpuAdapter);
   const zerosLK = new Float32Array(n * K);
   const L = gpu.buffer(n * K * 4, 'L', L0);
   const mL = gpu.buffer(n * K * 4, 'mL', zerosLK);

@@ -41,6 +41,8 @@ export interface Bindings {
    * to fit a small count (workgroupFor). Without it they are WORKGROUP_SIZE wide.
    */
   readonly threads?: number;
+  /** The widest workgroup to use instead of WORKGROUP_SIZE (CPU_WALK_WIDTH for a CPU adapter's summing walks). */
+  readonly width?: number;
 }
 
 const header = (wg: number) => `const WG: u32 = ${wg}u;
@@ -59,7 +61,8 @@ export function wgslModule(b: Bindings, body: string): string {
     ...b.outputs.map((n, i) => decl(n, b.inputs.length + i, 'read_write')),
   ];
   const enables = (b.enables ?? []).map((e) => `enable ${e};\n`).join('');
-  const wg = b.threads === undefined ? WORKGROUP_SIZE : workgroupFor(b.threads);
+  const widest = b.width ?? WORKGROUP_SIZE;
+  const wg = b.threads === undefined ? widest : Math.min(widest, workgroupFor(b.threads));
   return `${enables}${header(wg)}${lines.join('\n')}\n${body}`;
 }
 

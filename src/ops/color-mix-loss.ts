@@ -5,7 +5,7 @@
  * third less memory traffic, and the softmax computed once instead of twice).
  */
 import type { FusedUpdate, GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
-import { MAX_PARAMS, WORKGROUP_SIZE } from '../gpu/quirks.ts';
+import { CPU_WALK_WIDTH, MAX_PARAMS, WORKGROUP_SIZE } from '../gpu/quirks.ts';
 import { ruleCall, type UpdateRule } from '../optim/update-rule.ts';
 import { fillTemplate } from '../gpu/fusion.ts';
 import { fill, kernelCache, section, wgslModule } from '../gpu/wgsl.ts';
@@ -95,7 +95,7 @@ function lossKernel(P: number, K: number, C: number, T: number, need: readonly b
     // one pass (finishKernel) sums them all.
     const walk = groupWalk(P, K, C, T, { palette: needP, scale: needW || needT ? '' : 's2', extra: ['lacc * param(0u)'], perWorkgroup, chunked });
     return wgslModule(
-      { inputs, outputs, types, enables: perWorkgroup ? ['subgroups'] : [] },
+      { inputs, outputs, types, enables: perWorkgroup ? ['subgroups'] : [], ...(chunked ? { threads: T, width: CPU_WALK_WIDTH } : {}) },
       `${update?.shader ?? ''}\n${fill(section(src, 'backward'), {
         ...walk,
         PALETTE: paletteLoads(K, C),
@@ -211,7 +211,7 @@ export const colorMixLossOp = defineOp<ColorMixAttrs>({
       // finishing pass reads them as vec4s.
       const perWorkgroup = sumsPerWorkgroup(k, KC + 1);
       const W = partialWorkgroups(P);
-      const T = perWorkgroup ? W * WORKGROUP_SIZE : 4 * Math.ceil(backwardThreads(P, K * C + 1) / 4);
+      const T = perWorkgroup ? W * WORKGROUP_SIZE : 4 * Math.ceil(backwardThreads(P, K * C + 1, k.isSoftware) / 4);
       const row = perWorkgroup ? W : T;
       const dw = need[0] ? k.alloc('colorMixLoss gradient', shapes[0]!) : null;
       const dp = need[1] ? k.alloc('colorMixLoss gradient', shapes[1]!) : null;

@@ -7,7 +7,7 @@
 import type { GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
 import { fill, kernelCache, section, walkBounds, walkThreads, wgslModule } from '../gpu/wgsl.ts';
 import { ShapeError } from '../errors.ts';
-import { WORKGROUP_SIZE } from '../gpu/quirks.ts';
+import { CPU_WALK_ITEMS, CPU_WALK_WIDTH, WORKGROUP_SIZE } from '../gpu/quirks.ts';
 import { fmt, type Shape, sizeOf } from '../shape.ts';
 import { apply, type Tensor } from '../tensor.ts';
 import src from '../../shaders/color_mix.wgsl?raw';
@@ -142,9 +142,15 @@ function forwardKernel(P: number, K: number, C: number, softmax: boolean): strin
   });
 }
 
-/** Threads of the backward kernel with per-thread partials (CPU adapters, GPUs without subgroups, palettes past MAX_WORKGROUP_ROWS rows; see sumsPerWorkgroup): a grid-stride walk of GROUPS_PER_THREAD groups or more each (SwiftShader prefers few, busy threads). */
-export function backwardThreads(P: number, KC: number): number {
-  return Math.max(1, Math.min(MAX_BACKWARD_THREADS, Math.floor(MAX_PARTIALS / KC), Math.ceil(vec4s(P) / GROUPS_PER_THREAD)));
+/**
+ * Threads of the backward kernel with per-thread partials (CPU adapters, GPUs without subgroups,
+ * palettes past MAX_WORKGROUP_ROWS rows; see sumsPerWorkgroup): a walk of GROUPS_PER_THREAD groups
+ * or more each, CPU_WALK_ITEMS on a CPU adapter (`cpu`), which prefers few, busy threads; whole
+ * SIMD groups there (walkThreads).
+ */
+export function backwardThreads(P: number, KC: number, cpu: boolean): number {
+  const T = Math.max(1, Math.min(MAX_BACKWARD_THREADS, Math.floor(MAX_PARTIALS / KC), Math.ceil(vec4s(P) / (cpu ? CPU_WALK_ITEMS : GROUPS_PER_THREAD))));
+  return walkThreads(T, cpu);
 }
 
 /** Subgroups a workgroup can hold: WebGPU's smallest subgroup size is 4. */
@@ -256,7 +262,7 @@ function backwardKernel(P: number, K: number, C: number, T: number, needW: boole
     const inputs = ['gv', ...(needP || softmax ? ['wv'] : []), ...(needW ? ['pal'] : [])];
     const outputs = [...(needW ? ['dw'] : []), ...(needP ? ['part'] : [])];
     return wgslModule(
-      { inputs, outputs, types: { gv: 'vec4<f32>', wv: 'vec4<f32>', pal: 'vec4<f32>', dw: 'vec4<f32>' }, enables: perWorkgroup ? ['subgroups'] : [] },
+      { inputs, outputs, types: { gv: 'vec4<f32>', wv: 'vec4<f32>', pal: 'vec4<f32>', dw: 'vec4<f32>' }, enables: perWorkgroup ? ['subgroups'] : [], ...(chunked ? { threads: T, width: CPU_WALK_WIDTH } : {}) },
       fill(section(src, 'backward'), {
         ...groupWalk(P, K, C, T, { palette: needP, perWorkgroup, chunked }),
         PALETTE: needW ? paletteLoads(K, C) : '',
@@ -297,7 +303,7 @@ function colorMixBackwardGpu(
   const perWorkgroup = needP && sumsPerWorkgroup(k, K * C);
   // Without palette partials a GPU gets a thread per pixel group too; a CPU adapter a few busy ones.
   const wide = perWorkgroup || (!needP && !k.isSoftware);
-  const T = wide ? partialWorkgroups(P) * WORKGROUP_SIZE : walkThreads(backwardThreads(P, K * C), k.isSoftware);
+  const T = wide ? partialWorkgroups(P) * WORKGROUP_SIZE : backwardThreads(P, K * C, k.isSoftware);
   const row = perWorkgroup ? T / WORKGROUP_SIZE : T;
   const part = needP ? (row === 1 ? dp! : k.alloc('colorMix palette partials', [K * C, row])) : null;
   const wgsl = backwardKernel(P, K, C, T, needW, needP, softmax, perWorkgroup, k.isSoftware);

@@ -1,5 +1,6 @@
 /** mseLoss: mean((a - b)²) as one fused reduction, and both gradients from one fused kernel. */
 import type { GpuStorage } from '../gpu/gpu-ops.ts';
+import { CPU_WALK_ITEMS, CPU_WALK_WIDTH } from '../gpu/quirks.ts';
 import { fill, kernelCache, section, walkBounds, walkThreads, wgslModule } from '../gpu/wgsl.ts';
 import { ShapeError } from '../errors.ts';
 import { fmt, sameShape, sizeOf } from '../shape.ts';
@@ -10,7 +11,7 @@ import { gpuReduce } from './reduce.ts';
 
 export type MseLossAttrs = Record<string, never>;
 
-/** vec4s each forward thread sums before writing its partial. */
+/** vec4s each forward thread sums before writing its partial (CPU_WALK_ITEMS on a CPU adapter). */
 const VEC4_PER_THREAD = 16;
 const MAX_THREADS = 65536;
 
@@ -34,11 +35,12 @@ export const mseLossOp = defineOp<MseLossAttrs>({
     forward(k, [a, b], out, { shapes }) {
       const n = sizeOf(shapes[0]!);
       const full = Math.floor(n / 4);
-      const T = walkThreads(Math.max(1, Math.min(MAX_THREADS, Math.ceil(Math.ceil(n / 4) / VEC4_PER_THREAD))), k.isSoftware);
-      const wgsl = cached(`f:${n}:${T}:${+k.isSoftware}`, () => {
-        const walk = walkBounds(full, T, k.isSoftware);
+      const cpu = k.isSoftware;
+      const T = walkThreads(Math.max(1, Math.min(MAX_THREADS, Math.ceil(Math.ceil(n / 4) / (cpu ? CPU_WALK_ITEMS : VEC4_PER_THREAD)))), cpu);
+      const wgsl = cached(`f:${n}:${T}:${+cpu}`, () => {
+        const walk = walkBounds(full, T, cpu);
         return wgslModule(
-          { inputs: ['a_', 'b_'], outputs: ['part'], types: VEC4, threads: T },
+          { inputs: ['a_', 'b_'], outputs: ['part'], types: VEC4, threads: T, ...(cpu ? { width: CPU_WALK_WIDTH } : {}) },
           fill(section(src, 'forward_partial'), { THREADS: T, FULL: full, REM: n - 4 * full, WALK_SETUP: walk.setup, WALK_START: walk.start, WALK_END: walk.end, WALK_STEP: walk.step }),
         );
       });
