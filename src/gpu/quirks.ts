@@ -25,9 +25,10 @@ export function workgroupFor(threads: number): number {
  * Invocations a CPU adapter runs in step as one SIMD group (SwiftShader: 4), consecutive in
  * local_invocation_index. A group runs its whole loop before the next group starts, so in a
  * grid-stride walk each of its steps jumps T items ahead: every load misses the cache and no
- * prefetcher follows. Walking one contiguous chunk per group instead (walkBounds) made the layers
- * step's fused kernel 10-27% faster in the browser (S=256/512/1024, same page) and about 2x in
- * Node at S=512. A GPU keeps the grid stride: a warp's loads then coalesce.
+ * prefetcher follows. Walking one contiguous chunk per group instead (walkBounds) made the raw
+ * layers step 9-27% faster at S=512 and 1024 and 0-20% at S=256 (two same-page browser runs), and
+ * its kernel about 2x faster in Node at S=512. A GPU keeps the grid stride: a warp's loads then
+ * coalesce.
  */
 export const CPU_SIMD_LANES = 4;
 /**
