@@ -38,10 +38,13 @@ export interface Bindings {
   readonly enables?: readonly string[];
   /**
    * Invocations the kernel runs, for a kernel whose threads share nothing: its workgroups shrink
-   * to fit a small count (workgroupFor). Without it they are WORKGROUP_SIZE wide.
+   * to fit a small count (workgroupFor). Without it they are `width` wide.
    */
   readonly threads?: number;
-  /** The widest workgroup to use instead of WORKGROUP_SIZE (CPU_WALK_WIDTH for a CPU adapter's summing walks). */
+  /**
+   * The widest workgroup, WORKGROUP_SIZE unless given: a CPU adapter's summing walks use
+   * CPU_WALK_WIDTH, so that few threads still make enough workgroups to spread over its cores.
+   */
   readonly width?: number;
 }
 

@@ -230,7 +230,7 @@ export const colorMixLossOp = defineOp<ColorMixAttrs>({
         const kneed = [storeW || uw !== null, need[1] === true, need[2] === true && dt!.refs > 0];
         k.run({
           name: uw ? `colorMixLoss+${uw.rule.name}` : 'colorMixLoss',
-          wgsl: lossKernel(P, K, C, T, kneed, softmax, uw?.rule ?? null, storeW, perWorkgroup, k.isSoftware),
+          wgsl: lossKernel(P, K, C, T, kneed, softmax, uw?.rule ?? null, storeW, perWorkgroup, k.isSoftware && !perWorkgroup),
           threads: T,
           inputs: uw ? [p, t] : [w, p, t],
           outputs: [...(uw ? [w] : []), ...(storeW ? [dw!] : []), ...(kneed[2] ? [dt!] : []), part, ...(uw?.state ?? [])],

@@ -194,8 +194,9 @@ export interface WalkSums {
 }
 
 /**
- * Fill values of section "backward" for T threads walking P pixels' groups grid-stride: the walk,
- * the tail group's thread, the accumulators, and the rows' stores to `part`.
+ * Fill values of section "backward" for T threads walking P pixels' groups (walkBounds: grid
+ * stride, or a chunk per SIMD group with `chunked`): the walk, the tail group's thread, the
+ * accumulators, and the rows' stores to `part`.
  *
  * Per workgroup, the walk has no early return (subgroup operations and the barrier need every
  * thread); each row's per-thread value is added over each subgroup, the subgroups' sums go to
@@ -306,7 +307,7 @@ function colorMixBackwardGpu(
   const T = wide ? partialWorkgroups(P) * WORKGROUP_SIZE : backwardThreads(P, K * C, k.isSoftware);
   const row = perWorkgroup ? T / WORKGROUP_SIZE : T;
   const part = needP ? (row === 1 ? dp! : k.alloc('colorMix palette partials', [K * C, row])) : null;
-  const wgsl = backwardKernel(P, K, C, T, needW, needP, softmax, perWorkgroup, k.isSoftware);
+  const wgsl = backwardKernel(P, K, C, T, needW, needP, softmax, perWorkgroup, k.isSoftware && !perWorkgroup);
   k.run({
     name: 'colorMix_backward',
     wgsl,

@@ -45,9 +45,10 @@ export function gpuReduce(k: GpuOps, kind: Kind, x: GpuStorage, inShape: Shape, 
   const combine = kind === 'max' ? 'max(acc, v)' : 'acc + v';
   const init = kind === 'max' ? '-3.4028234e38' : '0.0';
   const pass = (input: GpuStorage, dst: GpuStorage, p: number, outer: string, inner: string, rn: number, inner1: boolean, scale: boolean) => {
-    const walk = walkBounds(rn, p, chunked && inner1 && p > 1, 'p');
-    const wgsl = cached(`${kind}:${O}:${p}:${outer}:${inner}:${rn}:${+inner1}:${+scale}:${walk.step}`, () =>
-      wgslModule(
+    const chunk = chunked && inner1 && p > 1;
+    const wgsl = cached(`${kind}:${O}:${p}:${outer}:${inner}:${rn}:${+inner1}:${+scale}:${+chunk}`, () => {
+      const walk = walkBounds(rn, p, chunk, 'p');
+      return wgslModule(
         { inputs: ['x'], outputs: ['out'], threads: O * p },
         fill(section(src, 'reduce'), {
           THREADS: O * p,
@@ -64,8 +65,8 @@ export function gpuReduce(k: GpuOps, kind: Kind, x: GpuStorage, inShape: Shape, 
           COMBINE: combine,
           FINISH: scale ? 'acc * param(0u)' : 'acc',
         }),
-      ),
-    );
+      );
+    });
     k.run({ name: `${kind}_reduce`, wgsl, threads: O * p, inputs: [input], outputs: [dst], ...(scale ? { params: [1 / Rn] } : {}) });
   };
   const outer = stridedOffset(shapeK, keptDims.map((i) => strides[i]!), 'o');

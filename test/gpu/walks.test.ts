@@ -71,10 +71,41 @@ test('a walk with a run-time item count keeps the grid stride; a chunked one nee
   expect(walkBounds(100, 6, true).step).toBe('6u');
 });
 
-test('sum, mean over rows, mseLoss, colorMix and colorMixLoss give the float64 sums in both walk orders, at sizes around their chunk edges', async () => {
+/** The WGSL of every kernel `run` records through the backend's run(), by kernel name. */
+async function kernelsOf(run: () => Promise<void>): Promise<Map<string, string[]>> {
+  const b = gpu() as unknown as { run: (k: { name: string; wgsl: string }) => void };
+  const seen = new Map<string, string[]>();
+  const orig = b.run;
+  b.run = function (this: unknown, k) {
+    seen.set(k.name, [...(seen.get(k.name) ?? []), k.wgsl]);
+    return orig.call(this, k);
+  };
+  try {
+    await run();
+  } finally {
+    delete (b as { run?: unknown }).run;
+  }
+  return seen;
+}
+
+/** Each of `names` ran, and each of its kernels walked chunks (CPU adapter) or grid stride (GPU). */
+function expectWalks(seen: Map<string, string[]>, names: readonly string[], chunked: boolean, what: string): void {
+  for (const name of names) {
+    const texts = seen.get(name);
+    expect(texts, `${what}: kernel ${name} did not run (ran: ${[...seen.keys()].join(', ')})`).toBeDefined();
+    // The first kernel of a name is the pass that walks; a second (the partials' sum) walks grid-stride.
+    expect(texts![0]!.includes('walk_lo'), `${what}: ${name} ${chunked ? 'walks a chunk per SIMD group' : 'walks grid-stride'}`).toBe(chunked);
+  }
+}
+
+/** Largest |x|: gradient checks are relative to the vector's scale, so a skipped item cannot hide below an absolute floor. */
+const scaleOf = (xs: ArrayLike<number>) => Math.max(...Array.from(xs, Math.abs));
+
+test('sum, mean and max over the last axis, mseLoss, colorMix and colorMixLoss give the float64 results in both walk orders, at sizes whose CPU walks span many chunks', async () => {
   await pg.init();
   await bothWalks(async (form) => {
-    for (const n of [160, 161, 1000, 4099, 70001]) {
+    const chunked = form === 'CPU-adapter walk';
+    for (const n of [160, 1000, 4099, 70001]) {
       const x = values(n, 1);
       const y = values(n, 2);
       let sum = 0;
@@ -83,53 +114,104 @@ test('sum, mean over rows, mseLoss, colorMix and colorMixLoss give the float64 s
         sum += x[i]!;
         sq += (x[i]! - y[i]!) ** 2;
       }
+      const m = Math.floor(n / 3);
+      const rowOf = (r: number) => Array.from(x.subarray(r * m, (r + 1) * m));
       const [tx, ty] = [pg.tensor(x), pg.tensor(y)];
-      expectClose([await tx.sum().item()], [sum], `${form}: sum of ${n}`, 1e-4);
-      expectClose([await pg.mseLoss(tx, ty).item()], [sq / n], `${form}: mseLoss of ${n}`);
-      const rows = pg.tensor(x.subarray(0, 3 * Math.floor(n / 3)), { shape: [3, Math.floor(n / 3)] });
-      const rowMeans = [0, 1, 2].map((r) => {
-        const m = Math.floor(n / 3);
-        let s = 0;
-        for (let j = 0; j < m; j++) s += x[r * m + j]!;
-        return s / m;
+      const rows = pg.tensor(x.subarray(0, 3 * m), { shape: [3, m] });
+      const got: Record<string, number[]> = {};
+      const seen = await kernelsOf(async () => {
+        got.sum = [await tx.sum().item()];
+        got.mse = [await pg.mseLoss(tx, ty).item()];
+        got.mean = Array.from(await rows.mean(1).data());
+        got.max = Array.from(await rows.max(1).data());
       });
-      expectClose(await rows.mean(1).data(), rowMeans, `${form}: row means of [3, ${Math.floor(n / 3)}]`);
+      expectClose(got.sum!, [sum], `${form}: sum of ${n}`, 1e-4);
+      expectClose(got.mse!, [sq / n], `${form}: mseLoss of ${n}`);
+      expectClose(got.mean!, [0, 1, 2].map((r) => rowOf(r).reduce((s, v) => s + v, 0) / m), `${form}: row means of [3, ${m}]`);
+      expectClose(got.max!, [0, 1, 2].map((r) => Math.max(...rowOf(r))), `${form}: row maxima of [3, ${m}]`, 0);
+      // Sizes past a few chunks must take the chunked walk on a CPU adapter, or this test checks nothing new.
+      if (n >= 4099) expectWalks(seen, ['sum_reduce', 'mseLoss_forward', 'mean_reduce', 'max_reduce'], chunked, `${form}, n=${n}`);
       pg.dispose([tx, ty, rows]);
     }
-    for (const P of [257, 1003, 20001]) {
+    for (const P of [257, 4099, 20001]) {
       const [K, C] = [3, 2];
       const w = values(P * K, 3);
       const pal = values(K * C, 4);
       const target = values(P * C, 5);
-      // The residual d = W·pal − T; loss = mean(d²); dpal[k, c] = (2 / (P·C)) Σ_p d[p, c]·W[p, k].
+      // d = W·pal − T; loss = mean(d²); dpal[k, c] = s Σ_p d[p, c]·W[p, k]; dW[p, k] = s Σ_c d[p, c]·pal[k, c]; s = 2 / (P·C).
+      const s = 2 / (P * C);
       let loss = 0;
       const dpal = new Float64Array(K * C);
-      const gsum = new Float64Array(K * C);
+      const dw = new Float64Array(P * K);
+      const colSums = new Float64Array(K * C);
       for (let p = 0; p < P; p++) {
         for (let c = 0; c < C; c++) {
-          let m = 0;
-          for (let k = 0; k < K; k++) m += w[p * K + k]! * pal[k * C + c]!;
-          const d = m - target[p * C + c]!;
+          let mix = 0;
+          for (let k = 0; k < K; k++) mix += w[p * K + k]! * pal[k * C + c]!;
+          const d = mix - target[p * C + c]!;
           loss += d * d;
           for (let k = 0; k < K; k++) {
-            dpal[k * C + c]! += (2 / (P * C)) * d * w[p * K + k]!;
-            gsum[k * C + c]! += w[p * K + k]!;
+            dpal[k * C + c]! += s * d * w[p * K + k]!;
+            dw[p * K + k]! += s * d * pal[k * C + c]!;
+            colSums[k * C + c]! += w[p * K + k]!;
           }
         }
       }
-      const W = pg.tensor(w, { shape: [P, K] });
+      const W = pg.tensor(w, { shape: [P, K], requiresGrad: true });
       const Pal = pg.tensor(pal, { shape: [K, C], requiresGrad: true });
       const T = pg.tensor(target, { shape: [P, C] });
-      const l = pg.colorMixLoss(W, Pal, T);
-      l.backward();
-      expectClose([await l.item()], [loss / (P * C)], `${form}: colorMixLoss over ${P} pixels`);
-      expectClose(await Pal.grad!.data(), dpal, `${form}: colorMixLoss palette gradient over ${P} pixels`, 1e-4);
-      Pal.zeroGrad();
-      // colorMix's own backward with an upstream of ones: dpal[k, c] = Σ_p W[p, k].
-      const mixSum = pg.colorMix(W, Pal).sum();
-      mixSum.backward();
-      expectClose(await Pal.grad!.data(), gsum, `${form}: colorMix palette gradient over ${P} pixels`, 1e-4);
-      pg.dispose([W, Pal, T, l, mixSum]);
+      const got: Record<string, Float32Array> = {};
+      const seen = await kernelsOf(async () => {
+        const l = pg.colorMixLoss(W, Pal, T);
+        l.backward();
+        got.loss = await l.data();
+        got.dpal = await Pal.grad!.data();
+        got.dw = await W.grad!.data();
+        pg.dispose([l]);
+        Pal.zeroGrad();
+        // colorMix's own backward with an upstream of ones: dpal[k, c] = Σ_p W[p, k].
+        const mixSum = pg.colorMix(W, Pal).sum();
+        mixSum.backward();
+        got.colSums = await Pal.grad!.data();
+        pg.dispose([mixSum]);
+        Pal.zeroGrad();
+        W.zeroGrad();
+      });
+      expectClose(got.loss!, [loss / (P * C)], `${form}: colorMixLoss over ${P} pixels`);
+      expectClose(got.dpal!, dpal, `${form}: colorMixLoss palette gradient over ${P} pixels`, 1e-4 * scaleOf(dpal));
+      expectClose(got.dw!, dw, `${form}: colorMixLoss weights gradient over ${P} pixels`, 1e-4 * scaleOf(dw));
+      expectClose(got.colSums!, colSums, `${form}: colorMix palette gradient over ${P} pixels`, 1e-5 * scaleOf(colSums));
+      if (P >= 4099) expectWalks(seen, ['colorMixLoss', 'colorMix_backward'], chunked, `${form}, P=${P}`);
+      pg.dispose([W, Pal, T]);
     }
   });
+});
+
+test('a colorMixLoss step with Adam fused into its kernels gives the same parameters in both walk orders', async () => {
+  await pg.init();
+  const [P, K, C] = [20001, 4, 3];
+  const results: Float32Array[][] = [];
+  await bothWalks(async (form) => {
+    const W = pg.tensor(values(P * K, 6), { shape: [P, K], requiresGrad: true });
+    const Pal = pg.tensor(values(K * C, 7), { shape: [K, C], requiresGrad: true });
+    const T = pg.tensor(values(P * C, 8), { shape: [P, C] });
+    const opt = new pg.Adam([W, Pal], { lr: 0.05 });
+    const seen = await kernelsOf(async () => {
+      for (let i = 0; i < 3; i++) {
+        pg.tidy(() => {
+          const loss = pg.colorMixLoss(W, Pal, T, { softmax: true });
+          loss.backward();
+          opt.step();
+          opt.zeroGrad();
+        });
+      }
+      results.push([await W.data(), await Pal.data()]);
+    });
+    expectWalks(seen, ['colorMixLoss+adam'], form === 'CPU-adapter walk', form);
+    opt.dispose();
+    pg.dispose([W, Pal, T]);
+  });
+  const [[w1, p1], [w2, p2]] = results as [[Float32Array, Float32Array], [Float32Array, Float32Array]];
+  expectClose(w1, w2, 'logits after 3 fused Adam steps, CPU walk against GPU walk', 1e-5);
+  expectClose(p1, p2, 'palette after 3 fused Adam steps, CPU walk against GPU walk', 1e-5);
 });

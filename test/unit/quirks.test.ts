@@ -1,6 +1,6 @@
 /** workgroupFor and the width a module declares; MapProdder: empty submits while a map is pending, spread over a short window that each new map reopens, against a stand-in queue. */
 import { expect, test } from 'vitest';
-import { MapProdder, PROD_MAX_WORK_BYTES, PROD_WINDOW_MS, readsNeedProdding, WORKGROUP_SIZE, workgroupFor } from '../../src/gpu/quirks.ts';
+import { CPU_WALK_WIDTH, MapProdder, PROD_MAX_WORK_BYTES, PROD_WINDOW_MS, readsNeedProdding, WORKGROUP_SIZE, workgroupFor } from '../../src/gpu/quirks.ts';
 import { wgslModule, workgroupSizeOf } from '../../src/gpu/wgsl.ts';
 
 function fakeQueue() {
@@ -241,4 +241,11 @@ test('workgroups shrink to the next power of two at or above a small thread coun
   expect(workgroupSizeOf(wgslModule({ inputs: [], outputs: ['out'], threads: 5 }, body))).toBe(8);
   expect(workgroupSizeOf(wgslModule({ inputs: [], outputs: ['out'] }, body))).toBe(WORKGROUP_SIZE);
   expect(() => workgroupSizeOf(body)).toThrow(/header/);
+});
+
+test('a width caps the workgroup (a CPU adapter\'s summing walks), and a small thread count still shrinks it', () => {
+  const body = '@compute @workgroup_size(WG)\nfn main() {}\n';
+  const width = (threads?: number) => workgroupSizeOf(wgslModule({ inputs: [], outputs: ['out'], width: CPU_WALK_WIDTH, ...(threads === undefined ? {} : { threads }) }, body));
+  expect([width(), width(1e6), width(65), width(64), width(5), width(1)]).toEqual([CPU_WALK_WIDTH, CPU_WALK_WIDTH, CPU_WALK_WIDTH, 64, 8, 1]);
+  expect(CPU_WALK_WIDTH).toBeLessThan(WORKGROUP_SIZE);
 });
