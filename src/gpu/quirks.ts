@@ -26,9 +26,9 @@ export function workgroupFor(threads: number): number {
  * local_invocation_index. A group runs its whole loop before the next group starts, so in a
  * grid-stride walk each of its steps jumps T items ahead: every load misses the cache and no
  * prefetcher follows. Walking one contiguous chunk per group instead (walkBounds) made the raw
- * layers step 9-27% faster at S=512 and 1024 and 0-20% at S=256 (two same-page browser runs), and
- * its kernel about 2x faster in Node at S=512. A GPU keeps the grid stride: a warp's loads then
- * coalesce.
+ * layers step 9-27% faster at S=512 and 1024 and between 4% slower and 20% faster at S=256 (two
+ * same-page browser runs), and its kernel about 2x faster in Node at S=512. A GPU keeps the grid
+ * stride: a warp's loads then coalesce.
  */
 export const CPU_SIMD_LANES = 4;
 /**
