@@ -34,37 +34,30 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     [src, dst],
   );
   const strideThreads = 65536;
-  const strided = gpu.kernel(
-    'copy vec4, grid-stride',
-    `@group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read_write> b: array<vec4<f32>>;
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  for (var i = gid.x; i < ${n4}u; i += ${strideThreads}u) { b[i] = a[i]; }
-}`,
-    [src, dst],
-  );
-  const [gx, gy] = grid(n4 / 256);
-  const variants: Record<string, { run: (count: number) => void; count: number }> = {
-    'kernel vec4 1/thread': { run: (c) => gpu.submit(Array.from({ length: c }, () => [perThread, gx, gy] as const)), count: 3 },
-    'kernel vec4 grid-stride': { run: (c) => gpu.submit(Array.from({ length: c }, () => [strided, strideThreads / 256] as const)), count: 3 },
-    copyBufferToBuffer: { run: (c) => gpu.submit([], Array.from({ length: c }, () => [src, dst, bytes] as const)), count: 8 },
-  };
-  if (gpu.cpuAdapter) {
-    // The walk the workloads' raw kernels use on a CPU adapter (walkLoop): a contiguous chunk per SIMD group.
-    const chunked = gpu.kernel(
-      'copy vec4, chunk per SIMD group',
+  // Grid stride, and on a CPU adapter also the walk the workloads' raw kernels use there (walkLoop): a contiguous chunk per SIMD group.
+  const walkingCopy = (label: string, chunked: boolean) =>
+    gpu.kernel(
+      label,
       `@group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read_write> b: array<vec4<f32>>;
 @compute @workgroup_size(256)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let tid = gid.x;
-  ${walkLoop('i', n4, strideThreads, true)} { b[i] = a[i]; }
+  ${walkLoop('i', n4, strideThreads, chunked)} { b[i] = a[i]; }
 }`,
       [src, dst],
     );
-    variants['kernel vec4 chunked'] = { run: (c) => gpu.submit(Array.from({ length: c }, () => [chunked, strideThreads / 256] as const)), count: 3 };
-  }
+  const [gx, gy] = grid(n4 / 256);
+  const walkVariant = (kernel: ReturnType<typeof walkingCopy>) => ({
+    run: (c: number) => gpu.submit(Array.from({ length: c }, () => [kernel, strideThreads / 256] as const)),
+    count: 3,
+  });
+  const variants: Record<string, { run: (count: number) => void; count: number }> = {
+    'kernel vec4 1/thread': { run: (c) => gpu.submit(Array.from({ length: c }, () => [perThread, gx, gy] as const)), count: 3 },
+    'kernel vec4 grid-stride': walkVariant(walkingCopy('copy vec4, grid-stride', false)),
+    ...(gpu.cpuAdapter ? { 'kernel vec4 chunked': walkVariant(walkingCopy('copy vec4, chunk per SIMD group', true)) } : {}),
+    copyBufferToBuffer: { run: (c) => gpu.submit([], Array.from({ length: c }, () => [src, dst, bytes] as const)), count: 8 },
+  };
   const samples: Record<string, number[]> = {};
   for (const name of Object.keys(variants)) samples[name] = [];
   // Warm-up (pipelines, first touch of the buffers), then interleaved repetitions.

@@ -3,7 +3,7 @@
  * validated integers or with code fragments from pixelgrad's own tables (never user text) and adds
  * the shared header: the parameter uniform, the storage bindings and the 2-D grid index.
  */
-import { CPU_SIMD_LANES, WORKGROUP_SIZE, workgroupFor } from './quirks.ts';
+import { CPU_SIMD_LANES, CPU_WALK_WIDTH, WORKGROUP_SIZE, workgroupFor } from './quirks.ts';
 
 /** Extracts `//# name` ... (up to the next `//#` marker) from a shader file. */
 export function section(file: string, name: string): string {
@@ -99,6 +99,11 @@ export function stridedOffset(outShape: readonly number[], strides: readonly num
   }
   if (base) parts.push(`${base}u`);
   return parts.length ? `(${parts.join(' + ')})` : '0u';
+}
+
+/** Workgroup sizing for a kernel of T threads that walks with walkBounds: CPU_WALK_WIDTH wide when `chunked`, else as the caller's module already sizes it. */
+export function walkSizing(T: number, chunked: boolean): Pick<Bindings, 'threads' | 'width'> {
+  return chunked ? { threads: T, width: CPU_WALK_WIDTH } : {};
 }
 
 /** A thread count for walkBounds: on a CPU adapter (`chunked`), rounded up to whole SIMD groups once there is more than one group's worth. */

@@ -5,10 +5,10 @@
  * third less memory traffic, and the softmax computed once instead of twice).
  */
 import type { FusedUpdate, GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
-import { CPU_WALK_WIDTH, MAX_PARAMS, WORKGROUP_SIZE } from '../gpu/quirks.ts';
+import { MAX_PARAMS, WORKGROUP_SIZE } from '../gpu/quirks.ts';
 import { ruleCall, type UpdateRule } from '../optim/update-rule.ts';
 import { fillTemplate } from '../gpu/fusion.ts';
-import { fill, kernelCache, section, wgslModule } from '../gpu/wgsl.ts';
+import { fill, kernelCache, section, walkSizing, wgslModule } from '../gpu/wgsl.ts';
 import { ShapeError } from '../errors.ts';
 import { fmt, sameShape, type Shape, sizeOf } from '../shape.ts';
 import { apply, type Tensor } from '../tensor.ts';
@@ -95,7 +95,7 @@ function lossKernel(P: number, K: number, C: number, T: number, need: readonly b
     // one pass (finishKernel) sums them all.
     const walk = groupWalk(P, K, C, T, { palette: needP, scale: needW || needT ? '' : 's2', extra: ['lacc * param(0u)'], perWorkgroup, chunked });
     return wgslModule(
-      { inputs, outputs, types, enables: perWorkgroup ? ['subgroups'] : [], ...(chunked ? { threads: T, width: CPU_WALK_WIDTH } : {}) },
+      { inputs, outputs, types, enables: perWorkgroup ? ['subgroups'] : [], ...walkSizing(T, chunked) },
       `${update?.shader ?? ''}\n${fill(section(src, 'backward'), {
         ...walk,
         PALETTE: paletteLoads(K, C),

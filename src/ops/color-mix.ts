@@ -5,9 +5,9 @@
  * in and the per-pixel arithmetic unrolled; palettes with K·C above UNROLLED_KC use loop kernels.
  */
 import type { GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
-import { fill, kernelCache, section, walkBounds, walkThreads, wgslModule } from '../gpu/wgsl.ts';
+import { fill, kernelCache, section, walkBounds, walkSizing, walkThreads, wgslModule } from '../gpu/wgsl.ts';
 import { ShapeError } from '../errors.ts';
-import { CPU_WALK_ITEMS, CPU_WALK_WIDTH, WORKGROUP_SIZE } from '../gpu/quirks.ts';
+import { CPU_WALK_ITEMS, WORKGROUP_SIZE } from '../gpu/quirks.ts';
 import { fmt, type Shape, sizeOf } from '../shape.ts';
 import { apply, type Tensor } from '../tensor.ts';
 import src from '../../shaders/color_mix.wgsl?raw';
@@ -263,7 +263,7 @@ function backwardKernel(P: number, K: number, C: number, T: number, needW: boole
     const inputs = ['gv', ...(needP || softmax ? ['wv'] : []), ...(needW ? ['pal'] : [])];
     const outputs = [...(needW ? ['dw'] : []), ...(needP ? ['part'] : [])];
     return wgslModule(
-      { inputs, outputs, types: { gv: 'vec4<f32>', wv: 'vec4<f32>', pal: 'vec4<f32>', dw: 'vec4<f32>' }, enables: perWorkgroup ? ['subgroups'] : [], ...(chunked ? { threads: T, width: CPU_WALK_WIDTH } : {}) },
+      { inputs, outputs, types: { gv: 'vec4<f32>', wv: 'vec4<f32>', pal: 'vec4<f32>', dw: 'vec4<f32>' }, enables: perWorkgroup ? ['subgroups'] : [], ...walkSizing(T, chunked) },
       fill(section(src, 'backward'), {
         ...groupWalk(P, K, C, T, { palette: needP, perWorkgroup, chunked }),
         PALETTE: needW ? paletteLoads(K, C) : '',

@@ -1,7 +1,7 @@
 /** mseLoss: mean((a - b)²) as one fused reduction, and both gradients from one fused kernel. */
 import type { GpuStorage } from '../gpu/gpu-ops.ts';
-import { CPU_WALK_ITEMS, CPU_WALK_WIDTH } from '../gpu/quirks.ts';
-import { fill, kernelCache, section, walkBounds, walkThreads, wgslModule } from '../gpu/wgsl.ts';
+import { CPU_WALK_ITEMS } from '../gpu/quirks.ts';
+import { fill, kernelCache, section, walkBounds, walkSizing, walkThreads, wgslModule } from '../gpu/wgsl.ts';
 import { ShapeError } from '../errors.ts';
 import { fmt, sameShape, sizeOf } from '../shape.ts';
 import { apply, type Tensor } from '../tensor.ts';
@@ -40,7 +40,7 @@ export const mseLossOp = defineOp<MseLossAttrs>({
       const wgsl = cached(`f:${n}:${T}:${+cpu}`, () => {
         const walk = walkBounds(full, T, cpu);
         return wgslModule(
-          { inputs: ['a_', 'b_'], outputs: ['part'], types: VEC4, threads: T, ...(cpu ? { width: CPU_WALK_WIDTH } : {}) },
+          { inputs: ['a_', 'b_'], outputs: ['part'], types: VEC4, threads: T, ...walkSizing(T, cpu) },
           fill(section(src, 'forward_partial'), { THREADS: T, FULL: full, REM: n - 4 * full, WALK_SETUP: walk.setup, WALK_START: walk.start, WALK_END: walk.end, WALK_STEP: walk.step }),
         );
       });

@@ -6,6 +6,7 @@ import { expect, test } from 'vitest';
 import * as pg from '../../src/index.ts';
 import { MAX_NODES } from '../../src/gpu/fusion.ts';
 import type { WebGpuBackend } from '../../src/gpu/webgpu-backend.ts';
+import { cpuThenGpuForm } from '../shared/backends.ts';
 
 const gpu = () => pg.backend() as WebGpuBackend;
 const close = (got: Float32Array, want: readonly number[], tol = 1e-5) => {
@@ -30,20 +31,6 @@ function fitStep(W: pg.Tensor, P: pg.Tensor, T: pg.Tensor, opt: pg.Optimizer, op
       opt.zeroGrad();
       return loss;
     });
-}
-
-/** `run` as on a CPU adapter (serial sums), then as on a GPU (isSoftware off: barriers, and subgroups where the adapter has them). */
-async function cpuThenGpuForm<T>(run: () => Promise<T>): Promise<[T, T]> {
-  const backend = gpu() as { isSoftware: boolean };
-  const was = backend.isSoftware;
-  try {
-    backend.isSoftware = true;
-    const cpu = await run();
-    backend.isSoftware = false;
-    return [cpu, await run()];
-  } finally {
-    backend.isSoftware = was;
-  }
 }
 
 /** The per-workgroup sums need the subgroups feature: every adapter these tests run on has it, SwiftShader included. */

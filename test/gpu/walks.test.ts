@@ -8,33 +8,16 @@ import * as pg from '../../src/index.ts';
 import type { GpuStorage } from '../../src/gpu/gpu-ops.ts';
 import type { WebGpuBackend } from '../../src/gpu/webgpu-backend.ts';
 import { walkBounds, walkThreads, wgslModule } from '../../src/gpu/wgsl.ts';
+import { cpuThenGpuForm, expectClose as expectWithin } from '../shared/backends.ts';
+
+/** got ≈ want within tol·max(1, |want|) (the shared check with half of tol relative and half absolute, never looser). */
+const expectClose = (got: ArrayLike<number>, want: ArrayLike<number>, what: string, tol = 2e-5) => expectWithin(got, want, tol / 2, tol / 2, what);
+const formName = (cpu: boolean) => (cpu ? 'CPU-adapter walk' : 'GPU walk');
 
 const gpu = () => pg.backend() as WebGpuBackend;
 
 /** Values in [-1, 1) from a fixed sequence, so every run sums the same numbers. */
 const values = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed * 78.233) % 1);
-
-/** `run` twice: with the backend taken for a CPU adapter (chunked walks), then for a GPU (grid stride). */
-async function bothWalks(run: (form: string) => Promise<void>): Promise<void> {
-  const backend = gpu() as { isSoftware: boolean };
-  const was = backend.isSoftware;
-  try {
-    backend.isSoftware = true;
-    await run('CPU-adapter walk');
-    backend.isSoftware = false;
-    await run('GPU walk');
-  } finally {
-    backend.isSoftware = was;
-  }
-}
-
-function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string, tol = 2e-5): void {
-  expect(got.length, what).toBe(want.length);
-  for (let i = 0; i < want.length; i++) {
-    const err = Math.abs(got[i]! - want[i]!);
-    if (err > tol * Math.max(1, Math.abs(want[i]!))) expect.fail(`${what}: element ${i} is ${got[i]}, want ${want[i]}`);
-  }
-}
 
 test('every walk visits each item exactly once, for item counts and thread counts around the SIMD group and chunk edges', async () => {
   await pg.init();
@@ -103,8 +86,8 @@ const scaleOf = (xs: ArrayLike<number>) => Math.max(...Array.from(xs, Math.abs))
 
 test('sum, mean and max over the last axis, mseLoss, colorMix and colorMixLoss give the float64 results in both walk orders, at sizes whose CPU walks span many chunks', async () => {
   await pg.init();
-  await bothWalks(async (form) => {
-    const chunked = form === 'CPU-adapter walk';
+  await cpuThenGpuForm(async (chunked) => {
+    const form = formName(chunked);
     for (const n of [160, 1000, 4099, 70001]) {
       const x = values(n, 1);
       const y = values(n, 2);
@@ -191,7 +174,8 @@ test('a colorMixLoss step with Adam fused into its kernels gives the same parame
   await pg.init();
   const [P, K, C] = [20001, 4, 3];
   const results: Float32Array[][] = [];
-  await bothWalks(async (form) => {
+  await cpuThenGpuForm(async (cpu) => {
+    const form = formName(cpu);
     const W = pg.tensor(values(P * K, 6), { shape: [P, K], requiresGrad: true });
     const Pal = pg.tensor(values(K * C, 7), { shape: [K, C], requiresGrad: true });
     const T = pg.tensor(values(P * C, 8), { shape: [P, C] });
@@ -207,7 +191,7 @@ test('a colorMixLoss step with Adam fused into its kernels gives the same parame
       }
       results.push([await W.data(), await Pal.data()]);
     });
-    expectWalks(seen, ['colorMixLoss+adam'], form === 'CPU-adapter walk', form);
+    expectWalks(seen, ['colorMixLoss+adam'], cpu, form);
     opt.dispose();
     pg.dispose([W, Pal, T]);
   });

@@ -47,3 +47,21 @@ export function expectError(fn: () => unknown, cls: new (...a: never[]) => Error
   expect(caught, 'expected an error').toBeInstanceOf(cls);
   for (const p of parts) expect((caught as Error).message).toContain(p);
 }
+
+/**
+ * WebGPU only: `run` with the backend taken for a CPU adapter (serial sums, chunked walks), then
+ * for a GPU (isSoftware off: barriers, grid-stride walks, and subgroups where the adapter has
+ * them); `run` is told which form it runs in.
+ */
+export async function cpuThenGpuForm<T>(run: (cpuForm: boolean) => Promise<T>): Promise<[T, T]> {
+  const backend = pg.backend() as unknown as { isSoftware: boolean };
+  const was = backend.isSoftware;
+  try {
+    backend.isSoftware = true;
+    const cpu = await run(true);
+    backend.isSoftware = false;
+    return [cpu, await run(false)];
+  } finally {
+    backend.isSoftware = was;
+  }
+}
