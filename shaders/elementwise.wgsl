@@ -1,6 +1,5 @@
-// The elementwise family: one forward and one backward kernel shape for every unary and binary op.
-// {{EXPR}} and {{GRAD_*}} come from src/ops/elementwise-table.ts; {{IDX_*}} map an output index to
-// an input offset under NumPy broadcasting.
+// Functions the elementwise family's expressions (src/ops/elementwise-table.ts) call; the
+// renderer (src/gpu/render.ts) includes them in every kernel that evaluates one.
 
 //# helpers
 // WGSL's pow is undefined for a negative base; integer exponents of negative bases are common ((x - t)^2).
@@ -20,25 +19,4 @@ fn sigmoid_f(x: f32) -> f32 {
 }
 fn tie_share(x: f32, other: f32) -> f32 {
   return select(select(0.0, 0.5, x == other), 1.0, x > other);
-}
-
-//# binary_forward
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = linear_index(gid, nwg);
-  if (i >= {{N}}u) { return; }
-  let a = a_[{{IDX_A}}];
-  let b = {{LOAD_B}};
-  out[i] = {{EXPR}};
-}
-
-//# binary_backward
-// Both input gradients in one pass over the output (in the output's shape; unbroadcast sums them back).
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = linear_index(gid, nwg);
-  if (i >= {{N}}u) { return; }
-  let g = g_[i];
-  {{LOADS}}
-  {{STORES}}
 }

@@ -1,15 +1,6 @@
-// Data movement for the shape ops. A view (permute, expand, slice, one input's block of a cat)
-// is a list of strides plus a base offset, so one gather kernel reads every view and one scatter
-// kernel writes one; {{IDX}} is straight-line code from stridedOffset() with the shape baked in.
-
-//# gather
-// out[i] = x[view(i)]: permute, expand (0 strides), slice (a base offset), cat's backward.
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = linear_index(gid, nwg);
-  if (i >= {{N}}u) { return; }
-  out[i] = x[{{IDX}}];
-}
+// Writes for the shape ops (reads through views are index arithmetic in the kernels that read
+// them, src/gpu/render.ts): one scatter kernel writes a block of a larger tensor; {{IDX}} is
+// straight-line code from stridedOffset() with the shape baked in.
 
 //# scatter
 // cat: each input copies itself into its own block of the output, so the dispatches never overlap.

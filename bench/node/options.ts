@@ -40,7 +40,7 @@ export function parse(argv: readonly string[]): Options {
     else if (a.startsWith('--out=')) o.out = a.slice(6);
     else if (a === '--help' || a === '-h') {
       console.log(
-        'npm run bench -- [--quick] [--hardware] [--require-hardware] [--only=roofline,seed,palette,layers,matmul] [--engines=pixelgrad,raw,tfjs,jax,js] [--budget=SECONDS] [--sizes=256,1024] [--no-build] [--node] [--out=DIR]',
+        'npm run bench -- [--quick] [--hardware] [--require-hardware] [--only=roofline,seed,palette,layers,palette-plain,layers-plain,matmul] [--engines=pixelgrad,raw,tfjs,jax,js] [--budget=SECONDS] [--sizes=256,1024] [--no-build] [--node] [--out=DIR]',
       );
       process.exit(0);
     } else throw new Error(`unknown option ${a} (try --help)`);
@@ -64,7 +64,7 @@ export function benchConfig(o: Options): BenchConfig {
     profileBudgetMs: o.quick ? 3000 : 15000,
   };
   return {
-    workloads: o.only ?? ['roofline', 'seed', 'palette', 'layers', 'matmul'],
+    workloads: o.only ?? ['roofline', 'seed', 'palette', 'layers', 'palette-plain', 'layers-plain', 'matmul'],
     paletteSizes: o.sizes ?? (o.quick ? [256, 512] : [256, 512, 1024]),
     layersSizes: o.sizes ?? (o.quick ? [256, 512] : [256, 512, 1024]),
     matmulSizes: o.sizes ?? (o.quick ? [256, 512] : [256, 512, 1024]),

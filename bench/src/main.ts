@@ -8,6 +8,7 @@ import { type CaseResult, type Hints, type RunConfig, runCase } from './harness.
 import { layersEngines, layersInput } from './layers.ts';
 import { matmulEngines, matmulInput } from './matmul.ts';
 import { paletteEngines, paletteInput } from './palette.ts';
+import { layersPlainEngines, palettePlainEngines } from './plain.ts';
 import { initPixelgrad } from './pixelgrad-api.ts';
 import { installBindGroupSizes } from './profile.ts';
 import { measureRoofline, type RooflineResult } from './roofline.ts';
@@ -141,6 +142,8 @@ export async function runBench(cfg: BenchConfig): Promise<BenchResult> {
   };
   if (want('palette')) await imageSweep('palette', cfg.paletteSizes, paletteInput, paletteEngines, 1000);
   if (want('layers')) await imageSweep('layers', cfg.layersSizes, layersInput, layersEngines, 2000);
+  if (want('palette-plain')) await imageSweep('palette (plain ops)', cfg.paletteSizes, paletteInput, palettePlainEngines, 1000);
+  if (want('layers-plain')) await imageSweep('layers (plain ops)', cfg.layersSizes, layersInput, layersPlainEngines, 2000);
   if (want('matmul')) {
     for (const backward of [false, true]) {
       const name = backward ? 'matmul fwd+bwd' : 'matmul fwd';

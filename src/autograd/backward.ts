@@ -78,13 +78,12 @@ export function backward(root: Tensor, gradient: Tensor | undefined, retainGraph
   }
 
   const grads = new Map<Node, Storage>([[rootNode, seed ? retain(seed) : be.fill('backward', root.shape, 1)]]);
+  // Contributions are summed by the add op, not in place: on the GPU it is queued with the kernels
+  // that produce them and fuses into whatever reads the sum.
   const addInto = (node: Node, g: Storage) => {
     const have = grads.get(node);
     if (!have) {
       grads.set(node, g);
-    } else if (have.refs === 1 && have !== g) {
-      be.accumulate(have, g);
-      be.release(g);
     } else {
       const shape = node.outShape;
       grads.set(node, be.forward(binaryOps.add!, [have, g], [shape, shape], {}, shape));

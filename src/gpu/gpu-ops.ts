@@ -1,5 +1,6 @@
 /** What an op's GPU code may do: allocate outputs, run a kernel, call another registry op. */
 import type { Storage } from '../backend.ts';
+import type { Expr, MapTemplate } from '../ir/expr.ts';
 import type { OpDef } from '../ops/op.ts';
 import type { UpdateRule } from '../optim/update-rule.ts';
 import type { Shape } from '../shape.ts';
@@ -20,25 +21,6 @@ export interface KernelRun {
   readonly outputs: readonly GpuStorage[];
   /** Up to 16 floats, read in WGSL with param(i). */
   readonly params?: readonly number[];
-}
-
-/**
- * An elementwise kernel as data, so the backend can fuse a chain of them into one dispatch: each
- * output is one WGSL f32 expression of the scalar loads (one element of each input), of the `lets`
- * and of param(i). Made once per op variant by mapTemplate() (src/gpu/fusion.ts).
- */
-export interface MapTemplate {
-  readonly id: number;
-  /** The kernel's name when it runs alone (profiles, errors). */
-  readonly name: string;
-  /** Scalar names of the inputs, in MapRun.inputs order. */
-  readonly loads: readonly string[];
-  /** Named scalar expressions the outputs may use: [name, expression]. */
-  readonly lets: readonly (readonly [string, string])[];
-  /** One expression per output, in MapRun.outputs order. */
-  readonly stores: readonly string[];
-  /** WGSL functions the expressions call (shared text, included once per kernel). */
-  readonly helpers: string;
 }
 
 export interface MapRun {
@@ -90,8 +72,12 @@ export interface DeferredLoss {
 export interface GpuOps {
   alloc(op: string, shape: Shape): GpuStorage;
   run(k: KernelRun): void;
-  /** An elementwise kernel; the backend may defer it and fuse it with its neighbours. */
+  /** An elementwise kernel over flat storages; queued like define(). */
   map(m: MapRun): void;
+  /** The expression for reading `s` as `shape` (src/ir/expr.ts): queued work is read as its own expression. */
+  expr(s: GpuStorage, shape: Shape): Expr;
+  /** Defines a freshly allocated `out` as `e`: queued, and compiled with its neighbours when results are needed (src/gpu/lazy.ts). */
+  define(out: GpuStorage, e: Expr): void;
   /** Holds a fused loss's kernels back (see DeferredLoss); anything else that needs the GPU records them first. */
   defer(d: DeferredLoss): void;
   /** Storage buffers one kernel may bind. */
@@ -109,3 +95,5 @@ export interface GpuOps {
    */
   readonly isSoftware: boolean;
 }
+
+export type { MapTemplate };

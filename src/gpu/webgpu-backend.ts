@@ -1,6 +1,7 @@
 /** The WebGPU implementation of the backend contract. */
 import type { Backend, BackendStats, BackwardArgs, CapturedWork, Capturing } from '../backend.ts';
 import { CompileError, DeviceLostError, GpuError, type ShaderCompileError } from '../errors.ts';
+import type { Expr } from '../ir/expr.ts';
 import type { OpDef } from '../ops/op.ts';
 import { type UpdateRule, updateKernelBody } from '../optim/update-rule.ts';
 import { type Shape, sizeOf } from '../shape.ts';
@@ -8,8 +9,8 @@ import memoryWgsl from '../../shaders/memory.wgsl?raw';
 import { BufferPool, type PooledBuffer } from './buffer-pool.ts';
 import { KernelList } from './capture.ts';
 import type { GpuDeviceInfo } from './device.ts';
-import { Fuser, fillTemplate } from './fusion.ts';
 import type { DeferredLoss, FusedUpdate, GpuOps, GpuStorage, KernelRun, MapRun } from './gpu-ops.ts';
+import { fillTemplate, LazyQueue } from './lazy.ts';
 import { PipelineCache } from './pipeline-cache.ts';
 import { bufferUsage, checkTensorBytes, dispatchGrid, MapProdder, mapModeRead, PROD_MAX_WORK_BYTES, PROD_WINDOW_MS, readsNeedProdding } from './quirks.ts';
 import { Recorder } from './recorder.ts';
@@ -49,7 +50,7 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
   private readonly readbackPool: BufferPool;
   private readonly pipelines: PipelineCache;
   private readonly recorder: Recorder;
-  private readonly fuser: Fuser;
+  private readonly queue: LazyQueue;
   private deferred: DeferredLoss | null = null;
   /**
    * Optimizer updates fused into the held-back loss but not recorded yet (one per fusable
@@ -102,12 +103,14 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     });
     this.recorder = new Recorder(this.device);
     this.maxStorageBuffers = l.maxStorageBuffersPerShaderStage;
-    this.fuser = new Fuser({
+    this.queue = new LazyQueue({
       dispatch: (k) => this.dispatch(k),
       alloc: (op, shape) => this.alloc(op, shape),
       retain: (x) => this.retain(x),
       release: (x) => this.release(x),
       maxBindings: this.maxStorageBuffers,
+      // Read at each emit: the walk tests switch it to check both forms on one adapter.
+      isSoftware: () => this.isSoftware,
     });
     this.lost = this.device.lost;
     void this.device.lost.then((info) => {
@@ -181,15 +184,32 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
   map(m: MapRun): void {
     this.assertUsable(m.template.name);
     if (m.n === 0) return;
-    // A map that reads what the loss writes (or an update fused into it) needs it recorded first.
-    // One that reads its inputs need not: queued maps are recorded before the loss, so they see
-    // the weights before any fused update, as they were called.
+    this.beforeExpressions(m.inputs);
+    this.queue.map(m);
+  }
+
+  expr(s: GpuStorage, shape: Shape): Expr {
+    return this.queue.expr(s, shape);
+  }
+
+  define(out: GpuStorage, e: Expr): void {
+    this.queue.define(out, e);
+  }
+
+  /**
+   * Called before an op builds expressions over `reads`: nothing may be recorded while it does
+   * (its expressions point into the queue). A read of what the held-back loss writes (or an update
+   * fused into it) needs the loss recorded first; one of its inputs need not: queued expressions
+   * are recorded before the loss, so they see the weights before any fused update, as they were
+   * called. A long queue is compiled here too.
+   */
+  private beforeExpressions(reads: readonly (GpuStorage | null | undefined)[]): void {
     const d = this.deferred;
     if (d) {
       const writes = [...d.writes, ...this.attachedStorages(d)];
-      if (m.inputs.some((s) => writes.includes(s))) this.emitDeferred();
+      if (reads.some((s) => s && writes.includes(s))) this.emitDeferred();
     }
-    this.fuser.append(m);
+    if (this.queue.full) this.emitQueued();
   }
 
   defer(d: DeferredLoss): void {
@@ -220,7 +240,7 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     const taken = this.takeDeferred();
     if (!taken) return;
     try {
-      this.fuser.emit();
+      this.queue.emit();
       taken.d.record(taken.updates);
     } finally {
       for (const s of taken.held) this.release(s);
@@ -229,14 +249,14 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
 
   /** Forgets held-back work that can no longer run (device lost or shut down), giving back what it held. */
   private dropQueued(): void {
-    this.fuser.discard();
+    this.queue.discard();
     for (const s of this.takeDeferred()?.held ?? []) this.release(s);
   }
 
   /** Records everything held back: the deferred loss, then the queued maps. */
   private emitQueued(): void {
     this.emitDeferred();
-    this.fuser.emit();
+    this.queue.emit();
   }
 
   /** Records one kernel (queued maps first go through run()). */
@@ -326,6 +346,7 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
 
   forward<A>(op: OpDef<A>, inputs: readonly GpuStorage[], shapes: readonly Shape[], attrs: A, outShape: Shape): GpuStorage {
     if (op.alias) return this.retain(inputs[0]!);
+    this.beforeExpressions(inputs);
     const out = this.alloc(op.name, outShape);
     op.gpu.forward(this, inputs, out, { shapes, attrs, outShape });
     return out;
@@ -343,6 +364,7 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
 
   backward<A>(op: OpDef<A>, args: BackwardArgs<A, GpuStorage>): (GpuStorage | null)[] {
     this.assertUsable(`${op.name} backward`);
+    this.beforeExpressions([args.grad, args.output, ...args.inputs]);
     return op.gpu.backward(this, args);
   }
 

@@ -7,7 +7,7 @@
 import type { FusedUpdate, GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
 import { MAX_PARAMS, WORKGROUP_SIZE } from '../gpu/quirks.ts';
 import { ruleCall, type UpdateRule } from '../optim/update-rule.ts';
-import { fillTemplate } from '../gpu/fusion.ts';
+import { fillTemplate } from '../gpu/lazy.ts';
 import { fill, kernelCache, section, walkSizing, wgslModule } from '../gpu/wgsl.ts';
 import { ShapeError } from '../errors.ts';
 import { fmt, sameShape, type Shape, sizeOf } from '../shape.ts';

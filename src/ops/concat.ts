@@ -57,7 +57,7 @@ export const catOp = defineOp<CatAttrs>({
       return shapes.map((s, j) => {
         if (!needs[j]) return null;
         const dx = k.alloc('cat backward', s);
-        gpuGather(k, 'cat_backward', grad, dx, s, os, bases[j]);
+        gpuGather(k, grad, dx, s, os, bases[j]);
         return dx;
       });
     },

@@ -1,19 +1,19 @@
 /** Registers every unary, binary and binary-with-a-number op from the elementwise table. */
 import type { BackwardArgs, ForwardArgs } from '../backend.ts';
 import type { GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
-import { mapTemplate } from '../gpu/fusion.ts';
-import { fill, kernelCache, section, stridedOffset, wgslModule } from '../gpu/wgsl.ts';
+import * as ir from '../ir/expr.ts';
+import { mapTemplate } from '../ir/expr.ts';
+import { section } from '../gpu/wgsl.ts';
 import { InvalidArgumentError } from '../errors.ts';
 import { broadcastShapes, broadcastStrides, sameShape, type Shape, sizeOf } from '../shape.ts';
 import src from '../../shaders/elementwise.wgsl?raw';
 import { BINARY, type BinaryEntry, UNARY, type UnaryEntry } from './elementwise-table.ts';
 import { defineOp, type OpDef } from './op.ts';
-import { unbroadcast, unbroadcastReference } from './unbroadcast.ts';
+import { unbroadcastExpr, unbroadcastReference } from './unbroadcast.ts';
 
 const HELPERS = section(src, 'helpers');
-const cached = kernelCache('elementwise');
 
-/** An elementwise map's template (fused with its neighbours by the backend; see src/gpu/fusion.ts). */
+/** An elementwise map's template (queued as an expression and fused by the scheduler; see src/gpu/lazy.ts). */
 function template(key: string, name: string, loads: readonly string[], lets: readonly (readonly [string, string])[], stores: readonly string[]) {
   return mapTemplate(key, () => ({ name, loads, lets, stores, helpers: HELPERS }));
 }
@@ -30,6 +30,7 @@ export interface UnaryAttrs {
 
 function defineUnary(e: UnaryEntry): OpDef<UnaryAttrs> {
   const params = (a: UnaryAttrs) => a.params ?? [];
+  const attrs = (a: { attrs: UnaryAttrs }) => a.attrs;
   return defineOp<UnaryAttrs>({
     name: e.name,
     arity: 1,
@@ -44,16 +45,16 @@ function defineUnary(e: UnaryEntry): OpDef<UnaryAttrs> {
     },
     saves: () => ({ inputs: [e.uses === 'x'], output: e.uses === 'y' }),
     gpu: {
-      forward(k, [x], out, { attrs }) {
+      forward(k, [x], out, { attrs, outShape }) {
         const t = template(`${e.name}:f`, `${e.name}_forward`, ['x'], [], [e.wgsl]);
-        k.map({ template: t, n: out.length, inputs: [x!], outputs: [out], params: params(attrs) });
+        k.define(out, ir.map(t, [k.expr(x!, outShape)], params(attrs)));
       },
       backward(k, args) {
-        const attrs = args.attrs;
+        const shape = args.shapes[0]!;
         const saved = e.uses === 'x' ? args.inputs[0]! : e.uses === 'y' ? args.output! : null;
         const t = template(`${e.name}:b`, `${e.name}_backward`, saved ? ['g', e.uses] : ['g'], [], [e.grad]);
-        const dx = k.alloc(`${e.name} backward`, args.shapes[0]!);
-        k.map({ template: t, n: args.grad.length, inputs: saved ? [args.grad, saved] : [args.grad], outputs: [dx], params: params(attrs) });
+        const dx = k.alloc(`${e.name} backward`, shape);
+        k.define(dx, ir.map(t, saved ? [k.expr(args.grad, shape), k.expr(saved, shape)] : [k.expr(args.grad, shape)], params(attrs(args))));
         return [dx];
       },
     },
@@ -80,17 +81,8 @@ export interface ScalarAttrs {
 const needsA = (u: BinaryEntry['usesA']) => u === 'a' || u === 'ab';
 const needsB = (u: BinaryEntry['usesA']) => u === 'b' || u === 'ab';
 
-/** WGSL index expressions for reading a and b under broadcasting to outShape. */
-function indexExprs(shapes: readonly Shape[], outShape: Shape): [string, string] {
-  return [
-    stridedOffset(outShape, broadcastStrides(shapes[0]!, outShape), 'i'),
-    shapes[1] ? stridedOffset(outShape, broadcastStrides(shapes[1], outShape), 'i') : '',
-  ];
-}
-
 function binaryBackwardGpu(e: BinaryEntry, k: GpuOps, args: BackwardArgs<unknown, GpuStorage>, scalar: number | undefined): (GpuStorage | null)[] {
   const { shapes, outShape, needs } = args;
-  const n = sizeOf(outShape);
   const isScalar = scalar !== undefined;
   // A gradient that is g itself, in g's shape, is passed on without a kernel (add, sub's first input).
   const aliasA = needs[0]! && e.gradA === 'g' && sameShape(shapes[0]!, outShape);
@@ -99,36 +91,22 @@ function binaryBackwardGpu(e: BinaryEntry, k: GpuOps, args: BackwardArgs<unknown
   if (!wantA && !wantB) return [aliasA ? k.retain(args.grad) : null, aliasB ? k.retain(args.grad) : null];
   const usesA = (wantA && needsA(e.usesA)) || (wantB && needsA(e.usesB));
   const usesB = !isScalar && ((wantA && needsB(e.usesA)) || (wantB && needsB(e.usesB)));
-  // Same shapes (or a number operand): four elements per thread; broadcasting: one, with index math.
-  const flat = isScalar || (sameShape(shapes[0]!, outShape) && sameShape(shapes[1]!, outShape));
-  const da = wantA ? k.alloc(`${e.name} backward`, outShape) : null;
-  const db = wantB ? k.alloc(`${e.name} backward`, outShape) : null;
-  const ins = [args.grad, ...(usesA ? [args.inputs[0]!] : []), ...(usesB ? [args.inputs[1]!] : [])];
-  const outs = [da, db].filter((s): s is GpuStorage => s !== null);
-  const params = isScalar ? [scalar!] : [];
   const flags = `${+wantA}${+wantB}${+usesA}${+usesB}${+isScalar}`;
   const loads = ['g', ...(usesA ? ['a'] : []), ...(usesB ? ['b'] : [])];
-  const stores = [...(wantA ? [e.gradA] : []), ...(wantB ? [e.gradB] : [])];
-  if (flat) {
-    const t = template(`${e.name}:b:${flags}`, `${e.name}_backward`, loads, isScalar ? SCALAR_B : [], stores);
-    k.map({ template: t, n, inputs: ins, outputs: outs, params });
-  } else {
-    const key = `${e.name}:b:${shapes.map((s) => s.join('x')).join('|')}:${outShape.join('x')}:${flags}`;
-    const wgsl = cached(key, () => {
-      const [ia, ib] = indexExprs(shapes, outShape);
-      const loadLines = [usesA ? `let a = a_[${ia}];` : '', usesB ? `let b = b_[${ib}];` : ''].join(' ');
-      const storeLines = outs.map((_, j) => `${j === 0 && wantA ? 'da' : 'db'}[i] = ${stores[j]};`).join(' ');
-      return wgslModule(
-        { inputs: loads.map((l) => `${l}_`), outputs: [...(wantA ? ['da'] : []), ...(wantB ? ['db'] : [])], threads: n },
-        HELPERS + fill(section(src, 'binary_backward'), { N: n, LOADS: loadLines, STORES: storeLines }),
-      );
-    });
-    k.run({ name: `${e.name}_backward`, wgsl, threads: n, inputs: ins, outputs: outs, params });
-  }
-  return [
-    aliasA ? k.retain(args.grad) : da && unbroadcast(k, da, outShape, shapes[0]!),
-    aliasB ? k.retain(args.grad) : db && unbroadcast(k, db, outShape, shapes[1]!),
+  const t = template(`${e.name}:b:${flags}`, `${e.name}_backward`, loads, isScalar ? SCALAR_B : [], [...(wantA ? [e.gradA] : []), ...(wantB ? [e.gradB] : [])]);
+  // Operands read where they broadcast; each gradient summed back to its input's shape in the same expression.
+  const ins = [
+    k.expr(args.grad, outShape),
+    ...(usesA ? [ir.expand(k.expr(args.inputs[0]!, shapes[0]!), outShape)] : []),
+    ...(usesB ? [ir.expand(k.expr(args.inputs[1]!, shapes[1]!), outShape)] : []),
   ];
+  const params = isScalar ? [scalar!] : [];
+  const grad = (i: number, j: number) => {
+    const dx = k.alloc(`${e.name} backward`, shapes[i]!);
+    k.define(dx, unbroadcastExpr(ir.map(t, ins, params, j), outShape, shapes[i]!));
+    return dx;
+  };
+  return [aliasA ? k.retain(args.grad) : wantA ? grad(0, 0) : null, aliasB ? k.retain(args.grad) : wantB ? grad(1, wantA ? 1 : 0) : null];
 }
 
 function binaryReferenceForward(e: BinaryEntry, a: Float64Array, b: Float64Array | number, args: ForwardArgs<unknown>): Float64Array {
@@ -171,19 +149,8 @@ function defineBinary(e: BinaryEntry): OpDef<unknown> {
     }),
     gpu: {
       forward(k, [a, b], out, { shapes, outShape }) {
-        const n = out.length;
-        if (sameShape(shapes[0]!, outShape) && sameShape(shapes[1]!, outShape)) {
-          k.map({ template: template(`${e.name}:f`, `${e.name}_forward`, ['a', 'b'], [], [e.wgsl]), n, inputs: [a!, b!], outputs: [out] });
-          return;
-        }
-        const wgsl = cached(`${e.name}:f:${shapes.map((s) => s.join('x')).join('|')}:${outShape.join('x')}`, () => {
-          const [ia, ib] = indexExprs(shapes, outShape);
-          return wgslModule(
-            { inputs: ['a_', 'b_'], outputs: ['out'], threads: n },
-            HELPERS + fill(section(src, 'binary_forward'), { N: n, IDX_A: ia, LOAD_B: `b_[${ib}]`, EXPR: e.wgsl }),
-          );
-        });
-        k.run({ name: `${e.name}_forward`, wgsl, threads: n, inputs: [a!, b!], outputs: [out] });
+        const t = template(`${e.name}:f`, `${e.name}_forward`, ['a', 'b'], [], [e.wgsl]);
+        k.define(out, ir.map(t, [ir.expand(k.expr(a!, shapes[0]!), outShape), ir.expand(k.expr(b!, shapes[1]!), outShape)]));
       },
       backward: (k, args) => binaryBackwardGpu(e, k, args, undefined),
     },
@@ -204,9 +171,9 @@ function defineBinaryScalar(e: BinaryEntry): OpDef<ScalarAttrs> {
     },
     saves: (needs) => ({ inputs: [needs[0]! && needsA(e.usesA)], output: false }),
     gpu: {
-      forward(k, [a], out, { attrs }) {
+      forward(k, [a], out, { attrs, outShape }) {
         const t = template(`${name}:f`, `${name}_forward`, ['a'], SCALAR_B, [e.wgsl]);
-        k.map({ template: t, n: out.length, inputs: [a!], outputs: [out], params: [attrs.scalar] });
+        k.define(out, ir.map(t, [k.expr(a!, outShape)], [attrs.scalar]));
       },
       backward: (k, args) => binaryBackwardGpu(e, k, args as BackwardArgs<unknown, GpuStorage>, args.attrs.scalar),
     },

@@ -11,6 +11,8 @@ import src from '../../shaders/matmul.wgsl?raw';
 import { dot, forEachIndex } from './elementwise.ts';
 import { defineOp } from './op.ts';
 import { gpuReduce } from './reduce.ts';
+import * as ir from '../ir/expr.ts';
+import { type Expr, mapTemplate } from '../ir/expr.ts';
 import { unbroadcast, unbroadcastReference } from './unbroadcast.ts';
 
 /** C[batch..., M, N] = opA(A) @ opB(B). transA: A is stored [K, M]; transB: B is stored [N, K]. */
@@ -156,7 +158,31 @@ function gemmSource(g: Gemm, TM: number, tiles: number, splits: number, chunk: n
   return wgslModule({ inputs: ['A', 'B'], outputs: ['C'], types, threads: tiles * splits }, body);
 }
 
+/**
+ * Below this in M, N or K a product is a fused reduction (an expression the scheduler fuses with
+ * its producers and consumers: a palette's [pixels, K] @ [K, 3], its gradients) rather than a
+ * register-blocked GEMM, whose tiles would be mostly empty.
+ */
+const SMALL_DIM = 16;
+
+const mulTemplate = () => mapTemplate('matmul:mul', () => ({ name: 'matmul', loads: ['a', 'b'], lets: [], stores: ['a * b'], helpers: '' }));
+
+/** C = opA(A) @ opB(B) as sum over k of A and B broadcast to [batch..., M, K, N]. */
+function gemmExpr(k: GpuOps, g: Gemm, a: GpuStorage, b: GpuStorage): Expr {
+  const { M, N, K, transA, transB } = g;
+  const full = [...g.batch, M, K, N];
+  const batchStrides = (own: Shape, block: number) => broadcastStrides(own, g.batch).map((s) => s * block);
+  const A = ir.view(k.expr(a, [a.length]), full, [...batchStrides(g.aBatch, M * K), transA ? 1 : K, transA ? M : 1, 0]);
+  const B = ir.view(k.expr(b, [b.length]), full, [...batchStrides(g.bBatch, K * N), 0, transB ? 1 : N, transB ? K : 1]);
+  return ir.reduce('sum', ir.map(mulTemplate(), [A, B]), [g.batch.length + 1]);
+}
+
 function gemm(k: GpuOps, name: string, g: Gemm, a: GpuStorage, b: GpuStorage, c: GpuStorage): void {
+  if (c.length === 0) return;
+  if (Math.min(g.M, g.N, g.K) <= SMALL_DIM) {
+    k.define(c, gemmExpr(k, g, a, b));
+    return;
+  }
   const TM = rowsPerThread(g);
   const tiles = sizeOf(g.batch) * Math.ceil(g.M / TM) * Math.ceil(g.N / tile(g.N));
   if (tiles === 0 || g.M === 0 || g.N === 0) return;

@@ -1,9 +1,9 @@
 /** sum, mean and max over any axes, with keepDims. */
 import type { GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
-import { fill, kernelCache, section, stridedOffset, walkBounds, walkThreads, wgslModule } from '../gpu/wgsl.ts';
+import * as ir from '../ir/expr.ts';
+import { type Expr, mapTemplate } from '../ir/expr.ts';
 import { InvalidArgumentError, ShapeError } from '../errors.ts';
-import { broadcastStrides, fmt, normalizeAxes, type Shape, sizeOf, stridesOf } from '../shape.ts';
-import src from '../../shaders/reduce.wgsl?raw';
+import { broadcastStrides, fmt, normalizeAxes, type Shape, sizeOf } from '../shape.ts';
 import { dot, forEachIndex } from './elementwise.ts';
 import { defineOp, type OpDef } from './op.ts';
 
@@ -22,63 +22,23 @@ export function reducedShape(shape: Shape, axes: readonly number[], keepDims: bo
   return keepDims ? keptShape(shape, axes) : shape.filter((_, i) => !axes.includes(i));
 }
 
-/** Threads worth launching for a reduction with few outputs. */
-const TARGET_THREADS = 16384;
-const MAX_PARTIALS = 1024;
+const scaleTemplate = () => mapTemplate('scale', () => ({ name: 'mean', loads: ['x'], lets: [], stores: ['x * param(0u)'], helpers: '' }));
+const tieTemplate = () => mapTemplate('max:tie', () => ({ name: 'max_backward', loads: ['x', 'y'], lets: [], stores: ['select(0.0, 1.0, x == y)'], helpers: '' }));
+const tieGradTemplate = () =>
+  mapTemplate('max:grad', () => ({ name: 'max_backward', loads: ['g', 'x', 'y', 'count'], lets: [], stores: ['select(0.0, g / count, x == y)'], helpers: '' }));
 
-const cached = kernelCache('reduce');
+/** The reduction of x (read as inShape) over axes, in the kept shape; mean scales the sum. */
+export function reduceExpr(k: GpuOps, kind: Kind, x: GpuStorage, inShape: Shape, axes: readonly number[]): Expr {
+  const r = ir.reduce(kind === 'max' ? 'max' : 'sum', k.expr(x, inShape), axes);
+  if (kind !== 'mean') return r;
+  const n = axes.reduce((acc, a) => acc * inShape[a]!, 1);
+  return ir.map(scaleTemplate(), [r], [1 / n]);
+}
 
-/** Records the reduction of x (shape inShape) over axes into out; one pass, or two when outputs are few. */
+/** Queues the reduction of x (shape inShape) over axes into out (the scheduler fuses it with what it reads). */
 export function gpuReduce(k: GpuOps, kind: Kind, x: GpuStorage, inShape: Shape, axes: readonly number[], out: GpuStorage): void {
-  const strides = stridesOf(inShape);
-  const keptDims = inShape.map((_, i) => i).filter((i) => !axes.includes(i));
-  const shapeK = keptDims.map((i) => inShape[i]!);
-  const shapeR = axes.map((i) => inShape[i]!);
-  const O = sizeOf(shapeK);
-  const Rn = sizeOf(shapeR);
-  if (O === 0) return;
-  // Neighbouring threads should read neighbouring addresses: split over partials when the reduced axis is the contiguous one.
-  const innerReduced = axes.includes(inShape.length - 1);
-  // On a CPU adapter a SIMD group's threads share one output's reduced run, so it can walk one contiguous chunk of it (walkBounds).
-  const chunked = k.isSoftware && innerReduced;
-  const P = walkThreads(O >= TARGET_THREADS ? 1 : Math.max(1, Math.min(MAX_PARTIALS, Math.ceil(TARGET_THREADS / O), Math.floor(Rn / 32))), chunked);
-  const combine = kind === 'max' ? 'max(acc, v)' : 'acc + v';
-  const init = kind === 'max' ? '-3.4028234e38' : '0.0';
-  const pass = (input: GpuStorage, dst: GpuStorage, p: number, outer: string, inner: string, rn: number, inner1: boolean, scale: boolean) => {
-    const chunk = chunked && inner1 && p > 1;
-    const wgsl = cached(`${kind}:${O}:${p}:${outer}:${inner}:${rn}:${+inner1}:${+scale}:${+chunk}`, () => {
-      const walk = walkBounds(rn, p, chunk, 'p');
-      return wgslModule(
-        { inputs: ['x'], outputs: ['out'], threads: O * p },
-        fill(section(src, 'reduce'), {
-          THREADS: O * p,
-          O_OF_T: p === 1 ? 't' : inner1 ? `t / ${p}u` : `t % ${O}u`,
-          P_OF_T: p === 1 ? '0u' : inner1 ? `t % ${p}u` : `t / ${O}u`,
-          OUTER_OFFSET: outer,
-          INNER_OFFSET: inner,
-          WALK_SETUP: walk.setup,
-          WALK_START: walk.start,
-          WALK_END: walk.end,
-          WALK_STEP: walk.step,
-          P: p,
-          INIT: init,
-          COMBINE: combine,
-          FINISH: scale ? 'acc * param(0u)' : 'acc',
-        }),
-      );
-    });
-    k.run({ name: `${kind}_reduce`, wgsl, threads: O * p, inputs: [input], outputs: [dst], ...(scale ? { params: [1 / Rn] } : {}) });
-  };
-  const outer = stridedOffset(shapeK, keptDims.map((i) => strides[i]!), 'o');
-  const inner = stridedOffset(shapeR, axes.map((i) => strides[i]!), 'r');
-  if (P === 1) {
-    pass(x, out, 1, outer, inner, Rn, innerReduced, kind === 'mean');
-    return;
-  }
-  const partial = k.alloc(`${kind} partials`, [O * P]);
-  pass(x, partial, P, outer, inner, Rn, innerReduced, false);
-  pass(partial, out, 1, `o * ${P}u`, 'r', P, true, kind === 'mean');
-  k.release(partial);
+  if (out.length === 0) return;
+  k.define(out, reduceExpr(k, kind, x, inShape, axes));
 }
 
 function referenceReduce(kind: Kind, x: Float64Array, inShape: Shape, axes: readonly number[]): Float64Array {
@@ -112,30 +72,24 @@ function defineReduce(kind: Kind): OpDef<ReduceAttrs> {
     saves: () => ({ inputs: [kind === 'max'], output: kind === 'max' }),
     gpu: {
       forward(k, [x], out, { shapes, attrs }) {
-        gpuReduce(k, kind, x!, shapes[0]!, attrs.axes, out);
+        if (out.length) k.define(out, reduceExpr(k, kind, x!, shapes[0]!, attrs.axes));
       },
       backward(k, { shapes, attrs, grad, inputs, output }) {
         const inShape = shapes[0]!;
-        const n = sizeOf(inShape);
-        const idx = stridedOffset(inShape, broadcastStrides(keptShape(inShape, attrs.axes), inShape), 'i');
+        const kept = keptShape(inShape, attrs.axes);
         const dx = k.alloc(`${kind} backward`, inShape);
+        // Every input element receives its output's gradient (times 1/n for mean): a broadcast view.
+        const g = ir.expand(k.expr(grad, kept), inShape);
         if (kind !== 'max') {
-          const wgsl = cached(`bg:${n}:${idx}`, () => wgslModule({ inputs: ['g_'], outputs: ['dx'], threads: n }, fill(section(src, 'broadcast_grad'), { N: n, IDX: idx })));
-          const scale = kind === 'mean' ? grad.length / Math.max(1, n) : 1;
-          k.run({ name: `${kind}_backward`, wgsl, threads: n, inputs: [grad], outputs: [dx], params: [scale] });
+          const n = sizeOf(inShape) / Math.max(1, grad.length);
+          k.define(dx, kind === 'mean' ? ir.map(scaleTemplate(), [g], [1 / Math.max(1, n)]) : g);
           return [dx];
         }
-        const mask = k.alloc('max backward', inShape);
-        const maskWgsl = cached(`mm:${n}:${idx}`, () => wgslModule({ inputs: ['x_', 'y_'], outputs: ['mask'], threads: n }, fill(section(src, 'max_mask'), { N: n, IDX: idx })));
-        k.run({ name: 'max_backward_mask', wgsl: maskWgsl, threads: n, inputs: [inputs[0]!, output!], outputs: [mask] });
-        const count = k.alloc('max backward', keptShape(inShape, attrs.axes));
-        gpuReduce(k, 'sum', mask, inShape, attrs.axes, count);
-        k.release(mask);
-        const gradWgsl = cached(`mg:${n}:${idx}`, () =>
-          wgslModule({ inputs: ['g_', 'x_', 'y_', 'count'], outputs: ['dx'], threads: n }, fill(section(src, 'max_grad'), { N: n, IDX: idx })),
-        );
-        k.run({ name: 'max_backward', wgsl: gradWgsl, threads: n, inputs: [grad, inputs[0]!, output!, count], outputs: [dx] });
-        k.release(count);
+        // Ties share the gradient evenly, as torch.amax does: g / (number of elements equal to the max).
+        const x = k.expr(inputs[0]!, inShape);
+        const y = ir.expand(k.expr(output!, kept), inShape);
+        const count = ir.expand(ir.reduce('sum', ir.map(tieTemplate(), [x, y]), attrs.axes), inShape);
+        k.define(dx, ir.map(tieGradTemplate(), [g, x, y, count]));
         return [dx];
       },
     },

@@ -4,6 +4,7 @@
  * window write.
  */
 import type { GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
+import * as ir from '../ir/expr.ts';
 import { fill, kernelCache, section, stridedOffset, wgslModule } from '../gpu/wgsl.ts';
 import { InvalidArgumentError, ShapeError } from '../errors.ts';
 import { broadcastStrides, checkShape, fmt, type Shape, sizeOf, stridesOf } from '../shape.ts';
@@ -18,14 +19,10 @@ const key = (s: readonly number[]) => s.join(',');
 const show = (v: unknown) => (Array.isArray(v) ? `[${v.map(String).join(', ')}]` : String(v));
 const noSaves = (needs: readonly boolean[]) => ({ inputs: needs.map(() => false), output: false });
 
-/** Records out[i] = x[base + sum(coord(i) * strides)] over outShape. */
-export function gpuGather(k: GpuOps, name: string, x: GpuStorage, out: GpuStorage, outShape: Shape, strides: readonly number[], base = 0): void {
-  const n = sizeOf(outShape);
-  if (n === 0) return;
-  const wgsl = cached(`gather:${key(outShape)}:${key(strides)}:${base}`, () =>
-    wgslModule({ inputs: ['x'], outputs: ['out'], threads: n }, fill(section(src, 'gather'), { N: n, IDX: stridedOffset(outShape, strides, 'i', base) })),
-  );
-  k.run({ name, wgsl, threads: n, inputs: [x], outputs: [out] });
+/** Defines out[i] = x[base + sum(coord(i) * strides)] over outShape: a view, index arithmetic in whatever kernel reads it. */
+export function gpuGather(k: GpuOps, x: GpuStorage, out: GpuStorage, outShape: Shape, strides: readonly number[], base = 0): void {
+  if (sizeOf(outShape) === 0) return;
+  k.define(out, ir.view(k.expr(x, [x.length]), outShape, strides, base));
 }
 
 /** Records out[base + sum(coord(i) * strides)] = x[i] over x's shape (writes only that block of out). */
@@ -75,7 +72,7 @@ export const reshapeOp = defineOp<ReshapeAttrs>({
   gpu: {
     // Backends return the input's storage for alias ops; this copy only serves callers that want a fresh buffer.
     forward(k, [x], out, { outShape }) {
-      gpuGather(k, 'reshape_copy', x!, out, [sizeOf(outShape)], [1]);
+      gpuGather(k, x!, out, [sizeOf(outShape)], [1]);
     },
     backward: (k, { grad }) => [k.retain(grad)],
   },
@@ -120,12 +117,12 @@ export const permuteOp = defineOp<PermuteAttrs>({
   gpu: {
     forward(k, [x], out, { shapes, attrs, outShape }) {
       const st = stridesOf(shapes[0]!);
-      gpuGather(k, 'permute_forward', x!, out, outShape, attrs.perm.map((p) => st[p]!));
+      gpuGather(k, x!, out, outShape, attrs.perm.map((p) => st[p]!));
     },
     backward(k, { shapes, attrs, outShape, grad }) {
       const inShape = shapes[0]!;
       const dx = k.alloc('permute backward', inShape);
-      gpuGather(k, 'permute_backward', grad, dx, inShape, inverseStrides(attrs.perm, outShape));
+      gpuGather(k, grad, dx, inShape, inverseStrides(attrs.perm, outShape));
       return [dx];
     },
   },
@@ -182,7 +179,7 @@ export const expandOp = defineOp<ExpandAttrs>({
   saves: noSaves,
   gpu: {
     forward(k, [x], out, { shapes, outShape }) {
-      gpuGather(k, 'expand_forward', x!, out, outShape, broadcastStrides(shapes[0]!, outShape));
+      gpuGather(k, x!, out, outShape, broadcastStrides(shapes[0]!, outShape));
     },
     // unbroadcast takes ownership of what it gets, and returns it as is when nothing was expanded.
     backward: (k, { shapes, outShape, grad }) => [unbroadcast(k, k.retain(grad), outShape, shapes[0]!)],
@@ -283,7 +280,7 @@ export const sliceOp = defineOp<SliceAttrs>({
     forward(k, [x], out, { shapes, attrs, outShape }) {
       const inShape = shapes[0]!;
       const st = stridesOf(inShape);
-      gpuGather(k, 'slice_forward', x!, out, outShape, st, dot(sliceWindow(inShape, attrs).begin, st));
+      gpuGather(k, x!, out, outShape, st, dot(sliceWindow(inShape, attrs).begin, st));
     },
     backward(k, { shapes, attrs, outShape, grad }) {
       const inShape = shapes[0]!;

@@ -1,8 +1,8 @@
 /** softmax and logSoftmax along one axis; both save only their output for backward. */
-import { fill, kernelCache, section, wgslModule } from '../gpu/wgsl.ts';
+import * as ir from '../ir/expr.ts';
+import { mapTemplate } from '../ir/expr.ts';
 import { InvalidArgumentError } from '../errors.ts';
 import { type Shape, sizeOf } from '../shape.ts';
-import src from '../../shaders/softmax.wgsl?raw';
 import { defineOp, type OpDef } from './op.ts';
 
 export interface SoftmaxAttrs {
@@ -18,35 +18,22 @@ function rowsOf(shape: Shape, axis: number) {
   return { len, stride, rows, offset: (r: number) => Math.floor(r / stride) * len * stride + (r % stride) };
 }
 
-function baseExpr(len: number, stride: number): string {
-  if (stride === 1) return `r * ${len}u`;
-  if (len === 1) return 'r';
-  return `(r / ${stride}u) * ${len * stride}u + r % ${stride}u`;
-}
-
-const cached = kernelCache('softmax');
-/** Longest row kept in registers (a palette has at most a few dozen colours). */
-const MAX_REGISTER_ROW = 64;
+const t = (key: string, loads: string[], expr: string) => mapTemplate(`softmax:${key}`, () => ({ name: 'softmax', loads, lets: [], stores: [expr], helpers: '' }));
+const expShifted = () => t('exp', ['x', 'm'], 'exp(x - m)');
+const divide = () => t('div', ['e', 's'], 'e / s');
+const logShifted = () => t('log', ['x', 'm', 's'], 'x - m - log(s)');
+const softmaxGrad = () => t('grad', ['y', 'g', 'gy'], 'y * (g - gy)');
+const logSoftmaxGrad = () => t('lgrad', ['y', 'g', 'gs'], 'g - exp(y) * gs');
+const mul = () => t('mul', ['a', 'b'], 'a * b');
 
 type Kind = 'softmax' | 'logSoftmax';
 
+/**
+ * Composed of reductions and elementwise expressions the scheduler fuses: the row max and the
+ * row sum are each stored once (they are read across the row), the exponentials recomputed where
+ * they are read.
+ */
 function defineSoftmax(kind: Kind): OpDef<SoftmaxAttrs> {
-  const prefix = kind === 'softmax' ? 'softmax' : 'log_softmax';
-  const kernel = (pass: 'forward' | 'backward', shape: Shape, axis: number) => {
-    const { len, stride, rows } = rowsOf(shape, axis);
-    // Rows short enough for registers are read and written once; long rows stream through memory.
-    const inRegisters = kind === 'softmax' && len > 0 && len <= MAX_REGISTER_ROW;
-    const vec4 = inRegisters && stride === 1 && len % 4 === 0;
-    const wgsl = cached(`${kind}:${pass}:${rows}:${len}:${stride}`, () => {
-      const names = pass === 'forward' ? { inputs: ['x'], outputs: ['y'] } : { inputs: ['g_', 'y_'], outputs: ['dx'] };
-      const types = vec4 ? Object.fromEntries([...names.inputs, ...names.outputs].map((n) => [n, 'vec4<f32>'])) : undefined;
-      const name = `${prefix}_${pass}${vec4 ? '_vec4' : inRegisters ? '_rows' : ''}`;
-      const vars = { ROWS: rows, L: len, Q: len / 4, STRIDE: stride, BASE: baseExpr(len, stride) };
-      return wgslModule({ ...names, ...(types ? { types } : {}), threads: rows }, fill(section(src, name), vars));
-    });
-    return { wgsl, rows };
-  };
-
   return defineOp<SoftmaxAttrs>({
     name: kind,
     arity: 1,
@@ -60,13 +47,30 @@ function defineSoftmax(kind: Kind): OpDef<SoftmaxAttrs> {
     saves: () => ({ inputs: [false], output: true }),
     gpu: {
       forward(k, [x], out, { shapes, attrs }) {
-        const { wgsl, rows } = kernel('forward', shapes[0]!, attrs.axis);
-        k.run({ name: `${kind}_forward`, wgsl, threads: rows, inputs: [x!], outputs: [out] });
+        const shape = shapes[0]!;
+        if (!out.length) return;
+        if (!shape.length) {
+          k.define(out, ir.map(t(`const:${kind}`, [], kind === 'softmax' ? '1.0' : '0.0'), [], [], 0, shape));
+          return;
+        }
+        const axes = [attrs.axis];
+        const xe = k.expr(x!, shape);
+        // Shifted by the row max (detached: softmax does not change under a shift).
+        const m = ir.expand(ir.reduce('max', xe, axes), shape);
+        const e = ir.map(expShifted(), [xe, m]);
+        const s = ir.expand(ir.reduce('sum', e, axes), shape);
+        k.define(out, kind === 'softmax' ? ir.map(divide(), [e, s]) : ir.map(logShifted(), [xe, m, s]));
       },
       backward(k, { shapes, attrs, grad, output }) {
-        const { wgsl, rows } = kernel('backward', shapes[0]!, attrs.axis);
-        const dx = k.alloc(`${kind} backward`, shapes[0]!);
-        k.run({ name: `${kind}_backward`, wgsl, threads: rows, inputs: [grad, output!], outputs: [dx] });
+        const shape = shapes[0]!;
+        const dx = k.alloc(`${kind} backward`, shape);
+        if (!dx.length) return [dx];
+        const g = k.expr(grad, shape);
+        const y = k.expr(output!, shape);
+        const axes = shape.length ? [attrs.axis] : [];
+        // softmax: dx = y (g - Σ g y); logSoftmax: dx = g - exp(y) Σ g, sums along the row.
+        const rowSum = ir.expand(ir.reduce('sum', kind === 'softmax' ? ir.map(mul(), [g, y]) : g, axes), shape);
+        k.define(dx, ir.map(kind === 'softmax' ? softmaxGrad() : logSoftmaxGrad(), [y, g, rowSum]));
         return [dx];
       },
     },

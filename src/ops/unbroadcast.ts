@@ -5,7 +5,8 @@
 import type { GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
 import { broadcastStrides, type Shape, sizeOf } from '../shape.ts';
 import { dot, forEachIndex } from './elementwise.ts';
-import { gpuReduce, keptShape } from './reduce.ts';
+import { keptShape } from './reduce.ts';
+import { type Expr, reduce, reshape } from '../ir/expr.ts';
 
 /** Axes of `from` that `to` was broadcast along. */
 export function broadcastAxes(from: Shape, to: Shape): number[] {
@@ -15,12 +16,17 @@ export function broadcastAxes(from: Shape, to: Shape): number[] {
   return axes;
 }
 
+/** e (in the broadcast shape `from`) summed back to `to`. */
+export function unbroadcastExpr(e: Expr, from: Shape, to: Shape): Expr {
+  if (sizeOf(from) === sizeOf(to)) return e.shape.length === to.length ? e : reshape(e, to);
+  return reshape(reduce('sum', e, broadcastAxes(from, to)), to);
+}
+
 /** Takes ownership of g; returns a storage of size(to) (g itself when nothing was broadcast). */
 export function unbroadcast(k: GpuOps, g: GpuStorage, from: Shape, to: Shape): GpuStorage {
   if (sizeOf(from) === sizeOf(to)) return g;
-  const axes = broadcastAxes(from, to);
-  const out = k.alloc('unbroadcast', keptShape(from, axes));
-  gpuReduce(k, 'sum', g, from, axes, out);
+  const out = k.alloc('unbroadcast', to);
+  k.define(out, unbroadcastExpr(k.expr(g, from), from, to));
   k.release(g);
   return out;
 }

@@ -1,10 +1,10 @@
 /**
- * Elementwise fusion (src/gpu/fusion.ts): chains become one dispatch, values stay right when
+ * Fusion (src/gpu/lazy.ts, schedule.ts): chains become one dispatch, values stay right when
  * buffers are freed and reused around queued work, and kernels split at the binding limit.
  */
 import { expect, test } from 'vitest';
 import * as pg from '../../src/index.ts';
-import { MAX_NODES } from '../../src/gpu/fusion.ts';
+import { MAX_QUEUED } from '../../src/gpu/lazy.ts';
 import type { WebGpuBackend } from '../../src/gpu/webgpu-backend.ts';
 import { cpuThenGpuForm } from '../shared/backends.ts';
 
@@ -118,7 +118,7 @@ test('more live results than one kernel may bind: split at the binding limit, a 
   ];
   const pairs = unary.flatMap((f) => unary.map((g) => [f, g] as const)).slice(0, limit + 3);
   // The whole graph fits one queue, so the split below is the binding limit's.
-  expect(2 + 2 * pairs.length).toBeLessThanOrEqual(MAX_NODES);
+  expect(2 + 2 * pairs.length).toBeLessThanOrEqual(MAX_QUEUED);
   const before = pg.memory().dispatches;
   const outs = pg.tidy(() => {
     // Freed at the end of tidy, before anything runs: stored only because later kernels read it.

@@ -1,0 +1,55 @@
+/**
+ * The palette and layers steps written from plain ops, as a user writes them (no fused op): what
+ * the fusing compiler must make as fast as the hand-fused kernels. The workloads' inputs, peers
+ * and losses are the fused rows' own, so the ratios compare the same step.
+ */
+import type { EngineFactory, EngineName } from './common.ts';
+import { KL, type LayersInput, LR_LAYERS, layersEngines } from './layers.ts';
+import { K, LR, type PaletteInput, paletteEngines } from './palette.ts';
+import { pg, pixelgradInstance } from './pixelgrad-api.ts';
+
+const palettePlain: EngineFactory<PaletteInput> = async ({ S, L: L0, P: P0, T: T0 }) => {
+  const n = S * S;
+  const L = pg.tensor(L0, { shape: [n, K], requiresGrad: true });
+  const P = pg.tensor(P0, { shape: [K, 3], requiresGrad: true });
+  const T = pg.tensor(T0, { shape: [n, 3] });
+  const opt = new pg.Adam([L, P], { lr: LR });
+  const step = () =>
+    pg.tidy(() => {
+      const d = L.softmax(-1).matmul(P).sub(T);
+      const loss = d.mul(d).mean();
+      loss.backward();
+      opt.step();
+      opt.zeroGrad();
+      return loss;
+    });
+  return pixelgradInstance('plain ops: L.softmax(-1).matmul(P).sub(T), d.mul(d).mean(), pg.Adam', step, [L, P, T], () => opt.dispose());
+};
+
+const layersPlain: EngineFactory<LayersInput> = async ({ S, Y: Y0, c: c0, T: T0 }) => {
+  const n = S * S;
+  const c = pg.tensor(c0, { shape: [KL], requiresGrad: true });
+  const Y = pg.tensor(Y0, { shape: [KL, n, 3] });
+  const T = pg.tensor(T0, { shape: [n, 3] });
+  const opt = new pg.SGD([c], { lr: LR_LAYERS });
+  const step = () =>
+    pg.tidy(() => {
+      const d = c.reshape([KL, 1, 1]).mul(Y).sum(0).sub(T);
+      const loss = d.mul(d).mean();
+      loss.backward();
+      opt.step();
+      opt.zeroGrad();
+      return loss;
+    });
+  return pixelgradInstance('plain ops: c.reshape([K,1,1]).mul(Y).sum(0).sub(T), d.mul(d).mean(), pg.SGD', step, [c, Y, T], () => opt.dispose());
+};
+
+/** Peers measured beside the plain-op rows (tfjs and the JS loop are in the fused rows of the same run). */
+const PEERS: readonly EngineName[] = ['raw', 'jax'];
+const withPeers = <I>(pixelgrad: EngineFactory<I>, engines: Record<EngineName, EngineFactory<I>>): Partial<Record<EngineName, EngineFactory<I>>> => ({
+  pixelgrad,
+  ...Object.fromEntries(PEERS.map((e) => [e, engines[e]])),
+});
+
+export const palettePlainEngines = withPeers(palettePlain, paletteEngines);
+export const layersPlainEngines = withPeers(layersPlain, layersEngines);

@@ -1,0 +1,120 @@
+/**
+ * The lazy queue: ops that can be written as expressions (src/ir/expr.ts) do not dispatch
+ * anything when called. Each defines its output storage by an expression over its inputs' own
+ * expressions, and the queue compiles what is still needed when something needs results (a
+ * kernel that is not an expression, a read, a submit): the scheduler (schedule.ts) picks the
+ * kernels, the renderer (render.ts) writes them. A chain of elementwise ops, broadcasts and views
+ * costs one kernel; a reduction absorbs what it reads and what reads it; nothing that was disposed
+ * in the meantime is ever written.
+ *
+ * Safety: storages read from outside the queue are retained until the emit, so their buffers
+ * cannot be reused under the queued expressions; a definition is stored only while its storage is
+ * alive, so a buffer freed and handed to someone else is never written. Anything that is not an
+ * expression (run, read, flush) emits first, so effects happen in the order of the calls.
+ */
+import { type Expr, map, type MapTemplate, mapTemplate, reshape, src } from '../ir/expr.ts';
+import { type Shape, sizeOf } from '../shape.ts';
+import type { GpuStorage, KernelRun, MapRun } from './gpu-ops.ts';
+import { render } from './render.ts';
+import { type Def, schedule } from './schedule.ts';
+
+/** Definitions queued before the queue compiles what it has anyway: bounds planning and shader size. */
+export const MAX_QUEUED = 256;
+
+/** A constant (param 0), e.g. the gradient seed of backward(). */
+export const fillTemplate = (): MapTemplate => mapTemplate('fill', () => ({ name: 'fill', loads: [], lets: [], stores: ['param(0u)'], helpers: '' }));
+
+/** What the queue needs from the backend. */
+export interface LazyHost {
+  /** Records a kernel without emitting the queue first. */
+  dispatch(k: KernelRun): void;
+  alloc(op: string, shape: Shape): GpuStorage;
+  retain(s: GpuStorage): GpuStorage;
+  release(s: GpuStorage): void;
+  /** Storage buffers one kernel may bind (maxStorageBuffersPerShaderStage). */
+  readonly maxBindings: number;
+  /** A CPU adapter (its reductions walk contiguous chunks). */
+  isSoftware(): boolean;
+}
+
+export class LazyQueue {
+  private defs: Def[] = [];
+  private readonly queued = new Map<GpuStorage, Def>();
+  /** Storages from outside the queue that queued expressions read (retained). */
+  private held = new Set<GpuStorage>();
+
+  constructor(private readonly host: LazyHost) {}
+
+  get pending(): boolean {
+    return this.defs.length > 0;
+  }
+
+  /** Whether the queue is long enough to compile now (call before building an op's expressions). */
+  get full(): boolean {
+    return this.defs.length >= MAX_QUEUED;
+  }
+
+  /** The expression for storage `s` read as `shape`: a queued output's own expression, or a source. */
+  expr(s: GpuStorage, shape: Shape): Expr {
+    const d = this.queued.get(s);
+    if (d) return d.expr.shape.length === shape.length && d.expr.shape.every((v, i) => v === shape[i]) ? d.expr : reshape(d.expr, shape);
+    if (sizeOf(shape) !== s.length) throw new Error(`internal: a storage of ${s.length} read as ${shape}`);
+    if (!this.held.has(s)) this.held.add(this.host.retain(s));
+    return src(s, shape);
+  }
+
+  /** Defines `out` (freshly allocated) as `e`. */
+  define(out: GpuStorage, e: Expr): void {
+    if (e.size !== out.length) throw new Error(`internal: ${e.size} values defined into a storage of ${out.length}`);
+    const d = { expr: e, storage: out };
+    this.defs.push(d);
+    this.queued.set(out, d);
+  }
+
+  /** An elementwise template over flat storages (ops that have no shapes at hand). */
+  map(m: MapRun): void {
+    const shape = [m.n];
+    const inputs = m.inputs.map((s) => this.expr(s, shape));
+    m.outputs.forEach((out, j) => {
+      this.define(out, map(m.template, inputs, m.params ?? [], j, shape));
+    });
+  }
+
+  /** Records kernels for every queued definition still held. */
+  emit(): void {
+    if (!this.defs.length) return;
+    const defs = this.defs;
+    const held = this.held;
+    this.clear();
+    const scratch: GpuStorage[] = [];
+    const isSoftware = this.host.isSoftware();
+    try {
+      const plans = schedule(defs, {
+        scratch: (n) => {
+          const s = this.host.alloc('fused intermediate', [n]);
+          scratch.push(s);
+          return s;
+        },
+        maxBindings: this.host.maxBindings,
+        isSoftware,
+      });
+      for (const p of plans) this.host.dispatch(render(p, isSoftware));
+    } finally {
+      for (const s of held) this.host.release(s);
+      for (const s of scratch) this.host.release(s);
+    }
+  }
+
+  /** Drops the queue without recording it (the device was lost or shut down), giving back what it held. */
+  discard(): void {
+    const held = this.held;
+    this.clear();
+    for (const s of held) this.host.release(s);
+  }
+
+  private clear(): void {
+    this.defs = [];
+    this.queued.clear();
+    this.held = new Set();
+  }
+}

@@ -1,0 +1,246 @@
+/**
+ * The scheduler: every fusion decision, in one function. It takes the queued definitions (a
+ * storage and the expression that computes it, src/ir/expr.ts) and decides which expression nodes
+ * are stored and which kernels store them, in an order that respects every dependency.
+ *
+ * The rules, in the order schedule() applies them:
+ *
+ * 1. A definition whose storage somebody still holds (a tensor, a graph node that saved it, an
+ *    optimizer) is stored. One nobody holds any more is dead: it is never written, and whatever
+ *    reads it computes it inline instead.
+ * 2. Every other node is recomputed where it is read (inlined), except a reduction that is read
+ *    more than once, or read through a broadcasting view (each of its values would be recomputed
+ *    per reader: softmax's row max, a max's tie count): those are stored in scratch memory.
+ *    Elementwise work is cheaper to recompute than to store and load back.
+ * 3. Stored nodes with no inlined reduction and the same element count share one elementwise
+ *    kernel (four elements per thread), as long as its bindings and parameters fit the device;
+ *    a member read by another member at the same element costs nothing (it is in a register),
+ *    at another element it is recomputed.
+ * 4. A stored node with an inlined reduction gets a kernel of its own: one thread per output,
+ *    each looping over its reduced elements (the reduction's producers computed inside the loop,
+ *    its consumers after it). With few outputs and long reductions, the single top reduction is
+ *    split: threads sum interleaved parts into partials (CPU adapters: contiguous chunks, see
+ *    walkBounds), and a second kernel sums the partials and applies the consumers.
+ * 5. A kernel that reads a stored node waits for the kernel that stores it; a still-open
+ *    elementwise kernel is closed (recorded) first when something outside it reads its stores.
+ */
+import { broadcasts, type Expr, type ReduceExpr, reduce as reduceExpr, reshape, src } from '../ir/expr.ts';
+import { walkThreads } from './wgsl.ts';
+import type { GpuStorage } from './gpu-ops.ts';
+import { MAX_PARAMS } from './quirks.ts';
+
+export interface Def {
+  readonly expr: Expr;
+  readonly storage: GpuStorage;
+}
+
+export interface Store {
+  readonly expr: Expr;
+  readonly storage: GpuStorage;
+}
+
+/** What a kernel computes; the renderer (src/gpu/render.ts) turns it into WGSL. */
+export type KernelPlan =
+  /** Stores of equal element count, four elements per thread. */
+  | { readonly kind: 'elementwise'; readonly n: number; readonly stores: readonly Store[]; readonly loads: ReadonlyMap<Expr, GpuStorage> }
+  /** One thread per output element; `replace` swaps a node for another (a split reduction's second pass). */
+  | { readonly kind: 'rows'; readonly store: Store; readonly loads: ReadonlyMap<Expr, GpuStorage>; readonly replace?: ReadonlyMap<Expr, Expr> }
+  /** P threads per output of `reduce`, each storing its partial at out[o * P + p]. */
+  | {
+      readonly kind: 'partials';
+      readonly reduce: ReduceExpr;
+      readonly P: number;
+      readonly chunked: boolean;
+      readonly partial: GpuStorage;
+      readonly loads: ReadonlyMap<Expr, GpuStorage>;
+    };
+
+export interface ScheduleHost {
+  /** Scratch memory for a stored node nobody holds; freed by the caller after the kernels are recorded. */
+  scratch(elements: number): GpuStorage;
+  readonly maxBindings: number;
+  readonly isSoftware: boolean;
+}
+
+/** Threads worth launching for a reduction with few outputs (below this, rule 4 splits it). */
+const TARGET_THREADS = 16384;
+const MAX_PARTIALS = 1024;
+
+/** Kernels, in the order they must be recorded, that compute every definition still held. */
+export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[] {
+  // Rule 1: the roots.
+  const stored = new Map<Expr, GpuStorage>();
+  const extraStores: Store[] = [];
+  for (const d of defs) {
+    if (d.storage.refs <= 0) continue;
+    if (stored.has(d.expr)) extraStores.push(d);
+    else stored.set(d.expr, d.storage);
+  }
+  if (!stored.size) return [];
+
+  // Rule 2: parents before children (ids descend), counting readers and broadcast reads.
+  const nodes = reachable([...stored.keys()]);
+  const uses = new Map<Expr, number>();
+  const spread = new Set<Expr>();
+  for (const e of nodes) {
+    const isStored = stored.has(e);
+    if (!isStored && e.op === 'reduce' && ((uses.get(e) ?? 0) > 1 || spread.has(e))) stored.set(e, host.scratch(e.size));
+    const isView = e.op === 'view';
+    const spreads = (!stored.has(e) && spread.has(e)) || (isView && broadcasts(e));
+    for (const c of new Set(children(e))) {
+      uses.set(c, (uses.get(c) ?? 0) + 1);
+      if (spreads) spread.add(c);
+    }
+  }
+
+  // Limits: a node whose inlined region binds or passes too much stores its operands first.
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const e of [...stored.keys()]) {
+      const r = region(e, stored);
+      if (r.bindings.size + 1 <= host.maxBindings && r.params <= MAX_PARAMS) continue;
+      for (const c of children(e)) {
+        if (c.op !== 'src' && !stored.has(c)) {
+          stored.set(c, host.scratch(c.size));
+          changed = true;
+        }
+      }
+      if (!changed) throw new Error(`internal: one ${e.op} node needs ${r.bindings.size + 1} bindings and ${r.params} parameters`);
+    }
+  }
+
+  // Rules 3-5, in creation order (a topological order).
+  const plans: KernelPlan[] = [];
+  const loadsFor = (own: ReadonlySet<Expr>) => new Map([...stored].filter(([e]) => !own.has(e)));
+  interface Group {
+    readonly n: number;
+    readonly stores: Store[];
+    readonly members: Set<Expr>;
+    bindings: Set<unknown>;
+    params: number;
+  }
+  const open = new Map<number, Group>();
+  const groupOf = new Map<Expr, Group>();
+  const close = (g: Group) => {
+    if (open.get(g.n) !== g) return;
+    open.delete(g.n);
+    plans.push({ kind: 'elementwise', n: g.n, stores: g.stores, loads: loadsFor(g.members) });
+  };
+  const roots = [...stored.keys()].sort((a, b) => a.id - b.id);
+  for (const e of roots) {
+    const storage = stored.get(e)!;
+    const group = open.get(e.size);
+    const r = region(e, stored, group?.members);
+    // A stored node this one reads must be recorded first, unless it is a member of the group e joins.
+    const joins = !r.reduces.length;
+    for (const dep of r.loads) {
+      const g = groupOf.get(dep);
+      if (g && !(joins && g === group)) close(g);
+    }
+    if (!joins) {
+      plans.push(...reductionPlans({ expr: e, storage }, r.reduces, stored, host));
+      continue;
+    }
+    let g = open.get(e.size);
+    if (g) {
+      const bindings = new Set([...g.bindings, ...r.bindings]);
+      if (bindings.size + g.stores.length + 1 > host.maxBindings || g.params + r.params > MAX_PARAMS) {
+        close(g);
+        g = undefined;
+      } else {
+        g.bindings = bindings;
+        g.params += r.params;
+      }
+    }
+    if (!g) {
+      // Reads of the closed group's members now go through memory.
+      const fresh = region(e, stored);
+      g = { n: e.size, stores: [], members: new Set(), bindings: fresh.bindings, params: fresh.params };
+      open.set(e.size, g);
+    }
+    g.stores.push({ expr: e, storage });
+    g.members.add(e);
+    groupOf.set(e, g);
+  }
+  for (const g of [...open.values()]) close(g);
+  for (const s of extraStores) plans.push({ kind: 'elementwise', n: s.expr.size, stores: [s], loads: loadsFor(new Set()) });
+  return plans.filter((p) => p.kind !== 'elementwise' || p.n > 0);
+}
+
+/** The kernels for a stored node with inlined reductions (rule 4). */
+function reductionPlans(store: Store, reduces: readonly ReduceExpr[], stored: ReadonlyMap<Expr, GpuStorage>, host: ScheduleHost): KernelPlan[] {
+  const loads = new Map([...stored].filter(([x]) => x !== store.expr));
+  const O = store.expr.size;
+  if (O === 0) return [];
+  const top = reduces.length === 1 ? reduces[0]! : null;
+  const Rn = top ? top.x.size / Math.max(1, top.size) : 0;
+  if (!top || top.size !== O || O >= TARGET_THREADS || Rn < 64) return [{ kind: 'rows', store, loads }];
+  const innerReduced = top.axes.includes(top.x.shape.length - 1);
+  const chunked = host.isSoftware && innerReduced;
+  const P = walkThreads(Math.max(1, Math.min(MAX_PARTIALS, Math.ceil(TARGET_THREADS / O), Math.floor(Rn / 32))), chunked);
+  if (P <= 1) return [{ kind: 'rows', store, loads }];
+  const partial = host.scratch(O * P);
+  const finish = reshape(reduceExpr(top.fn, src(partial, [O, P]), [1]), top.shape);
+  return [
+    { kind: 'partials', reduce: top, P, chunked, partial, loads },
+    { kind: 'rows', store, loads, replace: new Map([[top, finish]]) },
+  ];
+}
+
+/** A node's operands. */
+export function children(e: Expr): readonly Expr[] {
+  switch (e.op) {
+    case 'src':
+      return [];
+    case 'map':
+      return e.inputs;
+    case 'reduce':
+    case 'view':
+      return [e.x];
+  }
+}
+
+/** Every node reachable from `roots`, parents before children (descending id). */
+function reachable(roots: readonly Expr[]): Expr[] {
+  const seen = new Set<Expr>();
+  const stack = [...roots];
+  while (stack.length) {
+    const e = stack.pop()!;
+    if (seen.has(e)) continue;
+    seen.add(e);
+    stack.push(...children(e));
+  }
+  return [...seen].sort((a, b) => b.id - a.id);
+}
+
+interface Region {
+  /** Storages the inlined region binds for reading. */
+  readonly bindings: Set<unknown>;
+  /** Stored nodes it reads from memory. */
+  readonly loads: Set<Expr>;
+  /** Reductions it computes inline, outermost first (not those inside another one). */
+  readonly reduces: ReduceExpr[];
+  readonly params: number;
+}
+
+/** What computing `root` inline reads, stopping at stored nodes (other than `root` and members of `inline`). */
+function region(root: Expr, stored: ReadonlyMap<Expr, GpuStorage>, inline?: ReadonlySet<Expr>): Region {
+  const r: Region = { bindings: new Set(), loads: new Set(), reduces: [], params: 0 };
+  let params = 0;
+  const seen = new Set<Expr>();
+  const walk = (e: Expr, inReduce: boolean) => {
+    if (seen.has(e)) return;
+    seen.add(e);
+    if (e !== root && stored.has(e) && !inline?.has(e)) {
+      r.loads.add(e);
+      r.bindings.add(stored.get(e));
+      return;
+    }
+    if (e.op === 'src') r.bindings.add(e.storage);
+    if (e.op === 'map') params += e.params.length;
+    if (e.op === 'reduce' && !inReduce) r.reduces.push(e);
+    for (const c of children(e)) walk(c, inReduce || e.op === 'reduce');
+  };
+  walk(root, false);
+  return { ...r, params };
+}

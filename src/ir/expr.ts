@@ -1,0 +1,155 @@
+/**
+ * The lazy expression graph the GPU backend compiles: what a queued tensor's values are, as a
+ * DAG over a few primitives, before any kernel exists.
+ *
+ * - `src`: a realized storage, read in row-major order of `shape`;
+ * - `map`: one output of an elementwise template over same-shaped operands (the elementwise
+ *   family, constants, the gradient formulas), with its float parameters;
+ * - `reduce`: sum or max over axes (the reduced axes stay as size 1, so a reduce node's linear
+ *   order is its output's);
+ * - `view`: reads its operand at `base + Σ coord·stride`, in the operand's linear order: reshape
+ *   (contiguous strides), permute, expand (stride 0), slice (offset base) are all this one node,
+ *   index arithmetic in whatever kernel reads them, never a copy.
+ *
+ * Nodes are immutable and numbered in creation order, which is a topological order of the DAG.
+ * The scheduler (src/gpu/schedule.ts) decides which nodes are stored and which kernels compute
+ * them; the renderer (src/gpu/render.ts) turns a kernel into WGSL.
+ */
+import type { Storage } from '../backend.ts';
+import { type Shape, sizeOf, stridesOf } from '../shape.ts';
+
+/**
+ * An elementwise op as WGSL: each output is one f32 expression of the scalar `loads` (one element
+ * of each operand), of the named `lets` and of param(i). Made once per op variant by mapTemplate().
+ */
+export interface MapTemplate {
+  readonly id: number;
+  /** The kernel's name when it runs alone (profiles, errors). */
+  readonly name: string;
+  /** Scalar names of the operands, in order. */
+  readonly loads: readonly string[];
+  /** Named scalar expressions the outputs may use: [name, expression]. */
+  readonly lets: readonly (readonly [string, string])[];
+  /** One expression per output. */
+  readonly stores: readonly string[];
+  /** WGSL functions the expressions call (shared text, included once per kernel). */
+  readonly helpers: string;
+}
+
+const templates = new Map<string, MapTemplate>();
+
+/** The template for `key`, built once (the op's expressions never change for a key). */
+export function mapTemplate(key: string, build: () => Omit<MapTemplate, 'id'>): MapTemplate {
+  let t = templates.get(key);
+  if (!t) {
+    t = { ...build(), id: templates.size };
+    templates.set(key, t);
+  }
+  return t;
+}
+
+export type ReduceFn = 'sum' | 'max';
+
+interface Base {
+  readonly id: number;
+  readonly shape: Shape;
+  /** Elements (sizeOf(shape)). */
+  readonly size: number;
+}
+export interface SrcExpr extends Base {
+  readonly op: 'src';
+  readonly storage: Storage;
+}
+export interface MapExpr extends Base {
+  readonly op: 'map';
+  readonly t: MapTemplate;
+  /** Which of the template's outputs. */
+  readonly j: number;
+  readonly inputs: readonly Expr[];
+  readonly params: readonly number[];
+}
+export interface ReduceExpr extends Base {
+  readonly op: 'reduce';
+  readonly fn: ReduceFn;
+  readonly x: Expr;
+  /** Sorted axes of x.shape that are reduced (size 1 in this node's shape). */
+  readonly axes: readonly number[];
+}
+export interface ViewExpr extends Base {
+  readonly op: 'view';
+  readonly x: Expr;
+  /** Per axis of this node's shape, the step in x's linear index. */
+  readonly strides: readonly number[];
+  readonly base: number;
+}
+export type Expr = SrcExpr | MapExpr | ReduceExpr | ViewExpr;
+
+let nextId = 0;
+const base = (shape: Shape) => ({ id: nextId++, shape: Object.freeze([...shape]), size: sizeOf(shape) });
+
+export const src = (storage: Storage, shape: Shape): SrcExpr => ({ ...base(shape), op: 'src', storage });
+
+export function map(t: MapTemplate, inputs: readonly Expr[], params: readonly number[] = [], j = 0, shape?: Shape): MapExpr {
+  const s = shape ?? inputs[0]?.shape;
+  if (!s) throw new Error(`internal: map ${t.name} without operands needs a shape`);
+  for (const x of inputs) if (x.size !== sizeOf(s)) throw new Error(`internal: map ${t.name} over ${x.size} and ${sizeOf(s)} elements`);
+  return { ...base(s), op: 'map', t, j, inputs, params };
+}
+
+export function reduce(fn: ReduceFn, x: Expr, axes: readonly number[]): Expr {
+  if (!axes.length) return x;
+  return { ...base(x.shape.map((d, i) => (axes.includes(i) ? 1 : d))), op: 'reduce', fn, x, axes };
+}
+
+/** x read through strides; a view of a view folds into one when the outer one is a plain reshape of a contiguous inner one. */
+export function view(x: Expr, shape: Shape, strides: readonly number[], offset = 0): Expr {
+  const contiguous = isContiguous(shape, strides) && offset === 0;
+  if (contiguous && sizeOf(shape) === x.size && sameDims(shape, x.shape)) return x;
+  if (contiguous && x.op === 'view' && x.size === sizeOf(shape) && isContiguous(x.shape, x.strides)) return view(x.x, shape, stridesOf(shape), x.base);
+  return { ...base(shape), op: 'view', x, strides, base: offset };
+}
+
+/** Same elements in a new shape (row-major order kept). */
+export const reshape = (x: Expr, shape: Shape): Expr => view(x, shape, stridesOf(shape));
+
+/** x (of a shape that broadcasts to `shape`, NumPy rules) read as `shape`. */
+export function expand(x: Expr, shape: Shape): Expr {
+  const st = stridesOf(x.shape);
+  const off = shape.length - x.shape.length;
+  return view(
+    x,
+    shape,
+    shape.map((d, i) => (i < off || (x.shape[i - off] === 1 && d !== 1) ? 0 : st[i - off]!)),
+  );
+}
+
+/** Output axis i is x's axis perm[i]. */
+export function permute(x: Expr, perm: readonly number[]): Expr {
+  const st = stridesOf(x.shape);
+  return view(
+    x,
+    perm.map((p) => x.shape[p]!),
+    perm.map((p) => st[p]!),
+  );
+}
+
+/** The window [begin, begin + shape) of x. */
+export function slice(x: Expr, begin: readonly number[], shape: Shape): Expr {
+  const st = stridesOf(x.shape);
+  return view(x, shape, st, begin.reduce((acc, b, i) => acc + b * st[i]!, 0));
+}
+
+function isContiguous(shape: Shape, strides: readonly number[]): boolean {
+  let expect = 1;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    if (shape[d] === 1) continue;
+    if (strides[d] !== expect) return false;
+    expect *= shape[d]!;
+  }
+  return true;
+}
+
+const sameDims = (a: Shape, b: Shape) => a.length === b.length && a.every((d, i) => d === b[i]);
+
+/** Whether reading through this view visits some element of x more than once (a broadcast). */
+export const broadcasts = (v: ViewExpr): boolean => v.size > v.x.size || v.shape.some((d, i) => d > 1 && v.strides[i] === 0);
