@@ -42,6 +42,7 @@ export class LazyQueue {
   private readonly queued = new Map<GpuStorage, Def>();
   /** Storages from outside the queue that queued expressions read (retained). */
   private held = new Set<GpuStorage>();
+  private batches = 0;
 
   constructor(private readonly host: LazyHost) {}
 
@@ -49,9 +50,14 @@ export class LazyQueue {
     return this.defs.length > 0;
   }
 
-  /** Whether the queue is long enough to compile now (call before building an op's expressions). */
-  get full(): boolean {
-    return this.defs.length >= MAX_QUEUED;
+  /**
+   * Whether to compile what is queued before the next op: the queue is long, or it ends with a
+   * step's updates. The updates wait for the next op rather than compiling at step() so that the
+   * step's intermediates, still held by its tidy at step(), are freed by then and never stored;
+   * they do not wait longer, so a loop that never reads keeps one step queued, not hundreds.
+   */
+  get due(): boolean {
+    return this.defs.length >= MAX_QUEUED || this.defs.at(-1)?.batch !== undefined;
   }
 
   /** The expression for storage `s` read as `shape`: a queued output's own expression, or a source. */
@@ -69,6 +75,24 @@ export class LazyQueue {
     const d = { expr: e, storage: out };
     this.defs.push(d);
     this.queued.set(out, d);
+  }
+
+  /**
+   * Overwrites `target` in place with `values` (an optimizer's update): expressions queued before
+   * read the old values, those queued after read the new ones. `values[i]` goes to `targets[i]`;
+   * one call's assignments are computed together, so each may read every target's old values.
+   */
+  assign(targets: readonly GpuStorage[], values: readonly Expr[]): void {
+    const batch = this.batches++;
+    targets.forEach((target, i) => {
+      const e = values[i]!;
+      if (e.size !== target.length) throw new Error(`internal: ${e.size} values assigned to a storage of ${target.length}`);
+      // Held until the emit, whatever its owner does meanwhile.
+      if (!this.held.has(target)) this.held.add(this.host.retain(target));
+      const d = { expr: e, storage: target, batch };
+      this.defs.push(d);
+      this.queued.set(target, d);
+    });
   }
 
   /** An elementwise template over flat storages (ops that have no shapes at hand). */

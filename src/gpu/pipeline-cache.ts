@@ -3,7 +3,7 @@
  * every kernel with the same number of inputs and outputs; bind groups cached per buffer set.
  */
 import { ShaderCompileError } from '../errors.ts';
-import { computeStage } from './quirks.ts';
+import { computeStage, UNIFORM_SLOT_BYTES } from './quirks.ts';
 import { workgroupSizeOf } from './wgsl.ts';
 
 export interface CachedPipeline {
@@ -43,7 +43,7 @@ export class PipelineCache {
     let l = this.layouts.get(key);
     if (!l) {
       const entries: GPUBindGroupLayoutEntry[] = [
-        { binding: 0, visibility: computeStage(), buffer: { type: 'uniform', hasDynamicOffset: true, minBindingSize: 64 } },
+        { binding: 0, visibility: computeStage(), buffer: { type: 'uniform', hasDynamicOffset: true, minBindingSize: UNIFORM_SLOT_BYTES } },
       ];
       for (let i = 0; i < inputs + outputs; i++) {
         entries.push({ binding: i + 1, visibility: computeStage(), buffer: { type: i < inputs ? 'read-only-storage' : 'storage' } });
@@ -84,7 +84,7 @@ export class PipelineCache {
     let bg = this.bindGroups.get(key);
     if (!bg) {
       if (this.bindGroups.size > 8192) this.bindGroups.clear();
-      const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: uniform, size: 64 } }];
+      const entries: GPUBindGroupEntry[] = [{ binding: 0, resource: { buffer: uniform, size: UNIFORM_SLOT_BYTES } }];
       buffers.forEach((b, i) => {
         entries.push({ binding: i + 1, resource: { buffer: b.buffer } });
       });

@@ -45,8 +45,8 @@ export const CPU_WALK_WIDTH = 64;
 /** Dynamic uniform offsets must be multiples of minUniformBufferOffsetAlignment (256 on every adapter seen). */
 export const UNIFORM_SLOT_BYTES = 256;
 
-/** Float parameters one dispatch may pass through the uniform ring (a vec4 array of 4). */
-export const MAX_PARAMS = 16;
+/** Float parameters one dispatch may pass through the uniform ring: its whole slot (a vec4 array of 16). */
+export const MAX_PARAMS = UNIFORM_SLOT_BYTES / 4;
 
 export const bufferUsage = () => ({
   storage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST,

@@ -32,11 +32,11 @@ class Body {
   readonly inputs: GpuStorage[] = [];
   private readonly inputIndex = new Map<GpuStorage, number>();
   readonly params: number[] = [];
-  private readonly paramBase = new Map<Expr, number>();
+  private readonly paramBase = new Map<readonly number[], number>();
   readonly funcs = new Map<string, string>();
   readonly helpers = new Set<string>();
   /** Quad kernels: vec4 loads of whole inputs, before the per-lane loop. */
-  readonly hoisted = new Map<number, string>();
+  readonly hoisted = new Map<string, string>();
   /** The scope each named value or index variable is defined in. */
   private readonly scopeOf = new Map<string, Scope>();
   readonly root: Scope = { parent: null, depth: 0, lines: [], cache: new Map() };
@@ -47,6 +47,8 @@ class Body {
   constructor(
     private readonly quad: boolean,
     private readonly n: number,
+    /** What the kernel writes: an assignment reads its target's old values through the same binding. */
+    private readonly outputs: readonly GpuStorage[],
     private readonly loads: ReadonlyMap<Expr, GpuStorage>,
     private readonly replace: ReadonlyMap<Expr, Expr> | undefined,
     /** A reduction to render as this thread's walk over part of its elements. */
@@ -99,13 +101,14 @@ class Body {
   }
 
   private load(s: GpuStorage, size: number, lin: string): string {
-    const b = this.bind(s);
-    if (!this.quad) return `i${b}[${lin}]`;
+    const out = this.outputs.indexOf(s);
+    const name = out >= 0 ? `o${out}` : `i${this.bind(s)}`;
+    if (!this.quad) return `${name}[${lin}]`;
     if (lin === 'i' && size === this.n) {
-      this.hoisted.set(b, `let i${b}q = i${b}[q];`);
-      return `i${b}q[c]`;
+      this.hoisted.set(name, `let ${name}q = ${name}[q];`);
+      return `${name}q[c]`;
     }
-    return `i${b}[(${lin}) >> 2u][(${lin}) & 3u]`;
+    return `${name}[(${lin}) >> 2u][(${lin}) & 3u]`;
   }
 
   private func(t: MapTemplate, j: number): string {
@@ -146,11 +149,12 @@ class Body {
     switch (e.op) {
       case 'map': {
         const args = e.inputs.map((x) => this.eval(x, lin, scope));
-        let pb = this.paramBase.get(e);
+        // Keyed by the array: the outputs of one multi-output op share their parameters.
+        let pb = this.paramBase.get(e.params);
         if (pb === undefined) {
           pb = this.params.length;
           this.params.push(...e.params);
-          this.paramBase.set(e, pb);
+          this.paramBase.set(e.params, pb);
         }
         this.key.push(`M${e.t.id}.${e.j}@${pb}`);
         const code = `${this.func(e.t, e.j)}(${[`${pb}u`, ...args].join(', ')})`;
@@ -234,12 +238,12 @@ function kernelName(stores: readonly Store[], fallback: string): string {
 }
 
 function elementwise(n: number, stores: readonly Store[], loads: ReadonlyMap<Expr, GpuStorage>): KernelRun {
-  const b = new Body(true, n, loads, undefined);
+  const outputs = stores.map((st) => st.storage);
+  const b = new Body(true, n, outputs, loads, undefined);
   b.define('i', b.root);
   const values = stores.map((s) => b.eval(s.expr, 'i', b.root));
   const quads = Math.ceil(n / 4);
   const key = `ew|${n}|${b.key.join(',')}|${values.join(',')}|${[...b.hoisted.keys()]}`;
-  const outputs = stores.map((s) => s.storage);
   const wgsl = cached(key, () => {
     const names = [...b.inputs.map((_, k) => `i${k}`), ...outputs.map((_, k) => `o${k}`)];
     const body = [
@@ -267,7 +271,7 @@ function elementwise(n: number, stores: readonly Store[], loads: ReadonlyMap<Exp
 
 function rows(store: Store, loads: ReadonlyMap<Expr, GpuStorage>, replace?: ReadonlyMap<Expr, Expr>): KernelRun {
   const O = store.expr.size;
-  const b = new Body(false, O, loads, replace);
+  const b = new Body(false, O, [store.storage], loads, replace);
   b.define('o', b.root);
   const v = b.eval(store.expr, 'o', b.root);
   const key = `rows|${O}|${b.key.join(',')}|${v}`;
@@ -292,7 +296,7 @@ function partials(plan: Extract<KernelPlan, { kind: 'partials' }>, isSoftware: b
   const Rn = reduce.x.size / Math.max(1, O);
   const innerReduced = reduce.axes.includes(reduce.x.shape.length - 1);
   const bounds = walkBounds(Rn, P, chunked, 'p');
-  const b = new Body(false, O, plan.loads, undefined, { node: reduce, bounds });
+  const b = new Body(false, O, [plan.partial], plan.loads, undefined, { node: reduce, bounds });
   b.define('o', b.root);
   b.define('p', b.root);
   const v = b.eval(reduce, 'o', b.root);

@@ -23,6 +23,11 @@
  *    walkBounds), and a second kernel sums the partials and applies the consumers.
  * 5. A kernel that reads a stored node waits for the kernel that stores it; a still-open
  *    elementwise kernel is closed (recorded) first when something outside it reads its stores.
+ * 6. In-place assignments (optimizer updates) run in the order they were queued among the
+ *    stored nodes: after every kernel queued before them (which read the old values), before
+ *    every kernel queued after (which read the new ones); an inlined read of old values by a node
+ *    queued after is stored first. Each optimizer call's assignments are one elementwise kernel
+ *    that reads its element's old values and writes the new ones.
  */
 import { broadcasts, type Expr, type ReduceExpr, reduce as reduceExpr, reshape, src } from '../ir/expr.ts';
 import { walkThreads } from './wgsl.ts';
@@ -32,6 +37,8 @@ import { MAX_PARAMS } from './quirks.ts';
 export interface Def {
   readonly expr: Expr;
   readonly storage: GpuStorage;
+  /** Set on an in-place assignment (an optimizer's update): the defs of one call share it. */
+  readonly batch?: number;
 }
 
 export interface Store {
@@ -68,48 +75,73 @@ const MAX_PARTIALS = 1024;
 
 /** Kernels, in the order they must be recorded, that compute every definition still held. */
 export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[] {
-  // Rule 1: the roots.
+  // Rule 1: the roots. Assignments always run.
   const stored = new Map<Expr, GpuStorage>();
   const extraStores: Store[] = [];
+  const batches = new Map<number, Store[]>();
+  const assigns = new Set<Expr>();
   for (const d of defs) {
-    if (d.storage.refs <= 0) continue;
-    if (stored.has(d.expr)) extraStores.push(d);
-    else stored.set(d.expr, d.storage);
+    if (d.batch !== undefined) {
+      if (stored.has(d.expr)) throw new Error('internal: an assignment of a value that is stored elsewhere');
+      stored.set(d.expr, d.storage);
+      assigns.add(d.expr);
+      batches.set(d.batch, [...(batches.get(d.batch) ?? []), d]);
+    } else if (d.storage.refs > 0) {
+      if (stored.has(d.expr)) extraStores.push(d);
+      else stored.set(d.expr, d.storage);
+    }
   }
   if (!stored.size) return [];
+  /** Each batch at the place of its newest node: what was queued before it reads the old values. */
+  const batchAt = [...batches.values()].map((stores) => ({ id: Math.max(...stores.map((st) => st.expr.id)), stores }));
 
   // Rule 2: parents before children (ids descend), counting readers and broadcast reads.
   const nodes = reachable([...stored.keys()]);
   const uses = new Map<Expr, number>();
   const spread = new Set<Expr>();
   for (const e of nodes) {
-    const isStored = stored.has(e);
-    if (!isStored && e.op === 'reduce' && ((uses.get(e) ?? 0) > 1 || spread.has(e))) stored.set(e, host.scratch(e.size));
-    const isView = e.op === 'view';
-    const spreads = (!stored.has(e) && spread.has(e)) || (isView && broadcasts(e));
+    if (!stored.has(e) && e.op === 'reduce' && ((uses.get(e) ?? 0) > 1 || spread.has(e))) stored.set(e, host.scratch(e.size));
+    const spreads = (!stored.has(e) && spread.has(e)) || (e.op === 'view' && broadcasts(e));
     for (const c of new Set(children(e))) {
       uses.set(c, (uses.get(c) ?? 0) + 1);
       if (spreads) spread.add(c);
     }
   }
 
-  // Limits: a node whose inlined region binds or passes too much stores its operands first.
+  // Limits: a node whose inlined region binds or passes too much stores the largest part of it
+  // that fits one kernel first, until the rest fits too.
   for (let changed = true; changed; ) {
     changed = false;
     for (const e of [...stored.keys()]) {
       const r = region(e, stored);
       if (r.bindings.size + 1 <= host.maxBindings && r.params <= MAX_PARAMS) continue;
-      for (const c of children(e)) {
-        if (c.op !== 'src' && !stored.has(c)) {
-          stored.set(c, host.scratch(c.size));
-          changed = true;
-        }
-      }
-      if (!changed) throw new Error(`internal: one ${e.op} node needs ${r.bindings.size + 1} bindings and ${r.params} parameters`);
+      const cut = largestFitting(e, stored, host.maxBindings);
+      if (!cut) throw new Error(`internal: one ${e.op} node needs ${r.bindings.size + 1} bindings and ${r.params} parameters`);
+      stored.set(cut, host.scratch(cut.size));
+      changed = true;
     }
   }
 
-  // Rules 3-5, in creation order (a topological order).
+  // An assignment's inlined reductions (a gradient nobody holds any more) are stored before it:
+  // the assignment itself is one elementwise pass.
+  for (const e of assigns) for (const r of region(e, stored).reduces) stored.set(r, host.scratch(r.size));
+
+  // Rule 6: a stored node queued after an assignment that inlines a read of the assigned
+  // storage's old values stores that read first (it was queued before, and runs before).
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const e of [...stored.keys()]) {
+      if (assigns.has(e)) continue;
+      const before = new Set(batchAt.filter((b) => b.id < e.id).flatMap((b) => b.stores.map((st) => st.storage)));
+      if (!before.size) continue;
+      for (const reader of oldReads(e, stored, before)) {
+        stored.set(reader, host.scratch(reader.size));
+        changed = true;
+      }
+    }
+  }
+
+  // Rules 3-5, in creation order (a topological order), phase by phase.
   const plans: KernelPlan[] = [];
   const loadsFor = (own: ReadonlySet<Expr>) => new Map([...stored].filter(([e]) => !own.has(e)));
   interface Group {
@@ -126,9 +158,10 @@ export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[]
     open.delete(g.n);
     plans.push({ kind: 'elementwise', n: g.n, stores: g.stores, loads: loadsFor(g.members) });
   };
-  const roots = [...stored.keys()].sort((a, b) => a.id - b.id);
-  for (const e of roots) {
-    const storage = stored.get(e)!;
+  const closeAll = () => {
+    for (const g of [...open.values()]) close(g);
+  };
+  const place = (e: Expr, storage: GpuStorage) => {
     const group = open.get(e.size);
     const r = region(e, stored, group?.members);
     // A stored node this one reads must be recorded first, unless it is a member of the group e joins.
@@ -139,7 +172,7 @@ export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[]
     }
     if (!joins) {
       plans.push(...reductionPlans({ expr: e, storage }, r.reduces, stored, host));
-      continue;
+      return;
     }
     let g = open.get(e.size);
     if (g) {
@@ -161,10 +194,65 @@ export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[]
     g.stores.push({ expr: e, storage });
     g.members.add(e);
     groupOf.set(e, g);
+  };
+  const roots = [...stored.keys()].filter((e) => !assigns.has(e));
+  const items = [...roots.map((e) => ({ id: e.id, e, stores: null })), ...batchAt.map((b) => ({ ...b, e: null }))].sort((a, b) => a.id - b.id);
+  for (const item of items) {
+    if (item.e) {
+      place(item.e, stored.get(item.e)!);
+      continue;
+    }
+    // One optimizer call's assignments in one kernel, after everything queued before it: every
+    // thread reads its element's old values, then writes.
+    closeAll();
+    const stores = item.stores!;
+    const n = stores[0]!.expr.size;
+    for (const st of stores) {
+      if (st.expr.size !== n || region(st.expr, stored).reduces.length) throw new Error('internal: an assignment batch must be elementwise over one size');
+    }
+    plans.push({ kind: 'elementwise', n, stores, loads: loadsFor(new Set(stores.map((st) => st.expr))) });
   }
-  for (const g of [...open.values()]) close(g);
+  closeAll();
   for (const s of extraStores) plans.push({ kind: 'elementwise', n: s.expr.size, stores: [s], loads: loadsFor(new Set()) });
   return plans.filter((p) => p.kind !== 'elementwise' || p.n > 0);
+}
+
+/** The inlined node below `root` with the most parameters whose own region fits one kernel. */
+function largestFitting(root: Expr, stored: ReadonlyMap<Expr, GpuStorage>, maxBindings: number): Expr | null {
+  let best: Expr | null = null;
+  let bestParams = -1;
+  const seen = new Set<Expr>();
+  const walk = (e: Expr) => {
+    if (seen.has(e) || (e !== root && stored.has(e)) || e.op === 'src') return;
+    seen.add(e);
+    if (e !== root) {
+      const r = region(e, stored);
+      if (r.bindings.size + 1 <= maxBindings && r.params <= MAX_PARAMS) {
+        if (r.params > bestParams) [best, bestParams] = [e, r.params];
+        return;
+      }
+    }
+    for (const c of children(e)) walk(c);
+  };
+  walk(root);
+  return best;
+}
+
+/** Inlined nodes of `root`'s region that read the old values of one of `assigned`. */
+function oldReads(root: Expr, stored: ReadonlyMap<Expr, GpuStorage>, assigned: ReadonlySet<GpuStorage>): Expr[] {
+  const found: Expr[] = [];
+  const seen = new Set<Expr>();
+  const walk = (e: Expr) => {
+    if (seen.has(e) || (e !== root && stored.has(e))) return;
+    seen.add(e);
+    if (e !== root && children(e).some((c) => c.op === 'src' && assigned.has(c.storage as GpuStorage))) {
+      found.push(e);
+      return;
+    }
+    for (const c of children(e)) walk(c);
+  };
+  walk(root);
+  return found;
 }
 
 /** The kernels for a stored node with inlined reductions (rule 4). */
@@ -226,7 +314,7 @@ interface Region {
 /** What computing `root` inline reads, stopping at stored nodes (other than `root` and members of `inline`). */
 function region(root: Expr, stored: ReadonlyMap<Expr, GpuStorage>, inline?: ReadonlySet<Expr>): Region {
   const r: Region = { bindings: new Set(), loads: new Set(), reduces: [], params: 0 };
-  let params = 0;
+  const paramArrays = new Set<readonly number[]>();
   const seen = new Set<Expr>();
   const walk = (e: Expr, inReduce: boolean) => {
     if (seen.has(e)) return;
@@ -237,10 +325,11 @@ function region(root: Expr, stored: ReadonlyMap<Expr, GpuStorage>, inline?: Read
       return;
     }
     if (e.op === 'src') r.bindings.add(e.storage);
-    if (e.op === 'map') params += e.params.length;
+    if (e.op === 'map') paramArrays.add(e.params);
     if (e.op === 'reduce' && !inReduce) r.reduces.push(e);
     for (const c of children(e)) walk(c, inReduce || e.op === 'reduce');
   };
   walk(root, false);
-  return { ...r, params };
+  // Outputs of one multi-output op share their parameter array (and their slots in a kernel).
+  return { ...r, params: [...paramArrays].reduce((n, a) => n + a.length, 0) };
 }

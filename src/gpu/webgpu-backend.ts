@@ -1,9 +1,10 @@
 /** The WebGPU implementation of the backend contract. */
 import type { Backend, BackendStats, BackwardArgs, CapturedWork, Capturing } from '../backend.ts';
 import { CompileError, DeviceLostError, GpuError, type ShaderCompileError } from '../errors.ts';
+import * as ir from '../ir/expr.ts';
 import type { Expr } from '../ir/expr.ts';
 import type { OpDef } from '../ops/op.ts';
-import { type UpdateRule, updateKernelBody } from '../optim/update-rule.ts';
+import { type UpdateRule, updateTemplate } from '../optim/update-rule.ts';
 import { type Shape, sizeOf } from '../shape.ts';
 import memoryWgsl from '../../shaders/memory.wgsl?raw';
 import { BufferPool, type PooledBuffer } from './buffer-pool.ts';
@@ -201,15 +202,16 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
    * (its expressions point into the queue). A read of what the held-back loss writes (or an update
    * fused into it) needs the loss recorded first; one of its inputs need not: queued expressions
    * are recorded before the loss, so they see the weights before any fused update, as they were
-   * called. A long queue is compiled here too.
+   * called. A long queue, or one that ends with a step's updates, is compiled here too.
    */
-  private beforeExpressions(reads: readonly (GpuStorage | null | undefined)[]): void {
+  private beforeExpressions(reads: readonly (GpuStorage | null | undefined)[], update = false): void {
     const d = this.deferred;
     if (d) {
       const writes = [...d.writes, ...this.attachedStorages(d)];
       if (reads.some((s) => s && writes.includes(s))) this.emitDeferred();
     }
-    if (this.queue.full) this.emitQueued();
+    // One step's updates (several update() calls) stay together.
+    if (this.queue.due && !update) this.emitQueued();
   }
 
   defer(d: DeferredLoss): void {
@@ -394,13 +396,17 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
         return;
       }
     }
-    // Update rules are written so every expression also holds for vec4 lanes: four elements per thread.
-    const quads = Math.ceil(param!.length / 4);
-    const names = ['grad', 'param_', ...rule.state];
-    const wgsl = cached(`${rule.name}:${quads}`, () =>
-      wgslModule({ inputs: ['grad'], outputs: ['param_', ...rule.state], types: Object.fromEntries(names.map((n) => [n, 'vec4<f32>'])), threads: quads }, updateKernelBody(rule, quads)),
-    );
-    this.run({ name: rule.name, wgsl, threads: quads, inputs: [grad!], outputs: [param!, ...state], params });
+    // Queued as in-place assignments: the update runs with the kernels around it, after everything
+    // queued before it read the old values (src/gpu/schedule.ts, rule 6).
+    this.assertUsable(rule.name);
+    this.beforeExpressions(buffers, true);
+    const shape = [param!.length];
+    const t = updateTemplate(rule);
+    const inputs = [grad!, param!, ...state].map((s) => this.queue.expr(s, shape));
+    // The params are copied (the optimizer refills its array for the next parameter) and shared by the outputs.
+    const shared = [...params];
+    const values = [param!, ...state].map((_, j) => ir.map(t, inputs, shared, j));
+    this.queue.assign([param!, ...state], values);
   }
 
   flush(): void {

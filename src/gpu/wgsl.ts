@@ -49,7 +49,7 @@ export interface Bindings {
 }
 
 const header = (wg: number) => `const WG: u32 = ${wg}u;
-struct Params { v: array<vec4<f32>, 4> }
+struct Params { v: array<vec4<f32>, 16> }
 @group(0) @binding(0) var<uniform> params: Params;
 fn param(i: u32) -> f32 { return params.v[i >> 2u][i & 3u]; }
 fn linear_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return gid.x + gid.y * nwg.x * WG; }

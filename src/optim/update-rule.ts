@@ -1,6 +1,7 @@
 /** An optimizer's fused in-place update: one WGSL function per rule, its kernel, and its float64 reference. */
 import optimWgsl from '../../shaders/optim.wgsl?raw';
 import { fill, section } from '../gpu/wgsl.ts';
+import { type MapTemplate, mapTemplate } from '../ir/expr.ts';
 
 export interface UpdateRule {
   readonly name: string;
@@ -28,4 +29,29 @@ export function updateKernelBody(rule: UpdateRule, quads: number): string {
     STATE_ARGS: rule.state.map((_, j) => `&s${j}, `).join(''),
     STORE_STATE: rule.state.map((s, j) => `  ${s}[i] = s${j};`).join('\n'),
   })}`;
+}
+
+/**
+ * The rule as an elementwise template over (g, p, ...state) with one output per updated array
+ * (p, then each state): the queue assigns them in place (src/gpu/lazy.ts). The rule's function is
+ * written for vec4 lanes and f32 alike, so its f32 copy (renamed per rule) serves here.
+ */
+export function updateTemplate(rule: UpdateRule): MapTemplate {
+  return mapTemplate(`update:${rule.name}`, () => {
+    const fn = `rule_update_${rule.name}`;
+    const scalar = rule.shader.replaceAll('vec4<f32>', 'f32').replaceAll('rule_update', fn);
+    const state = rule.state.map((_, j) => `s${j}`);
+    const outs = ['p', ...state];
+    const helper = (k: number) =>
+      `fn ${fn}_out${k}(g: f32, p0: f32, ${state.map((v) => `${v}0: f32, `).join('')}pb: u32) -> f32 {\n` +
+      `  var p = p0;\n${state.map((v) => `  var ${v} = ${v}0;\n`).join('')}` +
+      `  ${fn}(&p, g, ${state.map((v) => `&${v}, `).join('')}pb);\n  return ${outs[k]};\n}`;
+    return {
+      name: rule.name,
+      loads: ['g', 'p', ...state],
+      lets: [],
+      stores: outs.map((_, k) => `${fn}_out${k}(g, p, ${state.map((v) => `${v}, `).join('')}pb)`),
+      helpers: [scalar, ...outs.map((_, k) => helper(k))].join('\n'),
+    };
+  });
 }

@@ -1,0 +1,114 @@
+/**
+ * The scheduler's corpus (src/gpu/schedule.ts): programs written from plain ops, each with the
+ * number of kernels it must compile to, and its values checked against the float64 backend.
+ */
+import { expect, test } from 'vitest';
+import * as pg from '../../src/index.ts';
+import { expectClose } from '../shared/backends.ts';
+
+type Inputs = Record<string, pg.Tensor>;
+
+interface Program {
+  readonly name: string;
+  /** Kernels the whole program (forward, and backward where it has one) compiles to. */
+  readonly kernels: number;
+  readonly inputs: Record<string, { shape: number[]; grad?: boolean }>;
+  /** The tensors to read; gradients are read from the inputs marked `grad`. */
+  run(x: Inputs): pg.Tensor[];
+}
+
+const programs: Program[] = [
+  {
+    name: 'a broadcasting chain',
+    kernels: 1,
+    inputs: { a: { shape: [64, 1] }, b: { shape: [1, 48] } },
+    run: ({ a, b }) => [a!.add(b!).mul(2).exp()],
+  },
+  {
+    name: 'views (permute, slice) read by elementwise ops',
+    kernels: 1,
+    inputs: { x: { shape: [32, 48] } },
+    run: ({ x }) => [x!.permute([1, 0]).slice([2, 0], [40, 32]).mul(3).add(1)],
+  },
+  {
+    name: 'a short reduction with its producer and consumer',
+    kernels: 1,
+    inputs: { x: { shape: [300, 7] } },
+    run: ({ x }) => [x!.mul(x!).sum(1).sqrt()],
+  },
+  {
+    name: 'a long reduction (partial sums and a finishing pass)',
+    kernels: 2,
+    inputs: { x: { shape: [100000] } },
+    run: ({ x }) => [x!.abs().mean()],
+  },
+  {
+    name: 'a thin matmul as a fused reduction',
+    kernels: 1,
+    inputs: { a: { shape: [500, 8] }, b: { shape: [8, 3] } },
+    run: ({ a, b }) => [a!.matmul(b!).sub(0.5)],
+  },
+  {
+    name: 'softmax over short rows (row max and row sum stored once)',
+    kernels: 3,
+    inputs: { x: { shape: [500, 8] } },
+    run: ({ x }) => [x!.softmax(-1)],
+  },
+  {
+    name: 'the README example, forward and backward',
+    kernels: 1,
+    inputs: { c1: { shape: [1], grad: true }, c2: { shape: [1], grad: true } },
+    run: ({ c1, c2 }) => {
+      const loss = c1!.mul(0.6).add(c2!.mul(0.4)).sub(0.5).pow(2);
+      loss.backward();
+      return [loss];
+    },
+  },
+  {
+    name: 'the layers step from plain ops, forward and backward',
+    kernels: 5,
+    inputs: { c: { shape: [4], grad: true }, Y: { shape: [4, 2000, 3] }, T: { shape: [2000, 3] } },
+    run: ({ c, Y, T }) => {
+      const d = c!.reshape([4, 1, 1]).mul(Y!).sum(0).sub(T!);
+      const loss = d.mul(d).mean();
+      loss.backward();
+      return [loss];
+    },
+  },
+];
+
+function makeInputs(p: Program, seed: number): Inputs {
+  return Object.fromEntries(
+    Object.entries(p.inputs).map(([name, { shape, grad }], i) => {
+      const t = pg.rand(shape, { seed: seed + i, low: -1, high: 1 });
+      t.requiresGrad = grad === true;
+      return [name, t];
+    }),
+  );
+}
+
+/** The values a program reads: its results, then its inputs' gradients. */
+async function evaluate(p: Program, seed: number): Promise<{ values: Float32Array[]; dispatches: number }> {
+  const x = makeInputs(p, seed);
+  await Promise.all(Object.values(x).map((t) => t.data()));
+  const before = pg.memory().dispatches;
+  const outs = pg.tidy(() => p.run(x));
+  const grads = Object.entries(p.inputs).flatMap(([name, { grad }]) => (grad ? [x[name]!.grad!] : []));
+  const values = await Promise.all([...outs, ...grads].map((t) => t.data()));
+  const dispatches = pg.memory().dispatches - before;
+  pg.dispose([outs, x]);
+  return { values, dispatches };
+}
+
+test('each program of the corpus compiles to its number of kernels and matches the float64 backend', async () => {
+  await pg.init({ backend: 'cpu' });
+  const want: Float32Array[][] = [];
+  for (const [i, p] of programs.entries()) want.push((await evaluate(p, 100 * i)).values);
+  await pg.init();
+  for (const [i, p] of programs.entries()) {
+    // The first run compiles pipelines; the count is the same either way.
+    const got = await evaluate(p, 100 * i);
+    got.values.forEach((v, j) => expectClose(v, want[i]![j]!, 2e-4, 2e-5, `${p.name}, value ${j}`));
+    expect(got.dispatches, p.name).toBe(p.kernels);
+  }
+});
