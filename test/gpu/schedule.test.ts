@@ -108,7 +108,7 @@ test('each program of the corpus compiles to its number of kernels and matches t
   for (const [i, p] of programs.entries()) {
     // The first run compiles pipelines; the count is the same either way.
     const got = await evaluate(p, 100 * i);
-    got.values.forEach((v, j) => expectClose(v, want[i]![j]!, 2e-4, 2e-5, `${p.name}, value ${j}`));
+    for (const [j, v] of got.values.entries()) expectClose(v, want[i]![j]!, 2e-4, 2e-5, `${p.name}, value ${j}`);
     expect(got.dispatches, p.name).toBe(p.kernels);
   }
 });
