@@ -104,3 +104,169 @@ test.describe('on a desktop', () => {
     expect(errors).toEqual([]);
   });
 });
+
+test.describe('a fast first frame', () => {
+  test('the photo shows before WebGPU is up, and a software adapter starts at 256 px', async ({ demo }) => {
+    const { page, errors } = demo;
+    // Hold WebGPU back for 3 s: the photo must not wait for it.
+    await page.addInitScript(() => {
+      const gpu = navigator.gpu;
+      if (!gpu) return;
+      const request = gpu.requestAdapter.bind(gpu);
+      gpu.requestAdapter = (options) => new Promise((r) => setTimeout(r, 3000)).then(() => request(options));
+    });
+    await page.goto('/?autostart=0');
+    await page.waitForFunction(() => (document.querySelector('#view-photo') as HTMLCanvasElement).width > 4, null, { timeout: 2500 });
+    expect(await page.evaluate(() => window.__pixelgrad.status)).toBe('starting');
+    await page.waitForFunction(() => window.__pixelgrad.status === 'ready');
+    const adapter = await page.evaluate(() => window.__pixelgrad.adapter());
+    const side = adapter?.isSoftware ? 256 : 512;
+    expect(await page.evaluate(() => window.__pixelgrad.size())).toEqual([side, (side * 320) / 512]);
+    await expect(page.locator('#size')).toHaveValue(String(side));
+    // 128 and 256 are offered; sizes above the 512 px sample are disabled and say why.
+    for (const v of ['128', '256', '512']) await expect(page.locator(`#size option[value="${v}"]`)).toBeEnabled();
+    for (const v of ['768', '1024']) {
+      await expect(page.locator(`#size option[value="${v}"]`)).toBeDisabled();
+      await expect(page.locator(`#size option[value="${v}"]`)).toContainText('above the photo');
+    }
+    expect(errors).toEqual([]);
+  });
+
+  test('the readouts and the chart show the same step, every frame', async ({ demo }) => {
+    const { page, errors } = demo;
+    await demo.open({ autostart: '1' });
+    await page.waitForFunction(() => window.__pixelgrad.stepShown >= 6);
+    // Sample 20 frames while training: the step readout, the run bar and the chart agree in each.
+    const frames = await page.evaluate(async () => {
+      const seen: [string, string, number][] = [];
+      for (let i = 0; i < 20; i++) {
+        await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0)));
+        seen.push([document.querySelector('#r-step')!.textContent!, document.querySelector('#run-step')!.textContent!, window.__pixelgrad.plotStep]);
+      }
+      return seen;
+    });
+    for (const [readout, bar, chart] of frames) {
+      expect(readout).toBe(bar);
+      expect(Number(readout)).toBe(chart);
+    }
+    expect(new Set(frames.map((f) => f[0])).size).toBeGreaterThan(1);
+    expect(errors).toEqual([]);
+  });
+});
+
+test.describe('a palette that finds the salient colours', () => {
+  /**
+   * The ladybird's red, measured from demo/public/samples/ladybird.jpg: the mean of its 203
+   * pixels with r > 120/255 and r > 2.2·g and r > 2.2·b (all at x 340-381, y 143-164 of 512×320).
+   */
+  const LADYBIRD_RED = [0.8046, 0.3209, 0.0326];
+
+  test('at K = 6 a swatch lies within ΔE76 25 of the ladybird red after 300 steps', async ({ demo }) => {
+    const { page, errors } = demo;
+    await demo.open({ sample: 'ladybird', k: '6', size: '256' });
+    await page.evaluate(() => window.__pixelgrad.runSteps(300));
+    const [download] = await Promise.all([page.waitForEvent('download'), page.locator('#export-palette').click()]);
+    const chunks: Buffer[] = [];
+    for await (const c of await download.createReadStream()) chunks.push(c as Buffer);
+    const json = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { step: number; palette: string[] };
+    expect(json.step).toBe(300);
+    const distances = json.palette.map((hex) => deltaE76(hexToRgb(hex), LADYBIRD_RED));
+    const nearest = Math.min(...distances);
+    test.info().annotations.push({ type: 'ΔE76 to the ladybird red', description: `${nearest.toFixed(1)} (palette ${json.palette.join(' ')})` });
+    expect(nearest).toBeLessThan(25);
+    expect(errors).toEqual([]);
+  });
+});
+
+test.describe('settings', () => {
+  test('a setting that needs a restart says so and restarts cleanly', async ({ demo }) => {
+    const { page, errors } = demo;
+    await demo.open();
+    await page.evaluate(() => window.__pixelgrad.runSteps(4));
+    await expect(page.locator('#start')).toHaveText('Resume');
+    await page.locator('#k').fill('4');
+    await page.locator('#k').dispatchEvent('change');
+    await expect(page.locator('#message')).toContainText('K is now 4: training starts again from step 0');
+    await expect(page.locator('#start')).toHaveText('Start');
+    await expect(page.locator('#swatches input[type=color]')).toHaveCount(4);
+    await expect(page.locator('#r-step')).toHaveText('0');
+    await page.locator('#seed').fill('7');
+    await page.locator('#seed').dispatchEvent('change');
+    await expect(page.locator('#message')).toContainText('Seed is now 7: training starts again from step 0');
+    // A restart while running keeps running.
+    await page.locator('#start').click();
+    await expect(page.locator('#start')).toHaveText('Pause');
+    await page.locator('#reset').click();
+    await expect(page.locator('#start')).toHaveText('Pause');
+    await page.locator('#start').click();
+    expect(new URL(page.url()).searchParams.get('k')).toBe('4');
+    expect(new URL(page.url()).searchParams.get('seed')).toBe('7');
+    expect(errors).toEqual([]);
+  });
+
+  test('each optimizer keeps its own learning rate, and SGD trains at its default', async ({ demo }) => {
+    const { page, errors } = demo;
+    await demo.open();
+    await expect(page.locator('#lr-out')).toHaveText('0.05');
+    await page.locator('#optimizer').selectOption('sgd');
+    await expect(page.locator('#lr-out')).toHaveText('2');
+    const sgd = await page.evaluate(async () => {
+      const h = window.__pixelgrad;
+      await h.runSteps(40);
+      return { first: h.lossAt(1)!, last: h.lossAt(40)! };
+    });
+    test.info().annotations.push({ type: 'SGD loss', description: `step 1: ${sgd.first}, step 40: ${sgd.last}` });
+    expect(sgd.last).toBeLessThan(0.6 * sgd.first);
+    await page.locator('#lr').fill('-0.5');
+    await expect(page.locator('#lr-out')).toHaveText('0.32');
+    await page.locator('#optimizer').selectOption('adam');
+    await expect(page.locator('#lr-out')).toHaveText('0.05');
+    await page.locator('#optimizer').selectOption('sgd');
+    await expect(page.locator('#lr-out')).toHaveText('0.32');
+    expect(new URL(page.url()).searchParams.get('lr')).toBe('0.32');
+    expect(new URL(page.url()).searchParams.get('optimizer')).toBe('sgd');
+    expect(errors).toEqual([]);
+  });
+
+  test('out-of-range URL values are clamped with a visible notice, and the URL records the settings', async ({ demo }) => {
+    const { page, errors } = demo;
+    await demo.open({ k: '40', lr: '50', spf: '0', sparsity: 'lots' });
+    const notice = page.locator('#notice');
+    await expect(notice).toBeVisible();
+    await expect(notice).toContainText('k=40 is outside 2–16');
+    await expect(notice).toContainText('lr=50 is outside 0.001–10');
+    await expect(notice).toContainText('spf=0 is outside 1–8');
+    await expect(notice).toContainText('sparsity=lots is not a number');
+    expect(await page.evaluate(() => window.__pixelgrad.k)).toBe(16);
+    await expect(page.locator('#lr-out')).toHaveText('10');
+    let q = new URL(page.url()).searchParams;
+    expect([q.get('k'), q.get('lr'), q.get('spf'), q.get('sparsity'), q.get('size')]).toEqual(['16', '10', '1', '0.001', '128']);
+    await page.locator('#smoothness').fill('0.25');
+    await page.locator('#spf').fill('5');
+    q = new URL(page.url()).searchParams;
+    expect([q.get('smoothness'), q.get('spf')]).toEqual(['0.25', '5']);
+    // The recorded URL opens the same settings, with no notice.
+    await page.goto(page.url());
+    await page.waitForFunction(() => window.__pixelgrad?.status === 'ready');
+    const s = await page.evaluate(() => window.__pixelgrad.settings());
+    expect([s.k, s.smoothness, s.stepsPerFrame, s.lr.adam]).toEqual([16, 0.25, 5, 10]);
+    await expect(notice).toBeHidden();
+    expect(errors).toEqual([]);
+  });
+
+  test('pooled GPU memory is given back when the size or K changes, and shown', async ({ demo }) => {
+    const { page, errors } = demo;
+    await demo.open({ size: '256' });
+    await page.evaluate(() => window.__pixelgrad.runSteps(6));
+    const big = await page.evaluate(() => window.__pixelgrad.memory());
+    await page.locator('#size').selectOption('128');
+    await expect(page.locator('#message')).toContainText('Long side 128 px');
+    await page.evaluate(() => window.__pixelgrad.runSteps(6));
+    const small = await page.evaluate(() => window.__pixelgrad.memory());
+    test.info().annotations.push({ type: 'pool', description: `256 px: ${big.bytesPooled} B pooled, ${big.bytesInUse} B in use; 128 px: ${small.bytesPooled} B pooled, ${small.bytesInUse} in use` });
+    expect(small.bytesPooled).toBeLessThan(big.bytesPooled / 2);
+    expect(small.bytesInUse).toBeLessThan(big.bytesInUse / 2);
+    await expect(page.locator('#r-pooled')).toHaveText(/\d+(\.\d)? (KiB|MiB)/);
+    expect(errors).toEqual([]);
+  });
+});

@@ -667,22 +667,37 @@ function buildPaletteUi(): void {
       swatchInputs.push(input);
       const undo = el('button', { type: 'button', class: 'undo', title: 'Back to the learned colour', 'aria-label': `Undo the edit of colour ${i + 1}` }, '↺');
       undo.addEventListener('click', () => editColour(i, null));
-      return el('div', { class: 'swatch' }, input, el('span', { class: 'hex' }, '…'), el('span', { class: 'learned', title: 'learned colour' }), undo);
+      const box = el('div', { class: 'swatch' }, input, el('span', { class: 'hex' }, '…'), el('span', { class: 'learned', title: 'learned colour' }), undo);
+      // Pointing at a colour (or focusing it) picks out its weight map: where the colour is used.
+      box.addEventListener('mouseenter', () => highlightLayer(i));
+      box.addEventListener('mouseleave', () => highlightLayer(null));
+      box.addEventListener('focusin', () => highlightLayer(i));
+      box.addEventListener('focusout', () => highlightLayer(null));
+      return box;
     }),
   );
   weightCanvases = [];
   weightLabels = [];
   ui.weightmaps.replaceChildren(
     ...Array.from({ length: k }, (_, i) => {
-      const c = el('canvas', { width: String(model?.width ?? 4), height: String(model?.height ?? 4), title: `Save layer ${i + 1} as an RGBA PNG` });
-      c.addEventListener('click', () => void exportLayer(i));
+      const c = el('canvas', { width: String(model?.width ?? 4), height: String(model?.height ?? 4), role: 'img', 'aria-label': `Weight map of colour ${i + 1}: white where it explains the whole pixel` });
+      const save = el('button', { type: 'button', class: 'layer', title: `Save layer ${i + 1} as an RGBA PNG`, 'aria-label': `Weight map of colour ${i + 1}: save it as an RGBA PNG layer` }, c);
+      save.addEventListener('click', () => void exportLayer(i));
       weightCanvases.push(c);
       const label = el('span', { class: 'chip' });
       weightLabels.push(label);
-      return el('figure', {}, c, el('figcaption', {}, label, el('span', {}, `${i + 1}`), el('span', { class: 'cov' })));
+      return el('figure', { 'data-index': String(i) }, save, el('figcaption', {}, label, el('span', {}, `${i + 1}`), el('span', { class: 'cov' })));
     }),
   );
   updateSwatches();
+}
+
+/** Outlines weight map k and dims the others; null shows them all alike. */
+function highlightLayer(k: number | null): void {
+  ui.weightmaps.querySelectorAll<HTMLElement>('figure').forEach((f, i) => {
+    f.classList.toggle('highlight', i === k);
+    f.classList.toggle('dim', k !== null && i !== k);
+  });
 }
 
 function editColour(i: number, hex: string | null): void {
@@ -1053,6 +1068,10 @@ const hooks = {
   /** The last step whose loss was read back (what the readouts and the chart show). */
   get stepShown(): number {
     return stepsShown;
+  },
+  /** The last step on the drawn loss chart. */
+  get plotStep(): number {
+    return plot?.drawnStep ?? 0;
   },
   /** The step at which training counted as converged, or null. */
   get convergedAt(): number | null {
