@@ -270,3 +270,195 @@ test.describe('settings', () => {
     expect(errors).toEqual([]);
   });
 });
+
+test.describe('accessibility', () => {
+  test('axe finds no serious or critical violations, and every canvas is labelled', async ({ demo }) => {
+    const { page, errors } = demo;
+    await demo.open();
+    await page.evaluate(() => window.__pixelgrad.runSteps(4));
+    const unlabelled = await page.$$eval('canvas', (cs) =>
+      cs.filter((c) => c.getAttribute('aria-hidden') !== 'true' && !(c.getAttribute('role') === 'img' && c.getAttribute('aria-label'))).map((c) => c.id || c.outerHTML.slice(0, 80)),
+    );
+    expect(unlabelled).toEqual([]);
+    const results = await new AxeBuilder({ page }).include('body').analyze();
+    const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    test.info().annotations.push({ type: 'axe', description: `${results.violations.length} violations (${results.violations.map((v) => `${v.id}:${v.impact}`).join(', ') || 'none'})` });
+    expect(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join('; ')})`)).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+
+  test('the keyboard reaches every control, with a visible focus, and opens the palette import', async ({ demo }) => {
+    const { page, errors } = demo;
+    await demo.open();
+    const reached = new Set<string>();
+    let importFocused = false;
+    for (let i = 0; i < 80 && !importFocused; i++) {
+      await page.keyboard.press('Tab');
+      const f = await page.evaluate(() => {
+        const e = document.activeElement as HTMLElement;
+        const style = getComputedStyle(e);
+        const box = getComputedStyle(e.closest('.dropzone') ?? e);
+        return { id: e.id, cls: e.className, outline: style.outlineStyle !== 'none' || box.outlineStyle !== 'none' };
+      });
+      reached.add(f.id || f.cls);
+      expect(f.outline, `focus on ${f.id || f.cls} is visible`).toBe(true);
+      importFocused = f.id === 'import-button';
+    }
+    for (const id of ['start', 'step', 'reset', 'compare', 'file', 'size', 'k', 'lr', 'import-button']) expect([...reached]).toContain(id);
+    expect([...reached]).toContain('layer');
+    const [chooser] = await Promise.all([page.waitForEvent('filechooser'), page.keyboard.press('Enter')]);
+    await chooser.setFiles({ name: 'p.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify(['#ff0000', '#00ff00', '#0000ff', '#ffff00', '#00ffff', '#ff00ff'])) });
+    await expect(page.locator('#message')).toContainText('Recoloured with the 6 colours');
+    expect(errors).toEqual([]);
+  });
+
+  test('no autostart when the system asks for reduced motion', async ({ demo }) => {
+    const { page, errors } = demo;
+    await page.emulateMedia({ reducedMotion: 'reduce' });
+    await page.goto('/?size=128');
+    await page.waitForFunction(() => window.__pixelgrad?.status === 'ready');
+    await expect(page.locator('#message')).toContainText('reduced motion');
+    await page.waitForTimeout(1500);
+    expect(await page.evaluate(() => [window.__pixelgrad.running, window.__pixelgrad.step])).toEqual([false, 0]);
+    await expect(page.locator('#start')).toHaveText('Start');
+    expect(errors).toEqual([]);
+  });
+
+  test('a transparent PNG is composited over the chosen background, with a notice', async ({ demo }) => {
+    const { page, errors } = demo;
+    await demo.open();
+    const corner = () => page.evaluate(() => Array.from((document.querySelector('#view-photo') as HTMLCanvasElement).getContext('2d')!.getImageData(0, 0, 1, 1).data));
+    await page.evaluate(async () => {
+      // Left half transparent, right half opaque blue.
+      const c = Object.assign(document.createElement('canvas'), { width: 64, height: 40 });
+      const ctx = c.getContext('2d')!;
+      ctx.fillStyle = '#0000ff';
+      ctx.fillRect(32, 0, 32, 40);
+      await window.__pixelgrad.loadImage(c, 'cutout.png');
+    });
+    await expect(page.locator('#notice')).toContainText('“cutout.png” has 1280 transparent or translucent pixels');
+    await expect(page.locator('#notice')).toContainText('#ffffff');
+    expect(await corner()).toEqual([255, 255, 255, 255]);
+    await page.locator('#background').evaluate((e: HTMLInputElement) => {
+      e.value = '#204060';
+      e.dispatchEvent(new Event('change'));
+    });
+    expect(await corner()).toEqual([0x20, 0x40, 0x60, 255]);
+    await expect(page.locator('#notice')).toContainText('#204060');
+    expect(errors).toEqual([]);
+  });
+});
+
+test.describe('explanation and polish', () => {
+  test('tooltips explain λ and steps per frame, and the error map has a colour bar', async ({ demo }) => {
+    const { page, errors } = demo;
+    await demo.open();
+    for (const [id, text] of [
+      ['#sparsity', 'one colour'],
+      ['#smoothness', 'neighbouring pixels'],
+      ['#spf', 'between two redraws'],
+    ] as const) {
+      await expect(page.locator(id)).toHaveAccessibleDescription(new RegExp(text));
+    }
+    await expect(page.locator('.colorbar')).toBeVisible();
+    await expect(page.locator('.colorbar')).toHaveAccessibleName(/black is no error/);
+    expect(errors).toEqual([]);
+  });
+
+  test('training pauses itself when it converges, unless told to keep going', async ({ demo }) => {
+    const { page, errors } = demo;
+    // A flat photo without the sparsity term: the error falls below 1e-6 within ~50 steps.
+    await demo.open({ sparsity: '0' });
+    const flat = async () =>
+      page.evaluate(async () => {
+        const c = Object.assign(document.createElement('canvas'), { width: 32, height: 20 });
+        const ctx = c.getContext('2d')!;
+        ctx.fillStyle = '#3366cc';
+        ctx.fillRect(0, 0, 32, 20);
+        await window.__pixelgrad.loadImage(c, 'flat.png');
+        window.__pixelgrad.start();
+      });
+    await flat();
+    await page.waitForFunction(() => window.__pixelgrad.convergedAt !== null, null, { timeout: 60_000 });
+    await expect(page.locator('#converged')).toBeVisible();
+    await expect(page.locator('#start')).toHaveText('Resume');
+    await expect(page.locator('#message')).toContainText('Converged at step');
+    expect(await page.evaluate(() => window.__pixelgrad.running)).toBe(false);
+    // With "keep training" on, it says converged and goes on.
+    await page.locator('#keep-going').check();
+    await flat();
+    await page.waitForFunction(() => window.__pixelgrad.convergedAt !== null, null, { timeout: 60_000 });
+    await page.waitForTimeout(300);
+    expect(await page.evaluate(() => window.__pixelgrad.running)).toBe(true);
+    await page.evaluate(() => window.__pixelgrad.pause());
+    expect(new URL(page.url()).searchParams.get('keep')).toBe('1');
+    expect(errors).toEqual([]);
+  });
+
+  test('Space, S and R drive training, listed in a help popover', async ({ demo }) => {
+    const { page, errors } = demo;
+    await demo.open();
+    await page.locator('h1').click();
+    await page.keyboard.press('?');
+    await expect(page.locator('#help')).toBeVisible();
+    await expect(page.locator('#help')).toContainText('start or pause');
+    await page.keyboard.press('Escape');
+    await expect(page.locator('#help')).toBeHidden();
+    await page.locator('h1').click();
+    await page.keyboard.press('s');
+    await page.waitForFunction(() => window.__pixelgrad.stepShown === 1);
+    await page.keyboard.press(' ');
+    await expect(page.locator('#start')).toHaveText('Pause');
+    await page.waitForFunction(() => window.__pixelgrad.step >= 5);
+    await page.keyboard.press(' ');
+    await expect(page.locator('#start')).toHaveText('Resume');
+    await page.keyboard.press('r');
+    await expect(page.locator('#r-step')).toHaveText('0');
+    await expect(page.locator('#start')).toHaveText('Start');
+    // Typing in a field is not a shortcut.
+    await page.locator('#seed').focus();
+    await page.keyboard.press('s');
+    expect(await page.evaluate(() => window.__pixelgrad.step)).toBe(0);
+    expect(errors).toEqual([]);
+  });
+
+  test('a before/after slider on the reconstruction, and a swatch highlights its weight map', async ({ demo }) => {
+    const { page, errors } = demo;
+    await demo.open();
+    await page.evaluate(() => window.__pixelgrad.runSteps(10));
+    const before = page.locator('#view-before');
+    await expect(before).toBeHidden();
+    await page.locator('#compare').fill('40');
+    await expect(before).toBeVisible();
+    expect(await before.evaluate((e) => getComputedStyle(e).clipPath)).toContain('60%');
+    expect(await before.evaluate((e: HTMLCanvasElement) => [e.width, e.height])).toEqual([128, 80]);
+    await page.locator('#swatches .swatch').nth(2).hover();
+    await expect(page.locator('#weightmaps figure').nth(2)).toHaveClass(/highlight/);
+    await expect(page.locator('#weightmaps figure').nth(0)).toHaveClass(/dim/);
+    await page.locator('h1').hover();
+    await expect(page.locator('#weightmaps figure.dim')).toHaveCount(0);
+    expect(errors).toEqual([]);
+  });
+});
+
+test.describe('the seed page', () => {
+  test('code wraps as code, small numbers read in scientific notation, one step at a time', async ({ page }) => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto('/seed.html');
+    await expect(page.locator('body')).toHaveAttribute('data-ready', 'true');
+    const code = await page.locator('pre.code').evaluate((e) => ({ scroll: e.scrollWidth, client: e.clientWidth, height: e.clientHeight }));
+    expect(code.scroll).toBeLessThanOrEqual(code.client);
+    expect(code.height).toBeGreaterThan(150);
+    // A fast double click takes one step, with the gradient of the values it starts from.
+    await page.locator('#descend').dblclick();
+    await expect(page.locator('body')).not.toHaveAttribute('data-busy', 'true');
+    await expect(page.locator('#v-c1')).toHaveText('0.2600');
+    await expect(page.locator('#v-c2')).toHaveText('0.7400');
+    for (let i = 0; i < 8; i++) {
+      await page.locator('#descend').click();
+      await expect(page.locator('#descend')).toBeEnabled();
+    }
+    await expect(page.locator('#grad-c1')).toHaveText(/^-?\d\.\d\de-\d/);
+    await expect(page.locator('#v-loss')).toHaveText(/^\d\.\d\de-\d/);
+  });
+});

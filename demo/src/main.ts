@@ -19,8 +19,8 @@ const SIZES = [128, 256, 512, 768, 1024];
 /** The long side on a hardware adapter and on a software one (SwiftShader: CPU speed), unless ?size= says otherwise. */
 const DEFAULT_SIDE = { hardware: 512, software: 256 };
 /**
- * Training counts as converged when the loss fell by less than this share over the last
- * CONVERGE_WINDOW steps, or went below CONVERGE_FLOOR (a fit as good as float32 gets).
+ * Training counts as converged when the reconstruction error (mse) fell by less than this share
+ * over the last CONVERGE_WINDOW steps, or went below CONVERGE_FLOOR (a fit as good as float32 gets).
  */
 const CONVERGE_TOLERANCE = 0.002;
 const CONVERGE_WINDOW = 100;
@@ -519,15 +519,17 @@ function record(first: number, count: number, lam: Lambdas, k: number, v: Float3
 
 /** Pauses once when the loss has stopped moving, unless "keep training" is on. */
 function checkConvergence(last: number): void {
-  const now = history.total[last - 1];
-  const before = history.total[last - 1 - CONVERGE_WINDOW];
+  // The fit's error, not the total: a sparsity term keeps sharpening the weights long after the
+  // reconstruction has stopped changing.
+  const now = history.mse[last - 1];
+  const before = history.mse[last - 1 - CONVERGE_WINDOW];
   const converged = now !== undefined && Number.isFinite(now) && (now < CONVERGE_FLOOR || (before !== undefined && before - now < CONVERGE_TOLERANCE * now));
   if (!converged || convergedAt !== null) return;
   convergedAt = last;
   ui.converged.hidden = false;
   if (running && !settings.keepGoing) {
     pause();
-    say(`Converged at step ${last}: the loss fell by less than ${CONVERGE_TOLERANCE * 100} % over the last ${CONVERGE_WINDOW} steps, so training paused. Resume to go on anyway, or tick “Keep training after it converges”.`, 'note');
+    say(`Converged at step ${last}: the error fell by less than ${CONVERGE_TOLERANCE * 100} % over the last ${CONVERGE_WINDOW} steps, so training paused. Resume to go on anyway, or tick “Keep training after it converges”.`, 'note');
   }
 }
 

@@ -48,6 +48,8 @@ export class LossPlot {
       [[], [], [], [], []],
       host,
     );
+    // The host is the labelled image (role="img"); uPlot's own canvas says nothing more.
+    for (const c of host.querySelectorAll('canvas')) c.setAttribute('aria-hidden', 'true');
     new ResizeObserver(() => this.plot.setSize({ width: Math.max(240, host.clientWidth), height: 220 })).observe(host);
   }
 
