@@ -176,6 +176,19 @@ test.describe('a palette that finds the salient colours', () => {
     expect(nearest).toBeLessThan(25);
     expect(errors).toEqual([]);
   });
+
+  test('the starting palette has the ladybird red whatever the seed', async ({ demo }) => {
+    const { page, errors } = demo;
+    const nearest: number[] = [];
+    for (const seed of ['2', '3', '4', '5', '6']) {
+      await demo.open({ sample: 'ladybird', k: '6', size: '256', seed });
+      const palette = await page.evaluate(() => window.__pixelgrad.palette());
+      nearest.push(Math.min(...palette.map((c) => deltaE76(c, LADYBIRD_RED))));
+    }
+    test.info().annotations.push({ type: 'ΔE76 at step 0, seeds 2-6', description: nearest.map((d) => d.toFixed(1)).join(' ') });
+    for (const d of nearest) expect(d).toBeLessThan(25);
+    expect(errors).toEqual([]);
+  });
 });
 
 test.describe('settings', () => {
