@@ -85,6 +85,17 @@ test.describe('on a phone', () => {
   });
 });
 
+test.describe('on a phone, accessibility', () => {
+  test('axe finds no serious or critical violations at phone size @phone', async ({ demo }) => {
+    const { page, errors } = demo;
+    await demo.open();
+    const results = await new AxeBuilder({ page }).analyze();
+    const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    expect(bad.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join('; ')})`)).toEqual([]);
+    expect(errors).toEqual([]);
+  });
+});
+
 test.describe('on a desktop', () => {
   test.use({ viewport: { width: 1440, height: 900 } });
 
