@@ -1,7 +1,9 @@
 import { defineConfig } from '@playwright/test';
 import { chromiumPath, noWebgpuArgs, webgpuArgs } from './scripts/chromium.ts';
 
-const PORT = 4173;
+/** The preview server's port: PIXELGRAD_E2E_PORT, so that worktrees side by side each test their own build. */
+const PORT = Number(process.env.PIXELGRAD_E2E_PORT ?? 4173);
+if (!Number.isInteger(PORT) || PORT <= 0 || PORT > 65535) throw new Error(`PIXELGRAD_E2E_PORT=${process.env.PIXELGRAD_E2E_PORT} is not a port number`);
 const executablePath = chromiumPath();
 
 /**
@@ -9,6 +11,10 @@ const executablePath = chromiumPath();
  * `vite preview`. Project 'e2e' runs in a Chromium with WebGPU (SwiftShader unless
  * PIXELGRAD_GPU=hardware); project 'e2e-nowebgpu' runs the @nowebgpu tests in the same browser
  * without --enable-unsafe-webgpu, where requestAdapter() resolves to null.
+ *
+ * Project 'e2e-phone' runs the @phone tests at 390×844 with touch, like a phone held upright.
+ * PIXELGRAD_E2E_PORT (default 4173) moves the server; outside CI a server already on that port is
+ * reused, so pick a port of your own when another checkout may be serving there.
  *
  * CI: `PLAYWRIGHT_JSON_OUTPUT_NAME=reports/playwright.json npx playwright test --reporter=line,json`.
  */
@@ -41,8 +47,13 @@ export default defineConfig({
   projects: [
     {
       name: 'e2e',
-      grepInvert: /@nowebgpu/,
+      grepInvert: /@nowebgpu|@phone/,
       use: { launchOptions: { executablePath, args: webgpuArgs() } },
+    },
+    {
+      name: 'e2e-phone',
+      grep: /@phone/,
+      use: { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true, launchOptions: { executablePath, args: webgpuArgs() } },
     },
     {
       name: 'e2e-nowebgpu',

@@ -8,37 +8,91 @@
  */
 import { byId, download, el, formatBytes, hexToRgb, luminance, pngOf, type Rgb, rgbToHex } from './dom.ts';
 import { decodeFile, fetchImage, type ImageSource, InputError, toImageData } from './input.ts';
-import { K_MAX, K_MIN, type Lambdas, type OptimizerKind, PaletteModel } from './model.ts';
+import { DEFAULT_LR, K_MAX, K_MIN, type Lambdas, type OptimizerKind, PaletteModel } from './model.ts';
 import * as pg from 'pixelgrad';
 import { LossPlot } from './plot.ts';
 import { SAMPLES } from './samples.ts';
 
 const MAX_IN_FLIGHT = 2;
+/** The long sides the size menu offers. */
+const SIZES = [128, 256, 512, 768, 1024];
+/** The long side on a hardware adapter and on a software one (SwiftShader: CPU speed), unless ?size= says otherwise. */
+const DEFAULT_SIDE = { hardware: 512, software: 256 };
+/**
+ * Training counts as converged when the reconstruction error (mse) fell by less than this share
+ * over the last CONVERGE_WINDOW steps, or went below CONVERGE_FLOOR (a fit as good as float32 gets).
+ */
+const CONVERGE_TOLERANCE = 0.002;
+const CONVERGE_WINDOW = 100;
+const CONVERGE_FLOOR = 1e-6;
 /** While training, weight maps are redrawn every this many frames (they cost K draws). */
 const WEIGHT_MAP_EVERY = 8;
 
 // ---------- settings (URL parameters override the defaults: ?sample=dune&size=128&k=4&autostart=0) ----------
 
 const query = new URLSearchParams(location.search);
-const intParam = (name: string, fallback: number, lo: number, hi: number) => {
-  const v = Number(query.get(name));
-  return query.has(name) && Number.isInteger(v) && v >= lo && v <= hi ? v : fallback;
-};
-const numParam = (name: string, fallback: number) => {
-  const v = Number(query.get(name));
-  return query.has(name) && Number.isFinite(v) && v >= 0 ? v : fallback;
+/** What the URL asked for that could not be used as it was, said once the page is up. */
+const urlNotices: string[] = [];
+
+/** A URL number clamped into [lo, hi] (rounded when `integer`); a value that is not a number falls back. */
+function numberParam(name: string, fallback: number, lo: number, hi: number, integer = false): number {
+  const raw = query.get(name);
+  if (raw === null) return fallback;
+  const v = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(v)) {
+    urlNotices.push(`${name}=${raw} is not a number, so ${name} is ${fallback}.`);
+    return fallback;
+  }
+  const clamped = Math.min(hi, Math.max(lo, integer ? Math.round(v) : v));
+  if (clamped !== v) urlNotices.push(`${name}=${raw} is outside ${lo}–${hi}${integer ? ' (whole numbers)' : ''}, so ${name} is ${clamped}.`);
+  return clamped;
+}
+
+const LR_MIN = 1e-3;
+const LR_MAX = 10;
+const optimizerParam = query.get('optimizer');
+if (optimizerParam !== null && optimizerParam !== 'adam' && optimizerParam !== 'sgd') urlNotices.push(`optimizer=${optimizerParam} is not adam or sgd, so it is Adam.`);
+const optimizer: OptimizerKind = optimizerParam === 'sgd' ? 'sgd' : 'adam';
+
+/**
+ * Settings fall in two kinds. Live ones (optimizer, learning rates, λs, steps per frame) change the
+ * running fit at once. Restart ones (photo, size, K, seed, background) need a new model: changing
+ * one says so and trains again from step 0, running if it was running.
+ */
+const settings = {
+  k: numberParam('k', 6, K_MIN, K_MAX, true),
+  seed: numberParam('seed', 1, 0, 2 ** 31 - 1, true),
+  optimizer,
+  /** Each optimizer keeps its own learning rate; SGD's default is one that visibly trains. */
+  lr: { ...DEFAULT_LR, [optimizer]: numberParam('lr', DEFAULT_LR[optimizer], LR_MIN, LR_MAX) } as Record<OptimizerKind, number>,
+  sparsity: numberParam('sparsity', 0.001, 0, 0.05),
+  smoothness: numberParam('smoothness', 0, 0, 1),
+  stepsPerFrame: numberParam('spf', 2, 1, 8, true),
+  /** The requested long side; null until the adapter is known (then DEFAULT_SIDE). */
+  maxSide: query.has('size') ? numberParam('size', 512, 8, 2048, true) : (null as number | null),
+  keepGoing: query.get('keep') === '1',
+  background: /^#[0-9a-f]{6}$/i.test(query.get('bg') ?? '') ? query.get('bg')!.toLowerCase() : '#ffffff',
 };
 
-const settings = {
-  k: intParam('k', 6, K_MIN, K_MAX),
-  seed: intParam('seed', 1, 0, 2 ** 31 - 1),
-  lr: numParam('lr', 0.05),
-  optimizer: (query.get('optimizer') === 'sgd' ? 'sgd' : 'adam') as OptimizerKind,
-  sparsity: numParam('sparsity', 0.001),
-  smoothness: numParam('smoothness', 0),
-  stepsPerFrame: intParam('spf', 2, 1, 8),
-  maxSide: intParam('size', 512, 8, 2048),
-};
+/** The current settings in the URL (replaceState: shareable, no history entry per change). */
+function recordUrl(): void {
+  const q = new URLSearchParams();
+  if (photo?.sample) q.set('sample', photo.sample);
+  if (settings.maxSide !== null) q.set('size', String(settings.maxSide));
+  q.set('k', String(settings.k));
+  q.set('seed', String(settings.seed));
+  q.set('optimizer', settings.optimizer);
+  q.set('lr', String(settings.lr[settings.optimizer]));
+  q.set('sparsity', String(settings.sparsity));
+  q.set('smoothness', String(settings.smoothness));
+  q.set('spf', String(settings.stepsPerFrame));
+  if (settings.keepGoing) q.set('keep', '1');
+  if (settings.background !== '#ffffff') q.set('bg', settings.background);
+  const autostart = query.get('autostart');
+  if (autostart !== null) q.set('autostart', autostart);
+  const url = `${location.pathname}?${q}${location.hash}`;
+  if (url !== `${location.pathname}${location.search}${location.hash}`) window.history.replaceState(null, '', url);
+}
 
 // ---------- page elements ----------
 
@@ -74,18 +128,37 @@ const ui = {
   error: byId<HTMLCanvasElement>('view-error'),
   recolor: byId<HTMLCanvasElement>('view-recolor'),
   importPalette: byId<HTMLInputElement>('import-palette'),
+  importButton: byId<HTMLButtonElement>('import-button'),
+  notice: byId('notice'),
+  noticeText: byId('notice-text'),
+  runStep: byId('run-step'),
+  runLoss: byId('run-loss'),
+  converged: byId('converged'),
+  helpButton: byId<HTMLButtonElement>('help-button'),
+  help: byId('help'),
+  compare: byId<HTMLInputElement>('compare'),
+  before: byId<HTMLCanvasElement>('view-before'),
+  background: byId<HTMLInputElement>('background'),
+  keepGoing: byId<HTMLInputElement>('keep-going'),
 };
 
 // ---------- state ----------
 
 interface Photo {
   readonly name: string;
+  /** The bundled sample's id, or null for the user's own photo. */
+  readonly sample: string | null;
   /** The decoded original, kept so a new size can be chosen without decoding again. */
   readonly source: ImageSource;
-  readonly pixels: ImageData;
+  /** The original's long side: the largest size the menu offers (it never upscales). */
+  readonly longSide: number;
+  /** At the model's size, transparent pixels composited over the background; null before the adapter is known. */
+  readonly pixels: ImageData | null;
+  /** How many pixels were not opaque (and were composited). */
+  readonly transparent: number;
 }
 
-interface History {
+interface LossHistory {
   total: number[];
   mse: number[];
   sparsity: number[];
@@ -98,8 +171,12 @@ let running = false;
 /** Bumped by every rebuild, so readbacks that finish afterwards are ignored. */
 let generation = 0;
 let stepsDone = 0;
+/** The last step whose loss was read back: the readouts and the chart both show this one. */
+let stepsShown = 0;
+/** Set when training paused itself at convergence, so Resume goes on without pausing again. */
+let convergedAt: number | null = null;
 let lastLoss: number | null = null;
-let history: History = { total: [], mse: [], sparsity: [], smoothness: [] };
+let history: LossHistory = { total: [], mse: [], sparsity: [], smoothness: [] };
 let learned: number[][] = [];
 let coverage: number[] = [];
 let overrides: (Rgb | null)[] = [];
@@ -128,6 +205,12 @@ function say(text: string, kind: 'error' | 'note' = 'error'): void {
   ui.message.hidden = false;
   clearTimeout(messageTimer);
   if (kind === 'note') messageTimer = window.setTimeout(() => (ui.message.hidden = true), 6000);
+}
+
+/** A notice that stays until dismissed (URL values that were clamped, transparent photos). */
+function notify(text: string): void {
+  ui.noticeText.textContent = text;
+  ui.notice.hidden = false;
 }
 
 function clearMessage(): void {
@@ -165,20 +248,29 @@ function showFallback(e: unknown): void {
 
 // ---------- model lifecycle ----------
 
-/** A new model for the current photo and settings; training history starts again. */
-function rebuild(): void {
-  if (!photo) return;
+/**
+ * A new model for the current photo and settings; training history starts again. `release`
+ * gives the pool's buffers back to the GPU first (the photo, size or K changed, so the old sizes
+ * will not be reused).
+ */
+function rebuild(release = false): void {
+  if (!photo?.pixels || !pg.backend()) return;
+  const pixels = photo.pixels;
   generation++;
   model?.dispose();
   model = null;
+  if (release) pg.releasePooled();
   stepsDone = 0;
+  stepsShown = 0;
+  convergedAt = null;
+  ui.converged.hidden = true;
   lastLoss = null;
   history = { total: [], mse: [], sparsity: [], smoothness: [] };
   throughput.length = 0;
   dispatchesPerStep = 0;
   coverage = [];
   try {
-    model = new PaletteModel(photo.pixels, settings);
+    model = new PaletteModel(pixels, { k: settings.k, seed: settings.seed, optimizer: settings.optimizer, lr: settings.lr[settings.optimizer] });
   } catch (e) {
     running = false;
     updateRunButton();
@@ -189,7 +281,7 @@ function rebuild(): void {
   learned = [];
   buildPaletteUi();
   plot?.clear();
-  for (const c of [ui.photo, ui.recon, ui.error, ui.recolor, ...weightCanvases]) {
+  for (const c of [ui.recon, ui.error, ui.recolor, ...weightCanvases]) {
     c.width = model.width;
     c.height = model.height;
   }
@@ -208,24 +300,110 @@ function rebuild(): void {
       () => {},
     )
     .finally(() => p.dispose());
-  pg.toCanvas(model.photoTensor(), ui.photo);
   viewsDirty = true;
   weightsDirty = true;
+  updateRunButton();
+  updateReadouts();
 }
 
-async function setPhoto(source: ImageSource, name: string): Promise<void> {
-  const pixels = toImageData(source, settings.maxSide);
-  photo = { name, source, pixels };
-  ui.photoInfo.textContent = `${name}: ${pixels.width}×${pixels.height} px`;
+/** A restart setting changed: a new model, said in the page, running again if it was running. */
+function restartFor(what: string, release: boolean): void {
   const wasRunning = running;
-  rebuild();
+  running = false;
+  rebuild(release);
+  recordUrl();
+  if (!model) return;
+  say(`${what}: training starts again from step 0.`, 'note');
+  if (wasRunning) start();
+}
+
+/** Pixels at `maxSide`, transparent ones composited over `background` (the model fits RGB). */
+function photoPixels(source: ImageSource, maxSide: number, background: string): { pixels: ImageData; transparent: number } {
+  const pixels = toImageData(source, maxSide);
+  const bg = hexToRgb(background) ?? [1, 1, 1];
+  const d = pixels.data;
+  let transparent = 0;
+  for (let o = 0; o < d.length; o += 4) {
+    const a = d[o + 3]!;
+    if (a === 255) continue;
+    transparent++;
+    const t = a / 255;
+    for (let c = 0; c < 3; c++) d[o + c] = Math.round(d[o + c]! * t + bg[c]! * 255 * (1 - t));
+    d[o + 3] = 255;
+  }
+  return { pixels, transparent };
+}
+
+/** Draws the photo into its view and under the before/after slider (2D canvases: no GPU needed). */
+function showPhoto(source: CanvasImageSource | ImageData, width: number, height: number): void {
+  for (const c of [ui.photo, ui.before]) {
+    c.width = width;
+    c.height = height;
+    const ctx = c.getContext('2d')!;
+    if (source instanceof ImageData) ctx.putImageData(source, 0, 0);
+    else ctx.drawImage(source, 0, 0, width, height);
+  }
+}
+
+/** The size menu for this photo: sizes above its long side are disabled (the demo never upscales). */
+function updateSizeMenu(longSide: number, chosen: number): void {
+  const values = new Set(SIZES);
+  values.add(chosen);
+  if (longSide < SIZES.at(-1)! || chosen > longSide) values.add(longSide);
+  ui.size.replaceChildren(
+    ...[...values]
+      .sort((a, b) => a - b)
+      .map((v) => {
+        const label = v === longSide ? `${v} px · full size` : v > longSide ? `${v} px · above the photo's ${longSide}` : `${v} px`;
+        const o = el('option', { value: String(v) }, label);
+        o.disabled = v > longSide;
+        return o;
+      }),
+  );
+  ui.size.value = String(Math.min(chosen, longSide));
+}
+
+function sizeSide(): number {
+  return settings.maxSide ?? (pg.backend()?.isSoftware ? DEFAULT_SIDE.software : DEFAULT_SIDE.hardware);
+}
+
+/**
+ * Takes a decoded photo: shows it at once, and once the adapter is known scales it to the chosen
+ * long side (never above its own) and builds a model for it.
+ */
+function setPhoto(source: ImageSource, name: string, sample: string | null): void {
+  const [w0, h0] = source instanceof HTMLImageElement ? [source.naturalWidth, source.naturalHeight] : [source.width, source.height];
+  const longSide = Math.max(w0, h0);
+  if (!pg.backend()) {
+    // Before WebGPU is up: the photo at once, at up to 512 px (the model's pixels come later).
+    const preview = toImageData(source, DEFAULT_SIDE.hardware);
+    showPhoto(preview, preview.width, preview.height);
+    photo = { name, sample, source, longSide, pixels: null, transparent: 0 };
+    ui.photoInfo.textContent = `${name}: ${w0}×${h0} px`;
+    return;
+  }
+  const side = Math.min(sizeSide(), longSide);
+  const { pixels, transparent } = photoPixels(source, side, settings.background);
+  const changed = photo !== null && (photo.source !== source || photo.pixels?.width !== pixels.width || photo.pixels?.height !== pixels.height);
+  photo = { name, sample, source, longSide, pixels, transparent };
+  settings.maxSide = side;
+  updateSizeMenu(longSide, side);
+  showPhoto(pixels, pixels.width, pixels.height);
+  ui.photoInfo.textContent = `${name}: ${pixels.width}×${pixels.height} px${pixels.width < w0 ? ` (from ${w0}×${h0})` : ''}`;
+  if (transparent > 0) {
+    notify(`“${name}” has ${transparent} transparent or translucent pixels: they are shown over ${settings.background}, the background colour under Photo, because the model fits colours, not alpha.`);
+  }
+  const wasRunning = running;
+  running = false;
+  rebuild(changed);
+  recordUrl();
   if (wasRunning && model) start();
 }
 
 async function loadFile(file: File): Promise<void> {
   try {
     const image = await decodeFile(file);
-    await setPhoto(image, file.name);
+    setPhoto(image, file.name, null);
     clearMessage();
     markSample('');
   } catch (e) {
@@ -237,7 +415,7 @@ async function loadSample(id: string): Promise<void> {
   const sample = SAMPLES.find((s) => s.id === id) ?? SAMPLES[0]!;
   try {
     const image = await fetchImage(sample.url, `${sample.id}.jpg`);
-    await setPhoto(image, sample.title);
+    setPhoto(image, sample.title, sample.id);
     markSample(sample.id);
   } catch (e) {
     fail(e, `Could not load the sample “${sample.title}”`);
@@ -266,6 +444,9 @@ function pause(): void {
 function updateRunButton(): void {
   ui.start.textContent = running ? 'Pause' : stepsDone > 0 ? 'Resume' : 'Start';
   ui.start.classList.toggle('running', running);
+  ui.start.disabled = !model || failed;
+  ui.step.disabled = !model || failed;
+  ui.reset.disabled = !model || failed;
 }
 
 /** Records `count` steps and starts one readback of their loss terms, the palette and the colour coverage. */
@@ -321,7 +502,9 @@ function record(first: number, count: number, lam: Lambdas, k: number, v: Float3
     plot?.add(s, { total: mse + sp + sm, mse, sparsity: sp, smoothness: sm });
   }
   const last = first + count - 1;
+  stepsShown = Math.max(stepsShown, last);
   lastLoss = history.total[last - 1] ?? null;
+  checkConvergence(last);
   learned = chunk(v.subarray(3 * count, 3 * count + 3 * k), 3);
   coverage = Array.from(v.subarray(3 * count + 3 * k, 3 * count + 4 * k));
   updateSwatches();
@@ -331,6 +514,22 @@ function record(first: number, count: number, lam: Lambdas, k: number, v: Float3
   if (lastLoss !== null && !Number.isFinite(lastLoss)) {
     pause();
     say('The loss became NaN or infinite: the learning rate is too high for this optimizer. Lower it and press Reset.');
+  }
+}
+
+/** Pauses once when the loss has stopped moving, unless "keep training" is on. */
+function checkConvergence(last: number): void {
+  // The fit's error, not the total: a sparsity term keeps sharpening the weights long after the
+  // reconstruction has stopped changing.
+  const now = history.mse[last - 1];
+  const before = history.mse[last - 1 - CONVERGE_WINDOW];
+  const converged = now !== undefined && Number.isFinite(now) && (now < CONVERGE_FLOOR || (before !== undefined && before - now < CONVERGE_TOLERANCE * now));
+  if (!converged || convergedAt !== null) return;
+  convergedAt = last;
+  ui.converged.hidden = false;
+  if (running && !settings.keepGoing) {
+    pause();
+    say(`Converged at step ${last}: the error fell by less than ${CONVERGE_TOLERANCE * 100} % over the last ${CONVERGE_WINDOW} steps, so training paused. Resume to go on anyway, or tick “Keep training after it converges”.`, 'note');
   }
 }
 
@@ -395,8 +594,9 @@ function tick(): void {
       frame++;
       draw(weightsDirty || !running || frame % WEIGHT_MAP_EVERY === 0);
     }
-    plot?.draw();
-    if (frame % 10 === 0 || !running) updateReadouts();
+    // The chart and the readouts show the same step (the last one read back), every frame.
+    plot?.draw(true);
+    updateReadouts();
   } catch (e) {
     fail(e, 'Training stopped');
   }
@@ -469,22 +669,37 @@ function buildPaletteUi(): void {
       swatchInputs.push(input);
       const undo = el('button', { type: 'button', class: 'undo', title: 'Back to the learned colour', 'aria-label': `Undo the edit of colour ${i + 1}` }, '↺');
       undo.addEventListener('click', () => editColour(i, null));
-      return el('div', { class: 'swatch' }, input, el('span', { class: 'hex' }, '…'), el('span', { class: 'learned', title: 'learned colour' }), undo);
+      const box = el('div', { class: 'swatch' }, input, el('span', { class: 'hex' }, '…'), el('span', { class: 'learned', title: 'learned colour' }), undo);
+      // Pointing at a colour (or focusing it) picks out its weight map: where the colour is used.
+      box.addEventListener('mouseenter', () => highlightLayer(i));
+      box.addEventListener('mouseleave', () => highlightLayer(null));
+      box.addEventListener('focusin', () => highlightLayer(i));
+      box.addEventListener('focusout', () => highlightLayer(null));
+      return box;
     }),
   );
   weightCanvases = [];
   weightLabels = [];
   ui.weightmaps.replaceChildren(
     ...Array.from({ length: k }, (_, i) => {
-      const c = el('canvas', { width: String(model?.width ?? 4), height: String(model?.height ?? 4), title: `Save layer ${i + 1} as an RGBA PNG` });
-      c.addEventListener('click', () => void exportLayer(i));
+      const c = el('canvas', { width: String(model?.width ?? 4), height: String(model?.height ?? 4), role: 'img', 'aria-label': `Weight map of colour ${i + 1}: white where it explains the whole pixel` });
+      const save = el('button', { type: 'button', class: 'layer', title: `Save layer ${i + 1} as an RGBA PNG`, 'aria-label': `Weight map of colour ${i + 1}: save it as an RGBA PNG layer` }, c);
+      save.addEventListener('click', () => void exportLayer(i));
       weightCanvases.push(c);
       const label = el('span', { class: 'chip' });
       weightLabels.push(label);
-      return el('figure', {}, c, el('figcaption', {}, label, el('span', {}, `${i + 1}`), el('span', { class: 'cov' })));
+      return el('figure', { 'data-index': String(i) }, save, el('figcaption', {}, label, el('span', {}, `${i + 1}`), el('span', { class: 'cov' })));
     }),
   );
   updateSwatches();
+}
+
+/** Outlines weight map k and dims the others; null shows them all alike. */
+function highlightLayer(k: number | null): void {
+  ui.weightmaps.querySelectorAll<HTMLElement>('figure').forEach((f, i) => {
+    f.classList.toggle('highlight', i === k);
+    f.classList.toggle('dim', k !== null && i !== k);
+  });
 }
 
 function editColour(i: number, hex: string | null): void {
@@ -533,8 +748,10 @@ function updateReadouts(): void {
     const e = document.getElementById(id);
     if (e && e.textContent !== text) e.textContent = text;
   };
-  set('r-step', String(stepsDone));
+  set('r-step', String(stepsShown));
   set('r-loss', lastLoss === null ? '–' : lastLoss.toExponential(3));
+  set('run-step', String(stepsShown));
+  set('run-loss', lastLoss === null ? '–' : lastLoss.toExponential(3));
   const a = throughput[0];
   const b = throughput.at(-1);
   const sps = running && a && b && b.t > a.t ? ((b.step - a.step) * 1000) / (b.t - a.t) : 0;
@@ -667,13 +884,23 @@ function bindControls(): void {
     if (f) void loadFile(f);
   });
 
-  if (![...ui.size.options].some((o) => Number(o.value) === settings.maxSide)) {
-    ui.size.prepend(el('option', { value: String(settings.maxSide) }, `${settings.maxSide} px`));
-  }
-  ui.size.value = String(settings.maxSide);
   ui.size.addEventListener('change', () => {
-    settings.maxSide = Number(ui.size.value);
-    if (photo) void setPhoto(photo.source, photo.name).catch((e) => fail(e, 'Could not resize the photo'));
+    const side = Number(ui.size.value);
+    if (!photo || side === settings.maxSide) return;
+    settings.maxSide = side;
+    try {
+      setPhoto(photo.source, photo.name, photo.sample);
+      if (model) say(`Long side ${side} px (${model.width}×${model.height}): training starts again from step 0.`, 'note');
+    } catch (e) {
+      fail(e, 'Could not resize the photo');
+    }
+  });
+
+  ui.background.value = settings.background;
+  ui.background.addEventListener('change', () => {
+    settings.background = ui.background.value;
+    recordUrl();
+    if (photo && photo.transparent > 0) setPhoto(photo.source, photo.name, photo.sample);
   });
 
   ui.k.value = String(settings.k);
@@ -684,33 +911,38 @@ function bindControls(): void {
       ui.k.value = String(settings.k);
       return;
     }
+    if (v === settings.k) return;
     clearMessage();
     settings.k = v;
     overrides = [];
-    const wasRunning = running;
-    rebuild();
-    if (wasRunning) start();
+    restartFor(`K is now ${v}`, true);
   });
 
+  const lrOut = byId('lr-out');
+  const showLr = () => {
+    const lr = settings.lr[settings.optimizer];
+    ui.lr.value = String(Math.log10(lr));
+    lrOut.textContent = String(lr);
+  };
   ui.optimizer.value = settings.optimizer;
   ui.optimizer.addEventListener('change', () => {
     settings.optimizer = ui.optimizer.value === 'sgd' ? 'sgd' : 'adam';
+    showLr();
+    recordUrl();
     try {
-      model?.switchOptimizer(settings.optimizer, settings.lr);
+      model?.switchOptimizer(settings.optimizer, settings.lr[settings.optimizer]);
     } catch (e) {
       fail(e, 'Could not switch the optimizer');
     }
   });
-
-  const lrOut = byId('lr-out');
-  ui.lr.value = String(Math.log10(settings.lr || 1e-3));
-  const setLr = () => {
-    settings.lr = Number((10 ** Number(ui.lr.value)).toPrecision(2));
-    lrOut.textContent = String(settings.lr);
-    if (model) model.lr = settings.lr;
-  };
-  ui.lr.addEventListener('input', setLr);
-  setLr();
+  ui.lr.addEventListener('input', () => {
+    const lr = Number((10 ** Number(ui.lr.value)).toPrecision(2));
+    settings.lr[settings.optimizer] = lr;
+    lrOut.textContent = String(lr);
+    if (model) model.lr = lr;
+    recordUrl();
+  });
+  showLr();
 
   const slider = (input: HTMLInputElement, out: string, key: 'sparsity' | 'smoothness') => {
     const o = byId(out);
@@ -719,7 +951,10 @@ function bindControls(): void {
       settings[key] = Number(input.value);
       o.textContent = settings[key] === 0 ? 'off' : String(settings[key]);
     };
-    input.addEventListener('input', update);
+    input.addEventListener('input', () => {
+      update();
+      recordUrl();
+    });
     update();
   };
   slider(ui.sparsity, 'sparsity-out', 'sparsity');
@@ -731,8 +966,17 @@ function bindControls(): void {
     settings.stepsPerFrame = Number(ui.spf.value);
     spfOut.textContent = ui.spf.value;
   };
-  ui.spf.addEventListener('input', setSpf);
+  ui.spf.addEventListener('input', () => {
+    setSpf();
+    recordUrl();
+  });
   setSpf();
+
+  ui.keepGoing.checked = settings.keepGoing;
+  ui.keepGoing.addEventListener('change', () => {
+    settings.keepGoing = ui.keepGoing.checked;
+    recordUrl();
+  });
 
   ui.seed.value = String(settings.seed);
   ui.seed.addEventListener('change', () => {
@@ -742,33 +986,72 @@ function bindControls(): void {
       ui.seed.value = String(settings.seed);
       return;
     }
+    if (v === settings.seed) return;
     settings.seed = v;
-    rebuild();
+    restartFor(`Seed is now ${v}`, false);
   });
 
   ui.start.addEventListener('click', () => (running ? pause() : start()));
   ui.step.addEventListener('click', () => void runSteps(1));
-  ui.reset.addEventListener('click', () => {
-    const wasRunning = running;
-    rebuild();
-    if (wasRunning) start();
-    updateRunButton();
-  });
+  ui.reset.addEventListener('click', () => restartFor('Reset', false));
   ui.resetColours.addEventListener('click', () => {
     overrides = overrides.map(() => null);
     updateSwatches();
     draw(false);
   });
   byId('message-close').addEventListener('click', clearMessage);
+  byId('notice-close').addEventListener('click', () => {
+    ui.notice.hidden = true;
+  });
 
   byId('export-palette').addEventListener('click', exportPalette);
   byId('export-recon').addEventListener('click', () => void exportPng((m) => m.reconstruction(), 'reconstruction.png'));
   byId('export-recolor').addEventListener('click', () => void exportPng((m) => pg.colorMix(m.weights(), recolorPalette(m) ?? m.palette()), 'recoloured.png'));
   byId('export-layers').addEventListener('click', () => void exportLayers());
+  // A button (focusable, announced) opens the hidden file input.
+  ui.importButton.addEventListener('click', () => ui.importPalette.click());
   ui.importPalette.addEventListener('change', () => {
     const f = ui.importPalette.files?.[0];
     if (f) void importPalette(f);
     ui.importPalette.value = '';
+  });
+
+  const figure = ui.compare.closest('figure')!;
+  const setCut = () => {
+    figure.style.setProperty('--cut', `${ui.compare.value}%`);
+    figure.dataset.cut = ui.compare.value;
+  };
+  ui.compare.addEventListener('input', setCut);
+  setCut();
+
+  const setHelp = (open: boolean) => {
+    ui.help.hidden = !open;
+    ui.helpButton.setAttribute('aria-expanded', String(open));
+  };
+  ui.helpButton.addEventListener('click', () => setHelp(ui.help.hidden === true));
+  document.addEventListener('click', (e) => {
+    if (!ui.help.hidden && !ui.help.contains(e.target as Node) && e.target !== ui.helpButton) setHelp(false);
+  });
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && !ui.help.hidden) {
+      setHelp(false);
+      ui.helpButton.focus();
+      return;
+    }
+    if (e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) return;
+    // Keys typed into a field, and Space or Enter on a button or link, keep their own meaning.
+    const t = e.target as HTMLElement;
+    if (t.isContentEditable || t.closest('input, select, textarea, button, a[href], [tabindex]:not([tabindex="-1"])')) return;
+    const action: Record<string, () => void> = {
+      ' ': () => (running ? pause() : start()),
+      s: () => void runSteps(1),
+      r: () => restartFor('Reset', false),
+      '?': () => setHelp(ui.help.hidden === true),
+    };
+    const run = action[e.key.toLowerCase()];
+    if (!run || (e.key !== '?' && !model)) return;
+    e.preventDefault();
+    run();
   });
 }
 
@@ -783,6 +1066,18 @@ const hooks = {
   },
   get step(): number {
     return stepsDone;
+  },
+  /** The last step whose loss was read back (what the readouts and the chart show). */
+  get stepShown(): number {
+    return stepsShown;
+  },
+  /** The last step on the drawn loss chart. */
+  get plotStep(): number {
+    return plot?.drawnStep ?? 0;
+  },
+  /** The step at which training counted as converged, or null. */
+  get convergedAt(): number | null {
+    return convergedAt;
   },
   get loss(): number | null {
     return lastLoss;
@@ -804,6 +1099,8 @@ const hooks = {
   },
   size: () => (model ? [model.width, model.height] : null),
   message: () => (ui.message.hidden ? '' : (ui.messageText.textContent ?? '')),
+  notice: () => (ui.notice.hidden ? '' : (ui.noticeText.textContent ?? '')),
+  settings: () => structuredClone(settings),
   start,
   pause,
   runSteps,
@@ -813,7 +1110,7 @@ const hooks = {
   /** Loads any image source (e.g. a 0×0 canvas), as a dropped file would be. */
   loadImage: async (source: ImageSource, name = 'image') => {
     try {
-      await setPhoto(source, name);
+      setPhoto(source, name, null);
       clearMessage();
     } catch (e) {
       fail(e, `Could not use ${name}`);
@@ -844,20 +1141,31 @@ declare global {
 
 async function boot(): Promise<void> {
   window.__pixelgrad = hooks;
+  // WebGPU starts while the page comes up and the sample decodes: the photo shows at once.
+  const ready = pg.init();
+  ui.app.hidden = false;
+  plot = new LossPlot(byId('plot'));
+  bindControls();
+  updateRunButton();
+  const sampleLoaded = loadSample(query.get('sample') ?? SAMPLES[0]!.id);
   let be: pg.Backend;
   try {
-    be = await pg.init();
+    be = await ready;
   } catch (e) {
     showFallback(e);
     return;
   }
   showAdapter(be);
-  ui.app.hidden = false;
-  plot = new LossPlot(byId('plot'));
-  bindControls();
+  await sampleLoaded;
+  // Decoded before the adapter was known: now at its size (256 px on a software adapter).
+  if (photo && !photo.pixels) setPhoto(photo.source, photo.name, photo.sample);
+  if (urlNotices.length) notify(`From the address: ${urlNotices.join(' ')}`);
+  recordUrl();
   requestAnimationFrame(tick);
-  await loadSample(query.get('sample') ?? SAMPLES[0]!.id);
-  if (query.get('autostart') !== '0') start();
+  const autostart = query.get('autostart');
+  const reducedMotion = matchMedia('(prefers-reduced-motion: reduce)').matches;
+  if (autostart === '1' || (autostart === null && !reducedMotion)) start();
+  else if (autostart === null && reducedMotion) say('Your system asks for reduced motion, so training waits for Start (or Space).', 'note');
 }
 
 void boot();

@@ -35,6 +35,12 @@ export interface StepTerms {
   readonly smoothness: Tensor;
 }
 
+/**
+ * Each optimizer's own default learning rate. SGD's is for the palette; the logits get it times
+ * the pixel count (see Trainer), so that SGD moves: at Adam's 0.05 it went 0.0682 → 0.0658 in 40 steps.
+ */
+export const DEFAULT_LR: Readonly<Record<OptimizerKind, number>> = { adam: 0.05, sgd: 2 };
+
 export const K_MIN = 2;
 export const K_MAX = 16;
 
@@ -45,7 +51,7 @@ export class PaletteModel {
   private readonly photo: Tensor;
   private readonly q: Tensor;
   private readonly l: Tensor;
-  private optimizer: pg.Adam | pg.SGD;
+  private optimizer: Trainer;
   /** [0, 1, 2]: shifts one error value into the three ramps of the heat map. */
   private readonly heatOffsets: Tensor;
   /** [0, 0, 0, 1]: puts a weight map into the alpha channel of an RGBA layer. */
@@ -60,7 +66,7 @@ export class PaletteModel {
     this.photo = pg.fromImage(image, { channels: 3 });
     this.q = pg.tensor(logits, { shape: [settings.k, 3], requiresGrad: true });
     this.l = pg.randn([this.height, this.width, settings.k], { seed: settings.seed, std: 0.01, requiresGrad: true });
-    this.optimizer = makeOptimizer(settings.optimizer, [this.q, this.l], settings.lr);
+    this.optimizer = new Trainer(settings.optimizer, this.q, this.l, settings.lr);
     this.heatOffsets = pg.tensor([0, 1, 2]);
     this.alphaOnly = pg.tensor([0, 0, 0, 1]);
   }
@@ -72,7 +78,7 @@ export class PaletteModel {
   /** A fresh optimizer (its state starts from zero); the parameters keep their values. */
   switchOptimizer(kind: OptimizerKind, lr: number): void {
     this.optimizer.dispose();
-    this.optimizer = makeOptimizer(kind, [this.q, this.l], lr);
+    this.optimizer = new Trainer(kind, this.q, this.l, lr);
   }
 
   /** One optimisation step. Call inside pg.tidy; the returned terms are the losses before the update. */
@@ -159,46 +165,98 @@ export class PaletteModel {
   }
 }
 
-function makeOptimizer(kind: OptimizerKind, params: Tensor[], lr: number): pg.Adam | pg.SGD {
-  return kind === 'sgd' ? new pg.SGD(params, { lr, momentum: 0.9 }) : new pg.Adam(params, { lr });
+/**
+ * The optimizer over the palette logits Q and the weight logits L. Adam is one optimizer (it
+ * normalises every gradient). SGD gets two: the loss is a mean over pixels, so each pixel's logits
+ * see a gradient about 1/pixels the size of the palette's, and one learning rate cannot move both;
+ * L's rate is lr × pixels.
+ */
+class Trainer {
+  private readonly parts: (pg.Adam | pg.SGD)[];
+  private readonly scales: number[];
+
+  constructor(kind: OptimizerKind, q: Tensor, l: Tensor, lr: number) {
+    const pixels = (l.shape[0] ?? 1) * (l.shape[1] ?? 1);
+    if (kind === 'adam') {
+      this.parts = [new pg.Adam([q, l], { lr })];
+      this.scales = [1];
+    } else {
+      this.parts = [new pg.SGD([q], { lr, momentum: 0.9 }), new pg.SGD([l], { lr: lr * pixels, momentum: 0.9 })];
+      this.scales = [1, pixels];
+    }
+  }
+
+  set lr(value: number) {
+    this.parts.forEach((o, i) => {
+      o.lr = value * this.scales[i]!;
+    });
+  }
+
+  zeroGrad(): void {
+    for (const o of this.parts) o.zeroGrad();
+  }
+
+  step(): void {
+    for (const o of this.parts) o.step();
+  }
+
+  dispose(): void {
+    for (const o of this.parts) o.dispose();
+  }
 }
 
 const logit = (p: number) => Math.log(p / (1 - p));
 
 /**
- * k-means++ seeding on up to 4096 pixels: the first colour is a random pixel, each next one a pixel
- * drawn with probability proportional to its squared distance from the colours chosen so far.
+ * Farthest-point seeding on the photo's colours. A softmax mix can only make colours inside the
+ * convex hull of the palette, so a colour that lies outside the hull of the rest (a red ladybird
+ * on green leaves: a few dozen pixels) is never reconstructed unless a swatch starts near it.
+ * The first colour is the pixel farthest from the mean colour, each next one the pixel farthest
+ * from every colour chosen so far: these are corners of the colour hull, however few pixels have
+ * them. Every pixel is a candidate (up to 65,536, evenly strided: a random sample of a few thousand
+ * misses a small object); K passes over them take a few milliseconds in JS, while the same on the
+ * GPU would need a readback per colour. `seed` only nudges duplicates apart (a flat photo).
  * Training then moves these colours; it does not start from a finished palette.
  */
 export function seedPalette(image: ImageData, k: number, seed: number): number[][] {
   const random = pg.mulberry32(seed);
   const n = image.width * image.height;
-  const count = Math.min(n, 4096);
-  const pixels: number[][] = [];
+  const stride = Math.max(1, Math.ceil(n / 65536));
+  const count = Math.ceil(n / stride);
+  const rgb = new Float32Array(count * 3);
+  const mean = [0, 0, 0];
   for (let i = 0; i < count; i++) {
-    const p = count === n ? i : Math.floor(random() * n);
-    const o = p * 4;
-    pixels.push([image.data[o]! / 255, image.data[o + 1]! / 255, image.data[o + 2]! / 255]);
-  }
-  const chosen: number[][] = [pixels[Math.floor(random() * pixels.length)]!];
-  const d2 = pixels.map((p) => dist2(p, chosen[0]!));
-  while (chosen.length < k) {
-    const total = d2.reduce((a, b) => a + b, 0);
-    let pick = 0;
-    if (total > 0) {
-      let r = random() * total;
-      while (pick < d2.length - 1 && r >= d2[pick]!) r -= d2[pick++]!;
-    } else {
-      pick = Math.floor(random() * pixels.length);
+    const o = i * stride * 4;
+    for (let c = 0; c < 3; c++) {
+      const v = image.data[o + c]! / 255;
+      rgb[i * 3 + c] = v;
+      mean[c]! += v / count;
     }
+  }
+  const farthest = (d2: Float32Array): number => {
+    let best = 0;
+    for (let i = 1; i < count; i++) if (d2[i]! > d2[best]!) best = i;
+    return best;
+  };
+  /** d2[i] = min(d2[i], |pixel i − c|²) */
+  const nearer = (d2: Float32Array, c: readonly number[]): void => {
+    for (let i = 0; i < count; i++) {
+      const d = (rgb[i * 3]! - c[0]!) ** 2 + (rgb[i * 3 + 1]! - c[1]!) ** 2 + (rgb[i * 3 + 2]! - c[2]!) ** 2;
+      if (d < d2[i]!) d2[i] = d;
+    }
+  };
+  const d2 = new Float32Array(count).fill(Number.POSITIVE_INFINITY);
+  nearer(d2, mean);
+  const chosen: number[][] = [];
+  while (chosen.length < k) {
+    const best = farthest(d2);
+    const c = Array.from(rgb.subarray(best * 3, best * 3 + 3));
     // A flat image has too few distinct colours: nudge duplicates so the swatches differ.
-    const c = pixels[pick]!.map((v, i) => (total > 0 ? v : Math.min(1, Math.max(0, v + (random() - 0.5) * 0.2 * (i + 1)))));
-    chosen.push(c);
-    pixels.forEach((p, i) => {
-      d2[i] = Math.min(d2[i]!, dist2(p, c));
-    });
+    const distinct = chosen.length === 0 || d2[best]! > 1e-6;
+    const colour = distinct ? c : c.map((v, i) => Math.min(1, Math.max(0, v + (random() - 0.5) * 0.2 * (i + 1))));
+    if (chosen.length === 0) d2.fill(Number.POSITIVE_INFINITY);
+    chosen.push(colour);
+    nearer(d2, colour);
   }
   return chosen;
 }
-
-const dist2 = (a: readonly number[], b: readonly number[]) => (a[0]! - b[0]!) ** 2 + (a[1]! - b[1]!) ** 2 + (a[2]! - b[2]!) ** 2;

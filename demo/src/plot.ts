@@ -21,6 +21,8 @@ export class LossPlot {
   private readonly series: (number | null)[][] = [[], [], [], []];
   private dirty = false;
   private lastDraw = 0;
+  /** The last step on the drawn chart (0 when empty). */
+  drawnStep = 0;
 
   constructor(private readonly host: HTMLElement) {
     const axis: uPlot.Axis = { stroke: '#a1a1aa', grid: { stroke: '#27272a', width: 1 }, ticks: { stroke: '#3f3f46', width: 1 } };
@@ -46,6 +48,8 @@ export class LossPlot {
       [[], [], [], [], []],
       host,
     );
+    // The host is the labelled image (role="img"); uPlot's own canvas says nothing more.
+    for (const c of host.querySelectorAll('canvas')) c.setAttribute('aria-hidden', 'true');
     new ResizeObserver(() => this.plot.setSize({ width: Math.max(240, host.clientWidth), height: 220 })).observe(host);
   }
 
@@ -65,13 +69,14 @@ export class LossPlot {
     this.draw(true);
   }
 
-  /** Redraws at most ~5 times a second unless forced. */
+  /** Redraws at most ~5 times a second unless forced (the demo forces it every frame that has new steps). */
   draw(force = false): void {
     const now = performance.now();
     if (!this.dirty || (!force && now - this.lastDraw < 200)) return;
     this.lastDraw = now;
     this.dirty = false;
     this.plot.setData([this.x, ...this.series] as uPlot.AlignedData);
+    this.drawnStep = this.x.at(-1) ?? 0;
   }
 
   get element(): HTMLElement {

@@ -14,10 +14,19 @@ const grey = (v: number) => {
   return `rgb(${b}, ${b}, ${b})`;
 };
 
+/**
+ * A number for reading: `digits` decimals, or scientific notation once that would hide it
+ * (a few steps in, the gradients are 1e-3 and below and toFixed(2) shows -0.00).
+ */
+function readable(v: number, digits: number): string {
+  if (v === 0 || !Number.isFinite(v)) return String(v);
+  return Math.abs(v) < 0.5 * 10 ** -digits || Math.abs(v) < 1e-3 ? v.toExponential(2) : v.toFixed(digits);
+}
+
 /** Shows a number rounded for reading, with the float32 value underneath. */
 function show(id: string, v: number, digits = 2): void {
   const e = byId(id);
-  e.textContent = (Math.abs(v) < 5e-13 ? 0 : v).toFixed(digits);
+  e.textContent = readable(v, digits);
   const small = document.createElement('small');
   small.textContent = `float32: ${v.toPrecision(7)}`;
   e.append(small);
@@ -46,9 +55,9 @@ async function evaluate([v1, v2]: [number, number]): Promise<Result> {
 
 async function render(): Promise<Result> {
   const r = await evaluate(c);
-  byId('v-c1').textContent = c[0].toFixed(4);
-  byId('v-c2').textContent = c[1].toFixed(4);
-  byId('v-mix').textContent = r.mix.toFixed(4);
+  byId('v-c1').textContent = readable(c[0], 4);
+  byId('v-c2').textContent = readable(c[1], 4);
+  byId('v-mix').textContent = readable(r.mix, 4);
   byId('sw-c1').style.background = grey(c[0]);
   byId('sw-c2').style.background = grey(c[1]);
   byId('sw-mix').style.background = grey(r.mix);
@@ -76,15 +85,35 @@ async function main(): Promise<void> {
   status.textContent = `Computed by pixelgrad on ${be.kind === 'cpu' ? 'the CPU reference backend, because this browser has no WebGPU' : `WebGPU (${be.adapterName})`}.`;
   document.body.dataset.ready = 'true';
 
-  byId('descend').addEventListener('click', async () => {
-    const r = await evaluate(c);
-    c = [c[0] - LR * r.g1, c[1] - LR * r.g2];
-    await render();
-  });
-  byId('again').addEventListener('click', async () => {
-    c = [0.2, 0.7];
-    await render();
-  });
+  // One step at a time: the buttons are disabled while a step is on the GPU, so a fast double
+  // click cannot apply a gradient computed for values that have already moved.
+  const buttons = [byId<HTMLButtonElement>('descend'), byId<HTMLButtonElement>('again')];
+  const busy = (fn: () => Promise<void>) => async () => {
+    if (buttons.some((b) => b.disabled)) return;
+    for (const b of buttons) b.disabled = true;
+    document.body.dataset.busy = 'true';
+    try {
+      await fn();
+    } finally {
+      for (const b of buttons) b.disabled = false;
+      delete document.body.dataset.busy;
+    }
+  };
+  byId('descend').addEventListener(
+    'click',
+    busy(async () => {
+      const r = await evaluate(c);
+      c = [c[0] - LR * r.g1, c[1] - LR * r.g2];
+      await render();
+    }),
+  );
+  byId('again').addEventListener(
+    'click',
+    busy(async () => {
+      c = [0.2, 0.7];
+      await render();
+    }),
+  );
 }
 
 main().catch((e: unknown) => {
