@@ -3,35 +3,74 @@
  * the shapes or the limit, and says what to do. The engine stays usable after any of them.
  */
 export class PixelgradError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
+  static {
+    nameErrorClass(PixelgradError, 'PixelgradError');
   }
 }
 
+/**
+ * Sets `name` on the class's prototype, so `e.name` and the first line of `e.stack` say the class's
+ * name in every build: minifiers rename classes, which breaks `new.target.name`.
+ */
+function nameErrorClass(cls: { prototype: Error }, name: string): void {
+  Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, configurable: true, enumerable: false });
+}
+
 /** Shapes that do not fit an op: broadcasting, matmul inner dims, reshape sizes, data length. */
-export class ShapeError extends PixelgradError {}
+export class ShapeError extends PixelgradError {
+  static {
+    nameErrorClass(ShapeError, 'ShapeError');
+  }
+}
 
 /** An argument that is not valid for the op: an axis out of range, a ragged array, a NaN hyper-parameter. */
-export class InvalidArgumentError extends PixelgradError {}
+export class InvalidArgumentError extends PixelgradError {
+  static {
+    nameErrorClass(InvalidArgumentError, 'InvalidArgumentError');
+  }
+}
 
 /** A disposed tensor was used. Subclasses ReferenceError's meaning: the handle no longer points at data. */
-export class DisposedTensorError extends PixelgradError {}
+export class DisposedTensorError extends PixelgradError {
+  static {
+    nameErrorClass(DisposedTensorError, 'DisposedTensorError');
+  }
+}
 
 /** backward() was asked for something autograd cannot do: no grad required, non-scalar without a gradient, a freed graph. */
-export class GradientError extends PixelgradError {}
+export class GradientError extends PixelgradError {
+  static {
+    nameErrorClass(GradientError, 'GradientError');
+  }
+}
 
 /** A second backward() through a graph whose saved tensors were already released. */
-export class FreedGraphError extends GradientError {}
+export class FreedGraphError extends GradientError {
+  static {
+    nameErrorClass(FreedGraphError, 'FreedGraphError');
+  }
+}
 
 /** A compiled function (pg.compile) did something a replay could not repeat, or its captured state changed. */
-export class CompileError extends PixelgradError {}
+export class CompileError extends PixelgradError {
+  static {
+    nameErrorClass(CompileError, 'CompileError');
+  }
+}
 
 /** A tensor or dispatch exceeds what the device allows; thrown before any GPU call. */
-export class LimitError extends PixelgradError {}
+export class LimitError extends PixelgradError {
+  static {
+    nameErrorClass(LimitError, 'LimitError');
+  }
+}
 
 /** WGSL failed to compile: carries the kernel name, the compiler's line:col messages and the source. */
 export class ShaderCompileError extends PixelgradError {
+  static {
+    nameErrorClass(ShaderCompileError, 'ShaderCompileError');
+  }
+
   constructor(
     readonly kernel: string,
     readonly messages: readonly string[],
@@ -47,6 +86,10 @@ export class ShaderCompileError extends PixelgradError {
 
 /** The GPU device was lost; every tensor on it is gone. Call pg.init() again and recreate tensors. */
 export class DeviceLostError extends PixelgradError {
+  static {
+    nameErrorClass(DeviceLostError, 'DeviceLostError');
+  }
+
   constructor(
     readonly reason: string,
     detail: string,
@@ -57,6 +100,10 @@ export class DeviceLostError extends PixelgradError {
 
 /** No WebGPU: no navigator.gpu, or no adapter. */
 export class WebGPUUnavailableError extends PixelgradError {
+  static {
+    nameErrorClass(WebGPUUnavailableError, 'WebGPUUnavailableError');
+  }
+
   constructor(
     readonly reason: 'no-navigator-gpu' | 'no-adapter' | 'no-device',
     detail = '',
@@ -75,10 +122,18 @@ export class WebGPUUnavailableError extends PixelgradError {
 
 /** A pixelgrad call before pg.init() resolved. */
 export class NotInitializedError extends PixelgradError {
+  static {
+    nameErrorClass(NotInitializedError, 'NotInitializedError');
+  }
+
   constructor(op: string) {
     super(`${op}: pixelgrad is not initialized. Call \`await pg.init()\` first.`);
   }
 }
 
 /** WebGPU reported a validation or internal error that pixelgrad did not expect (a bug: please report it). */
-export class GpuError extends PixelgradError {}
+export class GpuError extends PixelgradError {
+  static {
+    nameErrorClass(GpuError, 'GpuError');
+  }
+}
