@@ -15,7 +15,7 @@ import type { Backend, CapturedWork, Storage } from './backend.ts';
 import { activeBackend, engine, type TraceWatch, type UpdateHook } from './engine.ts';
 import { CompileError, InvalidArgumentError } from './errors.ts';
 import { binaryScalarOps } from './ops/elementwise.ts';
-import { noGrad, tidy } from './runtime.ts';
+import { type NotPromise, noGrad, tidy } from './runtime.ts';
 import { fmt } from './shape.ts';
 import { apply, Tensor } from './tensor.ts';
 
@@ -146,7 +146,7 @@ const MAX_TRACES = 16;
  * as they are at each call; an optimizer's step() inside fn runs on each call with its current
  * learning rate.
  */
-export function compile<A extends Tensor[], R>(fn: (...args: A) => R): Compiled<A, R> {
+export function compile<A extends Tensor[], R>(fn: (...args: A) => NotPromise<R>): Compiled<A, R> {
   if (typeof fn !== 'function') throw new InvalidArgumentError(`compile: expected a function, got ${fn === null ? 'null' : typeof fn}`);
   const programs = new Map<string, Program>();
   let disposed = false;
@@ -191,10 +191,10 @@ export function compile<A extends Tensor[], R>(fn: (...args: A) => R): Compiled<
 
 /** Where kernels cannot be captured (the CPU reference): fn every call, results detached copies. */
 function eager<A extends Tensor[], R>(fn: (...args: A) => R, args: A): R {
-  return tidy(() => {
+  return tidy<R>(() => {
     const found: Tensor[] = [];
     const rebuild = resultTemplate(called(fn, args), found, '');
-    return rebuild(noGrad(() => found.map((t) => apply(binaryScalarOps.mul!, [t], { scalar: 1 })))) as R;
+    return rebuild(noGrad(() => found.map((t) => apply(binaryScalarOps.mul!, [t], { scalar: 1 })))) as NotPromise<R>;
   });
 }
 

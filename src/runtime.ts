@@ -104,15 +104,21 @@ function collect(x: unknown, into: Set<Tensor>, seen = new Set<unknown>()): void
 }
 
 /**
+ * T itself, or `never` when T is a Promise: a parameter typed `() => NotPromise<T>` rejects async
+ * functions at compile time (tidy and compile need synchronous ones).
+ */
+export type NotPromise<T> = T extends PromiseLike<unknown> ? never : T;
+
+/**
  * Runs fn and disposes every tensor it created, except those it returns (in any nested array or
  * object). fn must be synchronous: awaiting inside would let other code's tensors into the scope.
  */
-export function tidy<T>(fn: () => T): T {
+export function tidy<T>(fn: () => NotPromise<T>): T {
   const scope: Scope = { tensors: new Set() };
   engine.scopes.push(scope);
   let result: T;
   try {
-    result = fn();
+    result = fn() as T;
   } catch (e) {
     engine.scopes.pop();
     for (const t of scope.tensors) t.dispose();

@@ -4,11 +4,15 @@ import { GradientError, InvalidArgumentError } from '../errors.ts';
 import { full } from '../creation.ts';
 import { Tensor } from '../tensor.ts';
 
-export interface ValueAndGrad {
+/** One tensor per element of the argument tuple A: a tuple of fn's arity when fn has a fixed one. */
+export type Grads<A extends readonly Tensor[]> = { [K in keyof A]: Tensor };
+
+/** What pg.valueAndGrad(fn)(...args) returns. */
+export interface ValueAndGrad<A extends readonly Tensor[] = Tensor[]> {
   /** fn's output, detached from the graph. */
   readonly value: Tensor;
   /** d value / d argument, one per tensor argument, in argument order. */
-  readonly grads: Tensor[];
+  readonly grads: Grads<A>;
 }
 
 /**
@@ -16,9 +20,9 @@ export interface ValueAndGrad {
  * with respect to each argument. fn must return a one-element tensor. Arguments are not modified
  * and their .grad is untouched.
  */
-export function valueAndGrad(fn: (...args: Tensor[]) => Tensor): (...args: Tensor[]) => ValueAndGrad {
+export function valueAndGrad<A extends Tensor[]>(fn: (...args: A) => Tensor): (...args: A) => ValueAndGrad<A> {
   if (typeof fn !== 'function') throw new InvalidArgumentError('valueAndGrad: expected a function returning a one-element tensor');
-  return (...args: Tensor[]) => {
+  return (...args: A) => {
     args.forEach((a, i) => {
       if (!(a instanceof Tensor)) throw new InvalidArgumentError(`valueAndGrad: argument ${i} is not a Tensor`);
     });
@@ -31,7 +35,7 @@ export function valueAndGrad(fn: (...args: Tensor[]) => Tensor): (...args: Tenso
     engine.gradEnabled = true;
     let out: Tensor;
     try {
-      out = fn(...leaves);
+      out = fn(...(leaves as A));
     } finally {
       engine.gradEnabled = prev;
     }
@@ -49,14 +53,14 @@ export function valueAndGrad(fn: (...args: Tensor[]) => Tensor): (...args: Tenso
     });
     const value = out.detach();
     out.dispose();
-    return { value, grads };
+    return { value, grads: grads as Grads<A> };
   };
 }
 
 /** Like valueAndGrad, giving only the gradients. */
-export function grad(fn: (...args: Tensor[]) => Tensor): (...args: Tensor[]) => Tensor[] {
+export function grad<A extends Tensor[]>(fn: (...args: A) => Tensor): (...args: A) => Grads<A> {
   const vg = valueAndGrad(fn);
-  return (...args: Tensor[]) => {
+  return (...args: A) => {
     const { value, grads } = vg(...args);
     value.dispose();
     return grads;
