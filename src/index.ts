@@ -18,6 +18,7 @@ export { init, backend, shutdown, flush, memory, releasePooled, tidy, noGrad, di
 export { grad, valueAndGrad, type ValueAndGrad } from './autograd/functional.ts';
 export { compile, type Compiled } from './compile.ts';
 export { manualSeed, mulberry32 } from './random.ts';
+export { format, type FormatOptions, type TensorSummary } from './format.ts';
 export type { Backend, BackendStats } from './backend.ts';
 export type { Shape } from './shape.ts';
 export { registeredOps, type OpDef } from './ops/op.ts';

@@ -3,6 +3,7 @@ import { type Backend, retain, type Storage } from './backend.ts';
 import { backward as runBackward } from './autograd/backward.ts';
 import { Node } from './autograd/node.ts';
 import { engine } from './engine.ts';
+import { describe, type FormatOptions, format, summary, type TensorSummary } from './format.ts';
 import { DeviceLostError, DisposedTensorError, GradientError, InvalidArgumentError, ShapeError } from './errors.ts';
 import { binaryOps, binaryScalarOps, unaryOps } from './ops/elementwise.ts';
 import { matmulOp } from './ops/matmul.ts';
@@ -76,8 +77,35 @@ export class Tensor {
     return !this._node || this._node.leaf !== null;
   }
 
+  // ---------- printing (src/format.ts) ----------
+
+  /**
+   * Shape and flags, without reading the data; `await t.print()` shows the values.
+   * @example
+   * String(pg.zeros([2, 3])); // 'Tensor(id=1, shape=[2, 3])'
+   */
   toString(): string {
-    return `Tensor(id=${this.id}, shape=${fmt(this.shape)}${this._requiresGrad ? ', requiresGrad' : ''}${this.isDisposed ? ', disposed' : ''})`;
+    return describe(this);
+  }
+  /**
+   * Reads the values and prints them with console.log, as PyTorch prints a tensor (see pg.format).
+   * @example
+   * await pg.tensor([[1, 2], [3, 4]]).print(); // tensor([[1., 2.],\n        [3., 4.]], shape=[2, 2])
+   */
+  async print(options?: FormatOptions): Promise<void> {
+    console.log(await format(this, options));
+  }
+  /**
+   * What JSON.stringify shows: id, shape, size and flags, never the data or internals.
+   * @example
+   * JSON.stringify(pg.zeros([2])); // '{"type":"Tensor","id":1,"shape":[2],"size":2,"requiresGrad":false}'
+   */
+  toJSON(): TensorSummary {
+    return summary(this);
+  }
+  /** @internal Node's util.inspect (console.log(t) in Node): the same line as toString(). */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return describe(this);
   }
 
   /** @internal The storage, after checking the tensor is usable by `op`. */
