@@ -1,7 +1,7 @@
 /**
  * Printing tensors as PyTorch does: `await pg.format(t)` reads the values and lays them out in
  * nested brackets with the shape and the autograd flags; tensors over `threshold` elements show
- * `edgeItems` values at each end of every axis and `...` between. `describe(t)` (toString,
+ * `edgeItems` values at each end of every axis and `...` between. `describeTensor(t)` (toString,
  * Node's util.inspect) and `summary(t)` (toJSON) say what is known without a read.
  */
 import { InvalidArgumentError } from './errors.ts';
@@ -54,7 +54,7 @@ const gradFnOf = (t: Tensor): string | undefined => (t._node && !t._node.leaf ? 
  * A one-line description from what is known without a read (shape, flags): what `String(t)`,
  * template literals and Node's `util.inspect` (`console.log(t)`) show.
  */
-export function describe(t: Tensor): string {
+export function describeTensor(t: Tensor): string {
   const fn = gradFnOf(t);
   return `Tensor(id=${t.id}, shape=${fmt(t.shape)}${t.requiresGrad ? ', requiresGrad' : ''}${fn ? `, gradFn=${fn}` : ''}${t.isDisposed ? ', disposed' : ''})`;
 }

@@ -3,7 +3,7 @@ import { type Backend, retain, type Storage } from './backend.ts';
 import { backward as runBackward } from './autograd/backward.ts';
 import { Node } from './autograd/node.ts';
 import { engine } from './engine.ts';
-import { describe, type FormatOptions, format, summary, type TensorSummary } from './format.ts';
+import { describeTensor, type FormatOptions, format, summary, type TensorSummary } from './format.ts';
 import { DeviceLostError, DisposedTensorError, GradientError, InvalidArgumentError, ShapeError } from './errors.ts';
 import { binaryOps, binaryScalarOps, unaryOps } from './ops/elementwise.ts';
 import { matmulOp } from './ops/matmul.ts';
@@ -85,7 +85,7 @@ export class Tensor {
    * String(pg.zeros([2, 3])); // 'Tensor(id=1, shape=[2, 3])'
    */
   toString(): string {
-    return describe(this);
+    return describeTensor(this);
   }
   /**
    * Reads the values and prints them with console.log, as PyTorch prints a tensor (see pg.format).
@@ -105,7 +105,7 @@ export class Tensor {
   }
   /** @internal Node's util.inspect (console.log(t) in Node): the same line as toString(). */
   [Symbol.for('nodejs.util.inspect.custom')](): string {
-    return describe(this);
+    return describeTensor(this);
   }
 
   /** @internal The storage, after checking the tensor is usable by `op`. */
