@@ -8,7 +8,11 @@ import { InvalidArgumentError } from './errors.ts';
 import { fmt, stridesOf } from './shape.ts';
 import type { Tensor } from './tensor.ts';
 
-/** How `pg.format` and `t.print()` lay out values. */
+/**
+ * How `pg.format` and `t.print()` lay out values.
+ * @example
+ * await pg.format(t, { precision: 2, threshold: 100, edgeItems: 2 });
+ */
 export interface FormatOptions {
   /**
    * Digits after the decimal point (or of the mantissa in scientific notation). Default 4.
@@ -31,16 +35,54 @@ export interface FormatOptions {
   readonly edgeItems?: number;
 }
 
-/** What `t.toJSON()` gives (and so `JSON.stringify(t)`): what is known without reading the data. */
+/**
+ * What `t.toJSON()` gives (and so `JSON.stringify(t)`): what is known without reading the data.
+ * @example
+ * JSON.stringify(pg.zeros([2])); // '{"type":"Tensor","id":1,"shape":[2],"size":2,"requiresGrad":false}'
+ */
 export interface TensorSummary {
+  /**
+   * Always "Tensor".
+   * @example
+   * JSON.parse(JSON.stringify(t)).type; // 'Tensor'
+   */
   readonly type: 'Tensor';
+  /**
+   * The tensor's id.
+   * @example
+   * JSON.parse(JSON.stringify(t)).id === t.id; // true
+   */
   readonly id: number;
+  /**
+   * The tensor's shape.
+   * @example
+   * pg.zeros([2, 3]).toJSON().shape; // [2, 3]
+   */
   readonly shape: readonly number[];
+  /**
+   * The number of elements.
+   * @example
+   * pg.zeros([2, 3]).toJSON().size; // 6
+   */
   readonly size: number;
+  /**
+   * Whether ops on the tensor are recorded for backward().
+   * @example
+   * pg.zeros([2], { requiresGrad: true }).toJSON().requiresGrad; // true
+   */
   readonly requiresGrad: boolean;
-  /** The op that made the tensor (non-leaf tensors in a graph), else absent. */
+  /**
+   * The op that made the tensor (non-leaf tensors in a graph), else absent.
+   * @example
+   * x.mul(2).toJSON().gradFn; // 'mul_scalar' when x requires grad
+   */
   readonly gradFn?: string;
-  /** Present (true) once the tensor was disposed. */
+  /**
+   * Present (true) once the tensor was disposed.
+   * @example
+   * t.dispose();
+   * t.toJSON().disposed; // true
+   */
   readonly disposed?: true;
 }
 
@@ -53,13 +95,19 @@ const gradFnOf = (t: Tensor): string | undefined => (t._node && !t._node.leaf ? 
 /**
  * A one-line description from what is known without a read (shape, flags): what `String(t)`,
  * template literals and Node's `util.inspect` (`console.log(t)`) show.
+ * @example
+ * describeTensor(pg.zeros([2, 3])); // 'Tensor(id=1, shape=[2, 3])'
  */
 export function describeTensor(t: Tensor): string {
   const fn = gradFnOf(t);
   return `Tensor(id=${t.id}, shape=${fmt(t.shape)}${t.requiresGrad ? ', requiresGrad' : ''}${fn ? `, gradFn=${fn}` : ''}${t.isDisposed ? ', disposed' : ''})`;
 }
 
-/** The plain object `t.toJSON()` returns. */
+/**
+ * The plain object `t.toJSON()` returns.
+ * @example
+ * summary(pg.zeros([2])).shape; // [2]
+ */
 export function summary(t: Tensor): TensorSummary {
   const fn = gradFnOf(t);
   return {

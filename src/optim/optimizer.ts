@@ -10,9 +10,24 @@ import { fmt } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
 import type { UpdateRule } from './update-rule.ts';
 
-/** A parameter's optimizer state: how many steps it has taken and its state tensors by name. */
+/**
+ * A parameter's optimizer state: how many steps it has taken and its state tensors by name.
+ * @example
+ * const { step, buffers } = opt.stateOf(w);
+ * await buffers.exp_avg!.data(); // Adam's first moment
+ */
 export interface ParamState {
+  /**
+   * Updates applied to this parameter so far.
+   * @example
+   * opt.stateOf(w).step; // 0 before the first step()
+   */
   readonly step: number;
+  /**
+   * The rule's state tensors by PyTorch's names (`momentum_buffer`; `exp_avg`, `exp_avg_sq`).
+   * @example
+   * Object.keys(new pg.Adam([w]).stateOf(w).buffers); // ['exp_avg', 'exp_avg_sq']
+   */
   readonly buffers: Readonly<Record<string, Tensor>>;
 }
 
@@ -25,9 +40,24 @@ interface Slot {
   step: number;
 }
 
+/**
+ * What SGD, Adam and AdamW share: a list of parameters, state made once, a fused step(),
+ * zeroGrad(), a learning rate that can change between steps, and dispose().
+ * @example
+ * const opt: pg.Optimizer = new pg.Adam([w], { lr: 0.01 });
+ * opt.step();
+ * opt.zeroGrad();
+ */
 export abstract class Optimizer {
+  /**
+   * The tensors this optimizer updates, in the order given.
+   * @example
+   * new pg.SGD([w, b], { lr: 0.1 }).params; // [w, b]
+   */
   readonly params: readonly Tensor[];
-  /** The fused update this optimizer runs; `rule.reference` is its float64 twin. */
+  /**
+   * @internal The fused update this optimizer runs; `rule.reference` is its float64 twin.
+   */
   readonly rule: UpdateRule;
   private readonly name: string;
   private readonly backend: Backend;
@@ -51,16 +81,27 @@ export abstract class Optimizer {
     });
   }
 
-  /** The learning rate; set it between steps for a schedule (no recompilation). */
+  /**
+   * The learning rate; set it between steps for a schedule (no recompilation).
+   * @example
+   * opt.lr = opt.lr * 0.5; // halve it for the next steps
+   */
   get lr(): number {
     return this._lr;
   }
 
+  /** Sets the learning rate for the next steps (a finite number >= 0). */
   set lr(value: number) {
     this._lr = checkLr(this.name, value);
   }
 
-  /** Updates every parameter that has a gradient, in place, with one kernel each, submitted with the rest of the task's work. */
+  /**
+   * Updates every parameter that has a gradient, in place, with one kernel each, submitted with the rest of the task's work.
+   * @example
+   * loss.backward();
+   * opt.step();
+   * opt.zeroGrad();
+   */
   step(): void {
     const op = `${this.name}.step`;
     this.checkLive(op);
@@ -99,12 +140,21 @@ export abstract class Optimizer {
     if (this.disposed) throw new DisposedTensorError(`${op}: this optimizer was disposed; create a new one`);
   }
 
-  /** Drops every parameter's gradient (disposing it), as PyTorch's zero_grad(set_to_none=True). */
+  /**
+   * Drops every parameter's gradient (disposing it), as PyTorch's zero_grad(set_to_none=True).
+   * @example
+   * opt.zeroGrad();
+   * w.grad; // null
+   */
   zeroGrad(): void {
     for (const p of this.params) p.zeroGrad();
   }
 
-  /** A parameter's step count and state tensors (owned by the optimizer: read them, don't dispose them). */
+  /**
+   * A parameter's step count and state tensors (owned by the optimizer: read them, don't dispose them).
+   * @example
+   * new pg.SGD([w], { lr: 0.1, momentum: 0.9 }).stateOf(w).buffers.momentum_buffer;
+   */
   stateOf(param: Tensor): ParamState {
     const s = this.slots.find((x) => x.param === param);
     if (!s) throw new InvalidArgumentError(`${this.name}.stateOf: tensor ${param?.id} is not one of this optimizer's parameters`);
@@ -115,13 +165,23 @@ export abstract class Optimizer {
     return { step: s.step, buffers };
   }
 
-  /** Frees the optimizer's state; the parameters and their gradients are left alone. */
+  /**
+   * Frees the optimizer's state; the parameters and their gradients are left alone.
+   * @example
+   * opt.dispose();
+   * opt.isDisposed; // true
+   */
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
     for (const s of this.slots) for (const t of s.state) t.dispose();
   }
 
+  /**
+   * True once dispose() ran; step() then throws DisposedTensorError.
+   * @example
+   * opt.isDisposed; // false
+   */
   get isDisposed(): boolean {
     return this.disposed;
   }
