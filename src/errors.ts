@@ -221,6 +221,18 @@ export class NotInitializedError extends PixelgradError {
 }
 
 /**
+ * Bytes that are not a safetensors file pixelgrad can read: a truncated file, a header that is not
+ * JSON, offsets that do not fit, or a dtype other than F32.
+ * @example
+ * pg.loadSafetensors(new Uint8Array(4)); // throws SafetensorsError: loadSafetensors: 4 bytes is too short ...
+ */
+export class SafetensorsError extends PixelgradError {
+  static {
+    nameErrorClass(SafetensorsError, 'SafetensorsError');
+  }
+}
+
+/**
  * WebGPU reported a validation or internal error that pixelgrad did not expect (a bug: please report it).
  * @example
  * pg.memory().uncapturedErrors; // the count of WebGPU errors nobody expected

@@ -19,6 +19,7 @@ export { grad, valueAndGrad, type Grads, type ValueAndGrad } from './autograd/fu
 export { compile, type Compiled } from './compile.ts';
 export { manualSeed, mulberry32 } from './random.ts';
 export { format, type FormatOptions, type TensorSummary } from './format.ts';
+export { saveSafetensors, loadSafetensors, type SaveSafetensorsOptions } from './safetensors.ts';
 export type { Backend, BackendStats } from './backend.ts';
 export type { Shape } from './shape.ts';
 export { registeredOps, type OpDef } from './ops/op.ts';

@@ -6,7 +6,8 @@
 import type { Backend, Storage } from '../backend.ts';
 import { engine } from '../engine.ts';
 import { DisposedTensorError, InvalidArgumentError, ShapeError } from '../errors.ts';
-import { fmt } from '../shape.ts';
+import { tensor } from '../creation.ts';
+import { fmt, sizeOf } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
 import type { UpdateRule } from './update-rule.ts';
 
@@ -30,6 +31,16 @@ export interface ParamState {
    */
   readonly buffers: Readonly<Record<string, Tensor>>;
 }
+
+/** Copies the "gradient" into the parameter: how loadStateDict writes saved state in place, exactly, on every backend. */
+const assignRule: UpdateRule = {
+  name: 'assign',
+  shader: 'fn rule_update(p: ptr<function, vec4<f32>>, g: vec4<f32>, pb: u32) {\n  *p = g;\n}',
+  state: [],
+  reference(param, grad) {
+    param.set(grad.subarray(0, param.length));
+  },
+};
 
 interface Slot {
   readonly param: Tensor;
@@ -163,6 +174,75 @@ export abstract class Optimizer {
       buffers[n] = s.state[i]!;
     });
     return { step: s.step, buffers };
+  }
+
+  /**
+   * The optimizer's state as flat named tensors, ready for pg.saveSafetensors: for parameter i
+   * (in `params` order) `state.{i}.step` (a scalar) and `state.{i}.{buffer}` for each state buffer
+   * (PyTorch's names). The tensors are copies the caller owns. Hyper-parameters (lr, betas...) are
+   * not included: they are the constructor's options.
+   * @example
+   * const bytes = await pg.saveSafetensors({ ...opt.stateDict(), w });
+   */
+  stateDict(): Record<string, Tensor> {
+    const op = `${this.name}.stateDict`;
+    this.checkLive(op);
+    const out: Record<string, Tensor> = {};
+    this.slots.forEach((s, i) => {
+      out[`state.${i}.step`] = tensor(s.step);
+      this.rule.state.forEach((n, j) => {
+        const t = s.state[j]!;
+        t._live(op);
+        out[`state.${i}.${n}`] = t.mul(1);
+      });
+    });
+    return out;
+  }
+
+  /**
+   * Restores state saved by stateDict() (for example through pg.loadSafetensors): step counts and
+   * state buffers, copied into this optimizer's own buffers in place, so compiled steps keep working.
+   * Every key must be present with its parameter's shape, and no other key; nothing changes on an
+   * error. Async: the step counts are read back from their tensors.
+   * @example
+   * const { w, ...state } = pg.loadSafetensors(bytes);
+   * await opt.loadStateDict(state);
+   */
+  async loadStateDict(state: Readonly<Record<string, Tensor>>): Promise<void> {
+    const op = `${this.name}.loadStateDict`;
+    this.checkLive(op);
+    if (!state || typeof state !== 'object' || Array.isArray(state)) throw new InvalidArgumentError(`${op}: state must be an object of named tensors from stateDict(), got ${state === null ? 'null' : typeof state}`);
+    const expected = new Set<string>();
+    const get = (key: string, shape: readonly number[]): Tensor => {
+      expected.add(key);
+      const t = state[key];
+      if (t === undefined) throw new InvalidArgumentError(`${op}: state[${JSON.stringify(key)}] is missing; pass the whole stateDict() of an optimizer over the same parameters`);
+      if (!(t instanceof Tensor)) throw new InvalidArgumentError(`${op}: state[${JSON.stringify(key)}] is not a Tensor`);
+      t._live(`${op} state[${JSON.stringify(key)}]`);
+      if (t._backend !== this.backend) throw new InvalidArgumentError(`${op}: state[${JSON.stringify(key)}] lives on a different backend than the parameters`);
+      if (t.size !== sizeOf(shape)) throw new ShapeError(`${op}: state[${JSON.stringify(key)}] has shape ${fmt(t.shape)}, expected ${fmt(shape)}`);
+      return t;
+    };
+    const plan = this.slots.map((s, i) => ({
+      slot: s,
+      step: get(`state.${i}.step`, []),
+      buffers: this.rule.state.map((n) => get(`state.${i}.${n}`, s.param.shape)),
+    }));
+    for (const key of Object.keys(state)) {
+      if (!expected.has(key)) throw new InvalidArgumentError(`${op}: unexpected key ${JSON.stringify(key)} (expected ${[...expected].join(', ')})`);
+    }
+    const steps = await Promise.all(plan.map((p) => p.step.item()));
+    steps.forEach((n, i) => {
+      if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError(`${op}: state["state.${i}.step"] is ${n}, not a step count`);
+    });
+    this.checkLive(op);
+    plan.forEach((p, i) => {
+      p.slot.step = steps[i]!;
+      p.buffers.forEach((src, j) => {
+        this.backend.update(assignRule, [p.slot.state[j]!._live(op), src._live(op)], []);
+      });
+    });
+    void this.backend.flushSoon();
   }
 
   /**
