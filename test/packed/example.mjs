@@ -31,6 +31,9 @@ const names = {};
 for (const [key, value] of Object.entries(pg)) {
   if (typeof value === 'function' && value.prototype instanceof Error) names[key] = value.prototype.name;
 }
+const printed = await pg.format(pg.tensor([[1, 2.5], [-3, 4]]));
+const inspected = (await import('node:util')).inspect(c1);
+const roundTrip = Object.keys(pg.loadSafetensors(await pg.saveSafetensors({ c1, c2 })));
 const backendKind = pg.backend().kind;
 pg.shutdown();
-console.log(JSON.stringify({ backendKind, grads, thrown, names }));
+console.log(JSON.stringify({ backendKind, grads, thrown, names, printed, inspected, roundTrip }));

@@ -53,7 +53,7 @@ test('the tarball holds the build, the license and the changelog; no shaders/, n
   expect(Object.keys(pkg.exports['.']!)).toEqual(['types', 'import', 'default']);
 });
 
-test('the README example on Node WebGPU gives -0.12 and -0.08; errors keep their names and classes', () => {
+test('the README example on Node WebGPU gives -0.12 and -0.08; errors keep their names and classes; printing and safetensors work', () => {
   const icd = process.env.VK_ICD_FILENAMES ?? SWIFTSHADER_ICD;
   expect(existsSync(icd), `${icd} (Debian's chromium) or VK_ICD_FILENAMES is needed`).toBe(true);
   const out = JSON.parse(run(process.execPath, ['example.mjs'], dir, { VK_ICD_FILENAMES: icd }).trim().split('\n').at(-1)!) as {
@@ -61,6 +61,9 @@ test('the README example on Node WebGPU gives -0.12 and -0.08; errors keep their
     grads: number[];
     thrown: Record<string, unknown>;
     names: Record<string, string>;
+    printed: string;
+    inspected: string;
+    roundTrip: string[];
   };
   expect(out.backendKind).toBe('webgpu');
   expect(Math.abs(out.grads[0]! + 0.12)).toBeLessThan(1e-6);
@@ -68,12 +71,15 @@ test('the README example on Node WebGPU gives -0.12 and -0.08; errors keep their
   expect(out.thrown).toEqual({ name: 'ShapeError', stack: expect.stringMatching(/^ShapeError: add:/), string: 'ShapeError', isShapeError: true, isPixelgradError: true, isError: true });
   expect(Object.keys(out.names).length).toBeGreaterThanOrEqual(13);
   for (const [exported, name] of Object.entries(out.names)) expect(name, exported).toBe(exported);
-});
+  expect(out.printed).toBe('tensor([[ 1.0000,  2.5000],\n        [-3.0000,  4.0000]], shape=[2, 2])');
+  expect(out.inspected).toMatch(/^Tensor\(id=\d+, shape=\[1\], requiresGrad\)$/);
+  expect(out.roundTrip).toEqual(['c1', 'c2']);
+}, 60_000);
 
 test("require('pixelgrad') works in Node (require of an ES module)", () => {
   const out = JSON.parse(run(process.execPath, ['require.cjs'], dir).trim().split('\n').at(-1)!);
   expect(out).toEqual({ sum: 6, name: 'ShapeError', tensor: 'function' });
-});
+}, 60_000);
 
 test('the packed types compile under strict and noUncheckedIndexedAccess, without @webgpu/types', () => {
   const tsconfig = {
@@ -100,4 +106,4 @@ test('the packed types compile under strict and noUncheckedIndexedAccess, withou
     output = String((e as { stdout?: string }).stdout ?? e);
   }
   expect(output).toBe('');
-});
+}, 60_000);
