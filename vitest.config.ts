@@ -2,10 +2,14 @@ import { playwright } from '@vitest/browser-playwright';
 import { defineConfig } from 'vitest/config';
 import { chromiumPath, webgpuArgs } from './scripts/chromium.ts';
 
+// Binary test fixtures (test/fixtures/*.safetensors) import as assets: `?inline` gives a data URL.
+const assetsInclude = ['**/*.safetensors'];
+
 export default defineConfig({
   test: {
     projects: [
       {
+        assetsInclude,
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
@@ -13,6 +17,7 @@ export default defineConfig({
         },
       },
       {
+        assetsInclude,
         test: {
           name: 'browser',
           include: ['test/gpu/**/*.test.ts'],

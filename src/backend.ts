@@ -14,54 +14,137 @@ export interface Storage {
   refs: number;
 }
 
+/**
+ * Counters of device objects created and work submitted since init (part of pg.memory()).
+ * @example
+ * const { dispatches, submits } = pg.memory();
+ */
 export interface BackendStats {
-  /** Buffers the device has created since init (flat in steady state). */
+  /**
+   * Buffers the device has created since init (flat in steady state).
+   * @example
+   * pg.memory().buffersCreated;
+   */
   buffersCreated: number;
+  /**
+   * Bind groups created since init (cached by buffer set: flat in steady state).
+   * @example
+   * pg.memory().bindGroupsCreated;
+   */
   bindGroupsCreated: number;
+  /**
+   * Compute pipelines created since init (cached by WGSL text).
+   * @example
+   * pg.memory().pipelinesCreated;
+   */
   pipelinesCreated: number;
+  /**
+   * Compute dispatches recorded since init.
+   * @example
+   * const before = pg.memory().dispatches;
+   * step();
+   * pg.memory().dispatches - before; // kernels per step
+   */
   dispatches: number;
+  /**
+   * Queue submits since init.
+   * @example
+   * pg.memory().submits;
+   */
   submits: number;
-  /** Uploads of kernel parameters (one per submit whose parameters changed since the last). */
+  /**
+   * Uploads of kernel parameters (one per submit whose parameters changed since the last).
+   * @example
+   * pg.memory().paramWrites;
+   */
   paramWrites: number;
+  /**
+   * Bytes of device memory held by live tensors (and optimizer state).
+   * @example
+   * pg.memory().bytesInUse;
+   */
   bytesInUse: number;
+  /**
+   * Bytes of freed buffers kept for reuse; pg.releasePooled() gives them back.
+   * @example
+   * pg.memory().bytesPooled;
+   */
   bytesPooled: number;
-  /** WebGPU errors nobody expected (should stay 0). */
+  /**
+   * WebGPU errors nobody expected (should stay 0).
+   * @example
+   * pg.memory().uncapturedErrors; // 0
+   */
   uncapturedErrors: number;
 }
 
+/**
+ * The active device as pg.init() and pg.backend() return it: which kind, which adapter, and its
+ * counters. (Its other members are the engine's contract with the device and not public.)
+ * @example
+ * const be = await pg.init();
+ * if (be.isSoftware) console.warn(`WebGPU runs on the CPU here (${be.adapterName})`);
+ */
 export interface Backend {
+  /**
+   * 'webgpu', or 'cpu' for the float64 reference backend.
+   * @example
+   * pg.backend()?.kind; // 'webgpu'
+   */
   readonly kind: 'webgpu' | 'cpu';
-  /** Adapter description (vendor, architecture), or "cpu float64 reference". */
+  /**
+   * Adapter description (vendor, architecture), or "cpu float64 reference".
+   * @example
+   * pg.backend()?.adapterName;
+   */
   readonly adapterName: string;
+  /**
+   * True where WebGPU runs on the CPU (SwiftShader, llvmpipe, WARP), and for the CPU backend.
+   * @example
+   * pg.backend()?.isSoftware;
+   */
   readonly isSoftware: boolean;
-  /** A new storage for `shape`, contents undefined. Checks device limits first. */
+  /** @internal A new storage for `shape`, contents undefined. Checks device limits first. */
   allocate(op: string, shape: Shape): Storage;
+  /** @internal */
   upload(op: string, shape: Shape, data: ArrayLike<number>): Storage;
+  /** @internal */
   fill(op: string, shape: Shape, value: number): Storage;
+  /** @internal */
   read(s: Storage, length: number): Promise<Float32Array>;
+  /** @internal */
   release(s: Storage): void;
+  /** @internal */
   forward<A>(op: OpDef<A>, inputs: readonly Storage[], shapes: readonly Shape[], attrs: A, outShape: Shape): Storage;
-  /** A gradsInForward op's forward: its output, and the gradients for an upstream 1 of the inputs in `needs`. */
+  /** @internal A gradsInForward op's forward: its output, and the gradients for an upstream 1 of the inputs in `needs`. */
   forwardWithGrads<A>(op: OpDef<A>, inputs: readonly Storage[], shapes: readonly Shape[], attrs: A, outShape: Shape, needs: readonly boolean[]): [Storage, (Storage | null)[]];
+  /** @internal */
   backward<A>(op: OpDef<A>, args: BackwardArgs<A, Storage>): (Storage | null)[];
-  /** target += addend, elementwise, in place (gradient accumulation). */
+  /** @internal target += addend, elementwise, in place (gradient accumulation). */
   accumulate(target: Storage, addend: Storage): void;
-  /** One fused optimizer step over [param, grad, ...state], all updated in place. */
+  /** @internal One fused optimizer step over [param, grad, ...state], all updated in place. */
   update(rule: UpdateRule, buffers: readonly Storage[], params: readonly number[]): void;
-  /** Submits recorded work now. */
+  /** @internal Submits recorded work now. */
   flush(): void;
   /**
+   * @internal
    * Submits recorded work once the current task's synchronous code has run, so a step's
    * backward(), optimizer update and the reads that follow share one submit.
    */
   flushSoon(): Promise<void>;
+  /**
+   * The counters behind pg.memory().
+   * @example
+   * pg.backend()?.stats().dispatches;
+   */
   stats(): BackendStats;
-  /** Frees pooled memory that no tensor uses (it is kept for reuse otherwise). */
+  /** @internal Frees pooled memory that no tensor uses (it is kept for reuse otherwise). */
   releasePooled(): void;
-  /** Throws DeviceLostError (or the pending GPU error) if the device cannot be used. */
+  /** @internal Throws DeviceLostError (or the pending GPU error) if the device cannot be used. */
   assertUsable(op: string): void;
+  /** @internal */
   destroy(): void;
-  /** Recording kernels once and replaying them (pg.compile); null where every call runs eagerly. */
+  /** @internal Recording kernels once and replaying them (pg.compile); null where every call runs eagerly. */
   readonly capture: Capturing | null;
 }
 

@@ -15,15 +15,36 @@ import type { Backend, CapturedWork, Storage } from './backend.ts';
 import { activeBackend, engine, type TraceWatch, type UpdateHook } from './engine.ts';
 import { CompileError, InvalidArgumentError } from './errors.ts';
 import { binaryScalarOps } from './ops/elementwise.ts';
-import { noGrad, tidy } from './runtime.ts';
+import { type NotPromise, noGrad, tidy } from './runtime.ts';
 import { fmt } from './shape.ts';
 import { apply, Tensor } from './tensor.ts';
 
-/** A compiled function: call it like fn; dispose() gives back the buffers its traces hold. */
+/**
+ * A compiled function: call it like fn; dispose() gives back the buffers its traces hold.
+ * @example
+ * const double = pg.compile((x: pg.Tensor) => x.mul(2));
+ * double(pg.ones([4]));
+ * double.traces; // 1
+ * double.dispose();
+ */
 export interface Compiled<A extends Tensor[], R> {
+  /**
+   * Runs the compiled function: the trace on the first call with these argument shapes, a replay after.
+   * @example
+   * const out = compiled(x);
+   */
   (...args: A): R;
-  /** Argument shapes traced so far (one trace each). */
+  /**
+   * Argument shapes traced so far (one trace each).
+   * @example
+   * compiled.traces; // 1 after calls with one set of shapes
+   */
   readonly traces: number;
+  /**
+   * Gives back the buffers every trace holds; calling the function afterwards throws CompileError.
+   * @example
+   * compiled.dispose();
+   */
   dispose(): void;
 }
 
@@ -145,8 +166,12 @@ const MAX_TRACES = 16;
  * fixed at the trace; pass what changes as arguments. Tensors fn closes over (weights) are read
  * as they are at each call; an optimizer's step() inside fn runs on each call with its current
  * learning rate.
+ * @example
+ * const grads = pg.compile(pg.grad((c1, c2) => c1.mul(0.6).add(c2.mul(0.4)).sub(0.5).pow(2)));
+ * const [g1, g2] = grads(pg.tensor([0.2]), pg.tensor([0.7])); // one kernel a call
+ * await Promise.all([g1.data(), g2.data()]);                   // [-0.12], [-0.08]
  */
-export function compile<A extends Tensor[], R>(fn: (...args: A) => R): Compiled<A, R> {
+export function compile<A extends Tensor[], R>(fn: (...args: A) => NotPromise<R>): Compiled<A, R> {
   if (typeof fn !== 'function') throw new InvalidArgumentError(`compile: expected a function, got ${fn === null ? 'null' : typeof fn}`);
   const programs = new Map<string, Program>();
   let disposed = false;
@@ -191,10 +216,10 @@ export function compile<A extends Tensor[], R>(fn: (...args: A) => R): Compiled<
 
 /** Where kernels cannot be captured (the CPU reference): fn every call, results detached copies. */
 function eager<A extends Tensor[], R>(fn: (...args: A) => R, args: A): R {
-  return tidy(() => {
+  return tidy<R>(() => {
     const found: Tensor[] = [];
     const rebuild = resultTemplate(called(fn, args), found, '');
-    return rebuild(noGrad(() => found.map((t) => apply(binaryScalarOps.mul!, [t], { scalar: 1 })))) as R;
+    return rebuild(noGrad(() => found.map((t) => apply(binaryScalarOps.mul!, [t], { scalar: 1 })))) as NotPromise<R>;
   });
 }
 

@@ -1,40 +1,139 @@
 /**
  * Every error pixelgrad throws is a PixelgradError subclass with a message that names the op,
  * the shapes or the limit, and says what to do. The engine stays usable after any of them.
+ * @example
+ * try {
+ *   pg.zeros([2]).add(pg.zeros([3]));
+ * } catch (e) {
+ *   if (e instanceof pg.PixelgradError) console.warn(e.name, e.message); // ShapeError add: ...
+ * }
  */
 export class PixelgradError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = new.target.name;
+  static {
+    nameErrorClass(PixelgradError, 'PixelgradError');
   }
 }
 
-/** Shapes that do not fit an op: broadcasting, matmul inner dims, reshape sizes, data length. */
-export class ShapeError extends PixelgradError {}
+/**
+ * Sets `name` on the class's prototype, so `e.name` and the first line of `e.stack` say the class's
+ * name in every build: minifiers rename classes, which breaks `new.target.name`.
+ */
+function nameErrorClass(cls: { prototype: Error }, name: string): void {
+  Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, configurable: true, enumerable: false });
+}
 
-/** An argument that is not valid for the op: an axis out of range, a ragged array, a NaN hyper-parameter. */
-export class InvalidArgumentError extends PixelgradError {}
+/**
+ * Shapes that do not fit an op: broadcasting, matmul inner dims, reshape sizes, data length.
+ * @example
+ * pg.zeros([2, 3]).matmul(pg.zeros([4, 5])); // throws ShapeError: matmul: ... [2, 3] ... [4, 5]
+ */
+export class ShapeError extends PixelgradError {
+  static {
+    nameErrorClass(ShapeError, 'ShapeError');
+  }
+}
 
-/** A disposed tensor was used. Subclasses ReferenceError's meaning: the handle no longer points at data. */
-export class DisposedTensorError extends PixelgradError {}
+/**
+ * An argument that is not valid for the op: an axis out of range, a ragged array, a NaN hyper-parameter.
+ * @example
+ * pg.zeros([2, 3]).sum(2); // throws InvalidArgumentError: sum: axis 2 ... rank 2
+ */
+export class InvalidArgumentError extends PixelgradError {
+  static {
+    nameErrorClass(InvalidArgumentError, 'InvalidArgumentError');
+  }
+}
 
-/** backward() was asked for something autograd cannot do: no grad required, non-scalar without a gradient, a freed graph. */
-export class GradientError extends PixelgradError {}
+/**
+ * A disposed tensor was used. Subclasses ReferenceError's meaning: the handle no longer points at data.
+ * @example
+ * const t = pg.zeros([2]);
+ * t.dispose();
+ * await t.data(); // throws DisposedTensorError
+ */
+export class DisposedTensorError extends PixelgradError {
+  static {
+    nameErrorClass(DisposedTensorError, 'DisposedTensorError');
+  }
+}
 
-/** A second backward() through a graph whose saved tensors were already released. */
-export class FreedGraphError extends GradientError {}
+/**
+ * backward() was asked for something autograd cannot do: no grad required, non-scalar without a gradient, a freed graph.
+ * @example
+ * pg.zeros([2]).sum().backward(); // throws GradientError: nothing requires grad
+ */
+export class GradientError extends PixelgradError {
+  static {
+    nameErrorClass(GradientError, 'GradientError');
+  }
+}
 
-/** A compiled function (pg.compile) did something a replay could not repeat, or its captured state changed. */
-export class CompileError extends PixelgradError {}
+/**
+ * A second backward() through a graph whose saved tensors were already released.
+ * @example
+ * loss.backward();
+ * loss.backward(); // throws FreedGraphError unless the first passed { retainGraph: true }
+ */
+export class FreedGraphError extends GradientError {
+  static {
+    nameErrorClass(FreedGraphError, 'FreedGraphError');
+  }
+}
 
-/** A tensor or dispatch exceeds what the device allows; thrown before any GPU call. */
-export class LimitError extends PixelgradError {}
+/**
+ * A compiled function (pg.compile) did something a replay could not repeat, or its captured state changed.
+ * @example
+ * const f = pg.compile((x: pg.Tensor) => { x.data(); return x; });
+ * f(pg.zeros([2])); // throws CompileError: reading data inside a compiled function
+ */
+export class CompileError extends PixelgradError {
+  static {
+    nameErrorClass(CompileError, 'CompileError');
+  }
+}
 
-/** WGSL failed to compile: carries the kernel name, the compiler's line:col messages and the source. */
+/**
+ * A tensor or dispatch exceeds what the device allows; thrown before any GPU call.
+ * @example
+ * pg.zeros([1 << 30]); // throws LimitError on a device whose buffers cannot hold 4 GiB
+ */
+export class LimitError extends PixelgradError {
+  static {
+    nameErrorClass(LimitError, 'LimitError');
+  }
+}
+
+/**
+ * WGSL failed to compile: carries the kernel name, the compiler's line:col messages and the source.
+ * @example
+ * catch (e) {
+ *   if (e instanceof pg.ShaderCompileError) console.error(e.kernel, e.messages);
+ * }
+ */
 export class ShaderCompileError extends PixelgradError {
+  static {
+    nameErrorClass(ShaderCompileError, 'ShaderCompileError');
+  }
+
+  /** Made by the engine when a kernel fails to compile; the message shows the numbered source. */
   constructor(
+    /**
+     * The name of the kernel that failed.
+     * @example
+     * if (e instanceof pg.ShaderCompileError) console.error(e.kernel);
+     */
     readonly kernel: string,
+    /**
+     * The compiler's messages, each with its line:col.
+     * @example
+     * if (e instanceof pg.ShaderCompileError) console.error(e.messages.join('\n'));
+     */
     readonly messages: readonly string[],
+    /**
+     * The WGSL source that failed.
+     * @example
+     * if (e instanceof pg.ShaderCompileError) console.error(e.source);
+     */
     readonly source: string,
   ) {
     const numbered = source
@@ -45,9 +144,25 @@ export class ShaderCompileError extends PixelgradError {
   }
 }
 
-/** The GPU device was lost; every tensor on it is gone. Call pg.init() again and recreate tensors. */
+/**
+ * The GPU device was lost; every tensor on it is gone. Call pg.init() again and recreate tensors.
+ * @example
+ * catch (e) {
+ *   if (e instanceof pg.DeviceLostError) await pg.init(); // a new device; recreate the tensors
+ * }
+ */
 export class DeviceLostError extends PixelgradError {
+  static {
+    nameErrorClass(DeviceLostError, 'DeviceLostError');
+  }
+
+  /** Made by the engine when the device is lost; `detail` is WebGPU's message. */
   constructor(
+    /**
+     * WebGPU's GPUDeviceLostReason ('destroyed', 'unknown'), or 'replaced' for a tensor from an earlier device.
+     * @example
+     * if (e instanceof pg.DeviceLostError && e.reason !== 'destroyed') await pg.init();
+     */
     readonly reason: string,
     detail: string,
   ) {
@@ -55,9 +170,25 @@ export class DeviceLostError extends PixelgradError {
   }
 }
 
-/** No WebGPU: no navigator.gpu, or no adapter. */
+/**
+ * No WebGPU: no navigator.gpu, or no adapter.
+ * @example
+ * await pg.init().catch(async (e) => {
+ *   if (e instanceof pg.WebGPUUnavailableError) await pg.init({ backend: 'cpu' });
+ * });
+ */
 export class WebGPUUnavailableError extends PixelgradError {
+  static {
+    nameErrorClass(WebGPUUnavailableError, 'WebGPUUnavailableError');
+  }
+
+  /** Made by pg.init(); the message says what is missing and how to get WebGPU. */
   constructor(
+    /**
+     * Which step failed: no navigator.gpu, no adapter, or no device.
+     * @example
+     * if (e instanceof pg.WebGPUUnavailableError && e.reason === 'no-navigator-gpu') showBrowserHelp();
+     */
     readonly reason: 'no-navigator-gpu' | 'no-adapter' | 'no-device',
     detail = '',
   ) {
@@ -73,12 +204,41 @@ export class WebGPUUnavailableError extends PixelgradError {
   }
 }
 
-/** A pixelgrad call before pg.init() resolved. */
+/**
+ * A pixelgrad call before pg.init() resolved.
+ * @example
+ * pg.zeros([2]); // before `await pg.init()`: throws NotInitializedError
+ */
 export class NotInitializedError extends PixelgradError {
+  static {
+    nameErrorClass(NotInitializedError, 'NotInitializedError');
+  }
+
+  /** Made by a call (`op`) that came before pg.init() resolved. */
   constructor(op: string) {
     super(`${op}: pixelgrad is not initialized. Call \`await pg.init()\` first.`);
   }
 }
 
-/** WebGPU reported a validation or internal error that pixelgrad did not expect (a bug: please report it). */
-export class GpuError extends PixelgradError {}
+/**
+ * Bytes that are not a safetensors file pixelgrad can read: a truncated file, a header that is not
+ * JSON, offsets that do not fit, or a dtype other than F32.
+ * @example
+ * pg.loadSafetensors(new Uint8Array(4)); // throws SafetensorsError: loadSafetensors: 4 bytes is too short ...
+ */
+export class SafetensorsError extends PixelgradError {
+  static {
+    nameErrorClass(SafetensorsError, 'SafetensorsError');
+  }
+}
+
+/**
+ * WebGPU reported a validation or internal error that pixelgrad did not expect (a bug: please report it).
+ * @example
+ * pg.memory().uncapturedErrors; // the count of WebGPU errors nobody expected
+ */
+export class GpuError extends PixelgradError {
+  static {
+    nameErrorClass(GpuError, 'GpuError');
+  }
+}

@@ -13,15 +13,17 @@
 import './ops/all.ts';
 
 export { Tensor, type Operand, type NestedArray, type BackwardOptions } from './tensor.ts';
-export { tensor, full, zeros, ones, zerosLike, onesLike, rand, randn, arange, type TensorOptions, type TensorData, type RandomOptions } from './creation.ts';
-export { init, backend, shutdown, flush, memory, releasePooled, tidy, noGrad, dispose, type InitOptions, type MemoryInfo } from './runtime.ts';
-export { grad, valueAndGrad, type ValueAndGrad } from './autograd/functional.ts';
+export { tensor, full, zeros, ones, zerosLike, onesLike, rand, randn, arange, type TensorOptions, type TensorData, type CreationOptions, type RandomOptions } from './creation.ts';
+export { init, backend, shutdown, flush, memory, releasePooled, tidy, noGrad, dispose, type InitOptions, type MemoryInfo, type NotPromise } from './runtime.ts';
+export { grad, valueAndGrad, type Grads, type ValueAndGrad } from './autograd/functional.ts';
 export { compile, type Compiled } from './compile.ts';
 export { manualSeed, mulberry32 } from './random.ts';
+export { format, type FormatOptions, type TensorSummary } from './format.ts';
+export { saveSafetensors, loadSafetensors, type SaveSafetensorsOptions } from './safetensors.ts';
 export type { Backend, BackendStats } from './backend.ts';
 export type { Shape } from './shape.ts';
 export { registeredOps, type OpDef } from './ops/op.ts';
 export * from './errors.ts';
-export * from './ops/concat.ts';
+export { cat, stack } from './ops/concat.ts';
 export * from './image/index.ts';
 export * from './optim/index.ts';

@@ -1,6 +1,11 @@
 /** Seeded random numbers (mulberry32), so pg.rand(shape, { seed }) is the same on every backend and run. */
 
-/** A small seeded generator of uniform numbers in [0, 1): the one behind pg.rand, for JS-side choices that must be reproducible. */
+/**
+ * A small seeded generator of uniform numbers in [0, 1): the one behind pg.rand, for JS-side choices that must be reproducible.
+ * @example
+ * const next = pg.mulberry32(1);
+ * next(); // the same number on every run
+ */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
@@ -13,7 +18,14 @@ export function mulberry32(seed: number): () => number {
 }
 
 let globalSeed = 0x5eed;
-/** Seeds the generator used when pg.rand/randn get no seed. */
+/**
+ * Seeds the generator used when pg.rand/randn get no seed.
+ * @example
+ * pg.manualSeed(0);
+ * const a = pg.rand([3]);
+ * pg.manualSeed(0);
+ * const b = pg.rand([3]); // the same values as a
+ */
 export function manualSeed(seed: number): void {
   globalSeed = seed >>> 0;
 }

@@ -7,11 +7,32 @@ import { requestGpuDevice } from './gpu/device.ts';
 import { WebGpuBackend } from './gpu/webgpu-backend.ts';
 import { Tensor } from './tensor.ts';
 
+/**
+ * Options of pg.init().
+ * @example
+ * await pg.init({ backend: 'cpu' });
+ * await pg.init({ powerPreference: 'high-performance' });
+ */
 export interface InitOptions {
-  /** 'webgpu' (default) or 'cpu', the float64 reference backend. */
+  /**
+   * 'webgpu' (default) or 'cpu', the float64 reference backend.
+   * @example
+   * await pg.init({ backend: 'cpu' }); // no GPU needed
+   */
   readonly backend?: 'webgpu' | 'cpu';
-  /** A GPU object to use instead of navigator.gpu (e.g. `create([])` from the 'webgpu' package in Node). */
+  /**
+   * A GPU object to use instead of navigator.gpu (e.g. `create([])` from the 'webgpu' package in Node).
+   * @example
+   * import { create, globals } from 'webgpu';
+   * Object.assign(globalThis, globals);
+   * await pg.init({ gpu: create([]) });
+   */
   readonly gpu?: GPU;
+  /**
+   * Which adapter to ask for where there are several (requestAdapter's powerPreference).
+   * @example
+   * await pg.init({ powerPreference: 'low-power' });
+   */
   readonly powerPreference?: GPUPowerPreference;
 }
 
@@ -21,6 +42,9 @@ let starting: Promise<Backend> | null = null;
  * Finds an adapter and a device and makes them the engine's backend. Idempotent: a second call
  * returns the same backend, unless the device was lost, in which case it starts a new one.
  * Tensors from a lost device cannot be used again.
+ * @example
+ * const backend = await pg.init();
+ * backend.adapterName; // e.g. 'nvidia / ampere'
  */
 export async function init(options: InitOptions = {}): Promise<Backend> {
   const kind = options.backend ?? 'webgpu';
@@ -53,16 +77,29 @@ function usable(b: Backend): boolean {
   }
 }
 
-/** The active backend, or null before init(). */
+/**
+ * The active backend, or null before init().
+ * @example
+ * pg.backend()?.kind; // 'webgpu', 'cpu', or undefined before init()
+ */
 export const backend = (): Backend | null => engine.backend;
 
-/** Shuts the backend down (tensors become unusable). */
+/**
+ * Shuts the backend down (tensors become unusable).
+ * @example
+ * pg.shutdown(); // lets a Node process exit
+ */
 export function shutdown(): void {
   engine.backend?.destroy();
   engine.backend = null;
 }
 
-/** Submits all recorded GPU work now (reads and backward() do this themselves). */
+/**
+ * Submits all recorded GPU work now (reads and backward() do this themselves).
+ * @example
+ * loss.backward();
+ * pg.flush(); // start the GPU now rather than at the end of the task
+ */
 export function flush(): void {
   engine.backend?.flush();
 }
@@ -70,16 +107,36 @@ export function flush(): void {
 /**
  * Gives the GPU back the pooled buffers no tensor uses. The pool keeps them so that a training
  * loop allocates nothing after its first step; call this after the loop, not inside it.
+ * @example
+ * pg.releasePooled();
+ * pg.memory().bytesPooled; // 0
  */
 export function releasePooled(): void {
   engine.backend?.releasePooled();
 }
 
+/**
+ * What pg.memory() returns: live tensors and bytes, and counters of device objects and work.
+ * @example
+ * const { liveTensors, bytesInUse, dispatches } = pg.memory();
+ */
 export interface MemoryInfo extends BackendStats {
-  /** Tensors created and not yet disposed (including gradients and optimizer state). */
+  /**
+   * Tensors created and not yet disposed (including gradients and optimizer state).
+   * @example
+   * pg.memory().liveTensors;
+   */
   liveTensors: number;
 }
 
+/**
+ * Memory and work counters: live tensors, bytes in use and pooled, buffers, bind groups and
+ * pipelines created, dispatches and submits. Steady training steps inside tidy() create nothing.
+ * @example
+ * const before = pg.memory().buffersCreated;
+ * step();
+ * pg.memory().buffersCreated - before; // 0 after the first step
+ */
 export function memory(): MemoryInfo {
   const stats = engine.backend?.stats() ?? {
     buffersCreated: 0,
@@ -104,15 +161,29 @@ function collect(x: unknown, into: Set<Tensor>, seen = new Set<unknown>()): void
 }
 
 /**
+ * T itself, or `never` when T is a Promise: a parameter typed `() => NotPromise<T>` rejects async
+ * functions at compile time (tidy and compile need synchronous ones).
+ * @example
+ * const ok: pg.NotPromise<number> = 1; // number
+ * type Rejected = pg.NotPromise<Promise<number>>; // never
+ */
+export type NotPromise<T> = T extends PromiseLike<unknown> ? never : T;
+
+/**
  * Runs fn and disposes every tensor it created, except those it returns (in any nested array or
  * object). fn must be synchronous: awaiting inside would let other code's tensors into the scope.
+ * @example
+ * const loss = pg.tidy(() => {
+ *   const err = pred.sub(target); // disposed when tidy returns
+ *   return err.square().mean();   // kept: returned
+ * });
  */
-export function tidy<T>(fn: () => T): T {
+export function tidy<T>(fn: () => NotPromise<T>): T {
   const scope: Scope = { tensors: new Set() };
   engine.scopes.push(scope);
   let result: T;
   try {
-    result = fn();
+    result = fn() as T;
   } catch (e) {
     engine.scopes.pop();
     for (const t of scope.tensors) t.dispose();
@@ -133,7 +204,11 @@ export function tidy<T>(fn: () => T): T {
   return result;
 }
 
-/** Runs fn without recording operations for autograd. */
+/**
+ * Runs fn without recording operations for autograd.
+ * @example
+ * const preview = pg.noGrad(() => weights.mul(2)); // not recorded for backward()
+ */
 export function noGrad<T>(fn: () => T): T {
   const prev = engine.gradEnabled;
   engine.gradEnabled = false;
@@ -144,7 +219,11 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
-/** Disposes every tensor in a (nested) array or object. */
+/**
+ * Disposes every tensor in a (nested) array or object.
+ * @example
+ * pg.dispose([a, { b, c: [d] }]);
+ */
 export function dispose(x: unknown): void {
   const all = new Set<Tensor>();
   collect(x, all);

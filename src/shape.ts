@@ -1,5 +1,10 @@
 import { InvalidArgumentError, ShapeError } from './errors.ts';
 
+/**
+ * The size of each axis, outermost first; [] is a scalar.
+ * @example
+ * const s: pg.Shape = [480, 640, 3]; // an H × W RGB image
+ */
 export type Shape = readonly number[];
 
 export const fmt = (s: Shape): string => `[${s.join(', ')}]`;

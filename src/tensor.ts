@@ -3,6 +3,7 @@ import { type Backend, retain, type Storage } from './backend.ts';
 import { backward as runBackward } from './autograd/backward.ts';
 import { Node } from './autograd/node.ts';
 import { engine } from './engine.ts';
+import { describeTensor, type FormatOptions, format, summary, type TensorSummary } from './format.ts';
 import { DeviceLostError, DisposedTensorError, GradientError, InvalidArgumentError, ShapeError } from './errors.ts';
 import { binaryOps, binaryScalarOps, unaryOps } from './ops/elementwise.ts';
 import { matmulOp } from './ops/matmul.ts';
@@ -12,20 +13,70 @@ import { logSoftmaxOp, softmaxOp } from './ops/softmax.ts';
 import { maxOp, meanOp, sumOp } from './ops/reduce.ts';
 import { checkShape, fmt, normalizeAxes, normalizeAxis, type Shape, sizeOf } from './shape.ts';
 
+/**
+ * The other operand of a binary op: a tensor (broadcast NumPy-style) or a number.
+ * @example
+ * x.mul(2);          // a number
+ * x.mul(pg.ones([3])); // a tensor
+ */
 export type Operand = Tensor | number;
+/**
+ * A number or nested arrays of numbers: what toArray() returns and pg.tensor() accepts.
+ * @example
+ * const a: pg.NestedArray = await pg.tensor([[1, 2]]).toArray(); // [[1, 2]]
+ */
 export type NestedArray = number | NestedArray[];
 
+/**
+ * Options of backward().
+ * @example
+ * loss.backward({ retainGraph: true });
+ */
 export interface BackwardOptions {
-  /** Keep saved tensors so backward() can run through this graph again. */
+  /**
+   * Keep saved tensors so backward() can run through this graph again.
+   * @example
+   * loss.backward({ retainGraph: true });
+   * loss.backward(); // a second pass through the same graph
+   */
   readonly retainGraph?: boolean;
 }
 
+/**
+ * An n-dimensional float32 array on the active backend (a WebGPU buffer, or float64 on the CPU
+ * reference backend), with a link into the autograd graph. Make one with pg.tensor(), pg.zeros(),
+ * pg.rand() and the like; every op returns a new tensor. Free it with dispose() or inside pg.tidy().
+ * @example
+ * const x = pg.tensor([[1, 2], [3, 4]], { requiresGrad: true });
+ * const y = x.mul(x).sum();
+ * y.backward();
+ * await x.grad!.data(); // Float32Array [2, 4, 6, 8]
+ */
 export class Tensor {
+  /**
+   * A number unique to this tensor in this process, counting up from 1 (shown by toString()).
+   * @example
+   * pg.zeros([2]).id; // e.g. 7
+   */
   readonly id: number;
+  /**
+   * The size of each axis (frozen); [] for a scalar.
+   * @example
+   * pg.zeros([2, 3]).shape; // [2, 3]
+   */
   readonly shape: Shape;
-  /** Number of elements. */
+  /**
+   * Number of elements.
+   * @example
+   * pg.zeros([2, 3]).size; // 6
+   */
   readonly size: number;
-  /** The gradient accumulated by backward() (a leaf's, or a retained non-leaf's), or null. */
+  /**
+   * The gradient accumulated by backward() (a leaf's, or a retained non-leaf's), or null.
+   * @example
+   * x.square().sum().backward();
+   * await x.grad?.data();
+   */
   grad: Tensor | null = null;
   /** @internal */
   _storage: Storage | null;
@@ -47,10 +98,21 @@ export class Tensor {
     if (inScope) engine.scopes.at(-1)?.tensors.add(this);
   }
 
+  /**
+   * The number of axes (0 for a scalar).
+   * @example
+   * pg.zeros([2, 3]).rank; // 2
+   */
   get rank(): number {
     return this.shape.length;
   }
 
+  /**
+   * Whether ops on this tensor are recorded for backward(); set it on leaves to start or stop.
+   * @example
+   * const w = pg.zeros([3]);
+   * w.requiresGrad = true;
+   */
   get requiresGrad(): boolean {
     return this._requiresGrad;
   }
@@ -67,17 +129,56 @@ export class Tensor {
     this._requiresGrad = flag;
   }
 
+  /**
+   * True once dispose() ran (or tidy disposed it); any use then throws DisposedTensorError.
+   * @example
+   * const t = pg.zeros([2]);
+   * t.dispose();
+   * t.isDisposed; // true
+   */
   get isDisposed(): boolean {
     return this._storage === null;
   }
 
-  /** True for tensors made by the user rather than by an op. */
+  /**
+   * True for tensors made by the user rather than by an op.
+   * @example
+   * pg.zeros([2]).isLeaf;                                  // true
+   * pg.zeros([2], { requiresGrad: true }).mul(2).isLeaf; // false
+   */
   get isLeaf(): boolean {
     return !this._node || this._node.leaf !== null;
   }
 
+  // ---------- printing (src/format.ts) ----------
+
+  /**
+   * Shape and flags, without reading the data; `await t.print()` shows the values.
+   * @example
+   * String(pg.zeros([2, 3])); // 'Tensor(id=1, shape=[2, 3])'
+   */
   toString(): string {
-    return `Tensor(id=${this.id}, shape=${fmt(this.shape)}${this._requiresGrad ? ', requiresGrad' : ''}${this.isDisposed ? ', disposed' : ''})`;
+    return describeTensor(this);
+  }
+  /**
+   * Reads the values and prints them with console.log, as PyTorch prints a tensor (see pg.format).
+   * @example
+   * await pg.tensor([[1, 2], [3, 4]]).print(); // tensor([[1., 2.],\n        [3., 4.]], shape=[2, 2])
+   */
+  async print(options?: FormatOptions): Promise<void> {
+    console.log(await format(this, options));
+  }
+  /**
+   * What JSON.stringify shows: id, shape, size and flags, never the data or internals.
+   * @example
+   * JSON.stringify(pg.zeros([2])); // '{"type":"Tensor","id":1,"shape":[2],"size":2,"requiresGrad":false}'
+   */
+  toJSON(): TensorSummary {
+    return summary(this);
+  }
+  /** @internal Node's util.inspect (console.log(t) in Node): the same line as toString(). */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return describeTensor(this);
   }
 
   /** @internal The storage, after checking the tensor is usable by `op`. */
@@ -120,13 +221,21 @@ export class Tensor {
 
   // ---------- reading ----------
 
-  /** The values, flat, row-major. */
+  /**
+   * The values, flat, row-major.
+   * @example
+   * await pg.tensor([[1, 2], [3, 4]]).data(); // Float32Array [1, 2, 3, 4]
+   */
   async data(): Promise<Float32Array> {
     const s = this._live('data');
     return this._backend.read(s, this.size);
   }
 
-  /** The values as nested arrays in this tensor's shape (a number for rank 0). */
+  /**
+   * The values as nested arrays in this tensor's shape (a number for rank 0).
+   * @example
+   * await pg.tensor([[1, 2], [3, 4]]).toArray(); // [[1, 2], [3, 4]]
+   */
   async toArray(): Promise<NestedArray> {
     const flat = await this.data();
     const build = (dim: number, offset: number): NestedArray => {
@@ -137,7 +246,11 @@ export class Tensor {
     return build(0, 0);
   }
 
-  /** The single value of a one-element tensor. */
+  /**
+   * The single value of a one-element tensor.
+   * @example
+   * await pg.tensor([1, 2, 3]).sum().item(); // 6
+   */
   async item(): Promise<number> {
     if (this.size !== 1) throw new InvalidArgumentError(`item: needs a one-element tensor, got shape ${fmt(this.shape)}; use data() or toArray()`);
     return (await this.data())[0]!;
@@ -145,7 +258,12 @@ export class Tensor {
 
   // ---------- lifetime ----------
 
-  /** Frees the device memory (and the gradient). Calling it twice is harmless. */
+  /**
+   * Frees the device memory (and the gradient). Calling it twice is harmless.
+   * @example
+   * const t = pg.zeros([1024, 1024]);
+   * t.dispose();
+   */
   dispose(): void {
     const s = this._storage;
     if (!s) return;
@@ -165,6 +283,10 @@ export class Tensor {
   /**
    * Computes gradients of this tensor with respect to every leaf that requires grad and adds them
    * into their .grad. A one-element tensor needs no gradient; any other needs one of its shape.
+   * @example
+   * const x = pg.tensor([1, 2], { requiresGrad: true });
+   * x.square().sum().backward();
+   * await x.grad!.data(); // Float32Array [2, 4]
    */
   backward(gradient?: Tensor | BackwardOptions, options: BackwardOptions = {}): void {
     if (gradient !== undefined && !(gradient instanceof Tensor)) {
@@ -174,7 +296,12 @@ export class Tensor {
     runBackward(this, gradient, options.retainGraph ?? false);
   }
 
-  /** Drops the accumulated gradient (as PyTorch's zero_grad(set_to_none=True)). */
+  /**
+   * Drops the accumulated gradient (as PyTorch's zero_grad(set_to_none=True)).
+   * @example
+   * x.zeroGrad();
+   * x.grad; // null
+   */
   zeroGrad(): void {
     const trace = engine.trace;
     if (trace && this.id < trace.firstId) trace.gradChange(this, true);
@@ -182,7 +309,11 @@ export class Tensor {
     this.grad = null;
   }
 
-  /** A tensor sharing this one's data, outside the graph (no gradient flows through it). */
+  /**
+   * A tensor sharing this one's data, outside the graph (no gradient flows through it).
+   * @example
+   * const fixed = x.detach(); // no gradient flows into x through `fixed`
+   */
   detach(): Tensor {
     const s = retain(this._live('detach'));
     return new Tensor(this._backend, s, this.shape, false);
@@ -190,100 +321,229 @@ export class Tensor {
 
   // ---------- elementwise ----------
 
+  /**
+   * Elementwise a + b, broadcasting NumPy-style; `other` may be a number.
+   * @example
+   * await pg.tensor([1, 2]).add(pg.tensor([[10], [20]])).toArray(); // [[11, 12], [21, 22]]
+   */
   add(other: Operand): Tensor {
     return binary('add', this, other);
   }
+  /**
+   * Elementwise a − b, broadcasting; `other` may be a number.
+   * @example
+   * await pg.tensor([3, 4]).sub(1).data(); // Float32Array [2, 3]
+   */
   sub(other: Operand): Tensor {
     return binary('sub', this, other);
   }
+  /**
+   * Elementwise a × b, broadcasting; `other` may be a number.
+   * @example
+   * await pg.tensor([3, 4]).mul(2).data(); // Float32Array [6, 8]
+   */
   mul(other: Operand): Tensor {
     return binary('mul', this, other);
   }
+  /**
+   * Elementwise a ÷ b, broadcasting; `other` may be a number.
+   * @example
+   * await pg.tensor([3, 4]).div(2).data(); // Float32Array [1.5, 2]
+   */
   div(other: Operand): Tensor {
     return binary('div', this, other);
   }
+  /**
+   * Elementwise a to the power b, broadcasting. As in PyTorch, a negative base needs an integer
+   * exponent, and `pow(2)` is `square()` (x·x, exactly rounded).
+   * @example
+   * await pg.tensor([2, 3]).pow(3).data(); // Float32Array [8, 27]
+   */
   pow(exponent: Operand): Tensor {
     // As PyTorch does: x² as x·x, exactly rounded (WGSL's pow goes through exp2 and log2).
     if (exponent === 2) return this.square();
     return binary('pow', this, exponent);
   }
+  /**
+   * Elementwise maximum, broadcasting; ties share the gradient evenly.
+   * @example
+   * await pg.tensor([1, 5]).maximum(3).data(); // Float32Array [3, 5]
+   */
   maximum(other: Operand): Tensor {
     return binary('maximum', this, other);
   }
+  /**
+   * Elementwise minimum, broadcasting; ties share the gradient evenly.
+   * @example
+   * await pg.tensor([1, 5]).minimum(3).data(); // Float32Array [1, 3]
+   */
   minimum(other: Operand): Tensor {
     return binary('minimum', this, other);
   }
+  /**
+   * Elementwise −x.
+   * @example
+   * await pg.tensor([1, -2]).neg().data(); // Float32Array [-1, 2]
+   */
   neg(): Tensor {
     return apply(unaryOps.neg!, [this], {});
   }
+  /**
+   * Elementwise eˣ.
+   * @example
+   * await pg.tensor([0, 1]).exp().data(); // Float32Array [1, 2.718…]
+   */
   exp(): Tensor {
     return apply(unaryOps.exp!, [this], {});
   }
+  /**
+   * Elementwise natural logarithm (NaN below 0, −∞ at 0).
+   * @example
+   * await pg.tensor([1, Math.E]).log().data(); // Float32Array [0, 1]
+   */
   log(): Tensor {
     return apply(unaryOps.log!, [this], {});
   }
+  /**
+   * Elementwise square root.
+   * @example
+   * await pg.tensor([4, 9]).sqrt().data(); // Float32Array [2, 3]
+   */
   sqrt(): Tensor {
     return apply(unaryOps.sqrt!, [this], {});
   }
+  /**
+   * Elementwise |x|; the gradient at 0 is 0.
+   * @example
+   * await pg.tensor([-2, 3]).abs().data(); // Float32Array [2, 3]
+   */
   abs(): Tensor {
     return apply(unaryOps.abs!, [this], {});
   }
+  /**
+   * Elementwise x², computed as x·x.
+   * @example
+   * await pg.tensor([-2, 3]).square().data(); // Float32Array [4, 9]
+   */
   square(): Tensor {
     return apply(unaryOps.square!, [this], {});
   }
+  /**
+   * Elementwise max(x, 0); the gradient at 0 is 0.
+   * @example
+   * await pg.tensor([-2, 3]).relu().data(); // Float32Array [0, 3]
+   */
   relu(): Tensor {
     return apply(unaryOps.relu!, [this], {});
   }
+  /**
+   * Elementwise 1 / (1 + e⁻ˣ).
+   * @example
+   * await pg.tensor([0]).sigmoid().data(); // Float32Array [0.5]
+   */
   sigmoid(): Tensor {
     return apply(unaryOps.sigmoid!, [this], {});
   }
+  /**
+   * Elementwise hyperbolic tangent.
+   * @example
+   * await pg.tensor([0]).tanh().data(); // Float32Array [0]
+   */
   tanh(): Tensor {
     return apply(unaryOps.tanh!, [this], {});
   }
-  /** Limits values to [min, max]; the gradient passes where min <= x <= max. */
+  /**
+   * Limits values to [min, max]; the gradient passes where min <= x <= max.
+   * @example
+   * await pg.tensor([-1, 0.5, 2]).clamp(0, 1).data(); // Float32Array [0, 0.5, 1]
+   */
   clamp(min: number, max: number): Tensor {
     return apply(unaryOps.clamp!, [this], { params: [min, max] });
   }
 
   // ---------- reductions ----------
 
-  /** Sum over `axes` (all when omitted); keepDims keeps them as size 1. */
+  /**
+   * Sum over `axes` (all when omitted); keepDims keeps them as size 1.
+   * @example
+   * const x = pg.tensor([[1, 2], [3, 4]]);
+   * await x.sum().item();             // 10
+   * await x.sum(0).data();            // Float32Array [4, 6]
+   * x.sum(1, true).shape;             // [2, 1]
+   */
   sum(axes?: number | readonly number[], keepDims = false): Tensor {
     return apply(sumOp, [this], { axes: normalizeAxes('sum', axes, this.rank), keepDims });
   }
+  /**
+   * Mean over `axes` (all when omitted); keepDims keeps them as size 1.
+   * @example
+   * await pg.tensor([[1, 2], [3, 4]]).mean(-1).data(); // Float32Array [1.5, 3.5]
+   */
   mean(axes?: number | readonly number[], keepDims = false): Tensor {
     return apply(meanOp, [this], { axes: normalizeAxes('mean', axes, this.rank), keepDims });
   }
-  /** Maximum over `axes`; tied elements share the gradient evenly (as torch.amax). */
+  /**
+   * Maximum over `axes`; tied elements share the gradient evenly (as torch.amax).
+   * @example
+   * await pg.tensor([[1, 5], [3, 4]]).max(1).data(); // Float32Array [5, 4]
+   */
   max(axes?: number | readonly number[], keepDims = false): Tensor {
     return apply(maxOp, [this], { axes: normalizeAxes('max', axes, this.rank), keepDims });
   }
 
   // ---------- linear algebra and normalization ----------
 
-  /** Matrix product of [..., M, K] and [..., K, N]; batch dims broadcast. */
+  /**
+   * Matrix product of [..., M, K] and [..., K, N]; batch dims broadcast.
+   * @example
+   * const a = pg.ones([2, 3]);
+   * const b = pg.ones([3, 4]);
+   * a.matmul(b).shape; // [2, 4]
+   */
   matmul(other: Tensor): Tensor {
     return apply(matmulOp, [this, other], {});
   }
+  /**
+   * exp(x) / sum(exp(x)) along `axis` (the last by default), computed stably.
+   * @example
+   * await pg.tensor([0, Math.log(3)]).softmax().data(); // Float32Array [0.25, 0.75]
+   */
   softmax(axis = -1): Tensor {
     return apply(softmaxOp, [this], { axis: normalizeAxis('softmax', axis, this.rank) });
   }
+  /**
+   * log(softmax(x)) along `axis`, computed stably (x − logsumexp(x)).
+   * @example
+   * await pg.tensor([0, 0]).logSoftmax().data(); // Float32Array [-0.693…, -0.693…]
+   */
   logSoftmax(axis = -1): Tensor {
     return apply(logSoftmaxOp, [this], { axis: normalizeAxis('logSoftmax', axis, this.rank) });
   }
 
   // ---------- shape ----------
 
-  /** Same data, new shape; one dimension may be -1 (inferred). No copy. */
+  /**
+   * Same data, new shape; one dimension may be -1 (inferred). No copy.
+   * @example
+   * pg.zeros([2, 3]).reshape([3, -1]).shape; // [3, 2]
+   */
   reshape(shape: readonly number[]): Tensor {
     return apply(reshapeOp, [this], { shape: inferShape('reshape', shape, this) });
   }
-  /** Adds a size-1 axis at `axis`. */
+  /**
+   * Adds a size-1 axis at `axis`.
+   * @example
+   * pg.zeros([2, 3]).unsqueeze(0).shape; // [1, 2, 3]
+   */
   unsqueeze(axis: number): Tensor {
     const a = normalizeAxis('unsqueeze', axis, this.rank + 1);
     return this.reshape([...this.shape.slice(0, a), 1, ...this.shape.slice(a)]);
   }
-  /** Removes size-1 axes (all of them, or the ones given). */
+  /**
+   * Removes size-1 axes (all of them, or the ones given).
+   * @example
+   * pg.zeros([1, 2, 1]).squeeze().shape; // [2]
+   */
   squeeze(axes?: number | readonly number[]): Tensor {
     const list = normalizeAxes('squeeze', axes, this.rank);
     for (const a of list) {
@@ -291,7 +551,11 @@ export class Tensor {
     }
     return this.reshape(this.shape.filter((d, i) => !(list.includes(i) && d === 1)));
   }
-  /** Swaps two axes (the last two by default). */
+  /**
+   * Swaps two axes (the last two by default).
+   * @example
+   * pg.zeros([2, 3]).transpose().shape; // [3, 2]
+   */
   transpose(axis0 = -2, axis1 = -1): Tensor {
     const a = normalizeAxis('transpose', axis0, this.rank);
     const b = normalizeAxis('transpose', axis1, this.rank);
@@ -299,22 +563,36 @@ export class Tensor {
     [perm[a], perm[b]] = [perm[b]!, perm[a]!];
     return this.permute(perm);
   }
-  /** Reorders axes: output axis i is input axis perm[i]. */
+  /**
+   * Reorders axes: output axis i is input axis perm[i].
+   * @example
+   * pg.zeros([2, 3, 4]).permute([2, 0, 1]).shape; // [4, 2, 3]
+   */
   permute(perm: readonly number[]): Tensor {
     return apply(permuteOp, [this], { perm });
   }
-  /** Broadcasts size-1 axes to a larger shape (-1 keeps a dimension). */
+  /**
+   * Broadcasts size-1 axes to a larger shape (-1 keeps a dimension).
+   * @example
+   * pg.zeros([1, 3]).expand([4, -1]).shape; // [4, 3]
+   */
   expand(shape: readonly number[]): Tensor {
     return apply(expandOp, [this], { shape });
   }
   /**
    * Elements from `begin` (inclusive) to `end` (exclusive) on each axis; negative indices count
    * from the end; missing entries mean the whole axis.
+   * @example
+   * await pg.arange(6).reshape([2, 3]).slice([0, 1], [2, 3]).toArray(); // [[1, 2], [4, 5]]
    */
   slice(begin: readonly number[], end?: readonly number[]): Tensor {
     return apply(sliceOp, [this], { begin, end: end ?? [] });
   }
-  /** Flattens to 1-D. */
+  /**
+   * Flattens to 1-D.
+   * @example
+   * pg.zeros([2, 3]).flatten().shape; // [6]
+   */
   flatten(): Tensor {
     return this.reshape([this.size]);
   }

@@ -5,7 +5,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import type { EngineName } from '../src/common.ts';
+import { parseArgs } from 'node:util';
+import { type EngineName, ENGINES, WORKLOADS } from '../src/engines.ts';
 import type { RunConfig } from '../src/harness.ts';
 import type { BenchConfig, BenchResult } from '../src/main.ts';
 import { type FullResult, printTable, readmeSection } from './report.ts';
@@ -14,7 +15,7 @@ export interface Options {
   quick: boolean;
   hardware: boolean;
   requireHardware: boolean;
-  only: string[] | null;
+  only: (typeof WORKLOADS)[number][] | null;
   engines: EngineName[];
   build: boolean;
   budgetS: number | null;
@@ -25,29 +26,75 @@ export interface Options {
   out: string | null;
 }
 
+const USAGE =
+  'npm run bench -- [--quick] [--hardware] [--require-hardware] [--only=roofline,seed,palette,layers,palette-plain,layers-plain,matmul] [--engines=pixelgrad,raw,tfjs,jax,js] [--budget=SECONDS] [--sizes=256,1024] [--no-build] [--node] [--out=DIR]';
+
+/** A comma-separated list whose every entry is one of `known`. */
+function listOf<T extends string>(flag: string, value: string, known: readonly T[]): T[] {
+  const items = value.split(',').filter(Boolean);
+  const unknown = items.filter((x) => !known.includes(x as T));
+  if (!items.length || unknown.length) throw new Error(`--${flag} takes a comma-separated list of ${known.join(', ')}; got ${JSON.stringify(value)}`);
+  return items as T[];
+}
+
+/** util.parseArgs over the bench's options; its errors end with a pointer to --help. */
+function parseFlags(argv: readonly string[]) {
+  try {
+    return parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        quick: { type: 'boolean', default: false },
+        hardware: { type: 'boolean', default: false },
+        'require-hardware': { type: 'boolean', default: false },
+        'no-build': { type: 'boolean', default: false },
+        only: { type: 'string' },
+        engines: { type: 'string' },
+        budget: { type: 'string' },
+        sizes: { type: 'string' },
+        node: { type: 'boolean', default: false },
+        out: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }).values;
+  } catch (e) {
+    throw new Error(`${(e as Error).message} (try --help)`);
+  }
+}
+
+/** The command line (util.parseArgs, strict): unknown options, missing values and bad values throw with what is allowed. */
 export function parse(argv: readonly string[]): Options {
-  const o: Options = { quick: false, hardware: false, requireHardware: false, only: null, engines: [], build: true, budgetS: null, sizes: null, node: false, out: null };
-  for (const a of argv) {
-    if (a === '--quick') o.quick = true;
-    else if (a === '--hardware') o.hardware = true;
-    else if (a === '--require-hardware') o.requireHardware = o.hardware = true;
-    else if (a === '--no-build') o.build = false;
-    else if (a.startsWith('--only=')) o.only = a.slice(7).split(',');
-    else if (a.startsWith('--engines=')) o.engines = a.slice(10).split(',') as EngineName[];
-    else if (a.startsWith('--budget=')) o.budgetS = Number(a.slice(9));
-    else if (a.startsWith('--sizes=')) o.sizes = a.slice(8).split(',').map(Number);
-    else if (a === '--node') o.node = true;
-    else if (a.startsWith('--out=')) o.out = a.slice(6);
-    else if (a === '--help' || a === '-h') {
-      console.log(
-        'npm run bench -- [--quick] [--hardware] [--require-hardware] [--only=roofline,seed,palette,layers,palette-plain,layers-plain,matmul] [--engines=pixelgrad,raw,tfjs,jax,js] [--budget=SECONDS] [--sizes=256,1024] [--no-build] [--node] [--out=DIR]',
-      );
-      process.exit(0);
-    } else throw new Error(`unknown option ${a} (try --help)`);
+  const values = parseFlags(argv);
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
   }
-  if (o.sizes?.some((n) => !Number.isInteger(n) || n < 4 || n % 4 !== 0)) {
-    throw new Error(`--sizes takes positive multiples of 4 (image sides and matrix sizes), got ${o.sizes.join(',')}`);
+  const o: Options = {
+    quick: values.quick,
+    hardware: values.hardware || values['require-hardware'],
+    requireHardware: values['require-hardware'],
+    only: values.only === undefined ? null : listOf('only', values.only, WORKLOADS),
+    engines: values.engines === undefined ? [] : listOf('engines', values.engines, ENGINES),
+    build: !values['no-build'],
+    budgetS: null,
+    sizes: null,
+    node: values.node,
+    out: values.out ?? null,
+  };
+  if (values.budget !== undefined) {
+    const b = Number(values.budget);
+    if (!(b > 0 && Number.isFinite(b))) throw new Error(`--budget takes a positive number of seconds, got ${JSON.stringify(values.budget)}`);
+    o.budgetS = b;
   }
+  if (values.sizes !== undefined) {
+    const sizes = values.sizes.split(',').map(Number);
+    if (sizes.some((n) => !Number.isInteger(n) || n < 4 || n % 4 !== 0)) {
+      throw new Error(`--sizes takes positive multiples of 4 (image sides and matrix sizes), got ${values.sizes}`);
+    }
+    o.sizes = sizes;
+  }
+  if (o.out === '') throw new Error('--out takes a folder');
   return o;
 }
 
@@ -64,7 +111,7 @@ export function benchConfig(o: Options): BenchConfig {
     profileBudgetMs: o.quick ? 3000 : 15000,
   };
   return {
-    workloads: o.only ?? ['roofline', 'seed', 'palette', 'layers', 'palette-plain', 'layers-plain', 'matmul'],
+    workloads: o.only ?? [...WORKLOADS],
     paletteSizes: o.sizes ?? (o.quick ? [256, 512] : [256, 512, 1024]),
     layersSizes: o.sizes ?? (o.quick ? [256, 512] : [256, 512, 1024]),
     matmulSizes: o.sizes ?? (o.quick ? [256, 512] : [256, 512, 1024]),

@@ -2,6 +2,7 @@
 import type { EngineName } from '../src/common.ts';
 import type { CaseResult, EngineResult } from '../src/harness.ts';
 import type { BenchConfig, BenchResult } from '../src/main.ts';
+import { median } from '../src/stats.ts';
 
 export interface FullResult extends BenchResult {
   version: number;
@@ -33,12 +34,6 @@ function stepBytes(c: CaseResult): number | null {
 }
 const flops = (c: CaseResult): number | null => (c.workload.startsWith('matmul') ? (c.workload.includes('bwd') ? 6 : 2) * c.size ** 3 : null);
 
-const median = (xs: readonly number[]): number | undefined => {
-  if (!xs.length) return undefined;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1]! + s[m]!) / 2;
-};
 
 function num(x: number): string {
   if (!Number.isFinite(x)) return String(x);

@@ -1,11 +1,9 @@
 import * as pg from 'pixelgrad';
+import { quantile } from './stats.ts';
 
 /** Shared pieces of the bench page: seeded inputs, statistics, and the engine contract every workload implements. */
 
-export type EngineName = 'pixelgrad' | 'raw' | 'tfjs' | 'jax' | 'js';
-export const ENGINES: readonly EngineName[] = ['pixelgrad', 'raw', 'tfjs', 'jax', 'js'];
-/** Engines that run on WebGPU and are not pixelgrad itself. */
-export const WEBGPU_PEERS: readonly EngineName[] = ['tfjs', 'jax'];
+export { type EngineName, ENGINES, WEBGPU_PEERS } from './engines.ts';
 
 /** One generator (pixelgrad's mulberry32) seeds every engine's inputs, so all of them see identical numbers. */
 export const mulberry32 = pg.mulberry32;
@@ -28,14 +26,8 @@ export interface Spread {
 
 export function spread(xs: readonly number[]): Spread | null {
   if (!xs.length) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  const q = (p: number) => {
-    const pos = (s.length - 1) * p;
-    const lo = Math.floor(pos);
-    const hi = Math.ceil(pos);
-    return s[lo]! + (s[hi]! - s[lo]!) * (pos - lo);
-  };
-  return { median: q(0.5), min: s[0]!, max: s[s.length - 1]!, q1: q(0.25), q3: q(0.75), n: s.length };
+  const q = (p: number) => quantile(xs, p)!;
+  return { median: q(0.5), min: Math.min(...xs), max: Math.max(...xs), q1: q(0.25), q3: q(0.75), n: xs.length };
 }
 
 /** Per-step counters an engine can report (pixelgrad from pg.memory(), raw from its own bookkeeping). */

@@ -4,6 +4,7 @@
  * same bind groups, same grid) and timed to GPU completion. Replaying writes into the engine's
  * buffers with stale parameters, so it runs only after the engine's measurements are done.
  */
+import { median } from './stats.ts';
 
 /** Storage bytes each bind group binds (sum of its storage buffers' bound sizes), recorded at creation. */
 const boundBytes = new WeakMap<GPUBindGroup, number>();
@@ -152,7 +153,6 @@ async function timeSubmit(device: GPUDevice, record: (pass: GPUComputePassEncode
   return performance.now() - t0;
 }
 
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** Captures one step (recordStep must submit or flush it) and replays each dispatch alone. */
 export async function profileStep(device: GPUDevice, recordStep: () => void | Promise<void>, budgetMs = 8000): Promise<StepProfile> {
@@ -161,7 +161,7 @@ export async function profileStep(device: GPUDevice, recordStep: () => void | Pr
   await device.queue.onSubmittedWorkDone();
   const empties: number[] = [];
   for (let i = 0; i < 5; i++) empties.push(await timeSubmit(device, () => {}));
-  const empty = median(empties);
+  const empty = median(empties)!;
   const started = performance.now();
   const perLabel = new Map<string, { count: number; ms: number; workgroups: number; boundBytes: number }>();
   for (const d of cap.dispatches) {

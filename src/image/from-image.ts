@@ -6,10 +6,24 @@ import { WebGpuBackend } from '../gpu/webgpu-backend.ts';
 import { Tensor } from '../tensor.ts';
 import { fromTexturePipeline, uploadTexture } from './gpu-image.ts';
 
+/**
+ * What pg.fromImage() reads: any image the browser can draw, or ImageData.
+ * @example
+ * pg.fromImage(await createImageBitmap(blob));
+ */
 export type ImageSource = ImageBitmap | HTMLImageElement | HTMLCanvasElement | OffscreenCanvas | ImageData | VideoFrame;
 
+/**
+ * Options of pg.fromImage().
+ * @example
+ * pg.fromImage(img, { channels: 4 }); // [H, W, 4] with alpha
+ */
 export interface FromImageOptions {
-  /** 3 (RGB, the default) or 4 (RGBA, unpremultiplied alpha). */
+  /**
+   * 3 (RGB, the default) or 4 (RGBA, unpremultiplied alpha).
+   * @example
+   * pg.fromImage(canvas, { channels: 4 }).shape; // [H, W, 4]
+   */
   readonly channels?: 3 | 4;
 }
 
@@ -65,6 +79,8 @@ function sourceError(e: unknown, what: string): Error {
  * A [H, W, 3] (or [H, W, 4]) float32 tensor in [0, 1] from an image. On WebGPU the pixels go
  * straight into a texture (copyExternalImageToTexture, or writeTexture for ImageData) and a kernel
  * converts them; on the CPU backend they are read through a 2D canvas.
+ * @example
+ * const photo = pg.fromImage(document.querySelector('img')!); // [H, W, 3] in [0, 1]
  */
 export function fromImage(source: ImageSource, options: FromImageOptions = {}): Tensor {
   const channels = options.channels ?? 3;

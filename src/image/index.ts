@@ -1,7 +1,7 @@
 /** Image work: per-pixel palette mixing, its losses (one fused with the mix), and moving pixels between images and tensors. */
-export { colorMix, type ColorMixAttrs, type ColorMixOptions } from '../ops/color-mix.ts';
+export { colorMix, type ColorMixOptions } from '../ops/color-mix.ts';
 export { colorMixLoss } from '../ops/color-mix-loss.ts';
-export { mseLoss, type MseLossAttrs } from '../ops/mse-loss.ts';
+export { mseLoss } from '../ops/mse-loss.ts';
 export { fromImage, type FromImageOptions, type ImageSource } from './from-image.ts';
-export { toCanvas } from './to-canvas.ts';
+export { type AnyCanvas, toCanvas } from './to-canvas.ts';
 export { toImageData } from './to-image-data.ts';

@@ -7,7 +7,12 @@ import type { Tensor } from '../tensor.ts';
 import { toCanvasPipeline } from './gpu-image.ts';
 import { imageShape, makeImageData, toRgba8 } from './image-shape.ts';
 
-type AnyCanvas = HTMLCanvasElement | OffscreenCanvas;
+/**
+ * A canvas pg.toCanvas() can draw into.
+ * @example
+ * const target: pg.AnyCanvas = new OffscreenCanvas(256, 256);
+ */
+export type AnyCanvas = HTMLCanvasElement | OffscreenCanvas;
 
 interface CanvasTarget {
   readonly device: GPUDevice;
@@ -54,6 +59,8 @@ function canvasTarget(device: GPUDevice, canvas: AnyCanvas): CanvasTarget {
  * Draws a [H, W, 3] or [H, W, 4] tensor (values clamped to [0, 1], alpha unpremultiplied) into a
  * canvas, resizing it to W×H. On WebGPU a render pass reads the tensor's buffer directly; on the
  * CPU backend the canvas gets putImageData.
+ * @example
+ * pg.toCanvas(reconstruction, document.querySelector('canvas')!);
  */
 export function toCanvas(t: Tensor, canvas: AnyCanvas): void {
   const { height, width, channels } = imageShape('toCanvas', t);

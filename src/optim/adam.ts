@@ -6,18 +6,40 @@ import type { Tensor } from '../tensor.ts';
 import { checkNumber, Optimizer } from './optimizer.ts';
 import type { UpdateRule } from './update-rule.ts';
 
+/**
+ * Options of pg.Adam and pg.AdamW, as torch.optim.Adam and AdamW.
+ * @example
+ * new pg.Adam([w], { lr: 0.05, betas: [0.9, 0.99] });
+ */
 export interface AdamOptions {
-  /** Default 1e-3. */
+  /**
+   * Default 1e-3.
+   * @example
+   * new pg.Adam([w], { lr: 0.05 });
+   */
   readonly lr?: number;
-  /** Default [0.9, 0.999]. */
+  /**
+   * Default [0.9, 0.999].
+   * @example
+   * new pg.Adam([w], { betas: [0.8, 0.99] });
+   */
   readonly betas?: readonly [number, number];
-  /** Default 1e-8. */
+  /**
+   * Default 1e-8.
+   * @example
+   * new pg.Adam([w], { eps: 1e-6 });
+   */
   readonly eps?: number;
-  /** Default 0 for Adam, 1e-2 for AdamW (as in PyTorch). */
+  /**
+   * Default 0 for Adam, 1e-2 for AdamW (as in PyTorch).
+   * @example
+   * new pg.AdamW([w], { weightDecay: 0.05 });
+   */
   readonly weightDecay?: number;
 }
 
 /**
+ * @internal
  * Params [l2, decay, 1 - beta1, beta2, 1 - beta2, lr / (1 - beta1^t), sqrt(1 - beta2^t), eps]:
  * Adam passes l2 = weightDecay, decay = 1; AdamW passes l2 = 0, decay = 1 - lr * weightDecay.
  */
@@ -45,10 +67,32 @@ function checkBetas(name: string, betas: unknown): readonly [number, number] {
   return [checkNumber(name, 'betas[0]', betas[0], 0, 1), checkNumber(name, 'betas[1]', betas[1], 0, 1)];
 }
 
-/** torch.optim.Adam (amsgrad off): one fused kernel per parameter; bias corrections computed here per step. */
+/**
+ * torch.optim.Adam (amsgrad off): one fused kernel per parameter; bias corrections computed here per step.
+ * @example
+ * const opt = new pg.Adam([L, P], { lr: 0.05 });
+ * pg.colorMixLoss(L, P, photo, { softmax: true }).backward();
+ * opt.step();
+ * opt.zeroGrad();
+ */
 export class Adam extends Optimizer {
+  /**
+   * The decay rates of the first and second moment estimates.
+   * @example
+   * new pg.Adam([w]).betas; // [0.9, 0.999]
+   */
   readonly betas: readonly [number, number];
+  /**
+   * Added to the denominator for numerical stability.
+   * @example
+   * new pg.Adam([w]).eps; // 1e-8
+   */
   readonly eps: number;
+  /**
+   * L2 penalty (Adam) or decoupled weight decay (AdamW).
+   * @example
+   * new pg.AdamW([w]).weightDecay; // 0.01
+   */
   readonly weightDecay: number;
   /** AdamW applies the decay to the weights, not the gradient. */
   protected readonly decoupled: boolean;
@@ -56,6 +100,11 @@ export class Adam extends Optimizer {
   /** @internal Whether the class decays the weights directly (AdamW) instead of adding L2 to the gradient. */
   static readonly decoupledDecay: boolean = false;
 
+  /**
+   * Checks every option (InvalidArgumentError names the bad one) and makes the moment buffers.
+   * @example
+   * const opt = new pg.Adam([w], { lr: 1e-2 });
+   */
   constructor(params: readonly Tensor[], options: AdamOptions = {}) {
     const decoupled = (new.target as typeof Adam).decoupledDecay;
     const name = decoupled ? 'AdamW' : 'Adam';
@@ -77,7 +126,12 @@ export class Adam extends Optimizer {
   }
 }
 
-/** torch.optim.AdamW: Adam with the weight decay applied to the parameter (p *= 1 - lr * wd) before the update. */
+/**
+ * torch.optim.AdamW: Adam with the weight decay applied to the parameter (p *= 1 - lr * wd) before the update.
+ * @example
+ * const opt = new pg.AdamW([w], { lr: 1e-3, weightDecay: 0.01 });
+ */
 export class AdamW extends Adam {
+  /** @internal */
   static override readonly decoupledDecay: boolean = true;
 }

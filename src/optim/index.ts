@@ -1,5 +1,4 @@
 /** Optimizers: each step() runs one fused in-place WGSL kernel per parameter. */
 export { Optimizer, type ParamState } from './optimizer.ts';
-export { SGD, sgdRule, sgdMomentumRule, type SGDOptions } from './sgd.ts';
-export { Adam, AdamW, adamRule, type AdamOptions } from './adam.ts';
-export type { UpdateRule } from './update-rule.ts';
+export { SGD, type SGDOptions } from './sgd.ts';
+export { Adam, AdamW, type AdamOptions } from './adam.ts';

@@ -6,17 +6,47 @@ import type { Tensor } from '../tensor.ts';
 import { checkNumber, Optimizer } from './optimizer.ts';
 import type { UpdateRule } from './update-rule.ts';
 
+/**
+ * Options of pg.SGD, as torch.optim.SGD.
+ * @example
+ * new pg.SGD([w], { lr: 0.1, momentum: 0.9, nesterov: true });
+ */
 export interface SGDOptions {
+  /**
+   * The learning rate (required).
+   * @example
+   * new pg.SGD([w], { lr: 0.01 });
+   */
   readonly lr: number;
-  /** 0 (default) runs plain SGD with no state. */
+  /**
+   * 0 (default) runs plain SGD with no state.
+   * @example
+   * new pg.SGD([w], { lr: 0.01, momentum: 0.9 });
+   */
   readonly momentum?: number;
-  /** L2 penalty added to the gradient. */
+  /**
+   * L2 penalty added to the gradient.
+   * @example
+   * new pg.SGD([w], { lr: 0.01, weightDecay: 1e-4 });
+   */
   readonly weightDecay?: number;
+  /**
+   * Nesterov momentum (needs momentum > 0 and dampening 0). Default false.
+   * @example
+   * new pg.SGD([w], { lr: 0.01, momentum: 0.9, nesterov: true });
+   */
   readonly nesterov?: boolean;
+  /**
+   * Dampening of the momentum (default 0).
+   * @example
+   * new pg.SGD([w], { lr: 0.01, momentum: 0.9, dampening: 0.1 });
+   */
   readonly dampening?: number;
 }
 
-/** Plain SGD: params [lr, weightDecay]. */
+/**
+ * @internal Plain SGD: params [lr, weightDecay].
+ */
 export const sgdRule: UpdateRule = {
   name: 'sgd',
   shader: section(optimWgsl, 'sgd'),
@@ -29,7 +59,9 @@ export const sgdRule: UpdateRule = {
   },
 };
 
-/** SGD with a momentum buffer: params [lr, weightDecay, momentum, 1 - dampening, nesterov 0/1, first step 0/1]. */
+/**
+ * @internal SGD with a momentum buffer: params [lr, weightDecay, momentum, 1 - dampening, nesterov 0/1, first step 0/1].
+ */
 export const sgdMomentumRule: UpdateRule = {
   name: 'sgd_momentum',
   shader: section(optimWgsl, 'sgd_momentum'),
@@ -46,13 +78,45 @@ export const sgdMomentumRule: UpdateRule = {
   },
 };
 
-/** torch.optim.SGD: `step()` runs one fused kernel per parameter that has a gradient. */
+/**
+ * torch.optim.SGD: `step()` runs one fused kernel per parameter that has a gradient.
+ * @example
+ * const opt = new pg.SGD([w], { lr: 0.1, momentum: 0.9 });
+ * w.square().sum().backward();
+ * opt.step();
+ * opt.zeroGrad();
+ */
 export class SGD extends Optimizer {
+  /**
+   * The momentum factor (0: plain SGD).
+   * @example
+   * new pg.SGD([w], { lr: 0.1 }).momentum; // 0
+   */
   readonly momentum: number;
+  /**
+   * The L2 penalty added to the gradient.
+   * @example
+   * new pg.SGD([w], { lr: 0.1 }).weightDecay; // 0
+   */
   readonly weightDecay: number;
+  /**
+   * Whether the update uses Nesterov momentum.
+   * @example
+   * new pg.SGD([w], { lr: 0.1 }).nesterov; // false
+   */
   readonly nesterov: boolean;
+  /**
+   * The dampening of the momentum.
+   * @example
+   * new pg.SGD([w], { lr: 0.1 }).dampening; // 0
+   */
   readonly dampening: number;
 
+  /**
+   * Checks every option (InvalidArgumentError names the bad one) and makes the momentum buffers.
+   * @example
+   * const opt = new pg.SGD([w, b], { lr: 0.05 });
+   */
   constructor(params: readonly Tensor[], options: SGDOptions) {
     if (options === null || typeof options !== 'object') throw new InvalidArgumentError('SGD: needs options with at least { lr }');
     const momentum = checkNumber('SGD', 'momentum', options.momentum ?? 0, 0);

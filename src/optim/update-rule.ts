@@ -3,6 +3,7 @@ import optimWgsl from '../../shaders/optim.wgsl?raw';
 import { fill, section } from '../gpu/wgsl.ts';
 import { type MapTemplate, mapTemplate } from '../ir/expr.ts';
 
+/** An optimizer's update: its WGSL function, state names and float64 reference (not exported from the package). */
 export interface UpdateRule {
   readonly name: string;
   /**

@@ -4,6 +4,7 @@
  */
 import { expect, test } from 'vitest';
 import * as pg from '../../src/index.ts';
+import { adamRule } from '../../src/optim/adam.ts';
 import { type BackendKind, expectClose, tol, useBackend } from './backends.ts';
 
 // ---------- PyTorch's rules, float64 ----------
@@ -360,7 +361,7 @@ export function optimSuite(kind: BackendKind): void {
     const param = new Float64Array([1, 2]);
     const m = new Float64Array(2);
     const v = new Float64Array(2);
-    pg.adamRule.reference(param, new Float64Array([0.5, -3]), [m, v], [0, 1, 0.1, 0.999, 0.001, 0.1 / 0.1, Math.sqrt(0.001), 0]);
+    adamRule.reference(param, new Float64Array([0.5, -3]), [m, v], [0, 1, 0.1, 0.999, 0.001, 0.1 / 0.1, Math.sqrt(0.001), 0]);
     expectClose(param, [0.9, 2.1], 1e-12, 1e-12, 'adam reference');
     p.dispose();
   });
