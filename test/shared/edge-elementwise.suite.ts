@@ -85,7 +85,7 @@ export function edgeElementwiseSuite(kind: BackendKind): void {
     const a = pg.tensor(cases.map((c) => c[0]));
     const b = pg.tensor(cases.map((c) => c[1]));
     const got = await values(a.pow(b));
-    cases.forEach(([x, y, want], i) => expectValues([got[i]!], [want], `pow(${x}, ${y})`));
+    for (const [i, [x, y, want]] of cases.entries()) expectValues([got[i]!], [want], `pow(${x}, ${y})`);
     // A number exponent takes the same path.
     expectValues(await values(a.pow(3)), cases.map(([x]) => (Number.isNaN(x) ? nan : x ** 3)), 'pow(x, 3)');
     a.dispose();
