@@ -34,6 +34,8 @@ export interface Backend {
   /** Adapter description (vendor, architecture), or "cpu float64 reference". */
   readonly adapterName: string;
   readonly isSoftware: boolean;
+  /** Throws LimitError when a tensor of `shape` is above what this backend can hold: called before any data for it is built. */
+  checkSize(op: string, shape: Shape): void;
   /** A new storage for `shape`, contents undefined. Checks device limits first. */
   allocate(op: string, shape: Shape): Storage;
   upload(op: string, shape: Shape, data: ArrayLike<number>): Storage;

@@ -6,6 +6,7 @@ import { InvalidArgumentError } from './errors.ts';
 import { requestGpuDevice } from './gpu/device.ts';
 import { WebGpuBackend } from './gpu/webgpu-backend.ts';
 import { Tensor } from './tensor.ts';
+import { checkFunction, checkOptions, repr } from './validate.ts';
 
 export interface InitOptions {
   /** 'webgpu' (default) or 'cpu', the float64 reference backend. */
@@ -22,9 +23,16 @@ let starting: Promise<Backend> | null = null;
  * returns the same backend, unless the device was lost, in which case it starts a new one.
  * Tensors from a lost device cannot be used again.
  */
-export async function init(options: InitOptions = {}): Promise<Backend> {
-  const kind = options.backend ?? 'webgpu';
-  if (kind !== 'webgpu' && kind !== 'cpu') throw new InvalidArgumentError(`init: backend must be 'webgpu' or 'cpu', got ${String(kind)}`);
+export async function init(options?: InitOptions): Promise<Backend> {
+  const o = checkOptions('init', options);
+  const kind = o.backend ?? 'webgpu';
+  if (kind !== 'webgpu' && kind !== 'cpu') throw new InvalidArgumentError(`init: backend must be 'webgpu' or 'cpu', got ${repr(kind)}`);
+  if (o.gpu !== undefined && (o.gpu === null || typeof (o.gpu as { requestAdapter?: unknown }).requestAdapter !== 'function')) {
+    throw new InvalidArgumentError(`init: gpu must be a GPU object (with requestAdapter(), e.g. navigator.gpu or create([]) from the 'webgpu' package), got ${repr(o.gpu)}`);
+  }
+  if (o.powerPreference !== undefined && o.powerPreference !== 'low-power' && o.powerPreference !== 'high-performance') {
+    throw new InvalidArgumentError(`init: powerPreference must be 'low-power' or 'high-performance', got ${repr(o.powerPreference)}`);
+  }
   const current = engine.backend;
   if (current && current.kind === kind && usable(current)) return current;
   if (starting) {
@@ -32,7 +40,7 @@ export async function init(options: InitOptions = {}): Promise<Backend> {
     if (b && b.kind === kind && usable(b)) return b;
   }
   starting = (async () => {
-    const b: Backend = kind === 'cpu' ? new CpuBackend() : new WebGpuBackend(await requestGpuDevice(options.gpu, options.powerPreference));
+    const b: Backend = kind === 'cpu' ? new CpuBackend() : new WebGpuBackend(await requestGpuDevice(o.gpu, o.powerPreference));
     if (engine.backend && engine.backend !== b && usable(engine.backend)) engine.backend.destroy();
     engine.backend = b;
     return b;
@@ -108,6 +116,7 @@ function collect(x: unknown, into: Set<Tensor>, seen = new Set<unknown>()): void
  * object). fn must be synchronous: awaiting inside would let other code's tensors into the scope.
  */
 export function tidy<T>(fn: () => T): T {
+  checkFunction('tidy', 'fn', fn);
   const scope: Scope = { tensors: new Set() };
   engine.scopes.push(scope);
   let result: T;
@@ -135,6 +144,7 @@ export function tidy<T>(fn: () => T): T {
 
 /** Runs fn without recording operations for autograd. */
 export function noGrad<T>(fn: () => T): T {
+  checkFunction('noGrad', 'fn', fn);
   const prev = engine.gradEnabled;
   engine.gradEnabled = false;
   try {

@@ -11,6 +11,7 @@ import { expandOp, permuteOp, reshapeOp, sliceOp } from './ops/shape-ops.ts';
 import { logSoftmaxOp, softmaxOp } from './ops/softmax.ts';
 import { maxOp, meanOp, sumOp } from './ops/reduce.ts';
 import { checkShape, fmt, normalizeAxes, normalizeAxis, type Shape, sizeOf } from './shape.ts';
+import { checkBool, checkOptions, repr } from './validate.ts';
 
 export type Operand = Tensor | number;
 export type NestedArray = number | NestedArray[];
@@ -57,6 +58,8 @@ export class Tensor {
 
   /** Leaves only: start or stop recording operations on this tensor. */
   set requiresGrad(flag: boolean) {
+    // Strict: the string 'false' is truthy and would turn recording on.
+    if (typeof flag !== 'boolean') throw new InvalidArgumentError(`requiresGrad: must be set to true or false, got ${repr(flag)}`);
     if (this._node && !this._node.leaf) {
       throw new GradientError('requiresGrad can only be changed on leaf tensors; use detach() to get a leaf from a computed tensor');
     }
@@ -166,12 +169,18 @@ export class Tensor {
    * Computes gradients of this tensor with respect to every leaf that requires grad and adds them
    * into their .grad. A one-element tensor needs no gradient; any other needs one of its shape.
    */
-  backward(gradient?: Tensor | BackwardOptions, options: BackwardOptions = {}): void {
+  backward(gradient?: Tensor | BackwardOptions, options?: BackwardOptions): void {
     if (gradient !== undefined && !(gradient instanceof Tensor)) {
+      // As PyTorch, a gradient is a tensor: a number would be ambiguous (a scale? a fill?).
+      if (gradient === null || typeof gradient !== 'object' || Array.isArray(gradient) || options !== undefined) {
+        const hint = typeof gradient === 'number' ? `; for a scaled gradient pass pg.full(${fmt(this.shape)}, ${gradient}) or scale the loss first` : '';
+        throw new InvalidArgumentError(`backward: gradient must be a Tensor of shape ${fmt(this.shape)} or an options object, got ${repr(gradient)}${hint}`);
+      }
       options = gradient;
       gradient = undefined;
     }
-    runBackward(this, gradient, options.retainGraph ?? false);
+    const o = checkOptions('backward', options);
+    runBackward(this, gradient, checkBool('backward', 'retainGraph', o.retainGraph, false));
   }
 
   /** Drops the accumulated gradient (as PyTorch's zero_grad(set_to_none=True)). */
@@ -242,21 +251,25 @@ export class Tensor {
   }
   /** Limits values to [min, max]; the gradient passes where min <= x <= max. */
   clamp(min: number, max: number): Tensor {
+    if (typeof min !== 'number' || typeof max !== 'number' || Number.isNaN(min) || Number.isNaN(max) || min > max) {
+      throw new InvalidArgumentError(`clamp: needs numbers min <= max, got min=${repr(min)}, max=${repr(max)}`);
+    }
     return apply(unaryOps.clamp!, [this], { params: [min, max] });
   }
 
   // ---------- reductions ----------
 
   /** Sum over `axes` (all when omitted); keepDims keeps them as size 1. */
-  sum(axes?: number | readonly number[], keepDims = false): Tensor {
-    return apply(sumOp, [this], { axes: normalizeAxes('sum', axes, this.rank), keepDims });
+  /** Sum over `axes` (all when omitted or null); keepDims keeps them as size 1. A 0-d tensor takes axis 0 or -1. */
+  sum(axes?: number | readonly number[] | null, keepDims = false): Tensor {
+    return apply(sumOp, [this], { axes: normalizeAxes('sum', axes, this.rank), keepDims: checkBool('sum', 'keepDims', keepDims, false) });
   }
-  mean(axes?: number | readonly number[], keepDims = false): Tensor {
-    return apply(meanOp, [this], { axes: normalizeAxes('mean', axes, this.rank), keepDims });
+  mean(axes?: number | readonly number[] | null, keepDims = false): Tensor {
+    return apply(meanOp, [this], { axes: normalizeAxes('mean', axes, this.rank), keepDims: checkBool('mean', 'keepDims', keepDims, false) });
   }
   /** Maximum over `axes`; tied elements share the gradient evenly (as torch.amax). */
-  max(axes?: number | readonly number[], keepDims = false): Tensor {
-    return apply(maxOp, [this], { axes: normalizeAxes('max', axes, this.rank), keepDims });
+  max(axes?: number | readonly number[] | null, keepDims = false): Tensor {
+    return apply(maxOp, [this], { axes: normalizeAxes('max', axes, this.rank), keepDims: checkBool('max', 'keepDims', keepDims, false) });
   }
 
   // ---------- linear algebra and normalization ----------
@@ -266,10 +279,25 @@ export class Tensor {
     return apply(matmulOp, [this, other], {});
   }
   softmax(axis = -1): Tensor {
-    return apply(softmaxOp, [this], { axis: normalizeAxis('softmax', axis, this.rank) });
+    const a = normalizeAxis('softmax', axis, this.rank);
+    return this.rank === 0 ? this.asVector((v) => v.softmax(0)) : apply(softmaxOp, [this], { axis: a });
   }
   logSoftmax(axis = -1): Tensor {
-    return apply(logSoftmaxOp, [this], { axis: normalizeAxis('logSoftmax', axis, this.rank) });
+    const a = normalizeAxis('logSoftmax', axis, this.rank);
+    return this.rank === 0 ? this.asVector((v) => v.logSoftmax(0)) : apply(logSoftmaxOp, [this], { axis: a });
+  }
+
+  /** A 0-d tensor's op along "its" axis 0, run on the same value as a [1] vector (as PyTorch treats a scalar's dim 0). */
+  private asVector(fn: (v: Tensor) => Tensor): Tensor {
+    const v = this.reshape([1]);
+    const r = fn(v);
+    try {
+      return r.reshape([]);
+    } finally {
+      // The graph keeps what backward needs through the nodes; the views themselves are dead.
+      v.dispose();
+      r.dispose();
+    }
   }
 
   // ---------- shape ----------
@@ -284,10 +312,10 @@ export class Tensor {
     return this.reshape([...this.shape.slice(0, a), 1, ...this.shape.slice(a)]);
   }
   /** Removes size-1 axes (all of them, or the ones given). */
-  squeeze(axes?: number | readonly number[]): Tensor {
+  squeeze(axes?: number | readonly number[] | null): Tensor {
     const list = normalizeAxes('squeeze', axes, this.rank);
     for (const a of list) {
-      if (axes !== undefined && this.shape[a] !== 1) throw new ShapeError(`squeeze: axis ${a} of shape ${fmt(this.shape)} has size ${this.shape[a]}, not 1`);
+      if (axes !== undefined && axes !== null && this.shape[a] !== 1) throw new ShapeError(`squeeze: axis ${a} of shape ${fmt(this.shape)} has size ${this.shape[a]}, not 1`);
     }
     return this.reshape(this.shape.filter((d, i) => !(list.includes(i) && d === 1)));
   }
@@ -295,24 +323,25 @@ export class Tensor {
   transpose(axis0 = -2, axis1 = -1): Tensor {
     const a = normalizeAxis('transpose', axis0, this.rank);
     const b = normalizeAxis('transpose', axis1, this.rank);
+    if (this.rank === 0) return this.permute([]);
     const perm = [...this.shape.keys()];
     [perm[a], perm[b]] = [perm[b]!, perm[a]!];
     return this.permute(perm);
   }
   /** Reorders axes: output axis i is input axis perm[i]. */
   permute(perm: readonly number[]): Tensor {
-    return apply(permuteOp, [this], { perm });
+    return apply(permuteOp, [this], { perm: integers('permute', 'perm', perm) });
   }
   /** Broadcasts size-1 axes to a larger shape (-1 keeps a dimension). */
   expand(shape: readonly number[]): Tensor {
-    return apply(expandOp, [this], { shape });
+    return apply(expandOp, [this], { shape: integers('expand', 'shape', shape) });
   }
   /**
    * Elements from `begin` (inclusive) to `end` (exclusive) on each axis; negative indices count
    * from the end; missing entries mean the whole axis.
    */
   slice(begin: readonly number[], end?: readonly number[]): Tensor {
-    return apply(sliceOp, [this], { begin, end: end ?? [] });
+    return apply(sliceOp, [this], { begin: integers('slice', 'begin', begin), end: end === undefined ? [] : integers('slice', 'end', end) });
   }
   /** Flattens to 1-D. */
   flatten(): Tensor {
@@ -351,11 +380,20 @@ function binary(name: string, a: Tensor, b: Operand): Tensor {
   return apply(binaryOps[name]!, [a, b], {});
 }
 
+/** An array of integers (holes and non-numbers rejected here, so the op's own range checks see only numbers). */
+function integers(op: string, what: string, v: readonly number[]): readonly number[] {
+  if (!Array.isArray(v)) throw new InvalidArgumentError(`${op}: ${what} must be an array of integers, got ${repr(v)}`);
+  for (let i = 0; i < v.length; i++) {
+    if (typeof v[i] !== 'number' || !Number.isInteger(v[i])) throw new InvalidArgumentError(`${op}: ${what}[${i}] (axis ${i}) must be an integer, got ${repr(v[i])}`);
+  }
+  return v;
+}
+
 function inferShape(op: string, shape: readonly number[], t: Tensor): number[] {
-  if (!Array.isArray(shape)) throw new InvalidArgumentError(`${op}: shape must be an array, got ${String(shape)}`);
+  if (!Array.isArray(shape)) throw new InvalidArgumentError(`${op}: shape must be an array, got ${repr(shape)}`);
   const unknown = shape.filter((d) => d === -1).length;
-  if (unknown > 1) throw new ShapeError(`${op}: only one dimension can be -1, got ${fmt(shape)}`);
-  const known = checkShape(op, shape.map((d) => (d === -1 ? 1 : d)));
+  if (unknown > 1) throw new ShapeError(`${op}: only one dimension can be -1, got ${repr(shape)}`);
+  const known = checkShape(op, Array.from(shape, (d) => (d === -1 ? 1 : d)));
   const rest = sizeOf(known);
   const out = [...shape];
   if (unknown) {

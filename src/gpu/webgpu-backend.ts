@@ -133,9 +133,15 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     if (this.destroyed) throw new DeviceLostError('destroyed', `${op}: this pixelgrad backend was shut down; call pg.init() again`);
   }
 
+  checkSize(op: string, shape: Shape): void {
+    checkTensorBytes(op, sizeOf(shape) * 4, this.limits, shape);
+  }
+
   alloc(op: string, shape: Shape): GpuStorage {
     this.assertUsable(op);
     const n = sizeOf(shape);
+    // A shape an op's rule let through unchecked would make the pool's byte counts NaN.
+    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`internal: ${op} allocated a tensor of shape [${shape.join(', ')}]`);
     checkTensorBytes(op, n * 4, this.limits, shape);
     const s = new WebGpuStorage(this.pool.acquire(n * 4), n);
     this.capturing?.fresh.add(s);

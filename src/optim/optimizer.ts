@@ -7,6 +7,7 @@ import type { Backend, Storage } from '../backend.ts';
 import { engine } from '../engine.ts';
 import { DisposedTensorError, InvalidArgumentError, ShapeError } from '../errors.ts';
 import { fmt } from '../shape.ts';
+import { repr } from '../validate.ts';
 import { Tensor } from '../tensor.ts';
 import type { UpdateRule } from './update-rule.ts';
 
@@ -132,10 +133,10 @@ export abstract class Optimizer {
 
 function checkParams(name: string, params: readonly Tensor[]): Tensor[] {
   if (!Array.isArray(params) || params.length === 0) {
-    throw new InvalidArgumentError(`${name}: params must be a non-empty array of tensors with requiresGrad: true, got ${Array.isArray(params) ? 'an empty array' : String(params)}`);
+    throw new InvalidArgumentError(`${name}: params must be a non-empty array of tensors with requiresGrad: true, got ${Array.isArray(params) ? 'an empty array' : repr(params)}`);
   }
   const seen = new Map<Tensor, number>();
-  params.forEach((p, i) => {
+  params.forEach((p: unknown, i) => {
     if (!(p instanceof Tensor)) throw new InvalidArgumentError(`${name}: params[${i}] is ${p === null ? 'null' : typeof p}, not a Tensor`);
     if (!p.requiresGrad) throw new InvalidArgumentError(`${name}: params[${i}] (tensor ${p.id}, shape ${fmt(p.shape)}) does not have requiresGrad: true, so it never gets a gradient`);
     if (!p.isLeaf) throw new InvalidArgumentError(`${name}: params[${i}] (tensor ${p.id}) is computed by an op, not a leaf; optimize the tensors it was computed from, or detach() it`);
