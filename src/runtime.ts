@@ -43,6 +43,8 @@ export async function init(options?: InitOptions): Promise<Backend> {
     const b: Backend = kind === 'cpu' ? new CpuBackend() : new WebGpuBackend(await requestGpuDevice(o.gpu, o.powerPreference));
     if (engine.backend && engine.backend !== b && usable(engine.backend)) engine.backend.destroy();
     engine.backend = b;
+    // memory() counts the tensors of the device in use; those of the old one are gone with it.
+    engine.liveTensors = 0;
     return b;
   })();
   try {
@@ -68,6 +70,7 @@ export const backend = (): Backend | null => engine.backend;
 export function shutdown(): void {
   engine.backend?.destroy();
   engine.backend = null;
+  engine.liveTensors = 0;
 }
 
 /** Submits all recorded GPU work now (reads and backward() do this themselves). */

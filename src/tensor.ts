@@ -153,8 +153,9 @@ export class Tensor {
     const s = this._storage;
     if (!s) return;
     this._storage = null;
-    engine.liveTensors--;
     if (this._backend === engine.backend) {
+      // Counted per device: a tensor of an earlier device left the count when its device did.
+      engine.liveTensors--;
       this._backend.release(s);
       this._node?.unref();
     }
