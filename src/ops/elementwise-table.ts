@@ -30,8 +30,8 @@ export const UNARY: readonly UnaryEntry[] = [
   { name: 'log', wgsl: 'log_real(x)', grad: 'g / x', uses: 'x', f: Math.log, df: (x, _y, g) => g / x, domain: { min: 0.2, max: 4 } },
   // sqrt(x < 0) = NaN, sqrt(0) = 0, sqrt(inf) = inf. Gradient g / (2 sqrt x): inf at 0, as PyTorch.
   { name: 'sqrt', wgsl: 'sqrt_real(x)', grad: 'g * 0.5 / y', uses: 'y', f: Math.sqrt, df: (_x, y, g) => (g * 0.5) / y, domain: { min: 0.2, max: 4 } },
-  // Gradient sign(x): 0 at 0, as PyTorch.
-  { name: 'abs', wgsl: 'abs(x)', grad: 'g * sign(x)', uses: 'x', f: Math.abs, df: (x, _y, g) => g * Math.sign(x) },
+  // Gradient sign(x): 0 at 0 and at NaN, as PyTorch's sign, (0 < x) - (x < 0) (WGSL's sign of NaN is undefined).
+  { name: 'abs', wgsl: 'abs(x)', grad: 'select(select(0.0, -g, x < 0.0), g, x > 0.0)', uses: 'x', f: Math.abs, df: (x, _y, g) => (x > 0 ? g : x < 0 ? -g : 0) },
   { name: 'square', wgsl: 'x * x', grad: 'g * 2.0 * x', uses: 'x', f: (x) => x * x, df: (x, _y, g) => g * 2 * x },
   // relu(NaN) = NaN. Gradient 1 above 0, 0 at 0, below 0 and at NaN (PyTorch's threshold_backward).
   { name: 'relu', wgsl: 'select(max(x, 0.0), x, is_nan_f(x))', grad: 'select(0.0, g, x > 0.0)', uses: 'x', f: (x) => Math.max(x, 0), df: (x, _y, g) => (x > 0 ? g : 0) },

@@ -136,7 +136,9 @@ function checkParams(name: string, params: readonly Tensor[]): Tensor[] {
     throw new InvalidArgumentError(`${name}: params must be a non-empty array of tensors with requiresGrad: true, got ${Array.isArray(params) ? 'an empty array' : repr(params)}`);
   }
   const seen = new Map<Tensor, number>();
-  params.forEach((p: unknown, i) => {
+  // Indexed, not forEach: a sparse array's holes are missing parameters.
+  for (let i = 0; i < params.length; i++) {
+    const p: unknown = params[i];
     if (!(p instanceof Tensor)) throw new InvalidArgumentError(`${name}: params[${i}] is ${p === null ? 'null' : typeof p}, not a Tensor`);
     if (!p.requiresGrad) throw new InvalidArgumentError(`${name}: params[${i}] (tensor ${p.id}, shape ${fmt(p.shape)}) does not have requiresGrad: true, so it never gets a gradient`);
     if (!p.isLeaf) throw new InvalidArgumentError(`${name}: params[${i}] (tensor ${p.id}) is computed by an op, not a leaf; optimize the tensors it was computed from, or detach() it`);
@@ -145,7 +147,7 @@ function checkParams(name: string, params: readonly Tensor[]): Tensor[] {
     const j = seen.get(p);
     if (j !== undefined) throw new InvalidArgumentError(`${name}: params[${i}] is the same tensor as params[${j}]; it would be updated twice per step`);
     seen.set(p, i);
-  });
+  }
   return [...params];
 }
 

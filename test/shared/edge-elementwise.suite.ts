@@ -114,6 +114,7 @@ export function edgeElementwiseSuite(kind: BackendKind): void {
     expectValues(await gradOf([1, 2, nan], (x) => x.minimum(other)), [0.5, 0, 1], 'minimum: tie, above, NaN');
     other.dispose();
     expectValues(await gradOf([nan], (x) => x.relu()), [0], 'relu at NaN');
+    expectValues(await gradOf([nan], (x) => x.abs()), [0], 'abs at NaN (sign(NaN) = 0)');
   });
 
   test('a chain of edge ops fuses without losing the edges', async () => {

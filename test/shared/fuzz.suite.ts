@@ -29,6 +29,8 @@ const ROTATING_SEED = Number(env.VITE_FUZZ_SEED ?? 0) || Date.now() % 2 ** 31;
  * until they do, programs on empty tensors skip reductions and gradients. Set to true to fuzz them.
  */
 const GPU_EMPTY_REDUCTIONS = false;
+/** Nor does WebGPU's max propagate NaN yet (same issue): until then max skips values that may hold NaN. */
+const GPU_NAN_MAX = false;
 
 // ---------- programs ----------
 
@@ -60,6 +62,8 @@ const program = (smoothOnly: boolean): fc.Arbitrary<Program> =>
 interface Value {
   readonly t: pg.Tensor;
   readonly name: string;
+  /** Computed through log or sqrt (or from such a value): may hold NaN or -inf. */
+  readonly nan?: boolean;
 }
 
 /** What an op does with its operands; null when it does not apply to their shapes (the step is skipped). */
@@ -133,7 +137,7 @@ const EDGY_OPS: Record<string, OpFn> = {
   maximum: binary('maximum'),
   minimum: binary('minimum'),
   maximumNumber: (x, _y, k) => [x.t.maximum(k / 10 - 0.5), `${x.name}.maximum(${k / 10 - 0.5})`],
-  max: (x, _y, k) => (reduces(x) && x.t.size > 0 ? [x.t.max(axisOf(x.t, k), k % 2 === 0), `${x.name}.max(${axisOf(x.t, k)}, ${k % 2 === 0})`] : null),
+  max: (x, _y, k) => (reduces(x) && x.t.size > 0 && (GPU_NAN_MAX || !x.nan) ? [x.t.max(axisOf(x.t, k), k % 2 === 0), `${x.name}.max(${axisOf(x.t, k)}, ${k % 2 === 0})`] : null),
   powTensor: (x, y) => (broadcasts(x.t.shape, y.t.shape) ? [x.t.abs().add(0.5).pow(y.t), `${x.name}.abs().add(0.5).pow(${y.name})`] : null),
 };
 const SMOOTH = Object.entries(SMOOTH_OPS);
@@ -185,7 +189,7 @@ async function run(p: Program, withGrad: boolean, perturb?: { input: number; ind
       const v = `v${values.length}`;
       keep(r[0]);
       lines.push(`const ${v} = ${r[1]}; // ${name}`);
-      values.push({ t: r[0], name: v });
+      values.push({ t: r[0], name: v, nan: name === 'log' || name === 'sqrt' || x.nan || y.nan });
     }
     const last = values.at(-1)!.t;
     const canGrad = withGrad && (GPU_EMPTY_REDUCTIONS || values.every((v) => v.t.size > 0));
