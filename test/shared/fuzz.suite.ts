@@ -2,7 +2,8 @@
  * Property-based tests (fast-check) over the public API:
  * - random programs (shapes with 0- and 1-length axes, broadcasting, views, reductions, every
  *   elementwise family, softmax, matmul): WebGPU against the float64 backend, forward values and
- *   every gradient (test/gpu only), and the float64 gradients against central finite differences;
+ *   every gradient, also through a pg.compile replay (test/gpu only), and the float64 gradients
+ *   against central finite differences;
  * - public functions called with arbitrary values: whatever is thrown is a PixelgradError, and the
  *   README's seed example still computes afterwards.
  * A failure shrinks to a small program and prints it as code, with the seed to replay it.
@@ -49,6 +50,8 @@ interface Program {
   /** Per input: which base axes it keeps (else 1) and how many leading axes it drops. */
   readonly inputs: readonly { readonly ones: number; readonly drop: number; readonly seed: number }[];
   readonly steps: readonly Step[];
+  /** Also run it through pg.compile and replay it (WebGPU). */
+  readonly compiled: boolean;
 }
 
 const dim = fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 3, arbitrary: fc.constant(1) }, { weight: 6, arbitrary: fc.integer({ min: 2, max: 4 }) });
@@ -57,6 +60,7 @@ const program = (smoothOnly: boolean): fc.Arbitrary<Program> =>
     base: fc.array(dim, { minLength: 0, maxLength: 3 }),
     inputs: fc.array(fc.record({ ones: fc.nat(7), drop: fc.nat(3), seed: fc.nat(1000) }), { minLength: 1, maxLength: 3 }),
     steps: fc.array(fc.record({ op: fc.nat(smoothOnly ? SMOOTH.length - 1 : OPS.length - 1), a: fc.nat(7), b: fc.nat(7), k: fc.nat(11) }), { minLength: 1, maxLength: 6 }),
+    compiled: fc.nat(3).map((n) => n === 0),
   });
 
 interface Value {
@@ -180,17 +184,7 @@ async function run(p: Program, withGrad: boolean, perturb?: { input: number; ind
       return { t, name: `x${i}` };
     });
     const leaves = values.map((v) => v.t);
-    for (const step of p.steps) {
-      const [name, fn] = OPS[step.op % OPS.length]!;
-      const x = values[step.a % values.length]!;
-      const y = values[step.b % values.length]!;
-      const r = fn(x, y, step.k);
-      if (!r) continue;
-      const v = `v${values.length}`;
-      keep(r[0]);
-      lines.push(`const ${v} = ${r[1]}; // ${name}`);
-      values.push({ t: r[0], name: v, nan: name === 'log' || name === 'sqrt' || x.nan || y.nan });
-    }
+    applySteps(values, p.steps, keep, lines);
     const last = values.at(-1)!.t;
     const canGrad = withGrad && (GPU_EMPTY_REDUCTIONS || values.every((v) => v.t.size > 0));
     let loss: number | null = null;
@@ -206,6 +200,47 @@ async function run(p: Program, withGrad: boolean, perturb?: { input: number; ind
     return { code: lines.join('\n'), out, outShape: last.shape, grads, loss };
   } finally {
     pg.dispose(made);
+  }
+}
+
+/** Runs the steps on `values` (the inputs), appending each result (and its line of code). */
+function applySteps(values: Value[], steps: readonly Step[], keep: (t: pg.Tensor) => pg.Tensor, lines: string[]): void {
+  for (const step of steps) {
+    const [name, fn] = OPS[step.op % OPS.length]!;
+    const x = values[step.a % values.length]!;
+    const y = values[step.b % values.length]!;
+    const r = fn(x, y, step.k);
+    if (!r) continue;
+    const v = `v${values.length}`;
+    keep(r[0]);
+    lines.push(`const ${v} = ${r[1]}; // ${name}`);
+    values.push({ t: r[0], name: v, nan: name === 'log' || name === 'sqrt' || x.nan || y.nan });
+  }
+}
+
+/**
+ * The program's loss and gradients through pg.compile(pg.valueAndGrad(...)), called twice: the
+ * second call replays the kernels the first one kept. Null when the program has no loss.
+ */
+async function runCompiled(p: Program): Promise<{ loss: number; grads: Float32Array[] } | null> {
+  const xs = p.inputs.map((inp) => pg.rand(inputShape(p.base, inp.ones, inp.drop), { seed: inp.seed, low: -1, high: 1 }));
+  const f = pg.compile(
+    pg.valueAndGrad((...args: pg.Tensor[]) => {
+      const values: Value[] = args.map((t, i) => ({ t, name: `x${i}` }));
+      applySteps(values, p.steps, (t) => t, []);
+      const last = values.at(-1)!.t;
+      return last.mul(pg.rand([...last.shape], { seed: 99, low: 0.5, high: 1.5 })).sum();
+    }),
+  );
+  try {
+    pg.dispose(f(...xs));
+    const { value, grads } = f(...xs);
+    const out = { loss: (await value.data())[0]!, grads: await Promise.all(grads.map((g) => g.data())) };
+    pg.dispose([value, grads]);
+    return out;
+  } finally {
+    f.dispose();
+    pg.dispose(xs);
   }
 }
 
@@ -337,11 +372,22 @@ export function fuzzSuite(kind: BackendKind): void {
             const m = g && c && mismatch(g, c, 2e-3, 2e-3);
             if (m) throw fail(`gradient of x${i} differs between WebGPU and float64`, cpu, m);
           }
+          // The same program compiled (pg.compile of pg.valueAndGrad), replayed.
+          if (cpu.loss === null || !p.compiled) return;
+          const replay = await runCompiled(p);
+          if (!replay) return;
+          const lossBad = mismatch([replay.loss], [cpu.loss], 2e-3, 2e-3);
+          if (lossBad) throw fail('compiled replay: loss differs from float64', cpu, lossBad);
+          for (let i = 0; i < cpu.grads.length; i++) {
+            const c = cpu.grads[i] ?? new Float32Array(replay.grads[i]!.length);
+            const m = mismatch(replay.grads[i]!, c, 2e-3, 2e-3);
+            if (m) throw fail(`compiled replay: gradient of x${i} differs from float64`, cpu, m);
+          }
         }),
         params(seed, numRuns),
       );
-    test('random programs: WebGPU equals float64, forward and gradients (fixed seed)', () => compare(FIXED_SEED, 150), TIMEOUT);
-    test(`random programs: WebGPU equals float64, forward and gradients (rotating seed ${ROTATING_SEED})`, () => compare(ROTATING_SEED, 50), TIMEOUT);
+    test('random programs: WebGPU equals float64, forward and gradients (fixed seed)', () => compare(FIXED_SEED, 120), TIMEOUT);
+    test(`random programs: WebGPU equals float64, forward and gradients (rotating seed ${ROTATING_SEED})`, () => compare(ROTATING_SEED, 40), TIMEOUT);
   }
 
   const finiteDifferences = (seed: number, numRuns: number) =>
