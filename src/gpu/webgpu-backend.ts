@@ -125,14 +125,34 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
       const msg = (ev as GPUUncapturedErrorEvent).error.message;
       // A broken kernel (already reported as ShaderCompileError) also invalidates the submit that held it.
       const broken = this.pipelines.broken;
-      // A failed allocation (reported as OutOfMemoryError to the reads it affects) also makes the
-      // writes and submits that touch its buffer invalid.
-      if ((this.failures.any || this.pool.checking || this.readbackPool.checking) && /invalid|out of memory/i.test(msg)) return;
       if (broken.size && (/Invalid CommandBuffer/.test(msg) || [...broken].some((name) => msg.includes(`"${name}"`)))) return;
-      this.uncaptured++;
-      console.error(`pixelgrad: unexpected WebGPU error: ${msg}`);
-      this.pendingError ??= new GpuError(`WebGPU reported an unexpected error (please report it as a pixelgrad bug): ${msg}`);
+      // A failed allocation (reported as OutOfMemoryError to the reads it affects) also makes the
+      // writes and submits that touch its buffer invalid: such errors wait for the allocation
+      // checks, and count only if no allocation failed.
+      if (/invalid|out of memory/i.test(msg)) {
+        if (this.failures.any) return;
+        if (this.pool.checking || this.readbackPool.checking) {
+          this.heldErrors.push(msg);
+          void this.allocationsSettled().then(() => this.releaseHeldErrors());
+          return;
+        }
+      }
+      this.unexpected(msg);
     });
+  }
+
+  private heldErrors: string[] = [];
+
+  private releaseHeldErrors(): void {
+    const held = this.heldErrors;
+    this.heldErrors = [];
+    if (!this.failures.any) for (const msg of held) this.unexpected(msg);
+  }
+
+  private unexpected(msg: string): void {
+    this.uncaptured++;
+    console.error(`pixelgrad: unexpected WebGPU error: ${msg}`);
+    this.pendingError ??= new GpuError(`WebGPU reported an unexpected error (please report it as a pixelgrad bug): ${msg}`);
   }
 
   /** The pool's report that createBuffer failed: reads of what it touched reject; the pool is given back for the next try. */
@@ -458,6 +478,7 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
       if (this.pipelines.pendingChecks.size) await Promise.all(this.pipelines.pendingChecks);
       // Values from a buffer whose allocation (or an input's) failed are not values.
       await this.allocationsSettled();
+      this.releaseHeldErrors();
       const oom = this.failures.errorOf(s.buf);
       if (oom) throw oom;
       // The copy shared a submit with work on a buffer that was never allocated, and was dropped with it.
