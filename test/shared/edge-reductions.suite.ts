@@ -73,6 +73,16 @@ export function edgeReductionsSuite(kind: BackendKind): void {
     x.dispose();
   });
 
+  test('NaN through softmax and logSoftmax gives NaN values and NaN gradients', async () => {
+    const x = pg.tensor([nan, 1], { requiresGrad: true });
+    const y = x.logSoftmax(0);
+    same(await y.data(), [nan, nan], 'logSoftmax');
+    y.mul(pg.tensor([0.5, 1])).sum().backward();
+    same(await x.grad!.data(), [nan, nan], 'grad');
+    same(await values(x.softmax(0)), [nan, nan], 'softmax');
+    pg.dispose([x, y]);
+  });
+
   test('sum, mean and mseLoss of 2^24 values of 0.1 within 1e-6 of float64', async () => {
     const n = 2 ** 24;
     const v = Math.fround(0.1);
