@@ -25,7 +25,8 @@ const sigmoid = (x: number) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / 
 
 export const UNARY: readonly UnaryEntry[] = [
   { name: 'neg', wgsl: '-x', grad: '-g', uses: 'none', f: (x) => -x, df: (_x, _y, g) => -g },
-  { name: 'exp', wgsl: 'exp(x)', grad: 'g * y', uses: 'y', f: Math.exp, df: (_x, y, g) => g * y, domain: { min: -4, max: 4 } },
+  // exp(NaN) = NaN (WGSL's exp of NaN is undefined: SwiftShader gives inf).
+  { name: 'exp', wgsl: 'select(exp(x), x, is_nan_f(x))', grad: 'g * y', uses: 'y', f: Math.exp, df: (_x, y, g) => g * y, domain: { min: -4, max: 4 } },
   // log(0) = -inf, log(x < 0) = NaN, log(inf) = inf (Math.log agrees). Gradient g / x: ±inf at 0, as PyTorch.
   { name: 'log', wgsl: 'log_real(x)', grad: 'g / x', uses: 'x', f: Math.log, df: (x, _y, g) => g / x, domain: { min: 0.2, max: 4 } },
   // sqrt(x < 0) = NaN, sqrt(0) = 0, sqrt(inf) = inf. Gradient g / (2 sqrt x): inf at 0, as PyTorch.
@@ -35,7 +36,7 @@ export const UNARY: readonly UnaryEntry[] = [
   { name: 'square', wgsl: 'x * x', grad: 'g * 2.0 * x', uses: 'x', f: (x) => x * x, df: (x, _y, g) => g * 2 * x },
   // relu(NaN) = NaN. Gradient 1 above 0, 0 at 0, below 0 and at NaN (PyTorch's threshold_backward).
   { name: 'relu', wgsl: 'select(max(x, 0.0), x, is_nan_f(x))', grad: 'select(0.0, g, x > 0.0)', uses: 'x', f: (x) => Math.max(x, 0), df: (x, _y, g) => (x > 0 ? g : 0) },
-  { name: 'sigmoid', wgsl: 'sigmoid_f(x)', grad: 'g * y * (1.0 - y)', uses: 'y', f: sigmoid, df: (_x, y, g) => g * y * (1 - y) },
+  { name: 'sigmoid', wgsl: 'select(sigmoid_f(x), x, is_nan_f(x))', grad: 'g * y * (1.0 - y)', uses: 'y', f: sigmoid, df: (_x, y, g) => g * y * (1 - y) },
   // Clamped at ±15 (tanh is ±1 in float32 there; some adapters overflow exp inside tanh); tanh(NaN) = NaN.
   { name: 'tanh', wgsl: 'select(tanh(clamp(x, -15.0, 15.0)), x, is_nan_f(x))', grad: 'g * (1.0 - y * y)', uses: 'y', f: Math.tanh, df: (_x, y, g) => g * (1 - y * y) },
   {

@@ -44,6 +44,10 @@ export function edgeElementwiseSuite(kind: BackendKind): void {
     expectValues(await values(x.clamp(-1, 1)), [nan, 1, -1], 'clamp');
     expectValues(await values(x.tanh()), [nan, Math.tanh(1), Math.tanh(-2)], 'tanh');
     expectValues(await values(x.abs()), [nan, 1, 2], 'abs');
+    expectValues(await values(x.exp()), [nan, Math.E, Math.exp(-2)], 'exp');
+    expectValues(await values(x.sigmoid()), [nan, 1 / (1 + Math.exp(-1)), 1 / (1 + Math.exp(2))], 'sigmoid');
+    // Through a fused chain too.
+    expectValues(await values(x.log().tanh().exp().neg()), [nan, -1, nan], 'neg(exp(tanh(log x)))');
     x.dispose();
     zero.dispose();
   });
