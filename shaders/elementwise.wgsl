@@ -2,21 +2,59 @@
 // renderer (src/gpu/render.ts) includes them in every kernel that evaluates one.
 
 //# helpers
-// WGSL's pow is undefined for a negative base; integer exponents of negative bases are common ((x - t)^2).
+// WGSL leaves NaN, infinities and log/sqrt/pow of out-of-domain inputs to the implementation, and
+// a NaN or infinite constant expression is a compile error. So these helpers test bit patterns and
+// build NaN and inf at run time (from a `var`, which is not a constant expression): every rule in
+// src/ops/elementwise-table.ts that needs an edge value defined writes it through them.
+fn is_nan_f(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+fn is_inf_f(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u; }
+fn nan_f() -> f32 { var bits = 0x7fc00000u; return bitcast<f32>(bits); }
+fn inf_f() -> f32 { var bits = 0x7f800000u; return bitcast<f32>(bits); }
+// log: -inf at 0, NaN below 0 and for NaN, +inf at +inf.
+fn log_real(x: f32) -> f32 {
+  if (is_nan_f(x) || x < 0.0) { return nan_f(); }
+  if (x == 0.0) { return -inf_f(); }
+  if (is_inf_f(x)) { return x; }
+  return log(x);
+}
+// sqrt: NaN below 0 (and for NaN), x itself at 0 and +inf.
+fn sqrt_real(x: f32) -> f32 {
+  if (is_nan_f(x) || x < 0.0) { return nan_f(); }
+  if (x == 0.0 || is_inf_f(x)) { return x; }
+  return sqrt(x);
+}
+// C's pow, as PyTorch: x^0 = 1 and 1^y = 1 (even for NaN); otherwise NaN in gives NaN; 0^y is 0
+// (y > 0) or inf (y < 0); a negative base needs an integer exponent (odd keeps the sign) or gives
+// NaN; infinite bases and exponents follow the limits. WGSL's pow is undefined for x <= 0.
 fn pow_real(a: f32, b: f32) -> f32 {
-  if (a >= 0.0) {
-    if (a == 0.0) { return select(select(0.0, 1.0, b == 0.0), 1.0 / a, b < 0.0); }
-    return pow(a, b);
+  if (b == 0.0 || a == 1.0) { return 1.0; }
+  if (is_nan_f(a) || is_nan_f(b)) { return nan_f(); }
+  let m = abs(a);
+  let odd_int = !is_inf_f(b) && b == round(b) && abs(b) < 16777216.0 && (i32(b) & 1) == 1;
+  if (a < 0.0 && !is_inf_f(a) && !is_inf_f(b) && b != round(b)) { return nan_f(); }
+  var r: f32;
+  if (is_inf_f(b)) {
+    if (m == 1.0) { return 1.0; }
+    r = select(0.0, inf_f(), (m > 1.0) == (b > 0.0));
+  } else if (m == 0.0) {
+    r = select(0.0, inf_f(), b < 0.0);
+  } else if (is_inf_f(m)) {
+    r = select(0.0, inf_f(), b > 0.0);
+  } else {
+    r = pow(m, b);
   }
-  let r = pow(-a, b);
-  if (b == round(b)) { return select(r, -r, (i32(b) & 1) == 1); }
-  return sqrt(a); // a < 0 here: NaN at run time (a NaN literal is a compile error in WGSL)
+  return select(r, -r, a < 0.0 && odd_int);
 }
 fn sigmoid_f(x: f32) -> f32 {
   if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); }
   let e = exp(x);
   return e / (1.0 + e);
 }
+// WGSL's max, min and clamp may drop a NaN; PyTorch's propagate it.
+fn max_nan(a: f32, b: f32) -> f32 { return select(max(a, b), nan_f(), is_nan_f(a) || is_nan_f(b)); }
+fn min_nan(a: f32, b: f32) -> f32 { return select(min(a, b), nan_f(), is_nan_f(a) || is_nan_f(b)); }
+// maximum's share of the gradient for x against `other`: 1 above, 0.5 at a tie, 0 below; with a
+// NaN (not below, not a tie) 1 to both, as PyTorch.
 fn tie_share(x: f32, other: f32) -> f32 {
-  return select(select(0.0, 0.5, x == other), 1.0, x > other);
+  return select(select(1.0, 0.5, x == other), 0.0, x < other);
 }

@@ -104,6 +104,8 @@ export interface Backend {
    * pg.backend()?.isSoftware;
    */
   readonly isSoftware: boolean;
+  /** @internal Throws LimitError when a tensor of `shape` is above what this backend can hold: called before any data for it is built. */
+  checkSize(op: string, shape: Shape): void;
   /** @internal A new storage for `shape`, contents undefined. Checks device limits first. */
   allocate(op: string, shape: Shape): Storage;
   /** @internal */

@@ -1,9 +1,10 @@
 /** Making tensors: from JS data, constants, ranges and seeded random numbers. */
 import { activeBackend } from './engine.ts';
-import { InvalidArgumentError, ShapeError } from './errors.ts';
+import { InvalidArgumentError, LimitError, ShapeError } from './errors.ts';
 import { nextSeed, normalArray, uniformArray } from './random.ts';
 import { checkShape, fmt, type Shape, sizeOf } from './shape.ts';
 import { type NestedArray, Tensor } from './tensor.ts';
+import { checkBool, checkFinite, checkOptions, repr } from './validate.ts';
 
 /**
  * Options of pg.tensor().
@@ -34,17 +35,24 @@ export interface TensorOptions {
  */
 export type TensorData = NestedArray | readonly NestedArray[] | Float32Array | Float64Array | readonly number[];
 
+/** Deepest nesting tensor() reads from JavaScript arrays. */
+const MAX_RANK = 64;
+
 /** Flattens nested arrays, checking they are rectangular; returns the data and its shape. */
 function flatten(data: TensorData): [number[] | Float32Array | Float64Array, number[]] {
   if (data instanceof Float32Array || data instanceof Float64Array) return [data, [data.length]];
   if (typeof data === 'number') return [[data], []];
-  if (!Array.isArray(data)) throw new InvalidArgumentError(`tensor: data must be a number, a (nested) array of numbers or a Float32Array, got ${typeof data}`);
+  if (!Array.isArray(data)) throw new InvalidArgumentError(`tensor: data must be a number, a (nested) array of numbers or a Float32Array, got ${repr(data)}`);
   const shape: number[] = [];
-  for (let level: unknown = data; Array.isArray(level); level = level[0]) shape.push(level.length);
+  for (let level: unknown = data; Array.isArray(level); level = level[0]) {
+    // An array that contains itself would nest forever.
+    if (shape.length === MAX_RANK) throw new ShapeError(`tensor: data nests deeper than ${MAX_RANK} levels`);
+    shape.push(level.length);
+  }
   const flat: number[] = [];
   const walk = (x: unknown, depth: number, path: number[]) => {
     if (depth === shape.length) {
-      if (typeof x !== 'number') throw new InvalidArgumentError(`tensor: element at [${path.join('][')}] is ${Array.isArray(x) ? 'an array' : typeof x}, expected a number (ragged nested array?)`);
+      if (typeof x !== 'number') throw new InvalidArgumentError(`tensor: element at [${path.join('][')}] is ${Array.isArray(x) ? 'an array' : repr(x)}, expected a number (ragged nested array?)`);
       flat.push(x);
       return;
     }
@@ -53,9 +61,8 @@ function flatten(data: TensorData): [number[] | Float32Array | Float64Array, num
         `tensor: ragged nested array: the entry at [${path.join('][')}] has ${Array.isArray(x) ? `length ${x.length}` : 'no array'} where length ${shape[depth]} was expected (shape ${fmt(shape)} from the first entries)`,
       );
     }
-    x.forEach((v, i) => {
-      walk(v, depth + 1, [...path, i]);
-    });
+    // Indexed, not forEach: a hole in a sparse array is a missing element, not a skipped one.
+    for (let i = 0; i < x.length; i++) walk(x[i], depth + 1, [...path, i]);
   };
   walk(data, 0, []);
   return [flat, shape];
@@ -66,17 +73,20 @@ function flatten(data: TensorData): [number[] | Float32Array | Float64Array, num
  * @example
  * const x = pg.tensor([[0.2, 0.4], [0.6, 0.8]], { requiresGrad: true });
  */
-export function tensor(data: TensorData, options: TensorOptions = {}): Tensor {
+export function tensor(data: TensorData, options?: TensorOptions): Tensor {
+  const o = checkOptions('tensor', options);
+  const requiresGrad = checkBool('tensor', 'requiresGrad', o.requiresGrad, false);
   const be = activeBackend('tensor');
   const [flat, inferred] = flatten(data);
   let shape: Shape = inferred;
-  if (options.shape !== undefined) {
-    shape = checkShape('tensor', options.shape);
+  if (o.shape !== undefined) {
+    shape = checkShape('tensor', o.shape);
     if (sizeOf(shape) !== flat.length) {
       throw new ShapeError(`tensor: ${flat.length} values do not fill shape ${fmt(shape)} (${sizeOf(shape)} elements)`);
     }
   }
-  return new Tensor(be, be.upload('tensor', shape, flat), shape, options.requiresGrad ?? false);
+  be.checkSize('tensor', shape);
+  return new Tensor(be, be.upload('tensor', shape, flat), shape, requiresGrad);
 }
 
 /**
@@ -93,16 +103,19 @@ export interface CreationOptions {
   readonly requiresGrad?: boolean;
 }
 
+const gradOption = (fn: string, options: CreationOptions | undefined): boolean => checkBool(fn, 'requiresGrad', checkOptions(fn, options).requiresGrad, false);
+
 /**
  * A tensor of `shape` filled with `value`, written by a kernel (no upload).
  * @example
  * await pg.full([2], 7).data(); // Float32Array [7, 7]
  */
-export function full(shape: readonly number[], value: number, options: CreationOptions = {}): Tensor {
-  const be = activeBackend('full');
-  const s = checkShape('full', shape);
-  if (typeof value !== 'number') throw new InvalidArgumentError(`full: value must be a number, got ${typeof value}`);
-  return new Tensor(be, be.fill('full', s, value), s, options.requiresGrad ?? false);
+export function full(shape: readonly number[], value: number, options?: CreationOptions, fn = 'full'): Tensor {
+  const requiresGrad = gradOption(fn, options);
+  const be = activeBackend(fn);
+  const s = checkShape(fn, shape);
+  if (typeof value !== 'number') throw new InvalidArgumentError(`${fn}: value must be a number, got ${repr(value)}`);
+  return new Tensor(be, be.fill(fn, s, value), s, requiresGrad);
 }
 
 /**
@@ -110,25 +123,30 @@ export function full(shape: readonly number[], value: number, options: CreationO
  * @example
  * pg.zeros([2, 3]);
  */
-export const zeros = (shape: readonly number[], options: CreationOptions = {}): Tensor => full(shape, 0, options);
+export const zeros = (shape: readonly number[], options?: CreationOptions): Tensor => full(shape, 0, options, 'zeros');
 /**
  * A tensor of `shape` filled with 1, written by a kernel.
  * @example
  * pg.ones([2, 3]);
  */
-export const ones = (shape: readonly number[], options: CreationOptions = {}): Tensor => full(shape, 1, options);
+export const ones = (shape: readonly number[], options?: CreationOptions): Tensor => full(shape, 1, options, 'ones');
+
+function like(fn: string, t: Tensor, value: number, options: CreationOptions | undefined): Tensor {
+  if (!(t instanceof Tensor)) throw new InvalidArgumentError(`${fn}: expected a Tensor, got ${repr(t)}`);
+  return full(t.shape, value, options, fn);
+}
 /**
  * A tensor of t's shape filled with 0.
  * @example
  * pg.zerosLike(x).shape; // x.shape
  */
-export const zerosLike = (t: Tensor, options: CreationOptions = {}): Tensor => full(t.shape, 0, options);
+export const zerosLike = (t: Tensor, options?: CreationOptions): Tensor => like('zerosLike', t, 0, options);
 /**
  * A tensor of t's shape filled with 1.
  * @example
  * pg.onesLike(x).shape; // x.shape
  */
-export const onesLike = (t: Tensor, options: CreationOptions = {}): Tensor => full(t.shape, 1, options);
+export const onesLike = (t: Tensor, options?: CreationOptions): Tensor => like('onesLike', t, 1, options);
 
 /**
  * Options of pg.rand() and pg.randn().
@@ -144,17 +162,28 @@ export interface RandomOptions extends CreationOptions {
   readonly seed?: number;
 }
 
+/** The shape, options and seed of a random tensor, checked (size included) before any number is drawn. */
+function randomSetup<O extends RandomOptions>(fn: string, shape: readonly number[], options: O | undefined) {
+  const o = checkOptions(fn, options);
+  const requiresGrad = checkBool(fn, 'requiresGrad', o.requiresGrad, false);
+  const be = activeBackend(fn);
+  const s = checkShape(fn, shape);
+  be.checkSize(fn, s);
+  const seed = o.seed === undefined ? undefined : checkFinite(fn, 'seed', o.seed, 0, { integer: true });
+  return { o, s, requiresGrad, seed: () => seed ?? nextSeed() };
+}
+
 /**
  * Uniform in [low, high) (default [0, 1)).
  * @example
  * pg.rand([64, 3], { seed: 2, low: -1, high: 1 });
  */
-export function rand(shape: readonly number[], options: RandomOptions & { low?: number; high?: number } = {}): Tensor {
-  const s = checkShape('rand', shape);
-  return tensor(uniformArray(sizeOf(s), options.seed ?? nextSeed(), options.low ?? 0, options.high ?? 1), {
-    shape: s,
-    requiresGrad: options.requiresGrad ?? false,
-  });
+export function rand(shape: readonly number[], options?: RandomOptions & { low?: number; high?: number }): Tensor {
+  const { o, s, requiresGrad, seed } = randomSetup('rand', shape, options);
+  const low = checkFinite('rand', 'low', o.low, 0);
+  const high = checkFinite('rand', 'high', o.high, 1);
+  if (low > high) throw new InvalidArgumentError(`rand: low (${low}) must not be above high (${high})`);
+  return tensor(uniformArray(sizeOf(s), seed(), low, high), { shape: s, requiresGrad });
 }
 
 /**
@@ -162,12 +191,11 @@ export function rand(shape: readonly number[], options: RandomOptions & { low?: 
  * @example
  * pg.randn([256, 8], { seed: 1, std: 0.1, requiresGrad: true });
  */
-export function randn(shape: readonly number[], options: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
-  const s = checkShape('randn', shape);
-  return tensor(normalArray(sizeOf(s), options.seed ?? nextSeed(), options.mean ?? 0, options.std ?? 1), {
-    shape: s,
-    requiresGrad: options.requiresGrad ?? false,
-  });
+export function randn(shape: readonly number[], options?: RandomOptions & { mean?: number; std?: number }): Tensor {
+  const { o, s, requiresGrad, seed } = randomSetup('randn', shape, options);
+  const mean = checkFinite('randn', 'mean', o.mean, 0);
+  const std = checkFinite('randn', 'std', o.std, 1, { min: 0 });
+  return tensor(normalArray(sizeOf(s), seed(), mean, std), { shape: s, requiresGrad });
 }
 
 /**
@@ -176,12 +204,17 @@ export function randn(shape: readonly number[], options: RandomOptions & { mean?
  * await pg.arange(4).data();        // Float32Array [0, 1, 2, 3]
  * await pg.arange(1, 2, 0.25).data(); // Float32Array [1, 1.25, 1.5, 1.75]
  */
-export function arange(start: number, stop?: number, step = 1, options: CreationOptions = {}): Tensor {
+export function arange(start: number, stop?: number, step = 1, options?: CreationOptions): Tensor {
+  const requiresGrad = gradOption('arange', options);
+  const be = activeBackend('arange');
   if (stop === undefined) [start, stop] = [0, start];
-  if (![start, stop, step].every(Number.isFinite) || step === 0) {
-    throw new InvalidArgumentError(`arange: start, stop and step must be finite numbers and step non-zero, got (${start}, ${stop}, ${step})`);
+  if (![start, stop, step].every((v) => typeof v === 'number' && Number.isFinite(v)) || step === 0) {
+    throw new InvalidArgumentError(`arange: start, stop and step must be finite numbers and step non-zero, got (${repr(start)}, ${repr(stop)}, ${repr(step)})`);
   }
   const n = Math.max(0, Math.ceil((stop - start) / step));
+  // Before the values are built: arange(0, 1e10) is a LimitError at once, not a RangeError (or a minute) later.
+  if (!Number.isSafeInteger(n)) throw new LimitError(`arange: (${start}, ${stop}, ${step}) has ${n} values, too many for one tensor`);
+  be.checkSize('arange', [n]);
   const data = Float32Array.from({ length: n }, (_, i) => start + i * step);
-  return tensor(data, { shape: [n], requiresGrad: options.requiresGrad ?? false });
+  return tensor(data, { shape: [n], requiresGrad });
 }

@@ -104,6 +104,33 @@ export class LimitError extends PixelgradError {
 }
 
 /**
+ * The GPU could not allocate a tensor's memory. WebGPU reports this after the call that allocated,
+ * so it rejects the first read of that tensor (and of anything computed from it, since the work
+ * that touched it was dropped) rather than the call itself. Pooled memory is given back first.
+ * @example
+ * try { await t.data(); } catch (e) { if (e instanceof pg.OutOfMemoryError) pg.releasePooled(); }
+ */
+export class OutOfMemoryError extends PixelgradError {
+  static {
+    nameErrorClass(OutOfMemoryError, 'OutOfMemoryError');
+  }
+  constructor(
+    /** The allocation that failed, in bytes. */
+    readonly bytesAsked: number,
+    /** pixelgrad's tensor memory in use when it failed. */
+    readonly bytesInUse: number,
+    /** Memory pixelgrad held in its pool for reuse when it failed (since given back). */
+    readonly bytesPooled: number,
+  ) {
+    super(
+      `The GPU ran out of memory allocating ${bytesAsked} bytes for a tensor (pixelgrad had ${bytesInUse} bytes in use and ${bytesPooled} pooled), ` +
+        'so this tensor and the results computed with it have no values. The pooled memory has been given back (pg.releasePooled()); ' +
+        'dispose tensors you no longer need (or use pg.tidy), or use smaller tensors (a smaller batch or image), then compute it again.',
+    );
+  }
+}
+
+/**
  * WGSL failed to compile: carries the kernel name, the compiler's line:col messages and the source.
  * @example
  * catch (e) {

@@ -1,4 +1,6 @@
 /** Seeded random numbers (mulberry32), so pg.rand(shape, { seed }) is the same on every backend and run. */
+import { InvalidArgumentError } from './errors.ts';
+import { checkFinite } from './validate.ts';
 
 /**
  * A small seeded generator of uniform numbers in [0, 1): the one behind pg.rand, for JS-side choices that must be reproducible.
@@ -7,7 +9,7 @@
  * next(); // the same number on every run
  */
 export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
+  let a = checkFinite('mulberry32', 'seed', seed, 0, { integer: true }) >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
@@ -27,7 +29,8 @@ let globalSeed = 0x5eed;
  * const b = pg.rand([3]); // the same values as a
  */
 export function manualSeed(seed: number): void {
-  globalSeed = seed >>> 0;
+  if (seed === undefined) throw new InvalidArgumentError('manualSeed: needs a seed (a finite integer)');
+  globalSeed = checkFinite('manualSeed', 'seed', seed, 0, { integer: true }) >>> 0;
 }
 export const nextSeed = (): number => {
   globalSeed = (Math.imul(globalSeed, 1664525) + 1013904223) >>> 0;

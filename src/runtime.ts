@@ -6,6 +6,7 @@ import { InvalidArgumentError } from './errors.ts';
 import { requestGpuDevice } from './gpu/device.ts';
 import { WebGpuBackend } from './gpu/webgpu-backend.ts';
 import { Tensor } from './tensor.ts';
+import { checkFunction, checkOptions, repr } from './validate.ts';
 
 /**
  * Options of pg.init().
@@ -46,9 +47,16 @@ let starting: Promise<Backend> | null = null;
  * const backend = await pg.init();
  * backend.adapterName; // e.g. 'nvidia / ampere'
  */
-export async function init(options: InitOptions = {}): Promise<Backend> {
-  const kind = options.backend ?? 'webgpu';
-  if (kind !== 'webgpu' && kind !== 'cpu') throw new InvalidArgumentError(`init: backend must be 'webgpu' or 'cpu', got ${String(kind)}`);
+export async function init(options?: InitOptions): Promise<Backend> {
+  const o = checkOptions('init', options);
+  const kind = o.backend ?? 'webgpu';
+  if (kind !== 'webgpu' && kind !== 'cpu') throw new InvalidArgumentError(`init: backend must be 'webgpu' or 'cpu', got ${repr(kind)}`);
+  if (o.gpu !== undefined && (o.gpu === null || typeof (o.gpu as { requestAdapter?: unknown }).requestAdapter !== 'function')) {
+    throw new InvalidArgumentError(`init: gpu must be a GPU object (with requestAdapter(), e.g. navigator.gpu or create([]) from the 'webgpu' package), got ${repr(o.gpu)}`);
+  }
+  if (o.powerPreference !== undefined && o.powerPreference !== 'low-power' && o.powerPreference !== 'high-performance') {
+    throw new InvalidArgumentError(`init: powerPreference must be 'low-power' or 'high-performance', got ${repr(o.powerPreference)}`);
+  }
   const current = engine.backend;
   if (current && current.kind === kind && usable(current)) return current;
   if (starting) {
@@ -56,9 +64,11 @@ export async function init(options: InitOptions = {}): Promise<Backend> {
     if (b && b.kind === kind && usable(b)) return b;
   }
   starting = (async () => {
-    const b: Backend = kind === 'cpu' ? new CpuBackend() : new WebGpuBackend(await requestGpuDevice(options.gpu, options.powerPreference));
+    const b: Backend = kind === 'cpu' ? new CpuBackend() : new WebGpuBackend(await requestGpuDevice(o.gpu, o.powerPreference));
     if (engine.backend && engine.backend !== b && usable(engine.backend)) engine.backend.destroy();
     engine.backend = b;
+    // memory() counts the tensors of the device in use; those of the old one are gone with it.
+    engine.liveTensors = 0;
     return b;
   })();
   try {
@@ -92,6 +102,7 @@ export const backend = (): Backend | null => engine.backend;
 export function shutdown(): void {
   engine.backend?.destroy();
   engine.backend = null;
+  engine.liveTensors = 0;
 }
 
 /**
@@ -179,6 +190,7 @@ export type NotPromise<T> = T extends PromiseLike<unknown> ? never : T;
  * });
  */
 export function tidy<T>(fn: () => NotPromise<T>): T {
+  checkFunction('tidy', 'fn', fn);
   const scope: Scope = { tensors: new Set() };
   engine.scopes.push(scope);
   let result: T;
@@ -210,6 +222,7 @@ export function tidy<T>(fn: () => NotPromise<T>): T {
  * const preview = pg.noGrad(() => weights.mul(2)); // not recorded for backward()
  */
 export function noGrad<T>(fn: () => T): T {
+  checkFunction('noGrad', 'fn', fn);
   const prev = engine.gradEnabled;
   engine.gradEnabled = false;
   try {

@@ -1,4 +1,5 @@
 import { InvalidArgumentError, ShapeError } from './errors.ts';
+import { repr } from './validate.ts';
 
 /**
  * The size of each axis, outermost first; [] is a scalar.
@@ -17,10 +18,12 @@ export function sizeOf(shape: Shape): number {
 
 /** Throws unless every dim is a non-negative safe integer. */
 export function checkShape(op: string, shape: Shape): Shape {
-  if (!Array.isArray(shape)) throw new InvalidArgumentError(`${op}: shape must be an array of dimensions, got ${String(shape)}`);
-  for (const d of shape) {
+  if (!Array.isArray(shape)) throw new InvalidArgumentError(`${op}: shape must be an array of dimensions, got ${repr(shape)}`);
+  // Indexed, not for-of: a sparse array's holes are dimensions too (undefined ones).
+  for (let i = 0; i < shape.length; i++) {
+    const d: unknown = shape[i];
     if (typeof d !== 'number' || !Number.isSafeInteger(d) || d < 0) {
-      throw new ShapeError(`${op}: invalid dimension ${String(d)} in shape ${fmt(shape)}: dimensions must be non-negative integers`);
+      throw new ShapeError(`${op}: invalid dimension ${repr(d)} in shape ${repr(shape)}: dimensions must be non-negative integers`);
     }
   }
   return [...shape];
@@ -63,25 +66,36 @@ export function broadcastStrides(shape: Shape, outShape: Shape): number[] {
   });
 }
 
-/** Normalizes one axis (negative counts from the end). */
+/**
+ * Normalizes one axis (negative counts from the end). As PyTorch, a 0-d tensor takes axis 0 or -1
+ * (normalized to 0): callers of a rank-0 tensor treat it as having nothing to walk.
+ */
 export function normalizeAxis(op: string, axis: number, rank: number): number {
-  if (!Number.isInteger(axis) || axis < -rank || axis >= Math.max(rank, 1) || (rank === 0 && axis !== 0 && axis !== -1)) {
-    throw new InvalidArgumentError(`${op}: axis ${axis} is out of range for a tensor of rank ${rank} (valid: ${-rank} to ${rank - 1})`);
+  const lo = -Math.max(rank, 1);
+  const hi = Math.max(rank, 1) - 1;
+  if (typeof axis !== 'number' || !Number.isInteger(axis) || axis < lo || axis > hi) {
+    throw new InvalidArgumentError(`${op}: axis ${repr(axis)} is out of range for a tensor of rank ${rank} (valid: integers ${lo} to ${hi})`);
   }
-  return axis < 0 ? axis + rank : axis;
+  return axis < 0 ? Math.max(axis + rank, 0) : axis;
 }
 
-/** Normalizes, de-duplicates and sorts axes; undefined means all axes. */
-export function normalizeAxes(op: string, axes: number | readonly number[] | undefined, rank: number): number[] {
-  if (axes === undefined) return [...Array(rank).keys()];
-  const list = typeof axes === 'number' ? [axes] : axes;
+/**
+ * Normalizes, de-duplicates and sorts axes: one axis or an array of them; undefined or null
+ * means all axes (as PyTorch's dim=None). A 0-d tensor has no axes to list, so it gives [].
+ */
+export function normalizeAxes(op: string, axes: number | readonly number[] | undefined | null, rank: number): number[] {
+  if (axes === undefined || axes === null) return [...Array(rank).keys()];
+  if (typeof axes !== 'number' && !Array.isArray(axes)) {
+    throw new InvalidArgumentError(`${op}: axes must be an integer, an array of integers or undefined, got ${repr(axes)}`);
+  }
+  const list: readonly unknown[] = typeof axes === 'number' ? [axes] : axes;
   const seen = new Set<number>();
-  for (const a of list) {
-    const n = normalizeAxis(op, a, rank);
-    if (seen.has(n)) throw new InvalidArgumentError(`${op}: axis ${a} appears twice in ${JSON.stringify(list)}`);
+  for (let i = 0; i < list.length; i++) {
+    const n = normalizeAxis(op, list[i] as number, rank);
+    if (seen.has(n)) throw new InvalidArgumentError(`${op}: axis ${repr(list[i])} appears twice in ${repr(list)}`);
     seen.add(n);
   }
-  return [...seen].sort((x, y) => x - y);
+  return rank === 0 ? [] : [...seen].sort((x, y) => x - y);
 }
 
 export const sameShape = (a: Shape, b: Shape): boolean => a.length === b.length && a.every((d, i) => d === b[i]);

@@ -12,6 +12,7 @@ import { expandOp, permuteOp, reshapeOp, sliceOp } from './ops/shape-ops.ts';
 import { logSoftmaxOp, softmaxOp } from './ops/softmax.ts';
 import { maxOp, meanOp, sumOp } from './ops/reduce.ts';
 import { checkShape, fmt, normalizeAxes, normalizeAxis, type Shape, sizeOf } from './shape.ts';
+import { checkBool, checkOptions, repr } from './validate.ts';
 
 /**
  * The other operand of a binary op: a tensor (broadcast NumPy-style) or a number.
@@ -119,6 +120,8 @@ export class Tensor {
 
   /** Leaves only: start or stop recording operations on this tensor. */
   set requiresGrad(flag: boolean) {
+    // Strict: the string 'false' is truthy and would turn recording on.
+    if (typeof flag !== 'boolean') throw new InvalidArgumentError(`requiresGrad: must be set to true or false, got ${repr(flag)}`);
     if (this._node && !this._node.leaf) {
       throw new GradientError('requiresGrad can only be changed on leaf tensors; use detach() to get a leaf from a computed tensor');
     }
@@ -268,8 +271,9 @@ export class Tensor {
     const s = this._storage;
     if (!s) return;
     this._storage = null;
-    engine.liveTensors--;
     if (this._backend === engine.backend) {
+      // Counted per device: a tensor of an earlier device left the count when its device did.
+      engine.liveTensors--;
       this._backend.release(s);
       this._node?.unref();
     }
@@ -288,12 +292,18 @@ export class Tensor {
    * x.square().sum().backward();
    * await x.grad!.data(); // Float32Array [2, 4]
    */
-  backward(gradient?: Tensor | BackwardOptions, options: BackwardOptions = {}): void {
+  backward(gradient?: Tensor | BackwardOptions, options?: BackwardOptions): void {
     if (gradient !== undefined && !(gradient instanceof Tensor)) {
+      // As PyTorch, a gradient is a tensor: a number would be ambiguous (a scale? a fill?).
+      if (gradient === null || typeof gradient !== 'object' || Array.isArray(gradient) || options !== undefined) {
+        const hint = typeof gradient === 'number' ? `; for a scaled gradient pass pg.full(${fmt(this.shape)}, ${gradient}) or scale the loss first` : '';
+        throw new InvalidArgumentError(`backward: gradient must be a Tensor of shape ${fmt(this.shape)} or an options object, got ${repr(gradient)}${hint}`);
+      }
       options = gradient;
       gradient = undefined;
     }
-    runBackward(this, gradient, options.retainGraph ?? false);
+    const o = checkOptions('backward', options);
+    runBackward(this, gradient, checkBool('backward', 'retainGraph', o.retainGraph, false));
   }
 
   /**
@@ -458,6 +468,9 @@ export class Tensor {
    * await pg.tensor([-1, 0.5, 2]).clamp(0, 1).data(); // Float32Array [0, 0.5, 1]
    */
   clamp(min: number, max: number): Tensor {
+    if (typeof min !== 'number' || typeof max !== 'number' || Number.isNaN(min) || Number.isNaN(max) || min > max) {
+      throw new InvalidArgumentError(`clamp: needs numbers min <= max, got min=${repr(min)}, max=${repr(max)}`);
+    }
     return apply(unaryOps.clamp!, [this], { params: [min, max] });
   }
 
@@ -471,24 +484,24 @@ export class Tensor {
    * await x.sum(0).data();            // Float32Array [4, 6]
    * x.sum(1, true).shape;             // [2, 1]
    */
-  sum(axes?: number | readonly number[], keepDims = false): Tensor {
-    return apply(sumOp, [this], { axes: normalizeAxes('sum', axes, this.rank), keepDims });
+  sum(axes?: number | readonly number[] | null, keepDims = false): Tensor {
+    return apply(sumOp, [this], { axes: normalizeAxes('sum', axes, this.rank), keepDims: checkBool('sum', 'keepDims', keepDims, false) });
   }
   /**
    * Mean over `axes` (all when omitted); keepDims keeps them as size 1.
    * @example
    * await pg.tensor([[1, 2], [3, 4]]).mean(-1).data(); // Float32Array [1.5, 3.5]
    */
-  mean(axes?: number | readonly number[], keepDims = false): Tensor {
-    return apply(meanOp, [this], { axes: normalizeAxes('mean', axes, this.rank), keepDims });
+  mean(axes?: number | readonly number[] | null, keepDims = false): Tensor {
+    return apply(meanOp, [this], { axes: normalizeAxes('mean', axes, this.rank), keepDims: checkBool('mean', 'keepDims', keepDims, false) });
   }
   /**
    * Maximum over `axes`; tied elements share the gradient evenly (as torch.amax).
    * @example
    * await pg.tensor([[1, 5], [3, 4]]).max(1).data(); // Float32Array [5, 4]
    */
-  max(axes?: number | readonly number[], keepDims = false): Tensor {
-    return apply(maxOp, [this], { axes: normalizeAxes('max', axes, this.rank), keepDims });
+  max(axes?: number | readonly number[] | null, keepDims = false): Tensor {
+    return apply(maxOp, [this], { axes: normalizeAxes('max', axes, this.rank), keepDims: checkBool('max', 'keepDims', keepDims, false) });
   }
 
   // ---------- linear algebra and normalization ----------
@@ -509,7 +522,8 @@ export class Tensor {
    * await pg.tensor([0, Math.log(3)]).softmax().data(); // Float32Array [0.25, 0.75]
    */
   softmax(axis = -1): Tensor {
-    return apply(softmaxOp, [this], { axis: normalizeAxis('softmax', axis, this.rank) });
+    const a = normalizeAxis('softmax', axis, this.rank);
+    return this.rank === 0 ? this.asVector((v) => v.softmax(0)) : apply(softmaxOp, [this], { axis: a });
   }
   /**
    * log(softmax(x)) along `axis`, computed stably (x − logsumexp(x)).
@@ -517,7 +531,21 @@ export class Tensor {
    * await pg.tensor([0, 0]).logSoftmax().data(); // Float32Array [-0.693…, -0.693…]
    */
   logSoftmax(axis = -1): Tensor {
-    return apply(logSoftmaxOp, [this], { axis: normalizeAxis('logSoftmax', axis, this.rank) });
+    const a = normalizeAxis('logSoftmax', axis, this.rank);
+    return this.rank === 0 ? this.asVector((v) => v.logSoftmax(0)) : apply(logSoftmaxOp, [this], { axis: a });
+  }
+
+  /** A 0-d tensor's op along "its" axis 0, run on the same value as a [1] vector (as PyTorch treats a scalar's dim 0). */
+  private asVector(fn: (v: Tensor) => Tensor): Tensor {
+    const v = this.reshape([1]);
+    const r = fn(v);
+    try {
+      return r.reshape([]);
+    } finally {
+      // The graph keeps what backward needs through the nodes; the views themselves are dead.
+      v.dispose();
+      r.dispose();
+    }
   }
 
   // ---------- shape ----------
@@ -544,10 +572,10 @@ export class Tensor {
    * @example
    * pg.zeros([1, 2, 1]).squeeze().shape; // [2]
    */
-  squeeze(axes?: number | readonly number[]): Tensor {
+  squeeze(axes?: number | readonly number[] | null): Tensor {
     const list = normalizeAxes('squeeze', axes, this.rank);
     for (const a of list) {
-      if (axes !== undefined && this.shape[a] !== 1) throw new ShapeError(`squeeze: axis ${a} of shape ${fmt(this.shape)} has size ${this.shape[a]}, not 1`);
+      if (axes !== undefined && axes !== null && this.shape[a] !== 1) throw new ShapeError(`squeeze: axis ${a} of shape ${fmt(this.shape)} has size ${this.shape[a]}, not 1`);
     }
     return this.reshape(this.shape.filter((d, i) => !(list.includes(i) && d === 1)));
   }
@@ -559,6 +587,7 @@ export class Tensor {
   transpose(axis0 = -2, axis1 = -1): Tensor {
     const a = normalizeAxis('transpose', axis0, this.rank);
     const b = normalizeAxis('transpose', axis1, this.rank);
+    if (this.rank === 0) return this.permute([]);
     const perm = [...this.shape.keys()];
     [perm[a], perm[b]] = [perm[b]!, perm[a]!];
     return this.permute(perm);
@@ -569,7 +598,7 @@ export class Tensor {
    * pg.zeros([2, 3, 4]).permute([2, 0, 1]).shape; // [4, 2, 3]
    */
   permute(perm: readonly number[]): Tensor {
-    return apply(permuteOp, [this], { perm });
+    return apply(permuteOp, [this], { perm: integers('permute', 'perm', perm) });
   }
   /**
    * Broadcasts size-1 axes to a larger shape (-1 keeps a dimension).
@@ -577,7 +606,7 @@ export class Tensor {
    * pg.zeros([1, 3]).expand([4, -1]).shape; // [4, 3]
    */
   expand(shape: readonly number[]): Tensor {
-    return apply(expandOp, [this], { shape });
+    return apply(expandOp, [this], { shape: integers('expand', 'shape', shape) });
   }
   /**
    * Elements from `begin` (inclusive) to `end` (exclusive) on each axis; negative indices count
@@ -586,7 +615,7 @@ export class Tensor {
    * await pg.arange(6).reshape([2, 3]).slice([0, 1], [2, 3]).toArray(); // [[1, 2], [4, 5]]
    */
   slice(begin: readonly number[], end?: readonly number[]): Tensor {
-    return apply(sliceOp, [this], { begin, end: end ?? [] });
+    return apply(sliceOp, [this], { begin: integers('slice', 'begin', begin), end: end === undefined ? [] : integers('slice', 'end', end) });
   }
   /**
    * Flattens to 1-D.
@@ -629,11 +658,20 @@ function binary(name: string, a: Tensor, b: Operand): Tensor {
   return apply(binaryOps[name]!, [a, b], {});
 }
 
+/** An array of integers (holes and non-numbers rejected here, so the op's own range checks see only numbers). */
+function integers(op: string, what: string, v: readonly number[]): readonly number[] {
+  if (!Array.isArray(v)) throw new InvalidArgumentError(`${op}: ${what} must be an array of integers, got ${repr(v)}`);
+  for (let i = 0; i < v.length; i++) {
+    if (typeof v[i] !== 'number' || !Number.isInteger(v[i])) throw new InvalidArgumentError(`${op}: ${what}[${i}] (axis ${i}) must be an integer, got ${repr(v[i])}`);
+  }
+  return v;
+}
+
 function inferShape(op: string, shape: readonly number[], t: Tensor): number[] {
-  if (!Array.isArray(shape)) throw new InvalidArgumentError(`${op}: shape must be an array, got ${String(shape)}`);
+  if (!Array.isArray(shape)) throw new InvalidArgumentError(`${op}: shape must be an array, got ${repr(shape)}`);
   const unknown = shape.filter((d) => d === -1).length;
-  if (unknown > 1) throw new ShapeError(`${op}: only one dimension can be -1, got ${fmt(shape)}`);
-  const known = checkShape(op, shape.map((d) => (d === -1 ? 1 : d)));
+  if (unknown > 1) throw new ShapeError(`${op}: only one dimension can be -1, got ${repr(shape)}`);
+  const known = checkShape(op, Array.from(shape, (d) => (d === -1 ? 1 : d)));
   const rest = sizeOf(known);
   const out = [...shape];
   if (unknown) {

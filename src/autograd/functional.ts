@@ -3,6 +3,7 @@ import { engine } from '../engine.ts';
 import { GradientError, InvalidArgumentError } from '../errors.ts';
 import { full } from '../creation.ts';
 import { Tensor } from '../tensor.ts';
+import { repr } from '../validate.ts';
 
 /**
  * One tensor per element of the argument tuple A: a tuple of fn's arity when fn has a fixed one.
@@ -32,6 +33,13 @@ export interface ValueAndGrad<A extends readonly Tensor[] = Tensor[]> {
 }
 
 /**
+ * How many grad/valueAndGrad functions are running fn now. The gradient an inner one returns is
+ * computed outside the graph, so an outer one would see it as a constant and silently get 0 for
+ * a second derivative: nesting throws until higher-order gradients exist.
+ */
+let depth = 0;
+
+/**
  * Returns a function that calls fn on its tensor arguments and gives fn's value and its gradient
  * with respect to each argument. fn must return a one-element tensor. Arguments are not modified
  * and their .grad is untouched.
@@ -42,10 +50,20 @@ export interface ValueAndGrad<A extends readonly Tensor[] = Tensor[]> {
  * await ga.data();    // Float32Array [3, 4]
  */
 export function valueAndGrad<A extends Tensor[]>(fn: (...args: A) => Tensor): (...args: A) => ValueAndGrad<A> {
-  if (typeof fn !== 'function') throw new InvalidArgumentError('valueAndGrad: expected a function returning a one-element tensor');
+  return gradFunction(fn, 'valueAndGrad');
+}
+
+function gradFunction<A extends Tensor[]>(fn: (...args: A) => Tensor, name: string): (...args: A) => ValueAndGrad<A> {
+  if (typeof fn !== 'function') throw new InvalidArgumentError(`${name}: expected a function returning a one-element tensor, got ${repr(fn)}`);
   return (...args: A) => {
-    args.forEach((a, i) => {
-      if (!(a instanceof Tensor)) throw new InvalidArgumentError(`valueAndGrad: argument ${i} is not a Tensor`);
+    if (depth > 0) {
+      throw new GradientError(
+        `${name}: called inside another pg.grad/pg.valueAndGrad function: higher-order gradients (a gradient of a gradient) are not supported yet, and the outer gradient would silently be 0. Compute the inner gradient outside, or write the derivative out by hand.`,
+      );
+    }
+    args.forEach((a: unknown, i) => {
+      if (!(a instanceof Tensor)) throw new InvalidArgumentError(`${name}: argument ${i} is ${repr(a)}, not a Tensor`);
+      a._live(name);
     });
     const leaves = args.map((a) => {
       const leaf = a.detach();
@@ -54,14 +72,19 @@ export function valueAndGrad<A extends Tensor[]>(fn: (...args: A) => Tensor): (.
     });
     const prev = engine.gradEnabled;
     engine.gradEnabled = true;
+    depth++;
     let out: Tensor;
     try {
       out = fn(...(leaves as A));
+      if (!(out instanceof Tensor)) throw new InvalidArgumentError(`${name}: fn must return a Tensor, got ${repr(out)}`);
+      if (out.size !== 1) throw new GradientError(`${name}: fn must return a one-element tensor, got shape [${out.shape.join(', ')}]; reduce it (sum or mean) first`);
+    } catch (e) {
+      for (const leaf of leaves) leaf.dispose();
+      throw e;
     } finally {
       engine.gradEnabled = prev;
+      depth--;
     }
-    if (!(out instanceof Tensor)) throw new InvalidArgumentError('valueAndGrad: fn must return a Tensor');
-    if (out.size !== 1) throw new GradientError(`valueAndGrad: fn must return a one-element tensor, got shape [${out.shape.join(', ')}]; reduce it (sum or mean) first`);
     if (out.requiresGrad) out.backward();
     const scope = engine.scopes.at(-1);
     const grads = leaves.map((leaf) => {
@@ -85,7 +108,7 @@ export function valueAndGrad<A extends Tensor[]>(fn: (...args: A) => Tensor): (.
  * await g1.data(); // Float32Array [-0.12]
  */
 export function grad<A extends Tensor[]>(fn: (...args: A) => Tensor): (...args: A) => Grads<A> {
-  const vg = valueAndGrad(fn);
+  const vg = gradFunction(fn, 'grad');
   return (...args: A) => {
     const { value, grads } = vg(...args);
     value.dispose();

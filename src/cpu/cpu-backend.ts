@@ -3,7 +3,7 @@
  * reference. Tests run the same cases here and on WebGPU; it is also a fallback without WebGPU.
  */
 import type { Backend, BackendStats, BackwardArgs, Storage } from '../backend.ts';
-import { DeviceLostError } from '../errors.ts';
+import { DeviceLostError, LimitError } from '../errors.ts';
 import type { OpDef } from '../ops/op.ts';
 import type { UpdateRule } from '../optim/update-rule.ts';
 import { type Shape, sizeOf } from '../shape.ts';
@@ -15,6 +15,9 @@ export class CpuStorage implements Storage {
     return this.data.length;
   }
 }
+
+/** The most elements one CPU tensor may have: 2^28 float64 values are 2 GiB of JavaScript memory. */
+export const CPU_MAX_ELEMENTS = 2 ** 28;
 
 export class CpuBackend implements Backend {
   /** The reference backend runs compiled functions eagerly. */
@@ -36,8 +39,16 @@ export class CpuBackend implements Backend {
     if (this.destroyed) throw new DeviceLostError('destroyed', `${op}: this pixelgrad backend was shut down; call pg.init() again`);
   }
 
+  checkSize(op: string, shape: Shape): void {
+    const n = sizeOf(shape);
+    if (n > CPU_MAX_ELEMENTS) {
+      throw new LimitError(`${op}: a tensor of shape [${shape.join(', ')}] has ${n} elements, above the CPU backend's limit of ${CPU_MAX_ELEMENTS}. Split it into smaller tensors.`);
+    }
+  }
+
   allocate(op: string, shape: Shape): CpuStorage {
     this.assertUsable(op);
+    this.checkSize(op, shape);
     return this.make(new Float64Array(sizeOf(shape)));
   }
 
@@ -49,6 +60,7 @@ export class CpuBackend implements Backend {
 
   fill(op: string, shape: Shape, value: number): CpuStorage {
     this.assertUsable(op);
+    this.checkSize(op, shape);
     return this.make(new Float64Array(sizeOf(shape)).fill(Math.fround(value)));
   }
 
@@ -67,6 +79,7 @@ export class CpuBackend implements Backend {
       inputs[0]!.refs++;
       return inputs[0]!;
     }
+    this.checkSize(op.name, outShape);
     return this.make(op.reference(inputs.map((s) => s.data), { shapes, attrs, outShape }));
   }
 

@@ -2,6 +2,7 @@
  * GPU buffers pooled by size class (four classes per power of two), so a training loop reuses the
  * same buffers step after step and never calls createBuffer in steady state.
  */
+import type { OutOfMemoryError } from '../errors.ts';
 import { alignBytes } from './quirks.ts';
 
 export interface PooledBuffer {
@@ -12,6 +13,20 @@ export interface PooledBuffer {
   readonly id: number;
   /** Recorder batch that last bound this buffer: a queue write to it must wait for that batch's submit. */
   lastBatch: number;
+  /** Recorder batch of the last kernel that wrote this buffer (0: none since it was handed out). */
+  lastWrite: number;
+  /** Set when this buffer's values are known to be missing (its allocation, or an input's, failed). */
+  poisoned: OutOfMemoryError | null;
+  /** The device could not allocate it: destroyed on release, never handed out again. */
+  failed: boolean;
+}
+
+/** What a pool reports allocation failures to (the backend). */
+export interface PoolHooks {
+  /** createBuffer of `bytes` failed with out-of-memory (reported after the call, asynchronously). */
+  outOfMemory(b: PooledBuffer, bytes: number, createdInBatch: number): void;
+  /** The recorder batch being recorded now. */
+  batch(): number;
 }
 
 export function sizeClass(bytes: number): number {
@@ -34,7 +49,21 @@ export class BufferPool {
     private readonly label: string,
     /** Largest buffer the device can create and bind, rounded down to 16 bytes. */
     private readonly maxBytes: number,
+    /** With hooks, each createBuffer runs in an 'out-of-memory' error scope that reports to them. */
+    private readonly hooks: PoolHooks | null = null,
   ) {}
+
+  /** Out-of-memory checks of created buffers that WebGPU has not answered yet. */
+  private readonly checks = new Set<Promise<void>>();
+
+  /** Resolves once every buffer created so far is known to be allocated (or reported as failed). */
+  async settled(): Promise<void> {
+    while (this.checks.size) await Promise.all(this.checks);
+  }
+
+  get checking(): boolean {
+    return this.checks.size > 0;
+  }
 
   acquire(bytes: number): PooledBuffer {
     // A size class never goes past the device's limit (limits need not be powers of two); a
@@ -45,15 +74,40 @@ export class BufferPool {
     this.bytesInUse += cls;
     if (reused) {
       this.bytesPooled -= cls;
+      reused.lastWrite = 0;
+      reused.poisoned = null;
       return reused;
     }
     this.created++;
+    const hooks = this.hooks;
+    if (hooks) this.device.pushErrorScope('out-of-memory');
     const buffer = this.device.createBuffer({ size: cls, usage: this.usage, label: `${this.label}#${this.nextId}` });
-    return { buffer, bytes: cls, id: this.nextId++, lastBatch: 0 };
+    const b: PooledBuffer = { buffer, bytes: cls, id: this.nextId++, lastBatch: 0, lastWrite: 0, poisoned: null, failed: false };
+    if (hooks) {
+      const createdIn = hooks.batch();
+      const check = this.device.popErrorScope().then(
+        (e) => {
+          this.checks.delete(check);
+          if (!e) return;
+          b.failed = true;
+          hooks.outOfMemory(b, cls, createdIn);
+        },
+        // The device was lost or destroyed: the loss is reported on its own.
+        () => {
+          this.checks.delete(check);
+        },
+      );
+      this.checks.add(check);
+    }
+    return b;
   }
 
   release(b: PooledBuffer): void {
     this.bytesInUse -= b.bytes;
+    if (b.failed) {
+      b.buffer.destroy();
+      return;
+    }
     this.bytesPooled += b.bytes;
     // Kept in descending id order, so acquire() hands out the lowest free id: which buffer a step
     // gets then depends only on which are free, not on the order they were released in, so a

@@ -1,17 +1,18 @@
 /** The WebGPU implementation of the backend contract. */
 import type { Backend, BackendStats, BackwardArgs, CapturedWork, Capturing } from '../backend.ts';
-import { CompileError, DeviceLostError, GpuError, type ShaderCompileError } from '../errors.ts';
+import { CompileError, DeviceLostError, GpuError, OutOfMemoryError, type ShaderCompileError } from '../errors.ts';
 import * as ir from '../ir/expr.ts';
 import type { Expr } from '../ir/expr.ts';
 import type { OpDef } from '../ops/op.ts';
 import { type UpdateRule, updateTemplate } from '../optim/update-rule.ts';
 import { type Shape, sizeOf } from '../shape.ts';
 import memoryWgsl from '../../shaders/memory.wgsl?raw';
-import { BufferPool, type PooledBuffer } from './buffer-pool.ts';
+import { BufferPool, type PoolHooks, type PooledBuffer } from './buffer-pool.ts';
 import { KernelList } from './capture.ts';
 import type { GpuDeviceInfo } from './device.ts';
 import type { DeferredLoss, FusedUpdate, GpuOps, GpuStorage, KernelRun, MapRun } from './gpu-ops.ts';
 import { fillTemplate, LazyQueue } from './lazy.ts';
+import { AllocationFailures } from './out-of-memory.ts';
 import { PipelineCache } from './pipeline-cache.ts';
 import { bufferUsage, checkTensorBytes, dispatchGrid, MapProdder, mapModeRead, PROD_MAX_WORK_BYTES, PROD_WINDOW_MS, readsNeedProdding } from './quirks.ts';
 import { Recorder } from './recorder.ts';
@@ -72,6 +73,8 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
   readonly capture: Capturing = this;
   /** Kernels kept while a compiled function is traced. */
   private capturing: KernelList | null = null;
+  /** Allocations the device could not make, and the buffers whose values they took with them. */
+  private readonly failures = new AllocationFailures();
 
   constructor(info: GpuDeviceInfo) {
     this.device = info.device;
@@ -97,8 +100,9 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     };
     const { maxBufferSize, maxStorageBufferBindingSize } = this.limits;
     const maxBytes = Math.floor(Math.min(maxBufferSize, maxStorageBufferBindingSize) / 16) * 16;
-    this.pool = new BufferPool(this.device, usage.storage, 'pixelgrad tensor', maxBytes);
-    this.readbackPool = new BufferPool(this.device, usage.readback, 'pixelgrad readback', maxBytes);
+    const hooks: PoolHooks = { outOfMemory: (b, bytes, from) => this.outOfMemory(b, bytes, from), batch: () => this.recorder.batch };
+    this.pool = new BufferPool(this.device, usage.storage, 'pixelgrad tensor', maxBytes, hooks);
+    this.readbackPool = new BufferPool(this.device, usage.readback, 'pixelgrad readback', maxBytes, hooks);
     this.pipelines = new PipelineCache(this.device, (e: ShaderCompileError) => {
       this.compileError ??= e;
     });
@@ -126,10 +130,42 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
       // A broken kernel (already reported as ShaderCompileError) also invalidates the submit that held it.
       const broken = this.pipelines.broken;
       if (broken.size && (/Invalid CommandBuffer/.test(msg) || [...broken].some((name) => msg.includes(`"${name}"`)))) return;
-      this.uncaptured++;
-      console.error(`pixelgrad: unexpected WebGPU error: ${msg}`);
-      this.pendingError ??= new GpuError(`WebGPU reported an unexpected error (please report it as a pixelgrad bug): ${msg}`);
+      // A failed allocation (reported as OutOfMemoryError to the reads it affects) also makes the
+      // writes and submits that touch its buffer invalid: such errors wait for the allocation
+      // checks, and count only if no allocation failed.
+      if (/invalid|out of memory/i.test(msg)) {
+        if (this.failures.any) return;
+        if (this.pool.checking || this.readbackPool.checking) {
+          this.heldErrors.push(msg);
+          void this.allocationsSettled().then(() => this.releaseHeldErrors());
+          return;
+        }
+      }
+      this.unexpected(msg);
     });
+  }
+
+  private heldErrors: string[] = [];
+
+  private releaseHeldErrors(): void {
+    const held = this.heldErrors;
+    this.heldErrors = [];
+    if (!this.failures.any) for (const msg of held) this.unexpected(msg);
+  }
+
+  private unexpected(msg: string): void {
+    this.uncaptured++;
+    console.error(`pixelgrad: unexpected WebGPU error: ${msg}`);
+    this.pendingError ??= new GpuError(`WebGPU reported an unexpected error (please report it as a pixelgrad bug): ${msg}`);
+  }
+
+  /** The pool's report that createBuffer failed: reads of what it touched reject; the pool is given back for the next try. */
+  private outOfMemory(b: PooledBuffer, bytes: number, createdIn: number): void {
+    const error = new OutOfMemoryError(bytes, this.pool.bytesInUse, this.pool.bytesPooled + this.readbackPool.bytesPooled);
+    // The batch being recorded is lost too if it already binds the buffer; later ones are marked as they bind it.
+    const now = this.recorder.batch;
+    this.failures.fail(b, createdIn, b.lastBatch === now ? now : now - 1, error);
+    if (!this.lostError && !this.destroyed) this.releasePooled();
   }
 
   assertUsable(op: string): void {
@@ -137,9 +173,15 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     if (this.destroyed) throw new DeviceLostError('destroyed', `${op}: this pixelgrad backend was shut down; call pg.init() again`);
   }
 
+  checkSize(op: string, shape: Shape): void {
+    checkTensorBytes(op, sizeOf(shape) * 4, this.limits, shape);
+  }
+
   alloc(op: string, shape: Shape): GpuStorage {
     this.assertUsable(op);
     const n = sizeOf(shape);
+    // A shape an op's rule let through unchecked would make the pool's byte counts NaN.
+    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`internal: ${op} allocated a tensor of shape [${shape.join(', ')}]`);
     checkTensorBytes(op, n * 4, this.limits, shape);
     const s = new WebGpuStorage(this.pool.acquire(n * 4), n);
     this.capturing?.fresh.add(s);
@@ -274,6 +316,8 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
       b.lastBatch = batch;
       this.workBytes += b.bytes;
     }
+    for (const s of k.outputs) s.buf.lastWrite = batch;
+    if (this.failures.any) this.failures.propagate(k.inputs.map((s) => s.buf), k.outputs.map((s) => s.buf), batch);
     this.capturing?.add(k, p, bg, x, y);
   }
 
@@ -327,7 +371,8 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
         bg = this.pipelines.bindGroup(k.pipeline, this.recorder.ring, storages.map((s) => s.buf));
       }
       const batch = this.recorder.dispatch(k.pipeline.pipeline, bg, k.params, k.x, k.y);
-      for (const s of storages) s.buf.lastBatch = batch;
+      // (Inputs counted as written too: only a failed allocation's window reads lastWrite.)
+      for (const s of storages) s.buf.lastBatch = s.buf.lastWrite = batch;
     }
     this.workBytes += list.bytes;
   }
@@ -342,7 +387,7 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     this.emitQueued();
     const batch = this.recorder.batch;
     from.buf.lastBatch = batch;
-    to.buf.lastBatch = batch;
+    to.buf.lastBatch = to.buf.lastWrite = batch;
     if (from.length) this.recorder.copy(from.buf.buffer, to.buf.buffer, from.length * 4);
   }
 
@@ -428,7 +473,7 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     this.recorder.submits++;
   }
 
-  async read(s: GpuStorage, length: number): Promise<Float32Array> {
+  async read(s: GpuStorage, length: number, retried = false): Promise<Float32Array> {
     this.assertUsable('read');
     if (this.capturing) {
       // Thrown again by endCapture: a read's rejection is easy to leave unobserved inside a synchronous function.
@@ -436,11 +481,14 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
       throw this.capturing.misuse;
     }
     this.throwPendingError();
+    const known = this.failures.errorOf(s.buf);
+    if (known) throw known;
     const bytes = length * 4;
     if (bytes === 0) return new Float32Array(0);
     this.emitQueued();
     // Bound in this batch: an upload into the buffer (freed and reused before the submit) must wait for the copy.
     s.buf.lastBatch = this.recorder.batch;
+    const copyBatch = this.recorder.batch;
     const group = this.readGroupFor(bytes);
     const offset = group.used;
     group.used += Math.ceil(bytes / 8) * 8;
@@ -456,13 +504,26 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
       const flushed = this.flushSoon();
       const [data] = await Promise.race([Promise.all([(await group.mapped).data, flushed]), lost]);
       if (this.pipelines.pendingChecks.size) await Promise.all(this.pipelines.pendingChecks);
+      // Values from a buffer whose allocation (or an input's) failed are not values.
+      await this.allocationsSettled();
+      this.releaseHeldErrors();
+      const oom = this.failures.errorOf(s.buf);
+      if (oom) throw oom;
+      // The copy shared a submit with work on a buffer that was never allocated, and was dropped with it.
+      if (this.failures.dropped(copyBatch) && !retried) return this.read(s, length, true);
       const out = new Float32Array(data.slice(offset, offset + bytes));
       this.throwPendingError();
       return out;
     } catch (e) {
+      if (e instanceof OutOfMemoryError) throw e;
+      // A staging buffer that could not be allocated fails its map.
+      await this.allocationsSettled();
+      const oom = this.failures.errorOf(s.buf) ?? group.staging.poisoned;
+      if (oom) throw oom;
       // mapAsync aborts before device.lost resolves; give the loss a moment to be recorded so the error says what happened.
       if (!this.lostError) await Promise.race([this.lost, new Promise((r) => setTimeout(r, 200))]);
       if (this.lostError) throw this.lostError;
+      if (this.destroyed) throw e instanceof DeviceLostError ? e : new DeviceLostError('destroyed', 'pixelgrad was shut down while this read was pending');
       throw e;
     } finally {
       this.mapping--;
@@ -542,6 +603,11 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     return this.flushing;
   }
 
+  /** Waits for WebGPU's answer on every buffer created so far (out of memory or not). */
+  private async allocationsSettled(): Promise<void> {
+    if (this.pool.checking || this.readbackPool.checking) await Promise.all([this.pool.settled(), this.readbackPool.settled()]);
+  }
+
   /** A compile or validation error seen since the last readback surfaces here, once. */
   private throwPendingError(): void {
     const e = this.compileError ?? this.pendingError;
@@ -575,6 +641,10 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
 
   destroy(): void {
     this.destroyed = true;
+    // Reads still waiting get a DeviceLostError now, not the AbortError of their map later.
+    const shut = new DeviceLostError('destroyed', 'pixelgrad was shut down (pg.shutdown(), or pg.init() with another backend) while this read was pending');
+    for (const reject of this.pendingReads) reject(shut);
+    this.pendingReads.clear();
     this.prodder.close();
     this.dropQueued();
     this.device.destroy();

@@ -1,6 +1,7 @@
 /** fromImage: browser images, canvases, bitmaps, video frames and ImageData -> float tensors in [0, 1]. */
 import { activeBackend } from '../engine.ts';
 import { InvalidArgumentError, LimitError } from '../errors.ts';
+import { checkOptions, repr } from '../validate.ts';
 import { dispatchGrid, WORKGROUP_SIZE } from '../gpu/quirks.ts';
 import { WebGpuBackend } from '../gpu/webgpu-backend.ts';
 import { Tensor } from '../tensor.ts';
@@ -59,7 +60,7 @@ function sizeOfSource(source: ImageSource): Sized {
     return { width: s.width, height: s.height, what: (source as object).constructor?.name ?? 'image' };
   }
   throw new InvalidArgumentError(
-    `fromImage: expected an ImageBitmap, HTMLImageElement, HTMLCanvasElement, OffscreenCanvas, ImageData or VideoFrame, got ${s === null ? 'null' : typeof s}`,
+    `fromImage: expected an ImageBitmap, HTMLImageElement, HTMLCanvasElement, OffscreenCanvas, ImageData or VideoFrame, got ${repr(s)}`,
   );
 }
 
@@ -82,9 +83,9 @@ function sourceError(e: unknown, what: string): Error {
  * @example
  * const photo = pg.fromImage(document.querySelector('img')!); // [H, W, 3] in [0, 1]
  */
-export function fromImage(source: ImageSource, options: FromImageOptions = {}): Tensor {
-  const channels = options.channels ?? 3;
-  if (channels !== 3 && channels !== 4) throw new InvalidArgumentError(`fromImage: channels must be 3 or 4, got ${String(channels)}`);
+export function fromImage(source: ImageSource, options?: FromImageOptions): Tensor {
+  const channels = checkOptions('fromImage', options).channels ?? 3;
+  if (channels !== 3 && channels !== 4) throw new InvalidArgumentError(`fromImage: channels must be 3 or 4, got ${repr(channels)}`);
   const be = activeBackend('fromImage');
   const { width, height, what } = sizeOfSource(source);
   if (!(width > 0 && height > 0)) {

@@ -13,7 +13,7 @@ import { ShapeError } from '../errors.ts';
 import { fmt, sameShape, type Shape, sizeOf } from '../shape.ts';
 import { apply, type Tensor } from '../tensor.ts';
 import src from '../../shaders/color_mix.wgsl?raw';
-import { type ColorMixAttrs, type ColorMixOptions, backwardThreads, colorMixOp, dims, groupWalk, indent, lane, pal, paletteLoads, partialWorkgroups, sum, sumsPerWorkgroup, UNROLLED_KC, vec4s, weightsOf } from './color-mix.ts';
+import { type ColorMixAttrs, type ColorMixOptions, backwardThreads, mixAttrs, colorMixOp, dims, groupWalk, indent, lane, pal, paletteLoads, partialWorkgroups, sum, sumsPerWorkgroup, UNROLLED_KC, vec4s, weightsOf } from './color-mix.ts';
 import { mseLossOp } from './mse-loss.ts';
 import { defineOp } from './op.ts';
 
@@ -304,6 +304,6 @@ export const colorMixLossOp = defineOp<ColorMixAttrs>({
  * mean((colorMix(weights, palette, options) − target)²) as a scalar, computed with its gradients
  * in one fused pass (see the README's "Writing fast steps"). target has the mix's shape [..., C].
  */
-export function colorMixLoss(weights: Tensor, palette: Tensor, target: Tensor, options: ColorMixOptions = {}): Tensor {
-  return apply(colorMixLossOp, [weights, palette, target], options.softmax ? { softmax: true } : {});
+export function colorMixLoss(weights: Tensor, palette: Tensor, target: Tensor, options?: ColorMixOptions): Tensor {
+  return apply(colorMixLossOp, [weights, palette, target], mixAttrs('colorMixLoss', options));
 }

@@ -7,6 +7,7 @@
 import type { GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
 import { fill, kernelCache, section, walkBounds, walkSizing, walkThreads, wgslModule } from '../gpu/wgsl.ts';
 import { ShapeError } from '../errors.ts';
+import { checkBool, checkOptions } from '../validate.ts';
 import { CPU_WALK_ITEMS, WORKGROUP_SIZE } from '../gpu/quirks.ts';
 import { fmt, type Shape, sizeOf } from '../shape.ts';
 import { apply, type Tensor } from '../tensor.ts';
@@ -458,6 +459,11 @@ export interface ColorMixOptions {
  * Mixes a palette per pixel: weights [..., K] (e.g. [H, W, K]) and palette [K, C] give
  * [..., C] with out[..., c] = Σ_k weights[..., k]·palette[k, c]. Differentiable in both.
  */
-export function colorMix(weights: Tensor, palette: Tensor, options: ColorMixOptions = {}): Tensor {
-  return apply(colorMixOp, [weights, palette], options.softmax ? { softmax: true } : {});
+export function colorMix(weights: Tensor, palette: Tensor, options?: ColorMixOptions): Tensor {
+  return apply(colorMixOp, [weights, palette], mixAttrs('colorMix', options));
+}
+
+/** The attrs of a mix from its options (checked: softmax is true, false or left out). */
+export function mixAttrs(fn: string, options: ColorMixOptions | undefined): ColorMixAttrs {
+  return checkBool(fn, 'softmax', checkOptions(fn, options).softmax, false) ? { softmax: true } : {};
 }

@@ -1,5 +1,6 @@
 /** cat (joining tensors along an existing axis) and stack (along a new one). */
 import { InvalidArgumentError, ShapeError } from '../errors.ts';
+import { repr } from '../validate.ts';
 import { fmt, normalizeAxis, sameShape, type Shape, stridesOf } from '../shape.ts';
 import { apply, Tensor } from '../tensor.ts';
 import { dot, forEachIndex } from './elementwise.ts';
@@ -101,11 +102,13 @@ export const catOp = defineOp<CatAttrs>({
 
 function tensorList(op: string, tensors: unknown): Tensor[] {
   if (!Array.isArray(tensors) || tensors.length === 0) {
-    throw new InvalidArgumentError(`${op}: expects a non-empty array of Tensors, got ${Array.isArray(tensors) ? '[]' : String(tensors)}`);
+    throw new InvalidArgumentError(`${op}: expects a non-empty array of Tensors, got ${repr(tensors)}`);
   }
-  tensors.forEach((t, i) => {
-    if (!(t instanceof Tensor)) throw new InvalidArgumentError(`${op}: element ${i} is not a Tensor (got ${t === null ? 'null' : typeof t})`);
-  });
+  // Indexed, not forEach: a sparse array's holes are missing tensors.
+  for (let i = 0; i < tensors.length; i++) {
+    const t: unknown = tensors[i];
+    if (!(t instanceof Tensor)) throw new InvalidArgumentError(`${op}: element ${i} is not a Tensor (got ${repr(t)})`);
+  }
   return tensors as Tensor[];
 }
 

@@ -1,6 +1,12 @@
 /**
  * The elementwise family as data: each op's forward expression and gradient expressions in WGSL
  * (x, y = output, g = incoming gradient; a, b for binary ops) next to the same math in float64.
+ *
+ * Edge values follow PyTorch on every adapter: NaN in gives NaN out (maximum, minimum, relu,
+ * clamp, tanh included, where WGSL's max/min/clamp may drop it); log, sqrt and pow define 0,
+ * negatives and infinities explicitly (WGSL leaves them to the implementation) through the
+ * helpers in shaders/elementwise.wgsl. The gradient convention at a kink or a pole is written
+ * beside each rule. Denormals may be flushed to zero on the GPU (WGSL allows it).
  */
 
 export interface UnaryEntry {
@@ -19,18 +25,25 @@ const sigmoid = (x: number) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / 
 
 export const UNARY: readonly UnaryEntry[] = [
   { name: 'neg', wgsl: '-x', grad: '-g', uses: 'none', f: (x) => -x, df: (_x, _y, g) => -g },
-  { name: 'exp', wgsl: 'exp(x)', grad: 'g * y', uses: 'y', f: Math.exp, df: (_x, y, g) => g * y, domain: { min: -4, max: 4 } },
-  { name: 'log', wgsl: 'log(x)', grad: 'g / x', uses: 'x', f: Math.log, df: (x, _y, g) => g / x, domain: { min: 0.2, max: 4 } },
-  { name: 'sqrt', wgsl: 'sqrt(x)', grad: 'g * 0.5 / y', uses: 'y', f: Math.sqrt, df: (_x, y, g) => (g * 0.5) / y, domain: { min: 0.2, max: 4 } },
-  { name: 'abs', wgsl: 'abs(x)', grad: 'g * sign(x)', uses: 'x', f: Math.abs, df: (x, _y, g) => g * Math.sign(x) },
+  // exp(NaN) = NaN (WGSL's exp of NaN is undefined: SwiftShader gives inf).
+  { name: 'exp', wgsl: 'select(exp(x), x, is_nan_f(x))', grad: 'g * y', uses: 'y', f: Math.exp, df: (_x, y, g) => g * y, domain: { min: -4, max: 4 } },
+  // log(0) = -inf, log(x < 0) = NaN, log(inf) = inf (Math.log agrees). Gradient g / x: ±inf at 0, as PyTorch.
+  { name: 'log', wgsl: 'log_real(x)', grad: 'g / x', uses: 'x', f: Math.log, df: (x, _y, g) => g / x, domain: { min: 0.2, max: 4 } },
+  // sqrt(x < 0) = NaN, sqrt(0) = 0, sqrt(inf) = inf. Gradient g / (2 sqrt x): inf at 0, as PyTorch.
+  { name: 'sqrt', wgsl: 'sqrt_real(x)', grad: 'g * 0.5 / y', uses: 'y', f: Math.sqrt, df: (_x, y, g) => (g * 0.5) / y, domain: { min: 0.2, max: 4 } },
+  // Gradient sign(x): 0 at 0 and at NaN, as PyTorch's sign, (0 < x) - (x < 0) (WGSL's sign of NaN is undefined).
+  { name: 'abs', wgsl: 'abs(x)', grad: 'select(select(0.0, -g, x < 0.0), g, x > 0.0)', uses: 'x', f: Math.abs, df: (x, _y, g) => (x > 0 ? g : x < 0 ? -g : 0) },
   { name: 'square', wgsl: 'x * x', grad: 'g * 2.0 * x', uses: 'x', f: (x) => x * x, df: (x, _y, g) => g * 2 * x },
-  { name: 'relu', wgsl: 'max(x, 0.0)', grad: 'select(0.0, g, x > 0.0)', uses: 'x', f: (x) => Math.max(x, 0), df: (x, _y, g) => (x > 0 ? g : 0) },
-  { name: 'sigmoid', wgsl: 'sigmoid_f(x)', grad: 'g * y * (1.0 - y)', uses: 'y', f: sigmoid, df: (_x, y, g) => g * y * (1 - y) },
-  { name: 'tanh', wgsl: 'tanh(clamp(x, -15.0, 15.0))', grad: 'g * (1.0 - y * y)', uses: 'y', f: Math.tanh, df: (_x, y, g) => g * (1 - y * y) },
+  // relu(NaN) = NaN. Gradient 1 above 0, 0 at 0, below 0 and at NaN (PyTorch's threshold_backward).
+  { name: 'relu', wgsl: 'select(max(x, 0.0), x, is_nan_f(x))', grad: 'select(0.0, g, x > 0.0)', uses: 'x', f: (x) => Math.max(x, 0), df: (x, _y, g) => (x > 0 ? g : 0) },
+  { name: 'sigmoid', wgsl: 'select(sigmoid_f(x), x, is_nan_f(x))', grad: 'g * y * (1.0 - y)', uses: 'y', f: sigmoid, df: (_x, y, g) => g * y * (1 - y) },
+  // Clamped at ±15 (tanh is ±1 in float32 there; some adapters overflow exp inside tanh); tanh(NaN) = NaN.
+  { name: 'tanh', wgsl: 'select(tanh(clamp(x, -15.0, 15.0)), x, is_nan_f(x))', grad: 'g * (1.0 - y * y)', uses: 'y', f: Math.tanh, df: (_x, y, g) => g * (1 - y * y) },
   {
     name: 'clamp',
-    wgsl: 'clamp(x, param(0u), param(1u))',
-    // As in PyTorch, the gradient passes where min <= x <= max.
+    wgsl: 'select(clamp(x, param(0u), param(1u)), x, is_nan_f(x))',
+    // clamp(NaN) = NaN. As in PyTorch, the gradient passes where min <= x <= max (both ends
+    // included; not at NaN).
     grad: 'select(0.0, g, x >= param(0u) && x <= param(1u))',
     uses: 'x',
     f: (x, p) => Math.min(Math.max(x, p[0]!), p[1]!),
@@ -53,14 +66,30 @@ export interface BinaryEntry {
   readonly domainB?: { min: number; max: number };
 }
 
-/** Same conventions as pow_real in shaders/elementwise.wgsl. */
+/**
+ * C's pow, as PyTorch (JavaScript's ** differs: 1 ** NaN is NaN there), step for step as pow_real
+ * in shaders/elementwise.wgsl: x^0 = 1 and 1^y = 1 even for NaN; otherwise NaN gives NaN; 0^y is
+ * 0 or inf (the sign of a zero base is not kept); a finite negative base needs an integer exponent.
+ */
 export function powReal(a: number, b: number): number {
-  if (a >= 0) return a === 0 ? (b === 0 ? 1 : b < 0 ? Number.POSITIVE_INFINITY : 0) : a ** b;
-  const r = (-a) ** b;
-  return Number.isInteger(b) ? (Math.abs(b) % 2 === 1 ? -r : r) : Number.NaN;
+  if (b === 0 || a === 1) return 1;
+  if (Number.isNaN(a) || Number.isNaN(b)) return Number.NaN;
+  const m = Math.abs(a);
+  const infB = !Number.isFinite(b);
+  const oddInt = !infB && Number.isInteger(b) && Math.abs(b) < 2 ** 24 && Math.abs(b) % 2 === 1;
+  if (a < 0 && Number.isFinite(a) && !infB && !Number.isInteger(b)) return Number.NaN;
+  let r: number;
+  if (infB) {
+    if (m === 1) return 1;
+    r = m > 1 === b > 0 ? Number.POSITIVE_INFINITY : 0;
+  } else if (m === 0) r = b < 0 ? Number.POSITIVE_INFINITY : 0;
+  else if (!Number.isFinite(m)) r = b > 0 ? Number.POSITIVE_INFINITY : 0;
+  else r = m ** b;
+  return a < 0 && oddInt ? -r : r;
 }
 
-const tieShare = (x: number, other: number) => (x > other ? 1 : x === other ? 0.5 : 0);
+/** maximum's gradient share for x against `other`: 1 above, 0.5 at a tie, 0 below; 1 with a NaN (as PyTorch). */
+const tieShare = (x: number, other: number) => (x < other ? 0 : x === other ? 0.5 : 1);
 
 export const BINARY: readonly BinaryEntry[] = [
   { name: 'add', wgsl: 'a + b', gradA: 'g', gradB: 'g', usesA: 'none', usesB: 'none', f: (a, b) => a + b, da: (_a, _b, g) => g, db: (_a, _b, g) => g },
@@ -81,21 +110,22 @@ export const BINARY: readonly BinaryEntry[] = [
   {
     name: 'pow',
     wgsl: 'pow_real(a, b)',
-    gradA: 'g * b * pow_real(a, b - 1.0)',
-    // d/db a^b = a^b ln a, defined for a > 0; pixelgrad uses 0 where a <= 0 (PyTorch gives 0 at a = 0, NaN below).
-    gradB: 'select(0.0, g * pow_real(a, b) * log(a), a > 0.0)',
+    // d/da = b a^(b-1), and 0 wherever b = 0 (x^0 is constant: 0, not 0·inf = NaN, at x = 0), as PyTorch.
+    gradA: 'select(g * b * pow_real(a, b - 1.0), 0.0, b == 0.0)',
+    // d/db = a^b ln a: 0 at a = 0 with b >= 0, NaN for a negative base (ln a), as PyTorch.
+    gradB: 'select(g * pow_real(a, b) * log_real(a), 0.0, a == 0.0 && b >= 0.0)',
     usesA: 'ab',
     usesB: 'ab',
     f: powReal,
-    da: (a, b, g) => g * b * powReal(a, b - 1),
-    db: (a, b, g) => (a > 0 ? g * powReal(a, b) * Math.log(a) : 0),
+    da: (a, b, g) => (b === 0 ? 0 : g * b * powReal(a, b - 1)),
+    db: (a, b, g) => (a === 0 && b >= 0 ? 0 : g * powReal(a, b) * Math.log(a)),
     domainA: { min: 0.3, max: 2 },
     domainB: { min: -2, max: 3 },
   },
   {
     name: 'maximum',
-    wgsl: 'max(a, b)',
-    // Ties split the gradient evenly, as PyTorch does.
+    wgsl: 'max_nan(a, b)',
+    // NaN if either is (Math.max agrees). Ties split the gradient evenly; a NaN passes it to both, as PyTorch.
     gradA: 'g * tie_share(a, b)',
     gradB: 'g * tie_share(b, a)',
     usesA: 'ab',
@@ -106,7 +136,8 @@ export const BINARY: readonly BinaryEntry[] = [
   },
   {
     name: 'minimum',
-    wgsl: 'min(a, b)',
+    // As maximum, mirrored.
+    wgsl: 'min_nan(a, b)',
     gradA: 'g * tie_share(b, a)',
     gradB: 'g * tie_share(a, b)',
     usesA: 'ab',

@@ -1,6 +1,7 @@
 /** Adam (L2 weight decay added to the gradient, as torch.optim.Adam) and AdamW (decoupled decay). */
 import optimWgsl from '../../shaders/optim.wgsl?raw';
 import { InvalidArgumentError } from '../errors.ts';
+import { repr } from '../validate.ts';
 import { section } from '../gpu/wgsl.ts';
 import type { Tensor } from '../tensor.ts';
 import { checkNumber, Optimizer } from './optimizer.ts';
@@ -63,7 +64,7 @@ export const adamRule: UpdateRule = {
 };
 
 function checkBetas(name: string, betas: unknown): readonly [number, number] {
-  if (!Array.isArray(betas) || betas.length !== 2) throw new InvalidArgumentError(`${name}: betas must be a pair [beta1, beta2], got ${String(betas)}`);
+  if (!Array.isArray(betas) || betas.length !== 2) throw new InvalidArgumentError(`${name}: betas must be a pair [beta1, beta2], got ${repr(betas)}`);
   return [checkNumber(name, 'betas[0]', betas[0], 0, 1), checkNumber(name, 'betas[1]', betas[1], 0, 1)];
 }
 

@@ -8,6 +8,7 @@ import { engine } from '../engine.ts';
 import { DisposedTensorError, InvalidArgumentError, ShapeError } from '../errors.ts';
 import { tensor } from '../creation.ts';
 import { fmt, sizeOf } from '../shape.ts';
+import { repr } from '../validate.ts';
 import { Tensor } from '../tensor.ts';
 import type { UpdateRule } from './update-rule.ts';
 
@@ -272,10 +273,12 @@ export abstract class Optimizer {
 
 function checkParams(name: string, params: readonly Tensor[]): Tensor[] {
   if (!Array.isArray(params) || params.length === 0) {
-    throw new InvalidArgumentError(`${name}: params must be a non-empty array of tensors with requiresGrad: true, got ${Array.isArray(params) ? 'an empty array' : String(params)}`);
+    throw new InvalidArgumentError(`${name}: params must be a non-empty array of tensors with requiresGrad: true, got ${Array.isArray(params) ? 'an empty array' : repr(params)}`);
   }
   const seen = new Map<Tensor, number>();
-  params.forEach((p, i) => {
+  // Indexed, not forEach: a sparse array's holes are missing parameters.
+  for (let i = 0; i < params.length; i++) {
+    const p: unknown = params[i];
     if (!(p instanceof Tensor)) throw new InvalidArgumentError(`${name}: params[${i}] is ${p === null ? 'null' : typeof p}, not a Tensor`);
     if (!p.requiresGrad) throw new InvalidArgumentError(`${name}: params[${i}] (tensor ${p.id}, shape ${fmt(p.shape)}) does not have requiresGrad: true, so it never gets a gradient`);
     if (!p.isLeaf) throw new InvalidArgumentError(`${name}: params[${i}] (tensor ${p.id}) is computed by an op, not a leaf; optimize the tensors it was computed from, or detach() it`);
@@ -284,7 +287,7 @@ function checkParams(name: string, params: readonly Tensor[]): Tensor[] {
     const j = seen.get(p);
     if (j !== undefined) throw new InvalidArgumentError(`${name}: params[${i}] is the same tensor as params[${j}]; it would be updated twice per step`);
     seen.set(p, i);
-  });
+  }
   return [...params];
 }
 

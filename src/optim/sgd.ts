@@ -1,6 +1,7 @@
 /** Stochastic gradient descent with PyTorch's momentum, dampening, Nesterov and L2 weight decay. */
 import optimWgsl from '../../shaders/optim.wgsl?raw';
 import { InvalidArgumentError } from '../errors.ts';
+import { repr } from '../validate.ts';
 import { section } from '../gpu/wgsl.ts';
 import type { Tensor } from '../tensor.ts';
 import { checkNumber, Optimizer } from './optimizer.ts';
@@ -122,7 +123,7 @@ export class SGD extends Optimizer {
     const momentum = checkNumber('SGD', 'momentum', options.momentum ?? 0, 0);
     const dampening = checkNumber('SGD', 'dampening', options.dampening ?? 0, 0);
     const nesterov = options.nesterov ?? false;
-    if (typeof nesterov !== 'boolean') throw new InvalidArgumentError(`SGD: nesterov must be true or false, got ${String(nesterov)}`);
+    if (typeof nesterov !== 'boolean') throw new InvalidArgumentError(`SGD: nesterov must be true or false, got ${repr(nesterov)}`);
     if (nesterov && (momentum <= 0 || dampening !== 0)) {
       throw new InvalidArgumentError(`SGD: Nesterov momentum needs momentum > 0 and dampening 0, got momentum ${momentum}, dampening ${dampening}`);
     }

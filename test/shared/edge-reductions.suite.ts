@@ -1,0 +1,96 @@
+/**
+ * Reduction edge values as PyTorch gives them (issue 14): max over -inf and NaN, 0-length axes in
+ * forward and backward, softmax over -inf, and sums of 2^24 elements within 1e-6 of float64.
+ * Wired for the float64 backend (test/unit/edge-reductions.test.ts) only: the WebGPU reductions
+ * are being replaced by the fusing compiler, whose author enables test/gpu for it.
+ */
+import { expect, test } from 'vitest';
+import * as pg from '../../src/index.ts';
+import { type BackendKind, useBackend } from './backends.ts';
+
+const { NaN: nan, NEGATIVE_INFINITY: ninf } = Number;
+
+function same(actual: ArrayLike<number>, expected: readonly number[], what: string, rtol = 1e-6): void {
+  expect(actual.length, what).toBe(expected.length);
+  expected.forEach((e, i) => {
+    const a = actual[i]!;
+    const ok = Number.isNaN(e) ? Number.isNaN(a) : !Number.isFinite(e) ? a === e : Math.abs(a - e) <= rtol * Math.max(1, Math.abs(e));
+    expect(ok, `${what}[${i}]: got ${a}, expected ${e}`).toBe(true);
+  });
+}
+
+async function values(t: pg.Tensor): Promise<number[]> {
+  const d = Array.from(await t.data());
+  t.dispose();
+  return d;
+}
+
+export function edgeReductionsSuite(kind: BackendKind): void {
+  useBackend(kind);
+
+  test('max over -inf is -inf, and ties at -inf share the gradient', async () => {
+    const x = pg.tensor([ninf, ninf], { requiresGrad: true });
+    const m = x.max();
+    same(await m.data(), [ninf], 'max');
+    m.backward();
+    same(await x.grad!.data(), [0.5, 0.5], 'grad');
+    pg.dispose([x, m]);
+    const rows = pg.tensor([[ninf, 1], [ninf, ninf]]);
+    same(await values(rows.max(1)), [1, ninf], 'max(1)');
+    rows.dispose();
+  });
+
+  test('NaN in max gives NaN', async () => {
+    const x = pg.tensor([nan, 1, 3]);
+    same(await values(x.max()), [nan], 'max');
+    const rows = pg.tensor([[1, nan], [2, 3]]);
+    same(await values(rows.max(1)), [nan, 3], 'max(1)');
+    same(await values(rows.max(0)), [2, nan], 'max(0)');
+    pg.dispose([x, rows]);
+  });
+
+  test('sums over a 0-length axis are 0, forward and backward', async () => {
+    const e = pg.zeros([0, 2]);
+    same(await values(e.sum(0)), [0, 0], 'sum(0)');
+    same(await values(e.sum()), [0], 'sum()');
+    same(await values(pg.zeros([2, 0]).sum(1)), [0, 0], 'sum(1)');
+    e.dispose();
+    // A gradient summed over an empty axis: broadcasting [2] against [0, 2].
+    const b = pg.tensor([1, 2], { requiresGrad: true });
+    const empty = pg.zeros([0, 2]);
+    const loss = b.add(empty).sum();
+    same(await loss.data(), [0], 'loss');
+    loss.backward();
+    same(await b.grad!.data(), [0, 0], 'grad');
+    pg.dispose([b, empty, loss]);
+    // (PyTorch's mean over nothing is NaN; here a ShapeError on both backends, src/ops/reduce.ts.)
+  });
+
+  test('softmax over -inf: 0 where -inf, NaN for an all -inf row (as PyTorch)', async () => {
+    const x = pg.tensor([[ninf, 0, 0], [ninf, ninf, 1]]);
+    same(await values(x.softmax(-1)), [0, 0.5, 0.5, 0, 0, 1], 'softmax');
+    same(await values(x.logSoftmax(-1)), [ninf, Math.log(0.5), Math.log(0.5), ninf, ninf, 0], 'logSoftmax');
+    x.dispose();
+  });
+
+  test('NaN through softmax and logSoftmax gives NaN values and NaN gradients', async () => {
+    const x = pg.tensor([nan, 1], { requiresGrad: true });
+    const y = x.logSoftmax(0);
+    same(await y.data(), [nan, nan], 'logSoftmax');
+    y.mul(pg.tensor([0.5, 1])).sum().backward();
+    same(await x.grad!.data(), [nan, nan], 'grad');
+    same(await values(x.softmax(0)), [nan, nan], 'softmax');
+    pg.dispose([x, y]);
+  });
+
+  test('sum, mean and mseLoss of 2^24 values of 0.1 within 1e-6 of float64', async () => {
+    const n = 2 ** 24;
+    const v = Math.fround(0.1);
+    const x = pg.full([n], 0.1);
+    same(await values(x.sum()), [n * v], 'sum', 1e-6);
+    same(await values(x.mean()), [v], 'mean', 1e-6);
+    const zero = pg.zeros([n]);
+    same(await values(pg.mseLoss(x, zero)), [v * v], 'mseLoss', 1e-6);
+    pg.dispose([x, zero]);
+  }, 120_000);
+}
