@@ -1,6 +1,8 @@
 /** softmax and logSoftmax along one axis; both save only their output for backward. */
 import * as ir from '../ir/expr.ts';
 import { mapTemplate } from '../ir/expr.ts';
+import { section } from '../gpu/wgsl.ts';
+import elementwiseWgsl from '../../shaders/elementwise.wgsl?raw';
 import { InvalidArgumentError } from '../errors.ts';
 import { type Shape, sizeOf } from '../shape.ts';
 import { defineOp, type OpDef } from './op.ts';
@@ -18,12 +20,14 @@ function rowsOf(shape: Shape, axis: number) {
   return { len, stride, rows, offset: (r: number) => Math.floor(r / stride) * len * stride + (r % stride) };
 }
 
-const t = (key: string, loads: string[], expr: string) => mapTemplate(`softmax:${key}`, () => ({ name: 'softmax', loads, lets: [], stores: [expr], helpers: '' }));
-const expShifted = () => t('exp', ['x', 'm'], 'exp(x - m)');
+const HELPERS = section(elementwiseWgsl, 'helpers');
+const t = (key: string, loads: string[], expr: string) => mapTemplate(`softmax:${key}`, () => ({ name: 'softmax', loads, lets: [], stores: [expr], helpers: HELPERS }));
+// exp of NaN is NaN here (SwiftShader's exp(NaN) is inf).
+const expShifted = () => t('exp', ['x', 'm'], 'select(exp(x - m), x - m, is_nan_f(x - m))');
 const divide = () => t('div', ['e', 's'], 'e / s');
 const logShifted = () => t('log', ['x', 'm', 's'], 'x - m - log(s)');
 const softmaxGrad = () => t('grad', ['y', 'g', 'gy'], 'y * (g - gy)');
-const logSoftmaxGrad = () => t('lgrad', ['y', 'g', 'gs'], 'g - exp(y) * gs');
+const logSoftmaxGrad = () => t('lgrad', ['y', 'g', 'gs'], 'g - select(exp(y), y, is_nan_f(y)) * gs');
 const mul = () => t('mul', ['a', 'b'], 'a * b');
 
 type Kind = 'softmax' | 'logSoftmax';

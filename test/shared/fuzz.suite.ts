@@ -29,12 +29,12 @@ const ROTATING_SEED = Number(env.VITE_FUZZ_SEED ?? 0) || Date.now() % 2 ** 31;
  * WebGPU's reductions over 0-length axes do not compile yet (issue 14, the fusing compiler's part):
  * until they do, programs on empty tensors skip reductions and gradients. Set to true to fuzz them.
  */
-const GPU_EMPTY_REDUCTIONS = false;
+const GPU_EMPTY_REDUCTIONS = true;
 /**
  * Nor do WebGPU's max and softmax's inner max propagate NaN yet (same issue; logSoftmax of NaN
  * gets an inf gradient): until then max and softmax skip values that may hold NaN.
  */
-const GPU_NAN_MAX = false;
+const GPU_NAN_MAX = true;
 
 // ---------- programs ----------
 
