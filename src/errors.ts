@@ -114,6 +114,11 @@ export class OutOfMemoryError extends PixelgradError {
   static {
     nameErrorClass(OutOfMemoryError, 'OutOfMemoryError');
   }
+  /**
+   * Made by the backend when an allocation fails; its message says what to do.
+   * @example
+   * new pg.OutOfMemoryError(1 << 30, 0, 0).message;
+   */
   constructor(
     /** The allocation that failed, in bytes. */
     readonly bytesAsked: number,
