@@ -163,9 +163,10 @@ export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[]
   };
   const place = (e: Expr, storage: GpuStorage) => {
     const group = open.get(e.size);
-    const r = region(e, stored, group?.members);
+    // Members of the group e may join are inlined only if it joins: a reduction loads them.
+    const joins = !region(e, stored).reduces.length;
+    const r = region(e, stored, joins ? group?.members : undefined);
     // A stored node this one reads must be recorded first, unless it is a member of the group e joins.
-    const joins = !r.reduces.length;
     for (const dep of r.loads) {
       const g = groupOf.get(dep);
       if (g && !(joins && g === group)) close(g);

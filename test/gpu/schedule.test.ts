@@ -112,3 +112,14 @@ test('each program of the corpus compiles to its number of kernels and matches t
     expect(got.dispatches, p.name).toBe(p.kernels);
   }
 });
+
+test('a reduction that reads a held value of its own size runs after the kernel that stores it', async () => {
+  await pg.init();
+  // Found by the fuzzer: x.neg() held, then its mean over a size-1 axis read the buffer before the neg wrote it.
+  const x = pg.tensor([-0.25, 0.5]);
+  const y = x.slice([0], [1]).neg();
+  const m = y.mean(0, true);
+  expect(Array.from(await m.data())).toEqual([0.25]);
+  expect(Array.from(await y.data())).toEqual([0.25]);
+  pg.dispose([x, y, m]);
+});
