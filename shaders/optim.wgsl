@@ -1,6 +1,6 @@
 // Optimizer steps, following torch.optim's update rules term by term. Each rule is a function
-// `rule_update` that updates one vec4 of a parameter and its state in registers: the optimizer's
-// own kernel (src/gpu/webgpu-backend.ts, `update`) wraps it in a loop over the parameter, and a
+// `rule_update` that updates one vec4 of a parameter and its state in registers: the lazy queue
+// assigns its f32 copy in place (updateTemplate, src/optim/update-rule.ts), and a
 // fused loss may call it right where it computes the gradient (colorMixLoss), so the parameter is
 // read once per step. Hyper-parameters and per-step scalars (bias corrections, the first-step flag)
 // arrive through param(pb + i), so an lr schedule never recompiles. Keep every expression valid for
@@ -39,17 +39,4 @@ fn rule_update(p: ptr<function, vec4<f32>>, g0: vec4<f32>, exp_avg: ptr<function
   *exp_avg_sq = v;
   let denom = sqrt(v) / param(pb + 6u) + param(pb + 7u);
   *p = p0 * param(pb + 1u) - param(pb + 5u) * (m / denom);
-}
-
-//# kernel
-// The optimizer's own step: one vec4 of the parameter per thread ({{N}} counts vec4s).
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = linear_index(gid, nwg);
-  if (i >= {{N}}u) { return; }
-  var p = param_[i];
-{{LOAD_STATE}}
-  rule_update(&p, grad[i], {{STATE_ARGS}}0u);
-  param_[i] = p;
-{{STORE_STATE}}
 }

@@ -8,22 +8,27 @@ import { KL, type LayersInput, LR_LAYERS, layersEngines } from './layers.ts';
 import { K, LR, type PaletteInput, paletteEngines } from './palette.ts';
 import { pg, pixelgradInstance } from './pixelgrad-api.ts';
 
-const palettePlain: EngineFactory<PaletteInput> = async ({ S, L: L0, P: P0, T: T0 }) => {
-  const n = S * S;
-  const L = pg.tensor(L0, { shape: [n, K], requiresGrad: true });
-  const P = pg.tensor(P0, { shape: [K, 3], requiresGrad: true });
-  const T = pg.tensor(T0, { shape: [n, 3] });
-  const opt = new pg.Adam([L, P], { lr: LR });
+/** A step as users write it: residual d, loss mean(d·d), backward, step, zeroGrad, inside tidy. */
+function plainFit(note: string, residual: () => pg.Tensor, opt: pg.Optimizer, owned: pg.Tensor[]) {
   const step = () =>
     pg.tidy(() => {
-      const d = L.softmax(-1).matmul(P).sub(T);
+      const d = residual();
       const loss = d.mul(d).mean();
       loss.backward();
       opt.step();
       opt.zeroGrad();
       return loss;
     });
-  return pixelgradInstance('plain ops: L.softmax(-1).matmul(P).sub(T), d.mul(d).mean(), pg.Adam', step, [L, P, T], () => opt.dispose());
+  return pixelgradInstance(note, step, owned, () => opt.dispose());
+}
+
+const palettePlain: EngineFactory<PaletteInput> = async ({ S, L: L0, P: P0, T: T0 }) => {
+  const n = S * S;
+  const L = pg.tensor(L0, { shape: [n, K], requiresGrad: true });
+  const P = pg.tensor(P0, { shape: [K, 3], requiresGrad: true });
+  const T = pg.tensor(T0, { shape: [n, 3] });
+  const d = () => L.softmax(-1).matmul(P).sub(T);
+  return plainFit('plain ops: L.softmax(-1).matmul(P).sub(T), d.mul(d).mean(), pg.Adam', d, new pg.Adam([L, P], { lr: LR }), [L, P, T]);
 };
 
 const layersPlain: EngineFactory<LayersInput> = async ({ S, Y: Y0, c: c0, T: T0 }) => {
@@ -31,17 +36,8 @@ const layersPlain: EngineFactory<LayersInput> = async ({ S, Y: Y0, c: c0, T: T0 
   const c = pg.tensor(c0, { shape: [KL], requiresGrad: true });
   const Y = pg.tensor(Y0, { shape: [KL, n, 3] });
   const T = pg.tensor(T0, { shape: [n, 3] });
-  const opt = new pg.SGD([c], { lr: LR_LAYERS });
-  const step = () =>
-    pg.tidy(() => {
-      const d = c.reshape([KL, 1, 1]).mul(Y).sum(0).sub(T);
-      const loss = d.mul(d).mean();
-      loss.backward();
-      opt.step();
-      opt.zeroGrad();
-      return loss;
-    });
-  return pixelgradInstance('plain ops: c.reshape([K,1,1]).mul(Y).sum(0).sub(T), d.mul(d).mean(), pg.SGD', step, [c, Y, T], () => opt.dispose());
+  const d = () => c.reshape([KL, 1, 1]).mul(Y).sum(0).sub(T);
+  return plainFit('plain ops: c.reshape([K,1,1]).mul(Y).sum(0).sub(T), d.mul(d).mean(), pg.SGD', d, new pg.SGD([c], { lr: LR_LAYERS }), [c, Y, T]);
 };
 
 /** Peers measured beside the plain-op rows (tfjs and the JS loop are in the fused rows of the same run). */
