@@ -102,8 +102,9 @@ async function zoomEveryView(page: Page): Promise<void> {
     expect(await activeDescription(page)).toContain('#zoom-close');
     await page.keyboard.press('Escape');
     await expect(page.locator('#zoom')).toBeHidden();
-    expect(await page.evaluate(() => window.__pixelgrad.zoomed)).toBeNull();
-    expect(await activeDescription(page)).toContain(`[${kind}]`);
+    // (The dialog's close event, which gives the focus back, comes a task after it hides.)
+    await expect.poll(() => page.evaluate(() => window.__pixelgrad.zoomed)).toBeNull();
+    await expect.poll(() => activeDescription(page)).toContain(`[${kind}]`);
   }
   // With the pointer: a click (tap) on the view itself; the close button closes.
   await page.locator('#view-error').click();
@@ -129,7 +130,7 @@ async function zoomWeightMap(page: Page): Promise<void> {
   await expectSeriousFree(page);
   await page.keyboard.press('Escape');
   await expect(page.locator('#zoom')).toBeHidden();
-  expect(await activeDescription(page)).toContain('.layer');
+  await expect.poll(() => activeDescription(page)).toContain('.layer');
 }
 
 /** Pointing at swatch k lights up the photo and the reconstruction where colour k explains the pixels. */
