@@ -10,6 +10,16 @@ import { MAX_PARAMS, UNIFORM_SLOT_BYTES, bufferUsage } from './quirks.ts';
 const MAX_DISPATCHES_PER_SUBMIT = 1024;
 const RING_SLOTS = 256;
 
+/** Something that holds a GPU buffer, read when the command is recorded (a retried allocation replaces it). */
+interface HasBuffer {
+  readonly buffer: GPUBuffer;
+}
+
+/** A recorded command, kept until its batch is submitted so the batch can be recorded again. */
+type Command =
+  | { readonly pipeline: GPUComputePipeline; readonly bindGroup: GPUBindGroup; readonly rebind: (() => GPUBindGroup) | null; readonly offset: number; readonly x: number; readonly y: number }
+  | { readonly src: HasBuffer; readonly dst: HasBuffer; readonly bytes: number; readonly dstOffset: number };
+
 export class Recorder {
   readonly ring: GPUBuffer;
   private readonly staging = new Float32Array((RING_SLOTS * UNIFORM_SLOT_BYTES) / 4);
@@ -22,6 +32,10 @@ export class Recorder {
   private pass: GPUComputePassEncoder | null = null;
   private slots = 0;
   private recorded = 0;
+  /** The open batch's commands, for rerecord(). */
+  private log: Command[] = [];
+  /** Whether every command of the open batch can rebuild its bind group (see rerecord). */
+  private rebindable = true;
   /** Id of the batch being recorded; a buffer bound in it is not safe to write through the queue. */
   batch = 1;
   dispatches = 0;
@@ -41,8 +55,12 @@ export class Recorder {
     return this.pass;
   }
 
-  /** Records a dispatch; returns the batch it landed in (a full ring submits the batch before it). */
-  dispatch(pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, params: readonly number[] | undefined, x: number, y: number): number {
+  /**
+   * Records a dispatch; returns the batch it landed in (a full ring submits the batch before it).
+   * `rebind` builds the bind group again from the buffers' current GPU buffers; without it the
+   * batch cannot be recorded again.
+   */
+  dispatch(pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, params: readonly number[] | undefined, x: number, y: number, rebind: (() => GPUBindGroup) | null = null): number {
     let offset = 0;
     if (params?.length) {
       if (params.length > MAX_PARAMS) throw new Error(`internal: ${params.length} kernel params, max ${MAX_PARAMS}`);
@@ -53,24 +71,56 @@ export class Recorder {
       this.slots++;
     }
     const batch = this.batch;
-    const pass = this.openPass();
-    pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup, [offset]);
-    pass.dispatchWorkgroups(x, y);
+    this.encodeDispatch(pipeline, bindGroup, offset, x, y);
+    this.log.push({ pipeline, bindGroup, rebind, offset, x, y });
+    if (!rebind) this.rebindable = false;
     this.dispatches++;
     if (++this.recorded >= MAX_DISPATCHES_PER_SUBMIT) this.flush();
     return batch;
   }
 
+  private encodeDispatch(pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, offset: number, x: number, y: number): void {
+    const pass = this.openPass();
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup, [offset]);
+    pass.dispatchWorkgroups(x, y);
+  }
+
   /** A buffer-to-buffer copy; ends the open pass (copies live outside passes). */
-  copy(src: GPUBuffer, dst: GPUBuffer, bytes: number, dstOffset = 0): void {
+  copy(src: HasBuffer, dst: HasBuffer, bytes: number, dstOffset = 0): void {
+    this.encodeCopy(src, dst, bytes, dstOffset);
+    this.log.push({ src, dst, bytes, dstOffset });
+    this.recorded++;
+  }
+
+  private encodeCopy(src: HasBuffer, dst: HasBuffer, bytes: number, dstOffset: number): void {
     if (this.pass) {
       this.pass.end();
       this.pass = null;
     }
     if (!this.encoder) this.encoder = this.device.createCommandEncoder();
-    this.encoder.copyBufferToBuffer(src, 0, dst, dstOffset, bytes);
-    this.recorded++;
+    this.encoder.copyBufferToBuffer(src.buffer, 0, dst.buffer, dstOffset, bytes);
+  }
+
+  /** Whether rerecord() can record the open batch again. */
+  get canRerecord(): boolean {
+    return this.rebindable;
+  }
+
+  /**
+   * Drops the open batch's encoder unsubmitted and records its commands again, with bind groups
+   * and copies built from the buffers as they are now: after a failed allocation was retried, the
+   * batch binds the new buffer instead of the invalid one. The params stay where they were.
+   */
+  rerecord(): void {
+    if (!this.rebindable) throw new Error('internal: rerecord() of a batch with a bind group it cannot rebuild');
+    // Dropped unfinished: an encoder never submitted has no effect.
+    this.encoder = null;
+    this.pass = null;
+    for (const c of this.log) {
+      if ('src' in c) this.encodeCopy(c.src, c.dst, c.bytes, c.dstOffset);
+      else this.encodeDispatch(c.pipeline, c.rebind!(), c.offset, c.x, c.y);
+    }
   }
 
   private ringHolds(floats: number): boolean {
@@ -101,6 +151,8 @@ export class Recorder {
     this.pass = null;
     this.slots = 0;
     this.recorded = 0;
+    this.log = [];
+    this.rebindable = true;
     this.batch++;
   }
 }

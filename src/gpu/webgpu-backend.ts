@@ -100,7 +100,11 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     };
     const { maxBufferSize, maxStorageBufferBindingSize } = this.limits;
     const maxBytes = Math.floor(Math.min(maxBufferSize, maxStorageBufferBindingSize) / 16) * 16;
-    const hooks: PoolHooks = { outOfMemory: (b, bytes, from) => this.outOfMemory(b, bytes, from), batch: () => this.recorder.batch };
+    const hooks: PoolHooks = {
+      outOfMemory: (b, bytes, from, pool) => this.outOfMemory(b, bytes, from, pool),
+      allocated: (b) => this.uploads.delete(b),
+      batch: () => this.recorder.batch,
+    };
     this.pool = new BufferPool(this.device, usage.storage, 'pixelgrad tensor', maxBytes, hooks);
     this.readbackPool = new BufferPool(this.device, usage.readback, 'pixelgrad readback', maxBytes, hooks);
     this.pipelines = new PipelineCache(this.device, (e: ShaderCompileError) => {
@@ -134,7 +138,7 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
       // writes and submits that touch its buffer invalid: such errors wait for the allocation
       // checks, and count only if no allocation failed.
       if (/invalid|out of memory/i.test(msg)) {
-        if (this.failures.any) return;
+        if (this.failures.any || this.retried) return;
         if (this.pool.checking || this.readbackPool.checking) {
           this.heldErrors.push(msg);
           void this.allocationsSettled().then(() => this.releaseHeldErrors());
@@ -150,7 +154,9 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
   private releaseHeldErrors(): void {
     const held = this.heldErrors;
     this.heldErrors = [];
-    if (!this.failures.any) for (const msg of held) this.unexpected(msg);
+    if (!this.failures.any && !this.retried) for (const msg of held) this.unexpected(msg);
+    // (The bind groups of a retried allocation's first buffer were invalid: their errors are answered now.)
+    if (!this.pool.checking && !this.readbackPool.checking) this.retried = false;
   }
 
   private unexpected(msg: string): void {
@@ -159,13 +165,42 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     this.pendingError ??= new GpuError(`WebGPU reported an unexpected error (please report it as a pixelgrad bug): ${msg}`);
   }
 
-  /** The pool's report that createBuffer failed: reads of what it touched reject; the pool is given back for the next try. */
-  private outOfMemory(b: PooledBuffer, bytes: number, createdIn: number): void {
+  /**
+   * Uploads into buffers the device has not yet answered for: a retried allocation writes them
+   * again (the first write went to a buffer that did not exist).
+   */
+  private readonly uploads = new Map<PooledBuffer, Float32Array>();
+  /** An allocation was retried since the checks last settled: WebGPU's errors about its first buffer are expected. */
+  private retried = false;
+
+  /**
+   * The pool's report that createBuffer failed. The first time, when nothing that binds the buffer
+   * was submitted yet (submits wait for these answers, see flushSoon), the pool is given back and
+   * the buffer allocated again, and the open batch recorded again with it: the caller never knows.
+   * Otherwise (a second failure, or work already submitted) reads of what it touched reject with
+   * OutOfMemoryError, and the pool is given back for the next try.
+   */
+  private outOfMemory(b: PooledBuffer, bytes: number, createdIn: number, pool: BufferPool): boolean {
+    const batch = this.recorder.batch;
+    const unsubmitted = b.lastBatch === 0 || (b.lastBatch === batch && createdIn === batch && this.recorder.canRerecord);
+    if (!b.noRetry && unsubmitted && !this.lostError && !this.destroyed && !this.capturing) {
+      this.retried = true;
+      // Pooled buffers the open batch binds stay until it is submitted.
+      const keep = (x: PooledBuffer) => x.lastBatch === batch;
+      this.pipelines.forgetBuffers([...this.pool.trim(keep), ...this.readbackPool.trim(keep), b.id]);
+      pool.reallocate(b);
+      const data = this.uploads.get(b);
+      if (data) this.device.queue.writeBuffer(b.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+      if (b.lastBatch === batch) this.recorder.rerecord();
+      return true;
+    }
+    this.uploads.delete(b);
     const error = new OutOfMemoryError(bytes, this.pool.bytesInUse, this.pool.bytesPooled + this.readbackPool.bytesPooled);
     // The batch being recorded is lost too if it already binds the buffer; later ones are marked as they bind it.
     const now = this.recorder.batch;
     this.failures.fail(b, createdIn, b.lastBatch === now ? now : now - 1, error);
     if (!this.lostError && !this.destroyed) this.releasePooled();
+    return false;
   }
 
   assertUsable(op: string): void {
@@ -200,6 +235,8 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     // The pooled buffer may still be read by recorded, unsubmitted work; a queue write would overtake it.
     if (s.buf.lastBatch === this.recorder.batch && this.recorder.pending) this.recorder.flush();
     if (f32.length) this.device.queue.writeBuffer(s.buf.buffer, 0, f32.buffer, f32.byteOffset, f32.byteLength);
+    // Kept (a copy: the caller may reuse its array) until the device says the buffer exists.
+    if (f32.length && this.pool.unanswered(s.buf) && !s.buf.noRetry) this.uploads.set(s.buf, f32.slice());
     return s;
   }
 
@@ -311,7 +348,9 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     const bg = this.pipelines.bindGroup(p, this.recorder.ring, bufs);
     const [x, y] = dispatchGrid(Math.ceil(k.threads / p.workgroupSize), this.limits.maxComputeWorkgroupsPerDimension, k.name);
     // Marked with the batch the dispatch landed in: an upload into one of these buffers waits for its submit.
-    const batch = this.recorder.dispatch(p.pipeline, bg, k.params, x, y);
+    // (A traced kernel keeps its bind group for replays: a batch with one is not recorded again.)
+    const rebind = this.capturing ? null : () => this.pipelines.bindGroup(p, this.recorder.ring, bufs);
+    const batch = this.recorder.dispatch(p.pipeline, bg, k.params, x, y, rebind);
     for (const b of bufs) {
       b.lastBatch = batch;
       this.workBytes += b.bytes;
@@ -388,7 +427,7 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     const batch = this.recorder.batch;
     from.buf.lastBatch = batch;
     to.buf.lastBatch = to.buf.lastWrite = batch;
-    if (from.length) this.recorder.copy(from.buf.buffer, to.buf.buffer, from.length * 4);
+    if (from.length) this.recorder.copy(from.buf, to.buf, from.length * 4);
   }
 
   forward<A>(op: OpDef<A>, inputs: readonly GpuStorage[], shapes: readonly Shape[], attrs: A, outShape: Shape): GpuStorage {
@@ -469,6 +508,8 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
       throw this.capturing.misuse;
     }
     this.flush();
+    // What it wrote cannot be written again: buffers not yet known to exist are not retried.
+    this.pool.pinUnanswered();
     this.device.queue.submit([commands]);
     this.recorder.submits++;
   }
@@ -492,12 +533,16 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     const group = this.readGroupFor(bytes);
     const offset = group.used;
     group.used += Math.ceil(bytes / 8) * 8;
-    this.recorder.copy(s.buf.buffer, group.staging.buffer, bytes, offset);
+    group.staging.lastBatch = copyBatch;
+    this.recorder.copy(s.buf, group.staging, bytes, offset);
     this.mapping++;
     let rejectRead!: (e: Error) => void;
     const lost = new Promise<never>((_, reject) => {
       rejectRead = reject;
     });
+    // Observed now: a shutdown while this read still waits for its map (before the race below) is
+    // otherwise an unhandled rejection, which ends a Node process.
+    lost.catch(() => undefined);
     this.pendingReads.add(rejectRead);
     try {
       // A submit that failed fails the read (its map would see the buffer without the copy).
@@ -589,10 +634,14 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
    */
   private toMap: (() => void)[] = [];
   flushSoon(): Promise<void> {
-    this.flushing ??= Promise.resolve().then(() => {
+    this.flushing ??= Promise.resolve().then(async () => {
+      // A buffer this batch binds may yet turn out not to exist: the submit waits for the device's
+      // answer, so that a failed allocation can be retried (outOfMemory) before anything ran on it.
+      // (Only after new buffers were created: never in a steady training loop.)
+      if (this.pool.checking || this.readbackPool.checking) await this.allocationsSettled();
       this.flushing = null;
       try {
-        this.flush();
+        if (!this.destroyed) this.flush();
       } finally {
         const starts = this.toMap;
         this.toMap = [];
@@ -647,7 +696,23 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     this.pendingReads.clear();
     this.prodder.close();
     this.dropQueued();
-    this.device.destroy();
+    // Destroyed once the GPU has finished what was submitted, and the GPU object held until then.
+    // Dawn's Node binding (the webgpu package, on SwiftShader) tears down its threads when the
+    // process exits; with the device destroyed while work was still in flight, that teardown
+    // aborted (std::system_error, a pthread assertion) or crashed in 10 of 25 runs of the README
+    // example followed by shutdown() under load, and in 0 of 25 after onSubmittedWorkDone.
+    // (A lost device may never answer: after a second it is destroyed anyway.)
+    const device = this.device;
+    const gpu = this.gpu;
     this.gpu = null;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<void>((r) => {
+      timer = setTimeout(r, 1000);
+    });
+    void Promise.race([device.queue.onSubmittedWorkDone().catch(() => undefined), timeout]).then(() => {
+      clearTimeout(timer);
+      device.destroy();
+      return gpu;
+    });
   }
 }
