@@ -19,6 +19,8 @@ export interface PooledBuffer {
   poisoned: OutOfMemoryError | null;
   /** The device could not allocate it: destroyed on release, never handed out again. */
   failed: boolean;
+  /** A user's buffer (pg.fromGPUBuffer): the engine neither pools nor destroys it. */
+  readonly external?: boolean;
 }
 
 /** What a pool reports allocation failures to (the backend). */
@@ -38,6 +40,8 @@ export function sizeClass(bytes: number): number {
 
 export class BufferPool {
   private readonly free = new Map<number, PooledBuffer[]>();
+  /** Every buffer this pool created and has not destroyed, in use or free (destroyAll on a device the engine does not own). */
+  private readonly all = new Set<GPUBuffer>();
   private nextId = 1;
   created = 0;
   bytesInUse = 0;
@@ -82,6 +86,7 @@ export class BufferPool {
     const hooks = this.hooks;
     if (hooks) this.device.pushErrorScope('out-of-memory');
     const buffer = this.device.createBuffer({ size: cls, usage: this.usage, label: `${this.label}#${this.nextId}` });
+    this.all.add(buffer);
     const b: PooledBuffer = { buffer, bytes: cls, id: this.nextId++, lastBatch: 0, lastWrite: 0, poisoned: null, failed: false };
     if (hooks) {
       const createdIn = hooks.batch();
@@ -105,6 +110,7 @@ export class BufferPool {
   release(b: PooledBuffer): void {
     this.bytesInUse -= b.bytes;
     if (b.failed) {
+      this.all.delete(b.buffer);
       b.buffer.destroy();
       return;
     }
@@ -127,6 +133,7 @@ export class BufferPool {
     const ids: number[] = [];
     for (const list of this.free.values()) {
       for (const b of list) {
+        this.all.delete(b.buffer);
         b.buffer.destroy();
         ids.push(b.id);
       }
@@ -134,5 +141,14 @@ export class BufferPool {
     this.free.clear();
     this.bytesPooled = 0;
     return ids;
+  }
+
+  /** Destroys every buffer this pool created, in use or not: the engine is done with a device it does not own. */
+  destroyAll(): void {
+    for (const buffer of this.all) buffer.destroy();
+    this.all.clear();
+    this.free.clear();
+    this.bytesPooled = 0;
+    this.bytesInUse = 0;
   }
 }

@@ -4,6 +4,7 @@
  * into one uniform ring buffer written at most once per submit and bound with dynamic offsets, so no
  * dispatch creates a buffer or a bind group.
  */
+import type { KernelTimer } from './kernel-timer.ts';
 import { MAX_PARAMS, UNIFORM_SLOT_BYTES, bufferUsage } from './quirks.ts';
 
 /** Dispatches per submit: keeps the GPU fed and bounds the work lost to a validation error. */
@@ -26,6 +27,8 @@ export class Recorder {
   batch = 1;
   dispatches = 0;
   submits = 0;
+  /** Set by pg.profile(): each dispatch then gets a pass of its own, timed where the device can. */
+  timer: KernelTimer | null = null;
 
   constructor(private readonly device: GPUDevice) {
     this.ring = device.createBuffer({ size: RING_SLOTS * UNIFORM_SLOT_BYTES, usage: bufferUsage().uniform, label: 'pixelgrad params ring' });
@@ -41,6 +44,14 @@ export class Recorder {
     return this.pass;
   }
 
+  /** A pass for one dispatch, whose beginning and end write timestamps (pg.profile). */
+  private openTimedPass(timestampWrites: GPUComputePassTimestampWrites): GPUComputePassEncoder {
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder();
+    if (this.pass) this.pass.end();
+    this.pass = this.encoder.beginComputePass({ timestampWrites });
+    return this.pass;
+  }
+
   /** Records a dispatch; returns the batch it landed in (a full ring submits the batch before it). */
   dispatch(pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, params: readonly number[] | undefined, x: number, y: number): number {
     let offset = 0;
@@ -53,10 +64,15 @@ export class Recorder {
       this.slots++;
     }
     const batch = this.batch;
-    const pass = this.openPass();
+    const writes = this.timer?.next(pipeline.label);
+    const pass = writes ? this.openTimedPass(writes) : this.openPass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup, [offset]);
     pass.dispatchWorkgroups(x, y);
+    if (writes) {
+      pass.end();
+      this.pass = null;
+    }
     this.dispatches++;
     if (++this.recorded >= MAX_DISPATCHES_PER_SUBMIT) this.flush();
     return batch;
@@ -85,6 +101,8 @@ export class Recorder {
   flush(): void {
     if (!this.encoder) return;
     if (this.pass) this.pass.end();
+    this.pass = null;
+    const timed = this.timer?.resolve(this.encoder) ?? null;
     // The ring write is queued after every earlier submit and before this one, so each batch sees
     // its own params. A step whose params repeat the last batch's (plain SGD, a constant lr) needs
     // none: on SwiftShader a write per step cost the layers step at S=256 0.04-0.28 ms (of 3-4).
@@ -96,11 +114,17 @@ export class Recorder {
       this.paramWrites++;
     }
     this.device.queue.submit([this.encoder.finish()]);
+    timed?.();
     this.submits++;
     this.encoder = null;
     this.pass = null;
     this.slots = 0;
     this.recorded = 0;
     this.batch++;
+  }
+
+  /** Frees the params ring (shutdown on a device the engine does not own). */
+  destroy(): void {
+    this.ring.destroy();
   }
 }
