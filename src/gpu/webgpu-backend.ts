@@ -55,6 +55,11 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
   private readonly timestamps: boolean;
   /** Ids of app buffers (pg.fromGPUBuffer) count down from -1, apart from the pool's. */
   private nextExternalId = -1;
+  /**
+   * One entry per app buffer, however often it is wrapped: tensors over the same GPUBuffer then
+   * share it as pooled tensors share theirs (bind-group cache keys, the aliasing checks of updates).
+   */
+  private readonly external = new WeakMap<GPUBuffer, PooledBuffer>();
   private readonly onUncapturedError: (ev: Event) => void;
   private readonly pool: BufferPool;
   private readonly readbackPool: BufferPool;
@@ -270,7 +275,11 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
         `${fn}: the buffer cannot be used on pixelgrad's device (${error.message.trim()}); create it on pg.backend().device, or pass your device to pg.init({ device })`,
       );
     }
-    const buf: PooledBuffer = { buffer, bytes: buffer.size, id: this.nextExternalId--, lastBatch: 0, lastWrite: 0, poisoned: null, failed: false, external: true };
+    let buf = this.external.get(buffer);
+    if (!buf) {
+      buf = { buffer, bytes: buffer.size, id: this.nextExternalId--, lastBatch: 0, lastWrite: 0, poisoned: null, failed: false, external: true };
+      this.external.set(buffer, buf);
+    }
     return new WebGpuStorage(buf, n);
   }
 

@@ -170,3 +170,29 @@ test('gpuBuffer realizes pending lazy work, and the buffer is the tensor\'s unti
   pg.dispose([x, ...others]);
   expect(await pg.ones([2]).sum().item()).toBe(2);
 });
+
+test('one buffer wrapped twice is one memory: an update through one tensor shows through the other', async () => {
+  await pg.init();
+  const device = pg.backend()!.device!;
+  const buffer = device.createBuffer({ size: 16, usage: STORAGE_RW() });
+  device.queue.writeBuffer(buffer, 0, new Float32Array([1, 2, 3, 4]));
+  const a = await pg.fromGPUBuffer(buffer, [4], { requiresGrad: true });
+  const b = await pg.fromGPUBuffer(buffer, [2, 2]);
+  const opt = new pg.SGD([a], { lr: 0.1 });
+  const losses: number[] = [];
+  for (let i = 0; i < 2; i++) {
+    opt.zeroGrad();
+    const loss = a.mul(b.reshape([4])).sum(); // dloss/da = b = a
+    loss.backward();
+    opt.step(); // a ← 0.9 a, in place
+    losses.push(await loss.item());
+  }
+  expect(losses[0]).toBeCloseTo(30, 4);
+  expect(losses[1]).toBeCloseTo(30 * 0.81, 4);
+  const values = await b.data();
+  [0.81, 1.62, 2.43, 3.24].forEach((v, i) => expect(values[i]).toBeCloseTo(v, 5));
+  expect(pg.memory().uncapturedErrors).toBe(0);
+  opt.dispose();
+  pg.dispose([a, b]);
+  buffer.destroy();
+});
