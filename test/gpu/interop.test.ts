@@ -190,7 +190,7 @@ test('one buffer wrapped twice is one memory: an update through one tensor shows
   expect(losses[0]).toBeCloseTo(30, 4);
   expect(losses[1]).toBeCloseTo(30 * 0.81, 4);
   const values = await b.data();
-  [0.81, 1.62, 2.43, 3.24].forEach((v, i) => expect(values[i]).toBeCloseTo(v, 5));
+  for (const [i, v] of [0.81, 1.62, 2.43, 3.24].entries()) expect(values[i]).toBeCloseTo(v, 5);
   expect(pg.memory().uncapturedErrors).toBe(0);
   opt.dispose();
   pg.dispose([a, b]);
