@@ -25,6 +25,8 @@ export interface PooledBuffer {
    * to the GPU in a way the backend cannot repeat.
    */
   noRetry: boolean;
+  /** A user's buffer (pg.fromGPUBuffer): the engine neither pools nor destroys it. */
+  readonly external?: boolean;
 }
 
 /** What a pool reports allocation failures to (the backend). */
@@ -49,6 +51,8 @@ export function sizeClass(bytes: number): number {
 
 export class BufferPool {
   private readonly free = new Map<number, PooledBuffer[]>();
+  /** Every buffer this pool created and has not destroyed, in use or free (destroyAll on a device the engine does not own). */
+  private readonly all = new Set<GPUBuffer>();
   private nextId = 1;
   created = 0;
   bytesInUse = 0;
@@ -102,7 +106,9 @@ export class BufferPool {
   private create(bytes: number, id: number): GPUBuffer {
     this.created++;
     if (this.hooks) this.device.pushErrorScope('out-of-memory');
-    return this.device.createBuffer({ size: bytes, usage: this.usage, label: `${this.label}#${id}` });
+    const buffer = this.device.createBuffer({ size: bytes, usage: this.usage, label: `${this.label}#${id}` });
+    this.all.add(buffer);
+    return buffer;
   }
 
   /** Pops the scope create() pushed and reports its answer to the hooks. */
@@ -133,6 +139,7 @@ export class BufferPool {
    */
   reallocate(b: PooledBuffer): void {
     b.noRetry = true;
+    this.all.delete(b.buffer);
     b.buffer.destroy();
     b.buffer = this.create(b.bytes, b.id);
     this.check(b);
@@ -151,6 +158,7 @@ export class BufferPool {
   release(b: PooledBuffer): void {
     this.bytesInUse -= b.bytes;
     if (b.failed) {
+      this.all.delete(b.buffer);
       b.buffer.destroy();
       return;
     }
@@ -178,6 +186,7 @@ export class BufferPool {
       const kept = keep ? list.filter(keep) : [];
       for (const b of list) {
         if (kept.includes(b)) continue;
+        this.all.delete(b.buffer);
         b.buffer.destroy();
         ids.push(b.id);
         this.bytesPooled -= b.bytes;
@@ -186,5 +195,14 @@ export class BufferPool {
       else this.free.delete(cls);
     }
     return ids;
+  }
+
+  /** Destroys every buffer this pool created, in use or not: the engine is done with a device it does not own. */
+  destroyAll(): void {
+    for (const buffer of this.all) buffer.destroy();
+    this.all.clear();
+    this.free.clear();
+    this.bytesPooled = 0;
+    this.bytesInUse = 0;
   }
 }

@@ -4,6 +4,7 @@
  * into one uniform ring buffer written at most once per submit and bound with dynamic offsets, so no
  * dispatch creates a buffer or a bind group.
  */
+import type { KernelTimer } from './kernel-timer.ts';
 import { MAX_PARAMS, UNIFORM_SLOT_BYTES, bufferUsage } from './quirks.ts';
 
 /** Dispatches per submit: keeps the GPU fed and bounds the work lost to a validation error. */
@@ -40,6 +41,8 @@ export class Recorder {
   batch = 1;
   dispatches = 0;
   submits = 0;
+  /** Set by pg.profile(): each dispatch then gets a pass of its own, timed where the device can. */
+  timer: KernelTimer | null = null;
 
   constructor(private readonly device: GPUDevice) {
     this.ring = device.createBuffer({ size: RING_SLOTS * UNIFORM_SLOT_BYTES, usage: bufferUsage().uniform, label: 'pixelgrad params ring' });
@@ -52,6 +55,14 @@ export class Recorder {
   private openPass(): GPUComputePassEncoder {
     if (!this.encoder) this.encoder = this.device.createCommandEncoder();
     if (!this.pass) this.pass = this.encoder.beginComputePass();
+    return this.pass;
+  }
+
+  /** A pass for one dispatch, whose beginning and end write timestamps (pg.profile). */
+  private openTimedPass(timestampWrites: GPUComputePassTimestampWrites): GPUComputePassEncoder {
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder();
+    if (this.pass) this.pass.end();
+    this.pass = this.encoder.beginComputePass({ timestampWrites });
     return this.pass;
   }
 
@@ -71,19 +82,25 @@ export class Recorder {
       this.slots++;
     }
     const batch = this.batch;
-    this.encodeDispatch(pipeline, bindGroup, offset, x, y);
+    const writes = this.timer?.next(pipeline.label);
+    this.encodeDispatch(pipeline, bindGroup, offset, x, y, writes);
     this.log.push({ pipeline, bindGroup, rebind, offset, x, y });
-    if (!rebind) this.rebindable = false;
+    // A timed batch is not recorded again: its timestamp slots were handed out once (pg.profile).
+    if (!rebind || writes) this.rebindable = false;
     this.dispatches++;
     if (++this.recorded >= MAX_DISPATCHES_PER_SUBMIT) this.flush();
     return batch;
   }
 
-  private encodeDispatch(pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, offset: number, x: number, y: number): void {
-    const pass = this.openPass();
+  private encodeDispatch(pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, offset: number, x: number, y: number, writes?: GPUComputePassTimestampWrites): void {
+    const pass = writes ? this.openTimedPass(writes) : this.openPass();
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup, [offset]);
     pass.dispatchWorkgroups(x, y);
+    if (writes) {
+      pass.end();
+      this.pass = null;
+    }
   }
 
   /** A buffer-to-buffer copy; ends the open pass (copies live outside passes). */
@@ -135,6 +152,8 @@ export class Recorder {
   flush(): void {
     if (!this.encoder) return;
     if (this.pass) this.pass.end();
+    this.pass = null;
+    const timed = this.timer?.resolve(this.encoder) ?? null;
     // The ring write is queued after every earlier submit and before this one, so each batch sees
     // its own params. A step whose params repeat the last batch's (plain SGD, a constant lr) needs
     // none: on SwiftShader a write per step cost the layers step at S=256 0.04-0.28 ms (of 3-4).
@@ -146,6 +165,7 @@ export class Recorder {
       this.paramWrites++;
     }
     this.device.queue.submit([this.encoder.finish()]);
+    timed?.();
     this.submits++;
     this.encoder = null;
     this.pass = null;
@@ -154,5 +174,10 @@ export class Recorder {
     this.log = [];
     this.rebindable = true;
     this.batch++;
+  }
+
+  /** Frees the params ring (shutdown on a device the engine does not own). */
+  destroy(): void {
+    this.ring.destroy();
   }
 }

@@ -1,20 +1,21 @@
 /** The WebGPU implementation of the backend contract. */
-import type { Backend, BackendStats, BackwardArgs, CapturedWork, Capturing } from '../backend.ts';
-import { CompileError, DeviceLostError, GpuError, OutOfMemoryError, type ShaderCompileError } from '../errors.ts';
+import type { Backend, BackendStats, BackwardArgs, CapturedWork, Capturing, ProfiledKernels } from '../backend.ts';
+import { CompileError, DeviceLostError, GpuError, InvalidArgumentError, LimitError, OutOfMemoryError, type ShaderCompileError } from '../errors.ts';
 import * as ir from '../ir/expr.ts';
 import type { Expr } from '../ir/expr.ts';
 import type { OpDef } from '../ops/op.ts';
 import { type UpdateRule, updateTemplate } from '../optim/update-rule.ts';
-import { type Shape, sizeOf } from '../shape.ts';
+import { fmt, type Shape, sizeOf } from '../shape.ts';
 import memoryWgsl from '../../shaders/memory.wgsl?raw';
 import { BufferPool, type PoolHooks, type PooledBuffer } from './buffer-pool.ts';
 import { KernelList } from './capture.ts';
 import type { GpuDeviceInfo } from './device.ts';
 import type { DeferredLoss, FusedUpdate, GpuOps, GpuStorage, KernelRun, MapRun } from './gpu-ops.ts';
+import { KernelTimer } from './kernel-timer.ts';
 import { fillTemplate, LazyQueue } from './lazy.ts';
 import { AllocationFailures } from './out-of-memory.ts';
 import { PipelineCache } from './pipeline-cache.ts';
-import { bufferUsage, checkTensorBytes, dispatchGrid, MapProdder, mapModeRead, PROD_MAX_WORK_BYTES, PROD_WINDOW_MS, readsNeedProdding } from './quirks.ts';
+import { alignBytes, bufferUsage, checkTensorBytes, dispatchGrid, MapProdder, mapModeRead, PROD_MAX_WORK_BYTES, PROD_WINDOW_MS, readsNeedProdding, UNIFORM_SLOT_BYTES } from './quirks.ts';
 import { Recorder } from './recorder.ts';
 import { fill, kernelCache, section, wgslModule } from './wgsl.ts';
 
@@ -48,6 +49,18 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
   readonly device: GPUDevice;
   /** The GPU object the device came from, kept alive with the backend (see GpuDeviceInfo.gpu). */
   private gpu: GPU | null;
+  /** The engine requested the device (and destroys it at shutdown); false for an app's device. */
+  private readonly ownsDevice: boolean;
+  /** The device records timestamp queries. */
+  private readonly timestamps: boolean;
+  /** Ids of app buffers (pg.fromGPUBuffer) count down from -1, apart from the pool's. */
+  private nextExternalId = -1;
+  /**
+   * One entry per app buffer, however often it is wrapped: tensors over the same GPUBuffer then
+   * share it as pooled tensors share theirs (bind-group cache keys, the aliasing checks of updates).
+   */
+  private readonly external = new WeakMap<GPUBuffer, PooledBuffer>();
+  private readonly onUncapturedError: (ev: Event) => void;
   private readonly pool: BufferPool;
   private readonly readbackPool: BufferPool;
   private readonly pipelines: PipelineCache;
@@ -79,6 +92,8 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
   constructor(info: GpuDeviceInfo) {
     this.device = info.device;
     this.gpu = info.gpu;
+    this.ownsDevice = info.owned;
+    this.timestamps = info.timestamps;
     this.adapterName = info.adapterName;
     this.isSoftware = info.isSoftware;
     this.subgroups = info.subgroups;
@@ -129,7 +144,8 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
       for (const reject of this.pendingReads) reject(this.lostError);
       this.pendingReads.clear();
     });
-    this.device.addEventListener('uncapturederror', (ev) => {
+    // On an app's device the app's own errors land here too: pixelgrad cannot tell them apart.
+    this.onUncapturedError = (ev) => {
       const msg = (ev as GPUUncapturedErrorEvent).error.message;
       // A broken kernel (already reported as ShaderCompileError) also invalidates the submit that held it.
       const broken = this.pipelines.broken;
@@ -146,7 +162,8 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
         }
       }
       this.unexpected(msg);
-    });
+    };
+    this.device.addEventListener('uncapturederror', this.onUncapturedError);
   }
 
   private heldErrors: string[] = [];
@@ -252,7 +269,94 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
   }
 
   release(s: GpuStorage): void {
-    if (--s.refs === 0) this.pool.release(s.buf);
+    if (--s.refs !== 0) return;
+    // An app's buffer is the app's: bind groups naming it go (the app may destroy it), the buffer stays.
+    if (s.buf.external) this.pipelines.forgetBuffers([s.buf.id]);
+    else this.pool.release(s.buf);
+  }
+
+  async wrapBuffer(fn: string, buffer: GPUBuffer, shape: Shape): Promise<GpuStorage> {
+    this.assertUsable(fn);
+    const n = sizeOf(shape);
+    const usage = buffer.usage;
+    const needs = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC;
+    if ((usage & needs) !== needs) {
+      const missing = [(usage & GPUBufferUsage.STORAGE) === 0 ? 'STORAGE' : '', (usage & GPUBufferUsage.COPY_SRC) === 0 ? 'COPY_SRC' : ''].filter(Boolean).join(' and ');
+      throw new InvalidArgumentError(
+        `${fn}: buffer needs GPUBufferUsage.STORAGE (kernels bind it) and COPY_SRC (reads and pg.compile copy from it); it lacks ${missing} (usage ${usage})`,
+      );
+    }
+    if (buffer.mapState !== 'unmapped') throw new InvalidArgumentError(`${fn}: buffer is ${buffer.mapState === 'mapped' ? 'mapped' : 'being mapped'}; unmap it first (a mapped buffer cannot be used by the GPU)`);
+    const need = alignBytes(n * 4);
+    if (buffer.size < need) {
+      throw new InvalidArgumentError(
+        `${fn}: a buffer of ${buffer.size} bytes is too small for shape ${fmt(shape)}: it needs ${need} bytes (4 per float32 element, rounded up to a multiple of 16: kernels read and write whole vec4s)`,
+      );
+    }
+    const cap = this.limits.maxStorageBufferBindingSize;
+    if (buffer.size > cap) throw new LimitError(`${fn}: a buffer of ${buffer.size} bytes is above this device's maxStorageBufferBindingSize of ${cap} bytes, so kernels cannot bind it whole`);
+    // WebGPU keeps no link from a buffer to its device: binding it, in an error scope, is the check.
+    const [layout] = this.pipelines.layoutFor(1, 0);
+    this.device.pushErrorScope('validation');
+    this.device.createBindGroup({
+      layout,
+      entries: [
+        { binding: 0, resource: { buffer: this.recorder.ring, size: UNIFORM_SLOT_BYTES } },
+        { binding: 1, resource: { buffer } },
+      ],
+    });
+    const error = await this.device.popErrorScope().catch(() => null);
+    this.assertUsable(fn);
+    if (error) {
+      throw new InvalidArgumentError(
+        `${fn}: the buffer cannot be used on pixelgrad's device (${error.message.trim()}); create it on pg.backend().device, or pass your device to pg.init({ device })`,
+      );
+    }
+    let buf = this.external.get(buffer);
+    if (!buf) {
+      buf = { buffer, bytes: buffer.size, id: this.nextExternalId--, lastBatch: 0, lastWrite: 0, poisoned: null, failed: false, noRetry: true, external: true };
+      this.external.set(buffer, buf);
+    }
+    return new WebGpuStorage(buf, n);
+  }
+
+  bufferOf(fn: string, s: GpuStorage): GPUBuffer {
+    this.assertUsable(fn);
+    if (this.capturing) {
+      this.capturing.misuse ??= new CompileError(`${fn}(): a compiled function cannot hand out GPU buffers while it is traced (a replay would not); return the tensor and call ${fn}() after the call`);
+      throw this.capturing.misuse;
+    }
+    const known = this.failures.errorOf(s.buf);
+    if (known) throw known;
+    // Everything recorded so far (the tensor's own values among it) is submitted before any work the app submits next.
+    this.flush();
+    return s.buf.buffer;
+  }
+
+  startProfile(): void {
+    this.assertUsable('profile');
+    if (this.recorder.timer) throw new InvalidArgumentError('profile: another pg.profile() is still running; await it before starting the next');
+    // Work recorded before the profile is not the profiled function's.
+    this.flush();
+    this.recorder.timer = new KernelTimer(this.device, this.timestamps);
+  }
+
+  async endProfile(): Promise<ProfiledKernels> {
+    const timer = this.recorder.timer;
+    if (!timer) throw new Error('internal: endProfile without startProfile');
+    try {
+      this.flush();
+    } finally {
+      this.recorder.timer = null;
+    }
+    // Done on the GPU, timed or not: the profile's wall time ends there.
+    const [kernels] = await Promise.all([timer.results(), this.device.queue.onSubmittedWorkDone().catch(() => undefined)]);
+    const untimed = this.timestamps
+      ? null
+      : this.ownsDevice
+        ? `the adapter (${this.adapterName}) does not offer the 'timestamp-query' feature`
+        : "the device passed to pg.init({ device }) was created without the 'timestamp-query' feature";
+    return { kernels, untimed };
   }
 
   run(k: KernelRun): void {
@@ -696,6 +800,17 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     this.pendingReads.clear();
     this.prodder.close();
     this.dropQueued();
+    this.recorder.timer = null;
+    if (!this.ownsDevice) {
+      // The app keeps its device: everything the engine made on it goes (app buffers stay).
+      this.flush();
+      this.pool.destroyAll();
+      this.readbackPool.destroyAll();
+      this.recorder.destroy();
+      this.device.removeEventListener('uncapturederror', this.onUncapturedError);
+      this.gpu = null;
+      return;
+    }
     // Destroyed once the GPU has finished what was submitted, and the GPU object held until then.
     // Dawn's Node binding (the webgpu package, on SwiftShader) tears down its threads when the
     // process exits; with the device destroyed while work was still in flight, that teardown
