@@ -61,10 +61,17 @@ export class PaletteModel {
     this.height = image.height;
     this.width = image.width;
     this.k = settings.k;
-    const initial = seedPalette(image, settings.k, settings.seed);
-    const logits = initial.flatMap((c) => c.map((v) => logit(Math.min(0.97, Math.max(0.03, v)))));
     this.photo = pg.fromImage(image, { channels: 3 });
-    this.q = pg.tensor(logits, { shape: [settings.k, 3], requiresGrad: true });
+    // Q = logit(seeded palette), computed where the photo is: no readback before the first step.
+    const logits = pg.noGrad(() =>
+      pg.tidy(() => {
+        const p = seedPalette(this.photo, settings.k, settings.seed).clamp(0.03, 0.97);
+        return p.div(p.neg().add(1)).log();
+      }),
+    );
+    this.q = logits.detach();
+    logits.dispose();
+    this.q.requiresGrad = true;
     this.l = pg.randn([this.height, this.width, settings.k], { seed: settings.seed, std: 0.01, requiresGrad: true });
     this.optimizer = new Trainer(settings.optimizer, this.q, this.l, settings.lr);
     this.heatOffsets = pg.tensor([0, 1, 2]);
@@ -205,58 +212,47 @@ class Trainer {
   }
 }
 
-const logit = (p: number) => Math.log(p / (1 - p));
-
 /**
- * Farthest-point seeding on the photo's colours. A softmax mix can only make colours inside the
- * convex hull of the palette, so a colour that lies outside the hull of the rest (a red ladybird
- * on green leaves: a few dozen pixels) is never reconstructed unless a swatch starts near it.
- * The first colour is the pixel farthest from the mean colour, each next one the pixel farthest
- * from every colour chosen so far: these are corners of the colour hull, however few pixels have
- * them. Every pixel is a candidate (up to 65,536, evenly strided: a random sample of a few thousand
- * misses a small object); K passes over them take a few milliseconds in JS, while the same on the
- * GPU would need a readback per colour. `seed` only nudges duplicates apart (a flat photo).
- * Training then moves these colours; it does not start from a finished palette.
+ * Farthest-point seeding on the photo's colours, computed with pixelgrad. A softmax mix can only
+ * make colours inside the convex hull of the palette, so a colour that lies outside the hull of
+ * the rest (a red ladybird on green leaves: a few dozen pixels) is never reconstructed unless a
+ * swatch starts near it. The first colour is the pixel farthest from the mean colour, each next
+ * one the pixel farthest from every colour chosen so far: these are corners of the colour hull,
+ * however few pixels have them, and every pixel is a candidate (a random sample of a few thousand
+ * misses a small object). Each pick is a one-hot mask over the pixels (the farthest, ties going to
+ * the last), so all K picks stay on the GPU: no readback per colour. `seed` only nudges repeats
+ * apart (a photo with fewer than K distinct colours). Training then moves these colours; it does
+ * not start from a finished palette. `photo` is [H, W, 3]; the result is [K, 3], in [0, 1].
  */
-export function seedPalette(image: ImageData, k: number, seed: number): number[][] {
+export function seedPalette(photo: Tensor, k: number, seed: number): Tensor {
   const random = pg.mulberry32(seed);
-  const n = image.width * image.height;
-  const stride = Math.max(1, Math.ceil(n / 65536));
-  const count = Math.ceil(n / stride);
-  const rgb = new Float32Array(count * 3);
-  const mean = [0, 0, 0];
-  for (let i = 0; i < count; i++) {
-    const o = i * stride * 4;
-    for (let c = 0; c < 3; c++) {
-      const v = image.data[o + c]! / 255;
-      rgb[i * 3 + c] = v;
-      mean[c]! += v / count;
-    }
-  }
-  const farthest = (d2: Float32Array): number => {
-    let best = 0;
-    for (let i = 1; i < count; i++) if (d2[i]! > d2[best]!) best = i;
-    return best;
-  };
-  /** d2[i] = min(d2[i], |pixel i − c|²) */
-  const nearer = (d2: Float32Array, c: readonly number[]): void => {
-    for (let i = 0; i < count; i++) {
-      const d = (rgb[i * 3]! - c[0]!) ** 2 + (rgb[i * 3 + 1]! - c[1]!) ** 2 + (rgb[i * 3 + 2]! - c[2]!) ** 2;
-      if (d < d2[i]!) d2[i] = d;
-    }
-  };
-  const d2 = new Float32Array(count).fill(Number.POSITIVE_INFINITY);
-  nearer(d2, mean);
-  const chosen: number[][] = [];
-  while (chosen.length < k) {
-    const best = farthest(d2);
-    const c = Array.from(rgb.subarray(best * 3, best * 3 + 3));
-    // A flat image has too few distinct colours: nudge duplicates so the swatches differ.
-    const distinct = chosen.length === 0 || d2[best]! > 1e-6;
-    const colour = distinct ? c : c.map((v, i) => Math.min(1, Math.max(0, v + (random() - 0.5) * 0.2 * (i + 1))));
-    if (chosen.length === 0) d2.fill(Number.POSITIVE_INFINITY);
-    chosen.push(colour);
-    nearer(d2, colour);
-  }
-  return chosen;
+  return pg.noGrad(() =>
+    pg.tidy(() => {
+      const n = photo.size / 3;
+      const pixels = photo.reshape([n, 3]);
+      // 1..n, exact in float32 below 2^24 pixels: ranks ties so that one pixel wins.
+      const index = pg.arange(1, n + 1);
+      const distance2 = (c: Tensor) => pixels.sub(c).square().sum(1);
+      let d2 = distance2(pixels.mean(0, true));
+      const picks: Tensor[] = [];
+      for (let i = 0; i < k; i++) {
+        const far = d2.max();
+        // 1 where a pixel is (within float error) as far as the farthest, 0 elsewhere.
+        const farthest = d2.sub(far).mul(1e9).add(1).clamp(0, 1);
+        const ranked = farthest.mul(index);
+        // Indices differ by at least 1, so only the last of the farthest keeps a weight.
+        const pick = ranked.sub(ranked.max()).add(1).relu();
+        let colour = pick.unsqueeze(1).mul(pixels).sum(0, true).div(pick.sum());
+        if (i > 0) {
+          // 1 when the farthest pixel is already a chosen colour (every colour is taken).
+          const repeat = far.mul(-1e6).add(1).clamp(0, 1);
+          const nudge = pg.tensor([0, 1, 2].map((c) => (random() - 0.5) * 0.2 * (c + 1)));
+          colour = colour.add(nudge.mul(repeat)).clamp(0, 1);
+        }
+        picks.push(colour);
+        d2 = i === 0 ? distance2(colour) : d2.minimum(distance2(colour));
+      }
+      return pg.cat(picks);
+    }),
+  );
 }
