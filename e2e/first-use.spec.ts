@@ -421,6 +421,8 @@ for (const [size, tag] of SIZES) {
       });
       expect(await corner()).toEqual([0x20, 0x40, 0x60, 255]);
       await expect(page.locator('#notice')).toContainText('#204060');
+      await expect(page.locator('#message')).toContainText('Background #204060: training starts again from step 0');
+      await expect(page.locator('#message')).toBeInViewport({ ratio: 1 });
       expect(errors).toEqual([]);
     });
   });

@@ -1017,7 +1017,10 @@ function bindControls(): void {
   ui.background.addEventListener('change', () => {
     settings.background = ui.background.value;
     recordUrl();
-    if (photo && photo.transparent > 0) setPhoto(photo.source, photo.name, photo.sample);
+    // Only a photo with transparent pixels changes (and is fitted again); an opaque one keeps its fit.
+    if (!photo || photo.transparent === 0) return;
+    setPhoto(photo.source, photo.name, photo.sample);
+    if (model) say(`Background ${settings.background}: training starts again from step 0.`, 'note');
   });
 
   ui.k.value = String(settings.k);
