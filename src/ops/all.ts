@@ -12,12 +12,14 @@ import { logSoftmaxOp, softmaxOp } from './softmax.ts';
 let all: OpDef<unknown>[] | undefined;
 
 /**
- * Every op in the registry, with its kernels and float64 reference. The list names each op, so a
- * bundle that calls this keeps them all and one that does not keeps only the ops it uses. The
- * order is the one in which the op modules used to register themselves at load.
+ * Every op in the registry, with its kernels and float64 reference. A bundle that calls this keeps
+ * every op; one that does not keeps only the ops its code uses.
+ * @example
+ * pg.registeredOps().map((op) => op.name); // ['sum', 'mean', 'max', 'neg', ...]
  */
 export function registeredOps(): OpDef<unknown>[] {
   if (!all) {
+    // The order in which the op modules registered themselves when they did so at load.
     const ops = [
       sumOp,
       meanOp,
