@@ -10,8 +10,6 @@
  * await c1.grad!.data();
  * ```
  */
-import './ops/all.ts';
-
 export { Tensor, type Operand, type NestedArray, type BackwardOptions } from './tensor.ts';
 export { tensor, full, zeros, ones, zerosLike, onesLike, rand, randn, arange, type TensorOptions, type TensorData, type CreationOptions, type RandomOptions } from './creation.ts';
 export { init, backend, shutdown, flush, memory, releasePooled, tidy, noGrad, dispose, type InitOptions, type MemoryInfo, type NotPromise } from './runtime.ts';
@@ -24,7 +22,8 @@ export { profile, type Profile } from './profile.ts';
 export { saveSafetensors, loadSafetensors, type SaveSafetensorsOptions } from './safetensors.ts';
 export type { Backend, BackendStats, KernelTime } from './backend.ts';
 export type { Shape } from './shape.ts';
-export { registeredOps, type OpDef } from './ops/op.ts';
+export { registeredOps } from './ops/all.ts';
+export type { OpDef } from './ops/op.ts';
 export * from './errors.ts';
 export { cat, stack } from './ops/concat.ts';
 export * from './image/index.ts';

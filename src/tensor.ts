@@ -89,6 +89,7 @@ export class Tensor {
 
   /** @internal Use pg.tensor(), pg.zeros() and the like. */
   constructor(backend: Backend, storage: Storage, shape: Shape, requiresGrad: boolean, inScope = true) {
+    if (!inspectHooked) hookInspect();
     this.id = engine.nextTensorId++;
     this._backend = backend;
     this._storage = storage;
@@ -179,11 +180,6 @@ export class Tensor {
   toJSON(): TensorSummary {
     return summary(this);
   }
-  /** @internal Node's util.inspect (console.log(t) in Node): the same line as toString(). */
-  [Symbol.for('nodejs.util.inspect.custom')](): string {
-    return describeTensor(this);
-  }
-
   /** @internal The storage, after checking the tensor is usable by `op`. */
   _live(op: string): Storage {
     const s = this._storage;
@@ -675,6 +671,25 @@ export function apply<A>(op: OpDef<A>, inputs: readonly Tensor[], attrs: A): Ten
     t._node = new Node(be, op as OpDef<unknown>, attrs, shapes, outShape, parents, saved, saves.output ? retain(out) : null);
   }
   return t;
+}
+
+let inspectHooked = false;
+
+/**
+ * Node's util.inspect (console.log(t) in Node) shows the same line as toString(). The hook goes on
+ * the prototype when the first tensor is made, not in the class body: a computed key there makes
+ * bundlers keep the Tensor class, and with it every op, in a bundle that never uses a tensor.
+ */
+function hookInspect(): void {
+  inspectHooked = true;
+  Object.defineProperty(Tensor.prototype, Symbol.for('nodejs.util.inspect.custom'), {
+    value(this: Tensor): string {
+      return describeTensor(this);
+    },
+    writable: true,
+    enumerable: false,
+    configurable: true,
+  });
 }
 
 function binary(name: string, a: Tensor, b: Operand): Tensor {

@@ -6,6 +6,7 @@
 import { CPU_SIMD_LANES, CPU_WALK_WIDTH, WORKGROUP_SIZE, workgroupFor } from './quirks.ts';
 
 /** Extracts `//# name` ... (up to the next `//#` marker) from a shader file. */
+/* @__NO_SIDE_EFFECTS__ */
 export function section(file: string, name: string): string {
   const start = file.indexOf(`//# ${name}\n`);
   if (start < 0) throw new Error(`internal: shader section "${name}" not found`);
@@ -146,6 +147,8 @@ const kernelSources = new Map<string, string>();
  * WGSL built once per key, so the steady state builds no strings (and the pipeline cache, keyed
  * by the text, compiles nothing). Keys are namespaced by the op file that makes them.
  */
+// Called at module level by every op file: the annotation lets bundles drop an unused op's cache.
+/* @__NO_SIDE_EFFECTS__ */
 export function kernelCache(namespace: string): (key: string, build: () => string) => string {
   return (key, build) => {
     const k = `${namespace}|${key}`;

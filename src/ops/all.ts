@@ -1,10 +1,50 @@
-// Importing this module registers every op (each module calls defineOp when it loads).
-import './elementwise.ts';
-import './reduce.ts';
-import './matmul.ts';
-import './softmax.ts';
-import './shape-ops.ts';
-import './concat.ts';
-import './color-mix.ts';
-import './mse-loss.ts';
-import './color-mix-loss.ts';
+import { catOp } from './concat.ts';
+import { colorMixOp } from './color-mix.ts';
+import { colorMixLossOp } from './color-mix-loss.ts';
+import { binaryOps, binaryScalarOps, unaryOps } from './elementwise.ts';
+import { matmulOp } from './matmul.ts';
+import { mseLossOp } from './mse-loss.ts';
+import type { OpDef } from './op.ts';
+import { maxOp, meanOp, sumOp } from './reduce.ts';
+import { expandOp, permuteOp, reshapeOp, sliceOp } from './shape-ops.ts';
+import { logSoftmaxOp, softmaxOp } from './softmax.ts';
+
+let all: OpDef<unknown>[] | undefined;
+
+/**
+ * Every op in the registry, with its kernels and float64 reference. A bundle that calls this keeps
+ * every op; one that does not keeps only the ops its code uses.
+ * @example
+ * pg.registeredOps().map((op) => op.name); // ['sum', 'mean', 'max', 'neg', ...]
+ */
+export function registeredOps(): OpDef<unknown>[] {
+  if (!all) {
+    // The order in which the op modules registered themselves when they did so at load.
+    const ops = [
+      sumOp,
+      meanOp,
+      maxOp,
+      ...Object.values(unaryOps),
+      ...Object.values(binaryOps),
+      ...Object.values(binaryScalarOps),
+      matmulOp,
+      softmaxOp,
+      logSoftmaxOp,
+      reshapeOp,
+      permuteOp,
+      expandOp,
+      sliceOp,
+      catOp,
+      colorMixOp,
+      mseLossOp,
+      colorMixLossOp,
+    ] as unknown as OpDef<unknown>[];
+    const names = new Set<string>();
+    for (const op of ops) {
+      if (names.has(op.name)) throw new Error(`internal: op "${op.name}" registered twice`);
+      names.add(op.name);
+    }
+    all = ops;
+  }
+  return [...all];
+}

@@ -1,4 +1,4 @@
-/** Registers every unary, binary and binary-with-a-number op from the elementwise table. */
+/** Every unary, binary and binary-with-a-number op from the elementwise table. */
 import type { BackwardArgs, ForwardArgs } from '../backend.ts';
 import type { GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
 import * as ir from '../ir/expr.ts';
@@ -203,6 +203,9 @@ export const dot = (c: readonly number[], s: readonly number[]): number => {
   return r;
 };
 
-export const unaryOps = Object.fromEntries(UNARY.map((e) => [e.name, defineUnary(e)])) as Record<string, OpDef<UnaryAttrs>>;
-export const binaryOps = Object.fromEntries(BINARY.map((e) => [e.name, defineBinary(e)])) as Record<string, OpDef<unknown>>;
-export const binaryScalarOps = Object.fromEntries(BINARY.map((e) => [e.name, defineBinaryScalar(e)])) as Record<string, OpDef<ScalarAttrs>>;
+// Marked pure (both calls), so that a bundle that uses no elementwise op drops the tables' ops.
+export const unaryOps = /* @__PURE__ */ Object.fromEntries(/* @__PURE__ */ UNARY.map((e) => [e.name, defineUnary(e)])) as Record<string, OpDef<UnaryAttrs>>;
+export const binaryOps = /* @__PURE__ */ Object.fromEntries(/* @__PURE__ */ BINARY.map((e) => [e.name, defineBinary(e)])) as Record<string, OpDef<unknown>>;
+export const binaryScalarOps = /* @__PURE__ */ Object.fromEntries(
+  /* @__PURE__ */ BINARY.map((e) => [e.name, defineBinaryScalar(e)]),
+) as Record<string, OpDef<ScalarAttrs>>;

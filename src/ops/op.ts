@@ -52,14 +52,12 @@ export interface OpDef<A = unknown> {
   readonly testShapes?: (n: number) => Shape[][];
 }
 
-const registry = new Map<string, OpDef<never>>();
-
+/**
+ * Types an op's definition and does nothing else: an op is a constant that the code using it
+ * imports, so a bundle keeps the ops it reaches and drops the rest. registeredOps() (./all.ts)
+ * lists them all. The annotation tells bundlers so, and lets them drop an op that nothing uses.
+ */
+/* @__NO_SIDE_EFFECTS__ */
 export function defineOp<A>(def: OpDef<A>): OpDef<A> {
-  if (registry.has(def.name)) throw new Error(`internal: op "${def.name}" registered twice`);
-  registry.set(def.name, def as unknown as OpDef<never>);
   return def;
-}
-
-export function registeredOps(): OpDef<unknown>[] {
-  return [...registry.values()] as unknown as OpDef<unknown>[];
 }

@@ -123,6 +123,6 @@ function defineReduce(kind: Kind): OpDef<ReduceAttrs> {
   });
 }
 
-export const sumOp = defineReduce('sum');
-export const meanOp = defineReduce('mean');
-export const maxOp = defineReduce('max');
+export const sumOp = /* @__PURE__ */ defineReduce('sum');
+export const meanOp = /* @__PURE__ */ defineReduce('mean');
+export const maxOp = /* @__PURE__ */ defineReduce('max');

@@ -119,5 +119,5 @@ function defineSoftmax(kind: Kind): OpDef<SoftmaxAttrs> {
   });
 }
 
-export const softmaxOp = defineSoftmax('softmax');
-export const logSoftmaxOp = defineSoftmax('logSoftmax');
+export const softmaxOp = /* @__PURE__ */ defineSoftmax('softmax');
+export const logSoftmaxOp = /* @__PURE__ */ defineSoftmax('logSoftmax');

@@ -5,7 +5,8 @@
  */
 import { describe, expect, test } from 'vitest';
 import * as pg from '../../src/index.ts';
-import { type OpDef, registeredOps } from '../../src/ops/op.ts';
+import { registeredOps } from '../../src/ops/all.ts';
+import type { OpDef } from '../../src/ops/op.ts';
 import { type Shape, sizeOf } from '../../src/shape.ts';
 import { apply } from '../../src/tensor.ts';
 import { type BackendKind, expectClose, tol, useBackend } from './backends.ts';
