@@ -14,6 +14,6 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     sourcemap: true,
-    rolldownOptions: { input: { main: here('index.html'), seed: here('seed.html') } },
+    rolldownOptions: { input: { main: here('index.html'), seed: here('seed.html'), render: here('render.html') } },
   },
 });

@@ -206,6 +206,45 @@ test.describe('two-ingredient example', () => {
   });
 });
 
+test.describe('a tensor in a render loop', () => {
+  test('render page draws a pixelgrad tensor from its GPU buffer, frame after frame', async ({ page }) => {
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    await page.goto('/render.html');
+    await page.waitForFunction(() => Number(document.getElementById('render-status')?.dataset.frames ?? 0) >= 10);
+    await expect(page.locator('#render-status')).toContainText('frames/s');
+    // What the canvas shows: dark background and bright blobs, so the field reached the fragment shader.
+    // (Copied in an animation frame callback after the page's: a WebGPU canvas reads back only before it is presented.)
+    const [dark, bright] = await page.evaluate(
+      () =>
+        new Promise<[number, number]>((resolve) =>
+          requestAnimationFrame(() => {
+            const view = document.getElementById('view') as HTMLCanvasElement;
+            const copy = document.createElement('canvas');
+            copy.width = view.width;
+            copy.height = view.height;
+            const ctx = copy.getContext('2d')!;
+            ctx.drawImage(view, 0, 0);
+            const px = ctx.getImageData(0, 0, copy.width, copy.height).data;
+            let lo = 255;
+            let hi = 0;
+            for (let i = 0; i < px.length; i += 4) {
+              lo = Math.min(lo, px[i]!);
+              hi = Math.max(hi, px[i]!);
+            }
+            resolve([lo, hi]);
+          }),
+        ),
+    );
+    expect(dark).toBeLessThan(40);
+    expect(bright).toBeGreaterThan(150);
+    expect(errors).toEqual([]);
+  });
+});
+
 test.describe('without WebGPU', () => {
   test('the demo shows the fallback panel @nowebgpu', async ({ demo }) => {
     const { page, errors } = demo;

@@ -104,6 +104,14 @@ export interface Backend {
    * pg.backend()?.isSoftware;
    */
   readonly isSoftware: boolean;
+  /**
+   * The WebGPU device the webgpu backend runs on (the one passed to pg.init({ device }), or the one
+   * it requested); undefined on the CPU backend. Create buffers to share with pg.fromGPUBuffer() on it.
+   * @example
+   * const device = pg.backend()!.device!;
+   * const buffer = device.createBuffer({ size: 64, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC });
+   */
+  readonly device?: GPUDevice;
   /** @internal Throws LimitError when a tensor of `shape` is above what this backend can hold: called before any data for it is built. */
   checkSize(op: string, shape: Shape): void;
   /** @internal A new storage for `shape`, contents undefined. Checks device limits first. */
@@ -146,8 +154,45 @@ export interface Backend {
   assertUsable(op: string): void;
   /** @internal */
   destroy(): void;
+  /** @internal A storage over an app's GPUBuffer, neither pooled nor destroyed by the engine (pg.fromGPUBuffer); absent where there is no GPU. */
+  wrapBuffer?(fn: string, buffer: GPUBuffer, shape: Shape): Promise<Storage>;
+  /** @internal The GPUBuffer behind `s` once all work recorded so far is submitted (Tensor.gpuBuffer). */
+  bufferOf?(fn: string, s: Storage): GPUBuffer;
+  /** @internal Starts listing (and, with timestamp queries, timing) every dispatch (pg.profile). */
+  startProfile?(): void;
+  /** @internal Submits, stops listing, and returns the kernels with their times once the GPU is done. */
+  endProfile?(): Promise<ProfiledKernels>;
   /** @internal Recording kernels once and replaying them (pg.compile); null where every call runs eagerly. */
   readonly capture: Capturing | null;
+}
+
+/**
+ * One dispatch seen by pg.profile(): the kernel's name (its pipeline's label) and its GPU time.
+ * @example
+ * const { kernels } = await pg.profile(() => x.mul(2).sum());
+ * kernels[0]; // { name: 'fused_…', ms: 0.012 } (ms null without timestamp queries)
+ */
+export interface KernelTime {
+  /**
+   * The kernel's name, as its compute pipeline is labelled.
+   * @example
+   * kernels.map((k) => k.name);
+   */
+  readonly name: string;
+  /**
+   * Milliseconds between the start and end of its compute pass on the GPU; null where the device
+   * has no timestamp queries.
+   * @example
+   * kernels.reduce((a, k) => a + (k.ms ?? 0), 0);
+   */
+  readonly ms: number | null;
+}
+
+/** What a backend's endProfile() gives: each dispatch, and why there are no times where there are none. */
+export interface ProfiledKernels {
+  readonly kernels: KernelTime[];
+  /** Null when the kernels were timed; else why not. */
+  readonly untimed: string | null;
 }
 
 /** Kernels a backend captured while a compiled function was traced; opaque outside the backend. */

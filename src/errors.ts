@@ -106,7 +106,7 @@ export class LimitError extends PixelgradError {
 /**
  * The GPU could not allocate a tensor's memory. WebGPU reports this after the call that allocated,
  * so it rejects the first read of that tensor (and of anything computed from it, since the work
- * that touched it was dropped) rather than the call itself. Pooled memory is given back first.
+ * that touched it was dropped) rather than the call itself. Before that, the pooled memory is given back and the allocation retried once.
  * @example
  * try { await t.data(); } catch (e) { if (e instanceof pg.OutOfMemoryError) pg.releasePooled(); }
  */

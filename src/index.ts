@@ -19,8 +19,10 @@ export { grad, valueAndGrad, type Grads, type ValueAndGrad } from './autograd/fu
 export { compile, type Compiled } from './compile.ts';
 export { manualSeed, mulberry32 } from './random.ts';
 export { format, type FormatOptions, type TensorSummary } from './format.ts';
+export { fromGPUBuffer, type FromGPUBufferOptions } from './interop.ts';
+export { profile, type Profile } from './profile.ts';
 export { saveSafetensors, loadSafetensors, type SaveSafetensorsOptions } from './safetensors.ts';
-export type { Backend, BackendStats } from './backend.ts';
+export type { Backend, BackendStats, KernelTime } from './backend.ts';
 export type { Shape } from './shape.ts';
 export { registeredOps, type OpDef } from './ops/op.ts';
 export * from './errors.ts';

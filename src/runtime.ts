@@ -2,8 +2,8 @@
 import type { Backend, BackendStats } from './backend.ts';
 import { CpuBackend } from './cpu/cpu-backend.ts';
 import { engine, type Scope } from './engine.ts';
-import { InvalidArgumentError } from './errors.ts';
-import { requestGpuDevice } from './gpu/device.ts';
+import { DeviceLostError, InvalidArgumentError } from './errors.ts';
+import { adoptGpuDevice, requestGpuDevice } from './gpu/device.ts';
 import { WebGpuBackend } from './gpu/webgpu-backend.ts';
 import { Tensor } from './tensor.ts';
 import { checkFunction, checkOptions, repr } from './validate.ts';
@@ -35,6 +35,25 @@ export interface InitOptions {
    * await pg.init({ powerPreference: 'low-power' });
    */
   readonly powerPreference?: GPUPowerPreference;
+  /**
+   * A GPUDevice the app already has (its renderer's, say), to share with pixelgrad instead of
+   * requesting one: tensors, pg.fromGPUBuffer() and t.gpuBuffer() then live on it. The device is
+   * used with the limits and features it was created with (request 'timestamp-query' for
+   * pg.profile's times; pixelgrad's own device raises maxBufferSize and
+   * maxStorageBufferBindingSize to the adapter's, so big images may need those raised here too).
+   *
+   * Lifetime: the app owns the device. pg.shutdown() (or init() with another device or backend)
+   * destroys the buffers pixelgrad created on it and stops listening to it, but never destroys
+   * the device; destroying the device yourself makes pixelgrad's next call throw DeviceLostError.
+   * WebGPU errors on the device count as pixelgrad's (it cannot tell whose they are): a failed
+   * call of your own makes pixelgrad's next read reject with GpuError.
+   * @example
+   * const adapter = await navigator.gpu.requestAdapter();
+   * const device = await adapter!.requestDevice();
+   * await pg.init({ device });
+   * pg.shutdown(); // device still usable
+   */
+  readonly device?: GPUDevice;
 }
 
 let starting: Promise<Backend> | null = null;
@@ -57,14 +76,18 @@ export async function init(options?: InitOptions): Promise<Backend> {
   if (o.powerPreference !== undefined && o.powerPreference !== 'low-power' && o.powerPreference !== 'high-performance') {
     throw new InvalidArgumentError(`init: powerPreference must be 'low-power' or 'high-performance', got ${repr(o.powerPreference)}`);
   }
+  const device = o.device;
+  if (device !== undefined) await checkDevice(kind, o);
+  // A device passed in must be the one in use; without one, any usable backend of the kind will do.
+  const fits = (b: Backend | null): b is Backend => !!b && b.kind === kind && usable(b) && (device === undefined || b.device === device);
   const current = engine.backend;
-  if (current && current.kind === kind && usable(current)) return current;
+  if (fits(current)) return current;
   if (starting) {
     const b = await starting.catch(() => null);
-    if (b && b.kind === kind && usable(b)) return b;
+    if (fits(b)) return b;
   }
   starting = (async () => {
-    const b: Backend = kind === 'cpu' ? new CpuBackend() : new WebGpuBackend(await requestGpuDevice(o.gpu, o.powerPreference));
+    const b: Backend = kind === 'cpu' ? new CpuBackend() : new WebGpuBackend(device ? adoptGpuDevice(device) : await requestGpuDevice(o.gpu, o.powerPreference));
     if (engine.backend && engine.backend !== b && usable(engine.backend)) engine.backend.destroy();
     engine.backend = b;
     // memory() counts the tensors of the device in use; those of the old one are gone with it.
@@ -76,6 +99,21 @@ export async function init(options?: InitOptions): Promise<Backend> {
   } finally {
     starting = null;
   }
+}
+
+/** pg.init({ device }): a live GPUDevice, with nothing that would ask for another. */
+async function checkDevice(kind: string, o: Partial<InitOptions>): Promise<void> {
+  const d = o.device as unknown as Partial<GPUDevice> | null;
+  if (d === null || typeof d !== 'object' || typeof d.createBuffer !== 'function' || typeof d.createComputePipeline !== 'function' || !d.queue || !d.features || !d.limits) {
+    throw new InvalidArgumentError(`init: device must be a GPUDevice (from adapter.requestDevice()), got ${repr(o.device)}`);
+  }
+  if (kind === 'cpu') throw new InvalidArgumentError("init: device is for the 'webgpu' backend; leave it out with backend: 'cpu'");
+  if (o.gpu !== undefined || o.powerPreference !== undefined) {
+    throw new InvalidArgumentError(`init: device excludes ${o.gpu !== undefined ? 'gpu' : 'powerPreference'} (they choose the adapter of a device pixelgrad requests itself)`);
+  }
+  // An already lost (or destroyed) device: its lost promise has settled, and wins the race.
+  const lost = await Promise.race([d.lost, undefined]);
+  if (lost) throw new DeviceLostError(lost.reason, `init: the device passed in was already lost${lost.message ? ` (${lost.message})` : ''}`);
 }
 
 function usable(b: Backend): boolean {
@@ -95,7 +133,8 @@ function usable(b: Backend): boolean {
 export const backend = (): Backend | null => engine.backend;
 
 /**
- * Shuts the backend down (tensors become unusable).
+ * Shuts the backend down (tensors become unusable). A device pixelgrad requested is destroyed; one
+ * passed to pg.init({ device }) is not (only the buffers pixelgrad made on it are).
  * @example
  * pg.shutdown(); // lets a Node process exit
  */

@@ -235,6 +235,30 @@ export class Tensor {
   }
 
   /**
+   * The WebGPU buffer holding this tensor's values, without a copy, to bind in your own passes
+   * (a render loop drawing a tensor, say): float32, row-major, from byte 0; the buffer may be
+   * larger than 4 × size bytes. The engine's work recorded so far, this tensor's values included,
+   * is submitted first, so commands you submit afterwards see them.
+   *
+   * Lifetime: the buffer is valid until this tensor is disposed (by dispose(), tidy() or
+   * pg.shutdown()); until then the engine never hands it to another tensor. Views of one tensor
+   * (reshape and the like) may share a buffer. In-place work changes its contents: an optimizer's
+   * step() writes a parameter's buffer, recorded, and submitted at the next read, backward(),
+   * step() or pg.flush(); call pg.flush() before submitting work of your own that must see those
+   * values. Treat it as read-only unless you own the values (pg.fromGPUBuffer's buffers are yours).
+   * Only on the webgpu backend.
+   * @example
+   * const buf = image.gpuBuffer();
+   * pass.setBindGroup(0, device.createBindGroup({ layout, entries: [{ binding: 0, resource: { buffer: buf } }] }));
+   */
+  gpuBuffer(): GPUBuffer {
+    const s = this._live('gpuBuffer');
+    const be = this._backend;
+    if (!be.bufferOf) throw new InvalidArgumentError(`gpuBuffer: tensor ${this.id} is on the ${be.kind} backend, which has no GPU buffers; read it with data()`);
+    return be.bufferOf('gpuBuffer', s);
+  }
+
+  /**
    * The values as nested arrays in this tensor's shape (a number for rank 0).
    * @example
    * await pg.tensor([[1, 2], [3, 4]]).toArray(); // [[1, 2], [3, 4]]

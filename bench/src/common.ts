@@ -15,6 +15,35 @@ export function uniform(n: number, seed: number, low = 0, high = 1): Float32Arra
   return out;
 }
 
+/**
+ * A photo-like S×S RGB image, [S·S, 3] row-major in [0, 1]: a lit backdrop graded top to bottom,
+ * a few soft-edged discs of flat colour, and fine grain, so per-pixel programs see smooth regions,
+ * edges and texture as in a photograph rather than uniform noise.
+ */
+export function photoLike(S: number, seed: number): Float32Array {
+  const r = mulberry32(seed);
+  const sky = [0.25 + 0.5 * r(), 0.25 + 0.5 * r(), 0.25 + 0.5 * r()];
+  const ground = [0.1 + 0.4 * r(), 0.1 + 0.4 * r(), 0.1 + 0.4 * r()];
+  const discs = Array.from({ length: 6 }, () => ({ x: r(), y: r(), radius: 0.08 + 0.2 * r(), rgb: [r(), r(), r()] }));
+  const out = new Float32Array(S * S * 3);
+  for (let i = 0; i < S; i++) {
+    const v = i / S;
+    for (let j = 0; j < S; j++) {
+      const u = j / S;
+      const rgb = [0, 1, 2].map((c) => sky[c]! + (ground[c]! - sky[c]!) * v);
+      for (const d of discs) {
+        const dist = Math.hypot(u - d.x, v - d.y);
+        // A 2%-wide soft edge, as a lens blurs one.
+        const w = Math.min(1, Math.max(0, (d.radius - dist) / 0.02));
+        for (let c = 0; c < 3; c++) rgb[c] = rgb[c]! + (d.rgb[c]! - rgb[c]!) * w;
+      }
+      const o = (i * S + j) * 3;
+      for (let c = 0; c < 3; c++) out[o + c] = Math.min(1, Math.max(0, rgb[c]! + 0.04 * (r() - 0.5)));
+    }
+  }
+  return out;
+}
+
 export interface Spread {
   median: number;
   min: number;

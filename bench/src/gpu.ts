@@ -237,3 +237,42 @@ export function rawInstance(gpu: RawGpu, note: string, step: (read: boolean) => 
     dispose: () => gpu.destroy(),
   };
 }
+
+/**
+ * The `main` of a one-workgroup finisher over `rows` rows of per-thread partials (laid out as
+ * ROW_TOTAL_WGSL reads them; the shader declares `partial` and `NT`): each row's total `s` is
+ * handed to `epilogue`, WGSL run once per row with `row` and `s` in scope. On a CPU adapter a
+ * thread sums its row serially (a barrier costs more than the sums there); on a GPU, lanes of
+ * 256 threads share the rows and one barrier joins them.
+ */
+export function rowFinisherWgsl(rows: number, cpuAdapter: boolean, epilogue: string): string {
+  if (cpuAdapter) {
+    return `${ROW_TOTAL_WGSL}@compute @workgroup_size(64)
+fn main(@builtin(local_invocation_index) lid: u32) {
+  if (lid >= ${rows}u) { return; }
+  let row = lid;
+  let s = row_total(row);
+  ${epilogue}
+}
+`;
+  }
+  const lanes = Math.floor(256 / rows);
+  return `var<workgroup> laneSums: array<f32, 256>;
+@compute @workgroup_size(256)
+fn main(@builtin(local_invocation_index) lid: u32) {
+  let r = lid / ${lanes}u;
+  var acc = vec4<f32>(0.0);
+  if (r < ${rows}u) {
+    for (var j = lid % ${lanes}u; j < NT / 4u; j += ${lanes}u) { acc += partial[r * (NT / 4u) + j]; }
+  }
+  laneSums[lid] = acc.x + acc.y + acc.z + acc.w;
+  workgroupBarrier();
+  if (lid < ${rows}u) {
+    let row = lid;
+    var s = 0.0;
+    for (var j = 0u; j < ${lanes}u; j++) { s += laneSums[row * ${lanes}u + j]; }
+    ${epilogue}
+  }
+}
+`;
+}

@@ -13,11 +13,15 @@ import { initPixelgrad } from './pixelgrad-api.ts';
 import { installBindGroupSizes } from './profile.ts';
 import { measureRoofline, type RooflineResult } from './roofline.ts';
 import { seedEagerEngines, seedEngines } from './seed.ts';
+import { toneEngines, toneInput } from './tone.ts';
+import { tvEngines, tvInput } from './tv.ts';
 
 export interface BenchConfig {
   readonly workloads: readonly string[];
   readonly paletteSizes: readonly number[];
   readonly layersSizes: readonly number[];
+  readonly toneSizes: readonly number[];
+  readonly tvSizes: readonly number[];
   readonly matmulSizes: readonly number[];
   readonly run: RunConfig;
   /** Overrides for the seed workload (many cheap iterations). */
@@ -144,6 +148,8 @@ export async function runBench(cfg: BenchConfig): Promise<BenchResult> {
   if (want('layers')) await imageSweep('layers', cfg.layersSizes, layersInput, layersEngines, 2000);
   if (want('palette-plain')) await imageSweep('palette (plain ops)', cfg.paletteSizes, paletteInput, palettePlainEngines, 1000);
   if (want('layers-plain')) await imageSweep('layers (plain ops)', cfg.layersSizes, layersInput, layersPlainEngines, 2000);
+  if (want('tone')) await imageSweep('tone', cfg.toneSizes, toneInput, toneEngines, 4000);
+  if (want('tv')) await imageSweep('tv', cfg.tvSizes, tvInput, tvEngines, 5000);
   if (want('matmul')) {
     for (const backward of [false, true]) {
       const name = backward ? 'matmul fwd+bwd' : 'matmul fwd';

@@ -84,4 +84,21 @@ export function colorMixFitInstance(note: string, weights: pg.Tensor, palette: p
   return pixelgradInstance(note, step, [weights, palette, target], () => opt.dispose());
 }
 
+/**
+ * A bench instance for a step written from plain public ops, as a user writes it: the objective
+ * (`loss`), backward, the optimizer's step, zeroGrad, inside pg.tidy. What the fusing compiler
+ * must make as fast as the hand-fused raw steps.
+ */
+export function plainFitInstance(note: string, loss: () => pg.Tensor, opt: pg.Optimizer, owned: pg.Tensor[]): Instance {
+  const step = () =>
+    pg.tidy(() => {
+      const value = loss();
+      value.backward();
+      opt.step();
+      opt.zeroGrad();
+      return value;
+    });
+  return pixelgradInstance(note, step, owned, () => opt.dispose());
+}
+
 export { pg };

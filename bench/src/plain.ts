@@ -6,20 +6,15 @@
 import type { EngineFactory, EngineName } from './common.ts';
 import { KL, type LayersInput, LR_LAYERS, layersEngines } from './layers.ts';
 import { K, LR, type PaletteInput, paletteEngines } from './palette.ts';
-import { pg, pixelgradInstance } from './pixelgrad-api.ts';
+import { pg, plainFitInstance } from './pixelgrad-api.ts';
 
 /** A step as users write it: residual d, loss mean(d·d), backward, step, zeroGrad, inside tidy. */
 function plainFit(note: string, residual: () => pg.Tensor, opt: pg.Optimizer, owned: pg.Tensor[]) {
-  const step = () =>
-    pg.tidy(() => {
-      const d = residual();
-      const loss = d.mul(d).mean();
-      loss.backward();
-      opt.step();
-      opt.zeroGrad();
-      return loss;
-    });
-  return pixelgradInstance(note, step, owned, () => opt.dispose());
+  const loss = () => {
+    const d = residual();
+    return d.mul(d).mean();
+  };
+  return plainFitInstance(note, loss, opt, owned);
 }
 
 const palettePlain: EngineFactory<PaletteInput> = async ({ S, L: L0, P: P0, T: T0 }) => {

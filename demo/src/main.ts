@@ -27,6 +27,8 @@ const CONVERGE_WINDOW = 100;
 const CONVERGE_FLOOR = 1e-6;
 /** While training, weight maps are redrawn every this many frames (they cost K draws). */
 const WEIGHT_MAP_EVERY = 8;
+/** How bright a pixel the pointed-at colour does not explain stays in the spotlight views (0 = black). */
+const SPOT_FLOOR = 0.12;
 
 // ---------- settings (URL parameters override the defaults: ?sample=dune&size=128&k=4&autostart=0) ----------
 
@@ -140,6 +142,13 @@ const ui = {
   before: byId<HTMLCanvasElement>('view-before'),
   background: byId<HTMLInputElement>('background'),
   keepGoing: byId<HTMLInputElement>('keep-going'),
+  spotPhoto: byId<HTMLCanvasElement>('spot-photo'),
+  spotRecon: byId<HTMLCanvasElement>('spot-recon'),
+  zoom: byId<HTMLDialogElement>('zoom'),
+  zoomTitle: byId('zoom-title'),
+  zoomBody: byId('zoom-body'),
+  zoomSave: byId<HTMLButtonElement>('zoom-save'),
+  zoomClose: byId<HTMLButtonElement>('zoom-close'),
 };
 
 // ---------- state ----------
@@ -191,6 +200,13 @@ let plot: LossPlot | null = null;
 let swatchInputs: HTMLInputElement[] = [];
 let weightCanvases: HTMLCanvasElement[] = [];
 let weightLabels: HTMLElement[] = [];
+/** The colour whose pixels are lit up in the photo and the reconstruction (a swatch is pointed at or focused), or null. */
+let spotlight: number | null = null;
+
+/** A view that can be enlarged: one of the four, or weight map k. */
+type ZoomView = { readonly kind: 'photo' | 'recon' | 'error' | 'recolor' } | { readonly kind: 'weight'; readonly k: number };
+/** The enlarged view while the dialog is open, its canvas, and the element to give the focus back to. */
+let zoomed: { readonly view: ZoomView; readonly canvas: HTMLCanvasElement; readonly opener: HTMLElement | null } | null = null;
 
 const lambdas = (): Lambdas => ({ sparsity: settings.sparsity, smoothness: settings.smoothness });
 
@@ -279,9 +295,12 @@ function rebuild(release = false): void {
   }
   if (overrides.length !== settings.k) overrides = Array.from({ length: settings.k }, () => null);
   learned = [];
+  // The enlarged view and the spotlight belong to the old model (its size, its colours).
+  if (ui.zoom.open) ui.zoom.close();
+  highlightLayer(null);
   buildPaletteUi();
   plot?.clear();
-  for (const c of [ui.recon, ui.error, ui.recolor, ...weightCanvases]) {
+  for (const c of [ui.recon, ui.error, ui.recolor, ui.spotPhoto, ui.spotRecon, ...weightCanvases]) {
     c.width = model.width;
     c.height = model.height;
   }
@@ -571,13 +590,28 @@ function draw(withWeights: boolean): void {
     const weights = m.weights();
     const recon = pg.colorMix(weights, m.palette());
     pg.toCanvas(recon, ui.recon);
-    pg.toCanvas(m.errorMap(recon), ui.error);
+    const error = m.errorMap(recon);
+    pg.toCanvas(error, ui.error);
     const edited = recolorPalette(m);
-    pg.toCanvas(edited ? pg.colorMix(weights, edited) : recon, ui.recolor);
+    const recolor = edited ? pg.colorMix(weights, edited) : recon;
+    pg.toCanvas(recolor, ui.recolor);
     if (withWeights) {
       weightCanvases.forEach((c, k) => {
         pg.toCanvas(m.weightMap(weights, k), c);
       });
+    }
+    const k = spotlight;
+    if (k !== null && k < m.k) {
+      // Shaded by the colour's weight: bright where it explains the pixel, dark where it does not.
+      const shade = weights.slice([0, 0, k], [m.height, m.width, k + 1]).mul(1 - SPOT_FLOOR).add(SPOT_FLOOR);
+      pg.toCanvas(m.photoTensor().mul(shade), ui.spotPhoto);
+      pg.toCanvas(recon.mul(shade), ui.spotRecon);
+    }
+    const z = zoomed;
+    const v = z?.view;
+    if (z && v && v.kind !== 'photo') {
+      const shown = v.kind === 'weight' ? (v.k < m.k ? m.weightMap(weights, v.k) : null) : { recon, error, recolor }[v.kind];
+      if (shown) pg.toCanvas(shown, z.canvas);
     }
   });
   viewsDirty = false;
@@ -683,23 +717,106 @@ function buildPaletteUi(): void {
   ui.weightmaps.replaceChildren(
     ...Array.from({ length: k }, (_, i) => {
       const c = el('canvas', { width: String(model?.width ?? 4), height: String(model?.height ?? 4), role: 'img', 'aria-label': `Weight map of colour ${i + 1}: white where it explains the whole pixel` });
-      const save = el('button', { type: 'button', class: 'layer', title: `Save layer ${i + 1} as an RGBA PNG`, 'aria-label': `Weight map of colour ${i + 1}: save it as an RGBA PNG layer` }, c);
-      save.addEventListener('click', () => void exportLayer(i));
+      const open = el('button', { type: 'button', class: 'layer', title: `Enlarge weight map ${i + 1} (and save it as an RGBA layer)`, 'aria-label': `Weight map of colour ${i + 1}: enlarge it, to save it as an RGBA PNG layer` }, c);
+      open.addEventListener('click', () => openZoom({ kind: 'weight', k: i }, open));
       weightCanvases.push(c);
       const label = el('span', { class: 'chip' });
       weightLabels.push(label);
-      return el('figure', { 'data-index': String(i) }, save, el('figcaption', {}, label, el('span', {}, `${i + 1}`), el('span', { class: 'cov' })));
+      const figure = el('figure', { 'data-index': String(i) }, open, el('figcaption', {}, label, el('span', {}, `${i + 1}`), el('span', { class: 'cov' })));
+      // Pointing at a weight map lights up its pixels too.
+      figure.addEventListener('mouseenter', () => highlightLayer(i));
+      figure.addEventListener('mouseleave', () => highlightLayer(null));
+      return figure;
     }),
   );
   updateSwatches();
 }
 
-/** Outlines weight map k and dims the others; null shows them all alike. */
+/**
+ * Outlines weight map k and dims the others, and lights up the pixels colour k explains in the
+ * photo and the reconstruction (shaded by its weight); null shows everything as it is.
+ */
 function highlightLayer(k: number | null): void {
   ui.weightmaps.querySelectorAll<HTMLElement>('figure').forEach((f, i) => {
     f.classList.toggle('highlight', i === k);
     f.classList.toggle('dim', k !== null && i !== k);
   });
+  if (k === spotlight) return;
+  spotlight = k;
+  ui.spotPhoto.hidden = ui.spotRecon.hidden = k === null;
+  document.querySelector('.views')?.toggleAttribute('data-spotlight', k !== null);
+  if (k === null || !model) return;
+  try {
+    draw(false);
+  } catch (e) {
+    fail(e, 'Drawing failed');
+  }
+}
+
+// ---------- enlarged views ----------
+
+const ZOOM_TITLES = { photo: 'Photo', recon: 'Reconstruction', error: 'Error map', recolor: 'Recoloured photo' } as const;
+
+function viewCanvas(v: ZoomView): HTMLCanvasElement | undefined {
+  return v.kind === 'weight' ? weightCanvases[v.k] : { photo: ui.photo, recon: ui.recon, error: ui.error, recolor: ui.recolor }[v.kind];
+}
+
+/** Opens the enlarged view of `v` (a modal dialog: Esc or a click outside closes it, and the focus goes back to `opener`). */
+function openZoom(v: ZoomView, opener: HTMLElement | null): void {
+  const source = viewCanvas(v);
+  if (!source || !model) return;
+  if (ui.zoom.open) ui.zoom.close();
+  const canvas = el('canvas', { id: 'zoom-canvas', width: String(source.width), height: String(source.height), role: 'img', 'aria-label': source.getAttribute('aria-label') ?? '' });
+  ui.zoomBody.replaceChildren(canvas);
+  ui.zoomTitle.textContent = v.kind === 'weight' ? `Weight map of colour ${v.k + 1}` : ZOOM_TITLES[v.kind];
+  ui.zoomSave.hidden = v.kind !== 'weight';
+  zoomed = { view: v, canvas, opener };
+  sizeZoom();
+  ui.zoom.showModal();
+  if (v.kind === 'photo') canvas.getContext('2d')!.drawImage(ui.photo, 0, 0);
+  else {
+    try {
+      draw(false);
+    } catch (e) {
+      fail(e, 'Drawing failed');
+    }
+  }
+}
+
+/**
+ * The enlarged canvas's size on screen: as large as the window allows, by a whole factor when it
+ * is at least 2 (every model pixel the same number of screen pixels), drawn without smoothing.
+ */
+function sizeZoom(): void {
+  if (!zoomed) return;
+  const { width: w, height: h } = zoomed.canvas;
+  const fit = Math.min((window.innerWidth * 0.94 - 32) / w, (window.innerHeight * 0.94 - 120) / h);
+  const scale = fit >= 2 ? Math.floor(fit) : Math.max(fit, 0.1);
+  zoomed.canvas.style.width = `${Math.round(w * scale)}px`;
+  zoomed.canvas.style.height = `${Math.round(h * scale)}px`;
+}
+
+function bindZoom(): void {
+  document.querySelectorAll<HTMLButtonElement>('.views .zoom').forEach((b) => {
+    const kind = b.dataset.view as 'photo' | 'recon' | 'error' | 'recolor';
+    b.addEventListener('click', () => openZoom({ kind }, b));
+    viewCanvas({ kind })?.addEventListener('click', () => openZoom({ kind }, b));
+  });
+  ui.zoomClose.addEventListener('click', () => ui.zoom.close());
+  // A click on the backdrop (the dialog element itself, outside its inner box) closes it.
+  ui.zoom.addEventListener('click', (e) => {
+    if (e.target === ui.zoom) ui.zoom.close();
+  });
+  ui.zoom.addEventListener('close', () => {
+    const opener = zoomed?.opener;
+    zoomed = null;
+    ui.zoomBody.replaceChildren();
+    if (opener?.isConnected) opener.focus();
+  });
+  ui.zoomSave.addEventListener('click', () => {
+    if (zoomed?.view.kind === 'weight') void exportLayer(zoomed.view.k);
+  });
+  window.addEventListener('resize', sizeZoom);
 }
 
 function editColour(i: number, hex: string | null): void {
@@ -1016,6 +1133,8 @@ function bindControls(): void {
     ui.importPalette.value = '';
   });
 
+  bindZoom();
+
   const figure = ui.compare.closest('figure')!;
   const setCut = () => {
     figure.style.setProperty('--cut', `${ui.compare.value}%`);
@@ -1087,6 +1206,14 @@ const hooks = {
   },
   get k(): number {
     return settings.k;
+  },
+  /** The colour lit up in the photo and the reconstruction, or null. */
+  get spotlight(): number | null {
+    return spotlight;
+  },
+  /** What the enlarged view shows, or null when it is closed. */
+  get zoomed(): string | null {
+    return zoomed ? (zoomed.view.kind === 'weight' ? `weight ${zoomed.view.k}` : zoomed.view.kind) : null;
   },
   /** The total loss computed at step s (1-based), once its readback finished. */
   lossAt: (s: number): number | undefined => history.total[s - 1],

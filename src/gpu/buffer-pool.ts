@@ -6,7 +6,8 @@ import type { OutOfMemoryError } from '../errors.ts';
 import { alignBytes } from './quirks.ts';
 
 export interface PooledBuffer {
-  readonly buffer: GPUBuffer;
+  /** Replaced once when its allocation failed and was retried (BufferPool.reallocate). */
+  buffer: GPUBuffer;
   /** Size class in bytes (the buffer's real size). */
   readonly bytes: number;
   /** Stable id, used in bind-group cache keys. */
@@ -19,12 +20,24 @@ export interface PooledBuffer {
   poisoned: OutOfMemoryError | null;
   /** The device could not allocate it: destroyed on release, never handed out again. */
   failed: boolean;
+  /**
+   * A failed allocation of it is not retried: it was retried already, or its first contents went
+   * to the GPU in a way the backend cannot repeat.
+   */
+  noRetry: boolean;
+  /** A user's buffer (pg.fromGPUBuffer): the engine neither pools nor destroys it. */
+  readonly external?: boolean;
 }
 
 /** What a pool reports allocation failures to (the backend). */
 export interface PoolHooks {
-  /** createBuffer of `bytes` failed with out-of-memory (reported after the call, asynchronously). */
-  outOfMemory(b: PooledBuffer, bytes: number, createdInBatch: number): void;
+  /**
+   * createBuffer of `bytes` failed with out-of-memory (reported after the call, asynchronously).
+   * Returns true when the hook gave the pool back and allocated `b` again (see reallocate).
+   */
+  outOfMemory(b: PooledBuffer, bytes: number, createdInBatch: number, pool: BufferPool): boolean;
+  /** The device answered that `b` is allocated. */
+  allocated(b: PooledBuffer): void;
   /** The recorder batch being recorded now. */
   batch(): number;
 }
@@ -38,6 +51,8 @@ export function sizeClass(bytes: number): number {
 
 export class BufferPool {
   private readonly free = new Map<number, PooledBuffer[]>();
+  /** Every buffer this pool created and has not destroyed, in use or free (destroyAll on a device the engine does not own). */
+  private readonly all = new Set<GPUBuffer>();
   private nextId = 1;
   created = 0;
   bytesInUse = 0;
@@ -78,33 +93,72 @@ export class BufferPool {
       reused.poisoned = null;
       return reused;
     }
-    this.created++;
-    const hooks = this.hooks;
-    if (hooks) this.device.pushErrorScope('out-of-memory');
-    const buffer = this.device.createBuffer({ size: cls, usage: this.usage, label: `${this.label}#${this.nextId}` });
-    const b: PooledBuffer = { buffer, bytes: cls, id: this.nextId++, lastBatch: 0, lastWrite: 0, poisoned: null, failed: false };
-    if (hooks) {
-      const createdIn = hooks.batch();
-      const check = this.device.popErrorScope().then(
-        (e) => {
-          this.checks.delete(check);
-          if (!e) return;
-          b.failed = true;
-          hooks.outOfMemory(b, cls, createdIn);
-        },
-        // The device was lost or destroyed: the loss is reported on its own.
-        () => {
-          this.checks.delete(check);
-        },
-      );
-      this.checks.add(check);
-    }
+    const id = this.nextId++;
+    const b: PooledBuffer = { buffer: this.create(cls, id), bytes: cls, id, lastBatch: 0, lastWrite: 0, poisoned: null, failed: false, noRetry: false };
+    this.check(b);
     return b;
+  }
+
+  /** Buffers whose out-of-memory check WebGPU has not answered yet. */
+  private readonly waiting = new Set<PooledBuffer>();
+
+  /** createBuffer, inside an 'out-of-memory' error scope when there are hooks (check() pops it). */
+  private create(bytes: number, id: number): GPUBuffer {
+    this.created++;
+    if (this.hooks) this.device.pushErrorScope('out-of-memory');
+    const buffer = this.device.createBuffer({ size: bytes, usage: this.usage, label: `${this.label}#${id}` });
+    this.all.add(buffer);
+    return buffer;
+  }
+
+  /** Pops the scope create() pushed and reports its answer to the hooks. */
+  private check(b: PooledBuffer): void {
+    const hooks = this.hooks;
+    if (!hooks) return;
+    const createdIn = hooks.batch();
+    this.waiting.add(b);
+    const check = this.device.popErrorScope().then(
+      (e) => {
+        this.checks.delete(check);
+        this.waiting.delete(b);
+        if (!e) hooks.allocated(b);
+        else if (!hooks.outOfMemory(b, b.bytes, createdIn, this)) b.failed = true;
+      },
+      // The device was lost or destroyed: the loss is reported on its own.
+      () => {
+        this.checks.delete(check);
+        this.waiting.delete(b);
+      },
+    );
+    this.checks.add(check);
+  }
+
+  /**
+   * The retry of a failed allocation: `b` gets a new GPU buffer of the same size (its id stays, so
+   * caches keyed by it must forget it), checked like the first; a second failure is not retried.
+   */
+  reallocate(b: PooledBuffer): void {
+    b.noRetry = true;
+    this.all.delete(b.buffer);
+    b.buffer.destroy();
+    b.buffer = this.create(b.bytes, b.id);
+    this.check(b);
+  }
+
+  /** Whether the device has not yet answered whether `b` was allocated. */
+  unanswered(b: PooledBuffer): boolean {
+    return this.waiting.has(b);
+  }
+
+  /** Buffers not yet known to be allocated can no longer be retried (their contents went out another way). */
+  pinUnanswered(): void {
+    for (const b of this.waiting) b.noRetry = true;
   }
 
   release(b: PooledBuffer): void {
     this.bytesInUse -= b.bytes;
     if (b.failed) {
+      this.all.delete(b.buffer);
       b.buffer.destroy();
       return;
     }
@@ -122,17 +176,33 @@ export class BufferPool {
     list.splice(at, 0, b);
   }
 
-  /** Destroys every pooled (not in-use) buffer; returns their ids so caches can forget them. */
-  trim(): number[] {
+  /**
+   * Destroys every pooled (not in-use) buffer, except those `keep` names (bound by work not
+   * submitted yet); returns their ids so caches can forget them.
+   */
+  trim(keep?: (b: PooledBuffer) => boolean): number[] {
     const ids: number[] = [];
-    for (const list of this.free.values()) {
+    for (const [cls, list] of this.free) {
+      const kept = keep ? list.filter(keep) : [];
       for (const b of list) {
+        if (kept.includes(b)) continue;
+        this.all.delete(b.buffer);
         b.buffer.destroy();
         ids.push(b.id);
+        this.bytesPooled -= b.bytes;
       }
+      if (kept.length) this.free.set(cls, kept);
+      else this.free.delete(cls);
     }
+    return ids;
+  }
+
+  /** Destroys every buffer this pool created, in use or not: the engine is done with a device it does not own. */
+  destroyAll(): void {
+    for (const buffer of this.all) buffer.destroy();
+    this.all.clear();
     this.free.clear();
     this.bytesPooled = 0;
-    return ids;
+    this.bytesInUse = 0;
   }
 }

@@ -3,14 +3,20 @@ import { WebGPUUnavailableError } from '../errors.ts';
 import { isSoftwareAdapter, requiredLimits } from './quirks.ts';
 
 export interface GpuDeviceInfo {
-  /** Held for the backend's lifetime: Dawn's node binding shuts down when its GPU object is collected. */
-  readonly gpu: GPU;
-  readonly adapter: GPUAdapter;
+  /** Held for the backend's lifetime: Dawn's node binding shuts down when its GPU object is collected. Null for a device the app passed in (the app holds its GPU). */
+  readonly gpu: GPU | null;
   readonly device: GPUDevice;
   readonly adapterName: string;
   readonly isSoftware: boolean;
   readonly subgroups: boolean;
+  /** The device records timestamp queries (pg.profile's kernel times). */
+  readonly timestamps: boolean;
+  /** The engine requested the device, so shutting down destroys it; false for one the app passed to pg.init({ device }). */
+  readonly owned: boolean;
 }
+
+const adapterLabel = (info: GPUAdapterInfo | undefined): string =>
+  (info ? [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') : '') || 'unknown adapter';
 
 export async function requestGpuDevice(gpu: GPU | undefined, powerPreference?: GPUPowerPreference): Promise<GpuDeviceInfo> {
   const g = gpu ?? (typeof navigator !== 'undefined' ? (navigator as Navigator & { gpu?: GPU }).gpu : undefined);
@@ -18,9 +24,10 @@ export async function requestGpuDevice(gpu: GPU | undefined, powerPreference?: G
   const adapter = await g.requestAdapter(powerPreference ? { powerPreference } : undefined);
   if (!adapter) throw new WebGPUUnavailableError('no-adapter');
   const subgroups = adapter.features.has('subgroups');
+  const timestamps = adapter.features.has('timestamp-query');
   const wanted: GPUFeatureName[] = [];
   if (subgroups) wanted.push('subgroups' as GPUFeatureName);
-  if (adapter.features.has('timestamp-query')) wanted.push('timestamp-query');
+  if (timestamps) wanted.push('timestamp-query');
   let device: GPUDevice;
   try {
     device = await adapter.requestDevice({ requiredLimits: requiredLimits(adapter), requiredFeatures: wanted });
@@ -28,6 +35,22 @@ export async function requestGpuDevice(gpu: GPU | undefined, powerPreference?: G
     throw new WebGPUUnavailableError('no-device', String(e));
   }
   const info = adapter.info;
-  const adapterName = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ') || 'unknown adapter';
-  return { gpu: g, adapter, device, adapterName, isSoftware: isSoftwareAdapter(info, adapter), subgroups };
+  return { gpu: g, device, adapterName: adapterLabel(info), isSoftware: isSoftwareAdapter(info, adapter), subgroups, timestamps, owned: true };
+}
+
+/**
+ * An app's own device (pg.init({ device })): used with the limits and features it was created
+ * with, and never destroyed by the engine. device.adapterInfo (Chrome 131+, Dawn) names the adapter.
+ */
+export function adoptGpuDevice(device: GPUDevice): GpuDeviceInfo {
+  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  return {
+    gpu: null,
+    device,
+    adapterName: adapterLabel(info),
+    isSoftware: info ? isSoftwareAdapter(info, null) : false,
+    subgroups: device.features.has('subgroups'),
+    timestamps: device.features.has('timestamp-query'),
+    owned: false,
+  };
 }

@@ -268,7 +268,7 @@ export function checkTensorBytes(op: string, bytes: number, limits: Pick<GPUSupp
 }
 
 /** Software adapters (SwiftShader, WARP, llvmpipe) run kernels on the CPU: benchmarks label them. */
-export function isSoftwareAdapter(info: GPUAdapterInfo, adapter: GPUAdapter): boolean {
-  const fallback = (adapter as GPUAdapter & { isFallbackAdapter?: boolean }).isFallbackAdapter === true || (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
+export function isSoftwareAdapter(info: GPUAdapterInfo, adapter: GPUAdapter | null): boolean {
+  const fallback = (adapter as (GPUAdapter & { isFallbackAdapter?: boolean }) | null)?.isFallbackAdapter === true || (info as { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
   return fallback || /swiftshader|llvmpipe|lavapipe|warp|software/i.test(`${info.vendor} ${info.architecture} ${info.device} ${info.description}`);
 }

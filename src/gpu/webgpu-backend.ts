@@ -1,20 +1,21 @@
 /** The WebGPU implementation of the backend contract. */
-import type { Backend, BackendStats, BackwardArgs, CapturedWork, Capturing } from '../backend.ts';
-import { CompileError, DeviceLostError, GpuError, OutOfMemoryError, type ShaderCompileError } from '../errors.ts';
+import type { Backend, BackendStats, BackwardArgs, CapturedWork, Capturing, ProfiledKernels } from '../backend.ts';
+import { CompileError, DeviceLostError, GpuError, InvalidArgumentError, LimitError, OutOfMemoryError, type ShaderCompileError } from '../errors.ts';
 import * as ir from '../ir/expr.ts';
 import type { Expr } from '../ir/expr.ts';
 import type { OpDef } from '../ops/op.ts';
 import { type UpdateRule, updateTemplate } from '../optim/update-rule.ts';
-import { type Shape, sizeOf } from '../shape.ts';
+import { fmt, type Shape, sizeOf } from '../shape.ts';
 import memoryWgsl from '../../shaders/memory.wgsl?raw';
 import { BufferPool, type PoolHooks, type PooledBuffer } from './buffer-pool.ts';
 import { KernelList } from './capture.ts';
 import type { GpuDeviceInfo } from './device.ts';
 import type { DeferredLoss, FusedUpdate, GpuOps, GpuStorage, KernelRun, MapRun } from './gpu-ops.ts';
+import { KernelTimer } from './kernel-timer.ts';
 import { fillTemplate, LazyQueue } from './lazy.ts';
 import { AllocationFailures } from './out-of-memory.ts';
 import { PipelineCache } from './pipeline-cache.ts';
-import { bufferUsage, checkTensorBytes, dispatchGrid, MapProdder, mapModeRead, PROD_MAX_WORK_BYTES, PROD_WINDOW_MS, readsNeedProdding } from './quirks.ts';
+import { alignBytes, bufferUsage, checkTensorBytes, dispatchGrid, MapProdder, mapModeRead, PROD_MAX_WORK_BYTES, PROD_WINDOW_MS, readsNeedProdding, UNIFORM_SLOT_BYTES } from './quirks.ts';
 import { Recorder } from './recorder.ts';
 import { fill, kernelCache, section, wgslModule } from './wgsl.ts';
 
@@ -48,6 +49,18 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
   readonly device: GPUDevice;
   /** The GPU object the device came from, kept alive with the backend (see GpuDeviceInfo.gpu). */
   private gpu: GPU | null;
+  /** The engine requested the device (and destroys it at shutdown); false for an app's device. */
+  private readonly ownsDevice: boolean;
+  /** The device records timestamp queries. */
+  private readonly timestamps: boolean;
+  /** Ids of app buffers (pg.fromGPUBuffer) count down from -1, apart from the pool's. */
+  private nextExternalId = -1;
+  /**
+   * One entry per app buffer, however often it is wrapped: tensors over the same GPUBuffer then
+   * share it as pooled tensors share theirs (bind-group cache keys, the aliasing checks of updates).
+   */
+  private readonly external = new WeakMap<GPUBuffer, PooledBuffer>();
+  private readonly onUncapturedError: (ev: Event) => void;
   private readonly pool: BufferPool;
   private readonly readbackPool: BufferPool;
   private readonly pipelines: PipelineCache;
@@ -79,6 +92,8 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
   constructor(info: GpuDeviceInfo) {
     this.device = info.device;
     this.gpu = info.gpu;
+    this.ownsDevice = info.owned;
+    this.timestamps = info.timestamps;
     this.adapterName = info.adapterName;
     this.isSoftware = info.isSoftware;
     this.subgroups = info.subgroups;
@@ -100,7 +115,11 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     };
     const { maxBufferSize, maxStorageBufferBindingSize } = this.limits;
     const maxBytes = Math.floor(Math.min(maxBufferSize, maxStorageBufferBindingSize) / 16) * 16;
-    const hooks: PoolHooks = { outOfMemory: (b, bytes, from) => this.outOfMemory(b, bytes, from), batch: () => this.recorder.batch };
+    const hooks: PoolHooks = {
+      outOfMemory: (b, bytes, from, pool) => this.outOfMemory(b, bytes, from, pool),
+      allocated: (b) => this.uploads.delete(b),
+      batch: () => this.recorder.batch,
+    };
     this.pool = new BufferPool(this.device, usage.storage, 'pixelgrad tensor', maxBytes, hooks);
     this.readbackPool = new BufferPool(this.device, usage.readback, 'pixelgrad readback', maxBytes, hooks);
     this.pipelines = new PipelineCache(this.device, (e: ShaderCompileError) => {
@@ -125,7 +144,8 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
       for (const reject of this.pendingReads) reject(this.lostError);
       this.pendingReads.clear();
     });
-    this.device.addEventListener('uncapturederror', (ev) => {
+    // On an app's device the app's own errors land here too: pixelgrad cannot tell them apart.
+    this.onUncapturedError = (ev) => {
       const msg = (ev as GPUUncapturedErrorEvent).error.message;
       // A broken kernel (already reported as ShaderCompileError) also invalidates the submit that held it.
       const broken = this.pipelines.broken;
@@ -134,7 +154,7 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
       // writes and submits that touch its buffer invalid: such errors wait for the allocation
       // checks, and count only if no allocation failed.
       if (/invalid|out of memory/i.test(msg)) {
-        if (this.failures.any) return;
+        if (this.failures.any || this.retried) return;
         if (this.pool.checking || this.readbackPool.checking) {
           this.heldErrors.push(msg);
           void this.allocationsSettled().then(() => this.releaseHeldErrors());
@@ -142,7 +162,8 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
         }
       }
       this.unexpected(msg);
-    });
+    };
+    this.device.addEventListener('uncapturederror', this.onUncapturedError);
   }
 
   private heldErrors: string[] = [];
@@ -150,7 +171,9 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
   private releaseHeldErrors(): void {
     const held = this.heldErrors;
     this.heldErrors = [];
-    if (!this.failures.any) for (const msg of held) this.unexpected(msg);
+    if (!this.failures.any && !this.retried) for (const msg of held) this.unexpected(msg);
+    // (The bind groups of a retried allocation's first buffer were invalid: their errors are answered now.)
+    if (!this.pool.checking && !this.readbackPool.checking) this.retried = false;
   }
 
   private unexpected(msg: string): void {
@@ -159,13 +182,42 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     this.pendingError ??= new GpuError(`WebGPU reported an unexpected error (please report it as a pixelgrad bug): ${msg}`);
   }
 
-  /** The pool's report that createBuffer failed: reads of what it touched reject; the pool is given back for the next try. */
-  private outOfMemory(b: PooledBuffer, bytes: number, createdIn: number): void {
+  /**
+   * Uploads into buffers the device has not yet answered for: a retried allocation writes them
+   * again (the first write went to a buffer that did not exist).
+   */
+  private readonly uploads = new Map<PooledBuffer, Float32Array>();
+  /** An allocation was retried since the checks last settled: WebGPU's errors about its first buffer are expected. */
+  private retried = false;
+
+  /**
+   * The pool's report that createBuffer failed. The first time, when nothing that binds the buffer
+   * was submitted yet (submits wait for these answers, see flushSoon), the pool is given back and
+   * the buffer allocated again, and the open batch recorded again with it: the caller never knows.
+   * Otherwise (a second failure, or work already submitted) reads of what it touched reject with
+   * OutOfMemoryError, and the pool is given back for the next try.
+   */
+  private outOfMemory(b: PooledBuffer, bytes: number, createdIn: number, pool: BufferPool): boolean {
+    const batch = this.recorder.batch;
+    const unsubmitted = b.lastBatch === 0 || (b.lastBatch === batch && createdIn === batch && this.recorder.canRerecord);
+    if (!b.noRetry && unsubmitted && !this.lostError && !this.destroyed && !this.capturing) {
+      this.retried = true;
+      // Pooled buffers the open batch binds stay until it is submitted.
+      const keep = (x: PooledBuffer) => x.lastBatch === batch;
+      this.pipelines.forgetBuffers([...this.pool.trim(keep), ...this.readbackPool.trim(keep), b.id]);
+      pool.reallocate(b);
+      const data = this.uploads.get(b);
+      if (data) this.device.queue.writeBuffer(b.buffer, 0, data.buffer, data.byteOffset, data.byteLength);
+      if (b.lastBatch === batch) this.recorder.rerecord();
+      return true;
+    }
+    this.uploads.delete(b);
     const error = new OutOfMemoryError(bytes, this.pool.bytesInUse, this.pool.bytesPooled + this.readbackPool.bytesPooled);
     // The batch being recorded is lost too if it already binds the buffer; later ones are marked as they bind it.
     const now = this.recorder.batch;
     this.failures.fail(b, createdIn, b.lastBatch === now ? now : now - 1, error);
     if (!this.lostError && !this.destroyed) this.releasePooled();
+    return false;
   }
 
   assertUsable(op: string): void {
@@ -200,6 +252,8 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     // The pooled buffer may still be read by recorded, unsubmitted work; a queue write would overtake it.
     if (s.buf.lastBatch === this.recorder.batch && this.recorder.pending) this.recorder.flush();
     if (f32.length) this.device.queue.writeBuffer(s.buf.buffer, 0, f32.buffer, f32.byteOffset, f32.byteLength);
+    // Kept (a copy: the caller may reuse its array) until the device says the buffer exists.
+    if (f32.length && this.pool.unanswered(s.buf) && !s.buf.noRetry) this.uploads.set(s.buf, f32.slice());
     return s;
   }
 
@@ -215,7 +269,94 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
   }
 
   release(s: GpuStorage): void {
-    if (--s.refs === 0) this.pool.release(s.buf);
+    if (--s.refs !== 0) return;
+    // An app's buffer is the app's: bind groups naming it go (the app may destroy it), the buffer stays.
+    if (s.buf.external) this.pipelines.forgetBuffers([s.buf.id]);
+    else this.pool.release(s.buf);
+  }
+
+  async wrapBuffer(fn: string, buffer: GPUBuffer, shape: Shape): Promise<GpuStorage> {
+    this.assertUsable(fn);
+    const n = sizeOf(shape);
+    const usage = buffer.usage;
+    const needs = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC;
+    if ((usage & needs) !== needs) {
+      const missing = [(usage & GPUBufferUsage.STORAGE) === 0 ? 'STORAGE' : '', (usage & GPUBufferUsage.COPY_SRC) === 0 ? 'COPY_SRC' : ''].filter(Boolean).join(' and ');
+      throw new InvalidArgumentError(
+        `${fn}: buffer needs GPUBufferUsage.STORAGE (kernels bind it) and COPY_SRC (reads and pg.compile copy from it); it lacks ${missing} (usage ${usage})`,
+      );
+    }
+    if (buffer.mapState !== 'unmapped') throw new InvalidArgumentError(`${fn}: buffer is ${buffer.mapState === 'mapped' ? 'mapped' : 'being mapped'}; unmap it first (a mapped buffer cannot be used by the GPU)`);
+    const need = alignBytes(n * 4);
+    if (buffer.size < need) {
+      throw new InvalidArgumentError(
+        `${fn}: a buffer of ${buffer.size} bytes is too small for shape ${fmt(shape)}: it needs ${need} bytes (4 per float32 element, rounded up to a multiple of 16: kernels read and write whole vec4s)`,
+      );
+    }
+    const cap = this.limits.maxStorageBufferBindingSize;
+    if (buffer.size > cap) throw new LimitError(`${fn}: a buffer of ${buffer.size} bytes is above this device's maxStorageBufferBindingSize of ${cap} bytes, so kernels cannot bind it whole`);
+    // WebGPU keeps no link from a buffer to its device: binding it, in an error scope, is the check.
+    const [layout] = this.pipelines.layoutFor(1, 0);
+    this.device.pushErrorScope('validation');
+    this.device.createBindGroup({
+      layout,
+      entries: [
+        { binding: 0, resource: { buffer: this.recorder.ring, size: UNIFORM_SLOT_BYTES } },
+        { binding: 1, resource: { buffer } },
+      ],
+    });
+    const error = await this.device.popErrorScope().catch(() => null);
+    this.assertUsable(fn);
+    if (error) {
+      throw new InvalidArgumentError(
+        `${fn}: the buffer cannot be used on pixelgrad's device (${error.message.trim()}); create it on pg.backend().device, or pass your device to pg.init({ device })`,
+      );
+    }
+    let buf = this.external.get(buffer);
+    if (!buf) {
+      buf = { buffer, bytes: buffer.size, id: this.nextExternalId--, lastBatch: 0, lastWrite: 0, poisoned: null, failed: false, noRetry: true, external: true };
+      this.external.set(buffer, buf);
+    }
+    return new WebGpuStorage(buf, n);
+  }
+
+  bufferOf(fn: string, s: GpuStorage): GPUBuffer {
+    this.assertUsable(fn);
+    if (this.capturing) {
+      this.capturing.misuse ??= new CompileError(`${fn}(): a compiled function cannot hand out GPU buffers while it is traced (a replay would not); return the tensor and call ${fn}() after the call`);
+      throw this.capturing.misuse;
+    }
+    const known = this.failures.errorOf(s.buf);
+    if (known) throw known;
+    // Everything recorded so far (the tensor's own values among it) is submitted before any work the app submits next.
+    this.flush();
+    return s.buf.buffer;
+  }
+
+  startProfile(): void {
+    this.assertUsable('profile');
+    if (this.recorder.timer) throw new InvalidArgumentError('profile: another pg.profile() is still running; await it before starting the next');
+    // Work recorded before the profile is not the profiled function's.
+    this.flush();
+    this.recorder.timer = new KernelTimer(this.device, this.timestamps);
+  }
+
+  async endProfile(): Promise<ProfiledKernels> {
+    const timer = this.recorder.timer;
+    if (!timer) throw new Error('internal: endProfile without startProfile');
+    try {
+      this.flush();
+    } finally {
+      this.recorder.timer = null;
+    }
+    // Done on the GPU, timed or not: the profile's wall time ends there.
+    const [kernels] = await Promise.all([timer.results(), this.device.queue.onSubmittedWorkDone().catch(() => undefined)]);
+    const untimed = this.timestamps
+      ? null
+      : this.ownsDevice
+        ? `the adapter (${this.adapterName}) does not offer the 'timestamp-query' feature`
+        : "the device passed to pg.init({ device }) was created without the 'timestamp-query' feature";
+    return { kernels, untimed };
   }
 
   run(k: KernelRun): void {
@@ -311,7 +452,9 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     const bg = this.pipelines.bindGroup(p, this.recorder.ring, bufs);
     const [x, y] = dispatchGrid(Math.ceil(k.threads / p.workgroupSize), this.limits.maxComputeWorkgroupsPerDimension, k.name);
     // Marked with the batch the dispatch landed in: an upload into one of these buffers waits for its submit.
-    const batch = this.recorder.dispatch(p.pipeline, bg, k.params, x, y);
+    // (A traced kernel keeps its bind group for replays: a batch with one is not recorded again.)
+    const rebind = this.capturing ? null : () => this.pipelines.bindGroup(p, this.recorder.ring, bufs);
+    const batch = this.recorder.dispatch(p.pipeline, bg, k.params, x, y, rebind);
     for (const b of bufs) {
       b.lastBatch = batch;
       this.workBytes += b.bytes;
@@ -388,7 +531,7 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     const batch = this.recorder.batch;
     from.buf.lastBatch = batch;
     to.buf.lastBatch = to.buf.lastWrite = batch;
-    if (from.length) this.recorder.copy(from.buf.buffer, to.buf.buffer, from.length * 4);
+    if (from.length) this.recorder.copy(from.buf, to.buf, from.length * 4);
   }
 
   forward<A>(op: OpDef<A>, inputs: readonly GpuStorage[], shapes: readonly Shape[], attrs: A, outShape: Shape): GpuStorage {
@@ -469,6 +612,8 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
       throw this.capturing.misuse;
     }
     this.flush();
+    // What it wrote cannot be written again: buffers not yet known to exist are not retried.
+    this.pool.pinUnanswered();
     this.device.queue.submit([commands]);
     this.recorder.submits++;
   }
@@ -492,12 +637,16 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     const group = this.readGroupFor(bytes);
     const offset = group.used;
     group.used += Math.ceil(bytes / 8) * 8;
-    this.recorder.copy(s.buf.buffer, group.staging.buffer, bytes, offset);
+    group.staging.lastBatch = copyBatch;
+    this.recorder.copy(s.buf, group.staging, bytes, offset);
     this.mapping++;
     let rejectRead!: (e: Error) => void;
     const lost = new Promise<never>((_, reject) => {
       rejectRead = reject;
     });
+    // Observed now: a shutdown while this read still waits for its map (before the race below) is
+    // otherwise an unhandled rejection, which ends a Node process.
+    lost.catch(() => undefined);
     this.pendingReads.add(rejectRead);
     try {
       // A submit that failed fails the read (its map would see the buffer without the copy).
@@ -589,10 +738,14 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
    */
   private toMap: (() => void)[] = [];
   flushSoon(): Promise<void> {
-    this.flushing ??= Promise.resolve().then(() => {
+    this.flushing ??= Promise.resolve().then(async () => {
+      // A buffer this batch binds may yet turn out not to exist: the submit waits for the device's
+      // answer, so that a failed allocation can be retried (outOfMemory) before anything ran on it.
+      // (Only after new buffers were created: never in a steady training loop.)
+      if (this.pool.checking || this.readbackPool.checking) await this.allocationsSettled();
       this.flushing = null;
       try {
-        this.flush();
+        if (!this.destroyed) this.flush();
       } finally {
         const starts = this.toMap;
         this.toMap = [];
@@ -647,7 +800,34 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     this.pendingReads.clear();
     this.prodder.close();
     this.dropQueued();
-    this.device.destroy();
+    this.recorder.timer = null;
+    if (!this.ownsDevice) {
+      // The app keeps its device: everything the engine made on it goes (app buffers stay).
+      this.flush();
+      this.pool.destroyAll();
+      this.readbackPool.destroyAll();
+      this.recorder.destroy();
+      this.device.removeEventListener('uncapturederror', this.onUncapturedError);
+      this.gpu = null;
+      return;
+    }
+    // Destroyed once the GPU has finished what was submitted, and the GPU object held until then.
+    // Dawn's Node binding (the webgpu package, on SwiftShader) tears down its threads when the
+    // process exits; with the device destroyed while work was still in flight, that teardown
+    // aborted (std::system_error, a pthread assertion) or crashed in 10 of 25 runs of the README
+    // example followed by shutdown() under load, and in 0 of 25 after onSubmittedWorkDone.
+    // (A lost device may never answer: after a second it is destroyed anyway.)
+    const device = this.device;
+    const gpu = this.gpu;
     this.gpu = null;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<void>((r) => {
+      timer = setTimeout(r, 1000);
+    });
+    void Promise.race([device.queue.onSubmittedWorkDone().catch(() => undefined), timeout]).then(() => {
+      clearTimeout(timer);
+      device.destroy();
+      return gpu;
+    });
   }
 }

@@ -8,17 +8,24 @@ import * as pg from '../../src/index.ts';
 
 let restore: (() => void) | null = null;
 
-/** Makes the next `count` tensor allocations fail; returns how many were failed so far. */
-function failAllocations(count: number): () => number {
+/**
+ * Makes the next `count` tensor allocations fail, and (unless `retry` is 'succeeds') the engine's
+ * retry of each of them too; returns how many createBuffer calls were failed so far.
+ */
+function failAllocations(count: number, retry: 'fails' | 'succeeds' = 'fails'): () => number {
   const device = (pg.backend() as unknown as { device: GPUDevice }).device;
   const create = device.createBuffer.bind(device);
   const pop = device.popErrorScope.bind(device);
   let left = count;
   let failed = 0;
   let report = false;
+  const labels = new Set<string>();
   device.createBuffer = (desc: GPUBufferDescriptor) => {
-    if (left > 0 && desc.label?.startsWith('pixelgrad tensor')) {
-      left--;
+    const label = desc.label ?? '';
+    const again = retry === 'fails' && labels.has(label);
+    if ((left > 0 && label.startsWith('pixelgrad tensor')) || again) {
+      if (!again) left--;
+      labels.add(label);
       failed++;
       report = true;
       // An invalid buffer, as a failed allocation gives; its own validation error is swallowed here.
@@ -67,9 +74,11 @@ describe('out of memory on WebGPU', () => {
     const failed = failAllocations(1);
     const x = pg.ones([3000]);
     expect(failed()).toBe(1);
-    restore!();
     const views = [x, x.slice([0], [10]), x.reshape([30, 100]), x.mul(2), x.sum(), x.slice([5], [9]).exp()];
     const results = await Promise.all(views.map(outcome));
+    // Allocated, given the pool back, allocated again: failed twice.
+    expect(failed()).toBe(2);
+    restore!();
     expect(results).toEqual(views.map(() => 'OutOfMemoryError'));
     // A second read says the same; an unrelated tensor reads fine.
     expect(await outcome(x)).toBe('OutOfMemoryError');
@@ -122,9 +131,9 @@ describe('out of memory on WebGPU', () => {
     const w = pg.tensor([0.2, 0.7], { requiresGrad: true });
     failAllocations(1);
     const loss = w.mul(pg.tensor([0.6, 0.4])).sum().sub(0.5).pow(2);
-    restore!();
     loss.backward();
     const outcomes = await Promise.all([outcome(loss), outcome(w.grad!)]);
+    restore!();
     expect(outcomes.every((o) => o === 'OutOfMemoryError' || o.startsWith('values'))).toBe(true);
     expect(outcomes).toContain('OutOfMemoryError');
     pg.dispose([loss]);
@@ -135,5 +144,44 @@ describe('out of memory on WebGPU', () => {
     expect(g[0]).toBeCloseTo(-0.12, 5);
     expect(g[1]).toBeCloseTo(-0.08, 5);
     pg.dispose([w, loss2]);
+  });
+
+  test('a failed allocation gives the pool back and is retried once before anything runs on it: right values, no error', async () => {
+    const warm = pg.zeros([8192]);
+    warm.dispose();
+    expect(pg.memory().bytesPooled).toBeGreaterThanOrEqual(8192 * 4);
+    const before = pg.memory().buffersCreated;
+    const failed = failAllocations(1, 'succeeds');
+    // An upload (written again into the new buffer), and kernels over it (recorded again).
+    const x = pg.tensor(Float32Array.from({ length: 5000 }, (_, i) => i));
+    const y = x.mul(2).add(1);
+    const [xs, ys, sum] = await Promise.all([x.data(), y.data(), y.sum().data()]);
+    expect(failed()).toBe(1);
+    restore!();
+    expect(xs[4999]).toBe(4999);
+    expect(ys[10]).toBe(21);
+    expect(sum[0]).toBe(5000 * 4999 + 5000);
+    expect(pg.memory().uncapturedErrors).toBe(0);
+    // The pool was given back before the retry: the 32 KiB of `warm` are created anew.
+    const created = pg.memory().buffersCreated;
+    expect(created).toBeGreaterThan(before);
+    const again = pg.zeros([8192]);
+    expect(pg.memory().buffersCreated).toBe(created + 1);
+    pg.dispose([x, y, again]);
+  });
+
+  test('a failed allocation in a gradient step is retried: the step computes', async () => {
+    const w = pg.tensor([0.2, 0.7], { requiresGrad: true });
+    const failed = failAllocations(1, 'succeeds');
+    const loss = w.mul(pg.tensor([0.6, 0.4])).sum().sub(0.5).pow(2);
+    loss.backward();
+    const [l, g] = await Promise.all([loss.data(), w.grad!.data()]);
+    expect(failed()).toBe(1);
+    restore!();
+    expect(l[0]).toBeCloseTo(0.01, 6);
+    expect(g[0]).toBeCloseTo(-0.12, 5);
+    expect(g[1]).toBeCloseTo(-0.08, 5);
+    expect(pg.memory().uncapturedErrors).toBe(0);
+    pg.dispose([w, loss]);
   });
 });

@@ -30,3 +30,29 @@ test('the two-ingredient example on Node WebGPU (webgpu package) gives -0.12 and
   expect(Math.abs((await c2.grad!.data())[0]! + 0.08)).toBeLessThan(1e-6);
   expect(pg.memory().uncapturedErrors).toBe(0);
 });
+
+test('Node: an app device shared with init({ device }), a wrapped buffer, and kernel times from timestamp queries', async () => {
+  const { create } = await import('webgpu');
+  const gpu = create([]);
+  const adapter = (await gpu.requestAdapter())!;
+  const timestamps = adapter.features.has('timestamp-query');
+  const device = await adapter.requestDevice({ requiredFeatures: timestamps ? ['timestamp-query'] : [] });
+  const be = await pg.init({ device });
+  expect(be.device).toBe(device);
+  // The adapter is named from device.adapterInfo.
+  expect(be.adapterName).toMatch(/swiftshader|\w/i);
+  const buffer = device.createBuffer({ size: 16, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+  device.queue.writeBuffer(buffer, 0, new Float32Array([1, 2, 3, 4]));
+  const t = await pg.fromGPUBuffer(buffer, [4]);
+  const p = await pg.profile(() => t.mul(t).sum().item());
+  expect(p.result).toBe(30);
+  expect(p.timed).toBe(timestamps);
+  expect(p.kernels.length).toBeGreaterThan(0);
+  if (timestamps) expect(p.kernels.every((k) => typeof k.ms === 'number' && k.ms >= 0)).toBe(true);
+  pg.shutdown();
+  // The device and the buffer are still the app's.
+  device.queue.writeBuffer(buffer, 0, new Float32Array([5, 6, 7, 8]));
+  await device.queue.onSubmittedWorkDone();
+  buffer.destroy();
+  device.destroy();
+});

@@ -64,6 +64,7 @@ test('the README example on Node WebGPU gives -0.12 and -0.08; errors keep their
     printed: string;
     inspected: string;
     roundTrip: string[];
+    pendingAtShutdown: string;
   };
   expect(out.backendKind).toBe('webgpu');
   expect(Math.abs(out.grads[0]! + 0.12)).toBeLessThan(1e-6);
@@ -74,6 +75,7 @@ test('the README example on Node WebGPU gives -0.12 and -0.08; errors keep their
   expect(out.printed).toBe('tensor([[ 1.0000,  2.5000],\n        [-3.0000,  4.0000]], shape=[2, 2])');
   expect(out.inspected).toMatch(/^Tensor\(id=\d+, shape=\[1\], requiresGrad\)$/);
   expect(out.roundTrip).toEqual(['c1', 'c2']);
+  expect(out.pendingAtShutdown).toBe('DeviceLostError');
 }, 60_000);
 
 test("require('pixelgrad') works in Node (require of an ES module)", () => {
