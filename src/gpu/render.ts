@@ -206,7 +206,11 @@ class Body {
     const Rn = rShape.reduce((a, b) => a * b, 1);
     const at = (r: Idx): Idx => ({ c: xs.map((_, d) => { const k = e.axes.indexOf(d); return k < 0 ? idx.c[d]! : r.c[k]!; }) });
     const acc = this.fresh('a');
-    place.lines.push(`var ${acc}: f32 = ${INIT[e.fn]};`);
+    // A sum over nothing is 0, but not a 0 the shader compiler can see: one it can see lets it
+    // fold 0 · x to 0 (SwiftShader does), where x = NaN or inf must give NaN, as in PyTorch.
+    // The top bit of an array's length is 0 at run time and unknown when compiling.
+    const init = Rn === 0 && e.fn === 'sum' ? 'bitcast<f32>(arrayLength(&o0) >> 31u)' : INIT[e.fn];
+    place.lines.push(`var ${acc}: f32 = ${init};`);
     this.define(acc, place);
     const walked = this.walk?.node === e;
     if (!walked && Rn <= UNROLL) {
@@ -253,7 +257,7 @@ export function renderAll(plans: readonly KernelPlan[], isSoftware: boolean, max
   const out: KernelRun[] = [];
   let run: Extract<KernelPlan, { kind: 'rows' | 'elementwise' }>[] = [];
   const flush = () => {
-    const merged = run.length > 1 && !(globalThis as { NOTAIL?: boolean }).NOTAIL ? tail(run) : null;
+    const merged = run.length > 1 ? tail(run) : null;
     if (merged && merged.inputs.length + merged.outputs.length <= maxBindings && merged.params!.length <= MAX_PARAMS) out.push(merged);
     else out.push(...run.map((p) => render(p, isSoftware)));
     run = [];

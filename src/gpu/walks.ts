@@ -117,7 +117,9 @@ function scan(e: Expr, at: At, root: Expr, stored: ReadonlyMap<Expr, GpuStorage>
       return scan(e.x, { p: k, B: W, off: at.off + Math.floor(a.off[k]! / W) }, root, stored, s);
     }
     case 'reduce':
-      if (at.p >= 0 && e.axes.includes(at.p)) {
+      // Across the walked axis, or the same for every row (a softmax's max, broadcast back): either
+      // way computed once before the walk, never once per row.
+      if ((at.p >= 0 && e.axes.includes(at.p)) || (at.p < 0 && e.x.size > MAX_ROW)) {
         s.before.add(e);
         return true;
       }
@@ -226,10 +228,9 @@ export function findWalk(stored: ReadonlyMap<Expr, GpuStorage>, assigns: Readonl
     const outputs = new Set<unknown>(members.map((e) => stored.get(e)));
     const inputs = [...total.bindings].filter((b) => !outputs.has(b)).length;
     const params = [...total.params].reduce((n, a) => n + a.length, 0);
-    // Walks are planned for training steps (a schedule with updates), where sibling reductions
-    // or an update written as the walk passes pay off. Elsewhere the partial sums' plan stays
-    // (src/gpu/schedule.ts, rule 4): a softmax over 4M elements with no update hung as a walk.
-    if (!assigns.size || (reduces.size < 2 && !members.some((e) => assigns.has(e)))) return null;
+    // One reduction and no update written as the walk passes: the partial sums' plan is as good
+    // (src/gpu/schedule.ts, rule 4).
+    if (reduces.size < 2 && !members.some((e) => assigns.has(e))) return null;
     if (inputs + outputs.size + reduces.size <= maxBindings && params <= MAX_PARAMS) {
       return { N, reduces, rows: members, loads: total.loads, before: total.before, inline: total.nodes, after: reaching };
     }
