@@ -75,28 +75,30 @@ export class KernelList implements CapturedWork {
     return this.held.has(s as GpuStorage);
   }
 
-  /** Kernels whose parameters an update of a storage already claimed. */
-  private readonly claimed = new Map<GpuStorage, Set<CapturedKernel>>();
+  /** Per kernel, the parameter slots an update already claimed. */
+  private readonly claimed = new Map<CapturedKernel, Set<number>>();
 
   /**
-   * Finds the first kernel not yet claimed for `target` that wrote it with `values` among its
-   * parameters (an optimizer's update, alone or fused into a loss): updates are claimed in the
-   * order they ran, so a step unrolled in fn gets one kernel per update. Within a kernel the last
-   * match wins (an update's parameters follow the kernel's own).
+   * Finds the first parameter block not yet claimed, in a kernel that wrote `target`, that holds
+   * `values` (an optimizer's update, alone, fused into a loss, or one of several in a tail
+   * kernel): updates are claimed in the order they ran, so a step unrolled in fn gets one block
+   * per update.
    */
   paramSetter(target: Storage, values: readonly number[]): ((values: readonly number[]) => void) | null {
     const s = target as GpuStorage;
-    let taken = this.claimed.get(s);
-    if (!taken) {
-      taken = new Set();
-      this.claimed.set(s, taken);
-    }
     for (const kernel of this.kernels) {
       const p = kernel.params;
-      if (!p || taken.has(kernel) || !kernel.outputs.includes(s)) continue;
-      for (let off = p.length - values.length; off >= 0; off--) {
-        if (!values.every((v, i) => Object.is(p[off + i], v))) continue;
-        taken.add(kernel);
+      if (!p || !kernel.outputs.includes(s)) continue;
+      // One kernel may run several updates with equal parameters (a tail kernel): each claims the
+      // first unclaimed block that matches, in the order the updates were made.
+      let claimed = this.claimed.get(kernel);
+      if (!claimed) {
+        claimed = new Set();
+        this.claimed.set(kernel, claimed);
+      }
+      for (let off = 0; off + values.length <= p.length; off++) {
+        if (values.some((_, i) => claimed.has(off + i)) || !values.every((v, i) => Object.is(p[off + i], v))) continue;
+        for (let i = 0; i < Math.max(1, values.length); i++) claimed.add(off + i);
         return (fresh) => {
           for (let i = 0; i < fresh.length; i++) p[off + i] = fresh[i]!;
         };

@@ -15,7 +15,7 @@
 import { type Expr, map, type MapTemplate, mapTemplate, reshape, src } from '../ir/expr.ts';
 import { type Shape, sizeOf } from '../shape.ts';
 import type { GpuStorage, KernelRun, MapRun } from './gpu-ops.ts';
-import { render } from './render.ts';
+import { renderAll } from './render.ts';
 import { type Def, schedule } from './schedule.ts';
 
 /** Definitions queued before the queue compiles what it has anyway: bounds planning and shader size. */
@@ -122,7 +122,7 @@ export class LazyQueue {
         maxBindings: this.host.maxBindings,
         isSoftware,
       });
-      for (const p of plans) this.host.dispatch(render(p, isSoftware));
+      for (const k of renderAll(plans, isSoftware, this.host.maxBindings)) this.host.dispatch(k);
     } finally {
       for (const s of held) this.host.release(s);
       for (const s of scratch) this.host.release(s);

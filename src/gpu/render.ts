@@ -6,10 +6,12 @@
  * node or a source is a load. Each (node, index) is computed once per kernel, in the outermost
  * loop where everything it uses is defined, so loop-invariant work is hoisted out of reductions.
  */
-import type { Expr, MapTemplate, ReduceExpr } from '../ir/expr.ts';
+import { type Expr, type MapTemplate, type ReduceExpr, reduce as reduceExpr, sameDims } from '../ir/expr.ts';
 import type { GpuStorage, KernelRun } from './gpu-ops.ts';
 import type { KernelPlan, Store } from './schedule.ts';
-import { kernelCache, stridedOffset, walkBounds, walkSizing, wgslModule } from './wgsl.ts';
+import { add, alias, delinearize, type Idx, linearOf, lit, mul, resetForms, viewIndex } from './coords.ts';
+import { MAX_PARAMS, workgroupFor } from './quirks.ts';
+import { kernelCache, walkBounds, walkSizing, wgslModule } from './wgsl.ts';
 
 const cached = kernelCache('render');
 
@@ -26,6 +28,8 @@ fn neg_inf() -> f32 { var bits = 0xff800000u; return bitcast<f32>(bits); }`;
 const INIT = { sum: '0.0', max: 'neg_inf()' } as const;
 /** Reductions at least this long sum with compensation (a few more adds per element, no more loads). */
 const KAHAN_MIN = 64;
+/** Reductions at most this long are unrolled. */
+const UNROLL = 16;
 /** max that propagates NaN, as PyTorch's does (WGSL's max may return either operand). */
 const combine = (fn: 'sum' | 'max', acc: string, v: string) => (fn === 'sum' ? `${acc} + ${v}` : `select(max(${acc}, ${v}), ${acc} + ${v}, is_nan(${acc}) || is_nan(${v}))`);
 
@@ -41,7 +45,7 @@ class Body {
   readonly hoisted = new Map<string, string>();
   /** The scope each named value or index variable is defined in. */
   private readonly scopeOf = new Map<string, Scope>();
-  readonly root: Scope = { parent: null, depth: 0, lines: [], cache: new Map() };
+  root: Scope = { parent: null, depth: 0, lines: [], cache: new Map() };
   private count = 0;
   /** A structural key: the same plan shape renders the same text. */
   readonly key: string[] = [];
@@ -51,11 +55,25 @@ class Body {
     private readonly n: number,
     /** What the kernel writes: an assignment reads its target's old values through the same binding. */
     private readonly outputs: readonly GpuStorage[],
-    private readonly loads: ReadonlyMap<Expr, GpuStorage>,
-    private readonly replace: ReadonlyMap<Expr, Expr> | undefined,
+    private loads: ReadonlyMap<Expr, GpuStorage>,
+    private replace: ReadonlyMap<Expr, Expr> | undefined,
     /** A reduction to render as this thread's walk over part of its elements. */
     private readonly walk?: { readonly node: ReduceExpr; readonly bounds: ReturnType<typeof walkBounds> },
-  ) {}
+  ) {
+    resetForms();
+  }
+
+  /** Starts a new section of a tail kernel: its own scope (nothing hoists above what runs before it), stored nodes and replacements. */
+  section(loads: ReadonlyMap<Expr, GpuStorage>, replace: ReadonlyMap<Expr, Expr> | undefined): void {
+    this.loads = loads;
+    this.replace = replace;
+    this.root = { parent: null, depth: 0, lines: [], cache: new Map() };
+  }
+
+  /** Node `e` at linear index variable `v` (declared in the root scope). */
+  at(v: string, e: Expr): Idx {
+    return this.named(delinearize(v, e.shape), this.root);
+  }
 
   /** Declares an index variable or value in `scope`. */
   define(name: string, scope: Scope): void {
@@ -78,7 +96,7 @@ class Body {
 
   /** A simple name for an index expression (bound with let where it is not one already). */
   private name(code: string, scope: Scope): string {
-    if (/^[a-z]\w*$/.test(code)) return code;
+    if (/^([a-z]\w*|\d+u)$/.test(code)) return code;
     const place = this.placeOf(code);
     const key = `@${code}`;
     for (let s: Scope | null = scope; s; s = s.parent) {
@@ -86,6 +104,7 @@ class Body {
       if (hit) return hit;
     }
     const v = this.fresh('x');
+    alias(v, code);
     place.lines.push(`let ${v} = ${code};`);
     place.cache.set(key, v);
     this.define(v, place);
@@ -134,23 +153,24 @@ class Body {
     return v;
   }
 
-  /** The value of `e` at linear index `lin`, computed in `scope` or an enclosing one. */
-  eval(e0: Expr, lin: string, scope: Scope): string {
+  /** The value of `e` at index `idx`, computed in `scope` or an enclosing one. */
+  eval(e0: Expr, idx: Idx, scope: Scope): string {
     const e = this.replace?.get(e0) ?? e0;
-    const key = `${e.id}@${lin}`;
+    const key = `${e.id}@${idx.c.join(',')}`;
     for (let s: Scope | null = scope; s; s = s.parent) {
       const hit = s.cache.get(key);
       if (hit) return hit;
     }
     const stored = this.loads.get(e) ?? (e.op === 'src' ? (e.storage as GpuStorage) : undefined);
     if (stored) {
+      const lin = linearOf(idx, e.shape);
       const code = this.load(stored, e.size, lin);
       this.key.push(`L${code}`);
-      return this.emit(key, code, this.placeOf(lin));
+      return this.emit(key, code, this.placeOf(`${lin} ${idx.c.join(' ')}`));
     }
     switch (e.op) {
       case 'map': {
-        const args = e.inputs.map((x) => this.eval(x, lin, scope));
+        const args = e.inputs.map((x) => this.eval(x, sameDims(x.shape, e.shape) ? idx : this.named(delinearize(this.name(linearOf(idx, e.shape), scope), x.shape), scope), scope));
         // Keyed by the array: the outputs of one multi-output op share their parameters.
         let pb = this.paramBase.get(e.params);
         if (pb === undefined) {
@@ -160,42 +180,47 @@ class Body {
         }
         this.key.push(`M${e.t.id}.${e.j}@${pb}`);
         const code = `${this.func(e.t, e.j)}(${[`${pb}u`, ...args].join(', ')})`;
-        return this.emit(key, code, this.placeOf([lin, ...args].join(' ')));
+        return this.emit(key, code, this.placeOf([...idx.c, ...args].join(' ')));
       }
       case 'view': {
         this.key.push(`V${e.shape}:${e.strides}:${e.base}`);
-        const inner = stridedOffset(e.shape, e.strides, this.name(lin, scope), e.base);
-        return this.eval(e.x, inner, scope);
+        return this.eval(e.x, this.named(viewIndex(idx, e.shape, e.strides, e.base, e.x.shape), scope), scope);
       }
       case 'reduce':
-        return this.reduce(e, key, lin, scope);
+        return this.reduce(e, key, idx);
     }
     throw new Error('internal: a src node without storage');
   }
 
-  private reduce(e: ReduceExpr, key: string, lin: string, scope: Scope): string {
+  /** `idx` with each compound coordinate bound to a name (its linear index is kept only if simple). */
+  private named(idx: Idx, scope: Scope): Idx {
+    return { c: idx.c.map((c) => this.name(c, scope)), lin: idx.lin !== undefined && /^([a-z]\w*|\d+u)$/.test(idx.lin) ? idx.lin : undefined };
+  }
+
+  private reduce(e: ReduceExpr, key: string, idx: Idx): string {
     this.key.push(`R${e.fn}${e.x.shape}:${e.axes}`);
     if (e.fn === 'max') this.helpers.add(MAX_HELPERS);
-    const place = this.placeOf(lin);
+    const place = this.placeOf(idx.c.join(' '));
     const xs = e.x.shape;
-    const st: number[] = [];
-    for (let d = xs.length - 1, acc = 1; d >= 0; d--) {
-      st[d] = acc;
-      acc *= xs[d]!;
-    }
-    const outer = stridedOffset(e.shape, e.shape.map((_, d) => (e.axes.includes(d) ? 0 : st[d]!)), this.name(lin, scope));
     const rShape = e.axes.map((a) => xs[a]!);
     const Rn = rShape.reduce((a, b) => a * b, 1);
+    const at = (r: Idx): Idx => ({ c: xs.map((_, d) => { const k = e.axes.indexOf(d); return k < 0 ? idx.c[d]! : r.c[k]!; }) });
     const acc = this.fresh('a');
-    place.lines.push(`var ${acc}: f32 = ${INIT[e.fn]};`);
+    // A sum over nothing is 0, but not a 0 the shader compiler can see: one it can see lets it
+    // fold 0 · x to 0 (SwiftShader does), where x = NaN or inf must give NaN, as in PyTorch.
+    // The top bit of an array's length is 0 at run time and unknown when compiling.
+    const init = Rn === 0 && e.fn === 'sum' ? 'bitcast<f32>(arrayLength(&o0) >> 31u)' : INIT[e.fn];
+    place.lines.push(`var ${acc}: f32 = ${init};`);
     this.define(acc, place);
-    if (Rn > 0) {
+    const walked = this.walk?.node === e;
+    if (!walked && Rn <= UNROLL) {
+      // Unrolled: each element's index is a constant, so what it reads is shared with every other reader of that element.
+      for (let r = 0; r < Rn; r++) place.lines.push(`${acc} = ${combine(e.fn, acc, this.eval(e.x, at(delinearize(lit(r), rShape)), place))};`);
+    } else if (Rn > 0) {
       const r = this.fresh('r');
       const body: Scope = { parent: place, depth: place.depth + 1, lines: [], cache: new Map() };
       this.define(r, body);
-      const base = outer === '0u' ? '' : `${this.name(outer, place)} + `;
-      const v = this.eval(e.x, `${base}${stridedOffset(rShape, e.axes.map((a) => st[a]!), r)}`, body);
-      const walked = this.walk?.node === e;
+      const v = this.eval(e.x, at(this.named(delinearize(r, rShape), body)), body);
       if (e.fn === 'sum' && (walked || Rn >= KAHAN_MIN)) {
         // Compensated (Kahan) summation: 2^24 values of 0.1 come within 1e-6 of the exact sum.
         const comp = this.fresh('k');
@@ -204,7 +229,7 @@ class Body {
       } else {
         body.lines.push(`${acc} = ${combine(e.fn, acc, v)};`);
       }
-      const w = this.walk?.node === e ? this.walk.bounds : { setup: '', start: '0u', end: `${Rn}u`, step: '1u' };
+      const w = walked ? this.walk!.bounds : { setup: '', start: '0u', end: `${Rn}u`, step: '1u' };
       if (w.setup) place.lines.push(w.setup);
       place.lines.push(`for (var ${r} = ${w.start}; ${r} < ${w.end}; ${r} = ${r} + ${w.step}) {`, ...body.lines.map((l) => `  ${l}`), '}');
     }
@@ -220,6 +245,76 @@ class Body {
 
 const indent = (lines: readonly string[], pad: string) => lines.map((l) => `${pad}${l}`).join('\n');
 
+/** Kernels with at most this many threads run back to back in one workgroup (a tail kernel). */
+const TAIL_MAX = 1024;
+
+/**
+ * The kernels for a schedule's plans: consecutive small ones (the finishing passes of a walk, a
+ * scalar loss, a small parameter's update) become one tail kernel, where a single workgroup runs
+ * them in order with a storage barrier between them, when its bindings and parameters fit.
+ */
+export function renderAll(plans: readonly KernelPlan[], isSoftware: boolean, maxBindings: number): KernelRun[] {
+  const out: KernelRun[] = [];
+  let run: Extract<KernelPlan, { kind: 'rows' | 'elementwise' }>[] = [];
+  const flush = () => {
+    const merged = run.length > 1 ? tail(run) : null;
+    if (merged && merged.inputs.length + merged.outputs.length <= maxBindings && merged.params!.length <= MAX_PARAMS) out.push(merged);
+    else out.push(...run.map((p) => render(p, isSoftware)));
+    run = [];
+  };
+  // A storage written twice (steps queued back to back, a value then its update) starts a new
+  // tail: the kernels keep the same shape however many steps a read lets queue up.
+  const written = new Set<GpuStorage>();
+  for (const p of plans) {
+    const small = (p.kind === 'rows' && p.store.expr.size <= TAIL_MAX) || (p.kind === 'elementwise' && p.n <= TAIL_MAX);
+    if (small) {
+      const writes = p.kind === 'rows' ? [p.store.storage] : p.stores.map((st) => st.storage);
+      if (writes.some((w) => written.has(w))) {
+        flush();
+        written.clear();
+      }
+      for (const w of writes) written.add(w);
+      run.push(p as Extract<KernelPlan, { kind: 'rows' | 'elementwise' }>);
+    } else {
+      written.clear();
+      flush();
+      out.push(render(p, isSoftware));
+    }
+  }
+  flush();
+  return out;
+}
+
+function tail(parts: readonly Extract<KernelPlan, { kind: 'rows' | 'elementwise' }>[]): KernelRun {
+  const storesOf = (p: (typeof parts)[number]) => (p.kind === 'rows' ? [p.store] : p.stores);
+  const outputs = [...new Set(parts.flatMap((p) => storesOf(p).map((st) => st.storage)))];
+  const b = new Body(false, 0, outputs, new Map(), undefined);
+  const T = Math.max(...parts.map((p) => (p.kind === 'rows' ? p.store.expr.size : p.n)));
+  const sections: string[] = [];
+  for (const p of parts) {
+    b.section(p.loads, p.kind === 'rows' ? p.replace : undefined);
+    b.define('o', b.root);
+    const stores = storesOf(p);
+    const n = stores[0]!.expr.size;
+    const values = stores.map((st) => b.eval(st.expr, b.at('o', st.expr), b.root));
+    sections.push(
+      [`for (var o = lid; o < ${n}u; o = o + WG) {`, indent(b.root.lines, '  '), indent(values.map((v, k) => `o${outputs.indexOf(stores[k]!.storage)}[o] = ${v};`), '  '), '}'].join('\n'),
+    );
+  }
+  const key = `tail|${b.key.join(',')}|${sections.join('|')}`;
+  const wgsl = cached(key, () =>
+    wgslModule(
+      { inputs: b.inputs.map((_, k) => `i${k}`), outputs: outputs.map((_, k) => `o${k}`), threads: T },
+      `${b.preamble()}@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) lid: u32) {
+${indent(sections.join('\nstorageBarrier();\nworkgroupBarrier();\n').split('\n'), '  ')}
+}`,
+    ),
+  );
+  const name = `tail(${parts.map((p) => kernelName(storesOf(p), 'copy')).join(',')})`;
+  return { name, wgsl, threads: workgroupFor(T), inputs: b.inputs, outputs, params: b.params };
+}
+
 /** The kernel for a plan: WGSL (cached by its structure), bindings, parameters and thread count. */
 export function render(plan: KernelPlan, isSoftware: boolean): KernelRun {
   switch (plan.kind) {
@@ -229,6 +324,8 @@ export function render(plan: KernelPlan, isSoftware: boolean): KernelRun {
       return rows(plan.store, plan.loads, plan.replace);
     case 'partials':
       return partials(plan, isSoftware);
+    case 'walk':
+      return walk(plan, isSoftware);
   }
 }
 
@@ -251,7 +348,7 @@ function elementwise(n: number, stores: readonly Store[], loads: ReadonlyMap<Exp
   const outputs = stores.map((st) => st.storage);
   const b = new Body(true, n, outputs, loads, undefined);
   b.define('i', b.root);
-  const values = stores.map((s) => b.eval(s.expr, 'i', b.root));
+  const values = stores.map((s) => b.eval(s.expr, b.at('i', s.expr), b.root));
   const quads = Math.ceil(n / 4);
   const key = `ew|${n}|${b.key.join(',')}|${values.join(',')}|${[...b.hoisted.keys()]}`;
   const wgsl = cached(key, () => {
@@ -283,7 +380,7 @@ function rows(store: Store, loads: ReadonlyMap<Expr, GpuStorage>, replace?: Read
   const O = store.expr.size;
   const b = new Body(false, O, [store.storage], loads, replace);
   b.define('o', b.root);
-  const v = b.eval(store.expr, 'o', b.root);
+  const v = b.eval(store.expr, b.at('o', store.expr), b.root);
   const key = `rows|${O}|${b.key.join(',')}|${v}`;
   const wgsl = cached(key, () =>
     wgslModule(
@@ -309,7 +406,7 @@ function partials(plan: Extract<KernelPlan, { kind: 'partials' }>, isSoftware: b
   const b = new Body(false, O, [plan.partial], plan.loads, undefined, { node: reduce, bounds });
   b.define('o', b.root);
   b.define('p', b.root);
-  const v = b.eval(reduce, 'o', b.root);
+  const v = b.eval(reduce, b.at('o', reduce), b.root);
   const T = O * P;
   const key = `part|${O}|${P}|${+chunked}|${+innerReduced}|${b.key.join(',')}|${v}`;
   const wgsl = cached(key, () =>
@@ -327,4 +424,74 @@ ${indent(b.root.lines, '  ')}
     ),
   );
   return { name: `${reduce.fn}_reduce`, wgsl, threads: T, inputs: b.inputs, outputs: [plan.partial], params: b.params };
+}
+
+/**
+ * A walk (src/gpu/walks.ts): thread t walks its rows o; per row it computes every row store's
+ * elements and every reduction's contribution (unrolled, so a row's shared values are computed
+ * once), then writes the row: all of a row's reads come before its writes, which is what lets an
+ * in-place update of the walked rows live here.
+ */
+function walk(plan: Extract<KernelPlan, { kind: 'walk' }>, isSoftware: boolean): KernelRun {
+  const { N, P, chunked } = plan;
+  const outputs = [...plan.rows.map((st) => st.storage), ...plan.partials.map((x) => x.partial)];
+  const b = new Body(false, N, outputs, plan.loads, undefined);
+  b.define('t', b.root);
+  const bounds = walkBounds(N, P, chunked, 't');
+  const body: Scope = { parent: b.root, depth: 1, lines: [], cache: new Map() };
+  b.define('o', body);
+  const writes: string[] = [];
+  const accs: string[] = [];
+  const results: string[] = [];
+  plan.partials.forEach(({ reduce, axis }, k) => {
+    const other = reduce.axes.filter((a) => a !== axis);
+    const row = reduceExpr(reduce.fn, reduce.x, other);
+    const rowShape = reduce.shape.map((d, a) => (a === axis ? N : d));
+    for (let q = 0; q < reduce.size; q++) {
+      const c = delinearize(lit(q), reduce.shape).c.map((x, a) => (a === axis ? 'o' : x));
+      const v = b.eval(row, { c, lin: linearOf({ c }, rowShape) }, body);
+      const acc = `p${k}_${q}`;
+      accs.push(`var ${acc}: f32 = ${reduce.fn === 'sum' ? '0.0' : 'neg_inf()'};`);
+      if (reduce.fn === 'sum') {
+        // Compensated across rows: a walk sums up to N / P rows per thread.
+        accs.push(`var ${acc}k: f32 = 0.0;`);
+        writes.push(`let ${acc}y = ${v} - ${acc}k;`, `let ${acc}t = ${acc} + ${acc}y;`, `${acc}k = (${acc}t - ${acc}) - ${acc}y;`, `${acc} = ${acc}t;`);
+      } else {
+        b.helpers.add(MAX_HELPERS);
+        writes.push(`${acc} = ${combine('max', acc, v)};`);
+      }
+      results.push(`o${plan.rows.length + k}[${q * P}u + t] = ${acc};`);
+    }
+  });
+  plan.rows.forEach((st, k) => {
+    const R = st.expr.size / N;
+    // Axis 0 holds B rows' worth of each row's elements.
+    const B = st.expr.shape[0]! / N;
+    const rest = [B, ...st.expr.shape.slice(1)];
+    for (let j = 0; j < R; j++) {
+      const within = delinearize(lit(j), rest).c;
+      const c = [add(mul('o', B), within[0]!), ...within.slice(1)];
+      const lin = add(mul('o', R), lit(j));
+      writes.push(`o${k}[${lin}] = ${b.eval(st.expr, { c, lin }, body)};`);
+    }
+  });
+  const key = `walk|${N}|${P}|${+chunked}|${b.key.join(',')}|${writes.join(';')}|${results.join(';')}`;
+  const wgsl = cached(key, () =>
+    wgslModule(
+      { inputs: b.inputs.map((_, k) => `i${k}`), outputs: outputs.map((_, k) => `o${k}`), threads: P, ...walkSizing(P, chunked && isSoftware) },
+      `${b.preamble()}@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = linear_index(gid, nwg);
+  if (t >= ${P}u) { return; }
+${indent([...accs, ...b.root.lines], '  ')}
+  ${bounds.setup}
+  for (var o = ${bounds.start}; o < ${bounds.end}; o = o + ${bounds.step}) {
+${indent([...body.lines, ...writes], '    ')}
+  }
+${indent(results, '  ')}
+}`,
+    ),
+  );
+  const names = new Set([...plan.rows.map((st) => st.expr), ...plan.partials.map((x) => x.reduce)]);
+  return { name: `walk(${kernelName([...names].map((expr) => ({ expr, storage: outputs[0]! })), '').replace(/^fused\((.*)\)$/, '$1')})`, wgsl, threads: P, inputs: b.inputs, outputs, params: b.params };
 }

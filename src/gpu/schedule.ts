@@ -29,7 +29,8 @@
  *    queued after is stored first. Each optimizer call's assignments are one elementwise kernel
  *    that reads its element's old values and writes the new ones.
  */
-import { broadcasts, type Expr, type ReduceExpr, reduce as reduceExpr, reshape, src } from '../ir/expr.ts';
+import { broadcasts, children, type Expr, type ReduceExpr, reduce as reduceExpr, reshape, src } from '../ir/expr.ts';
+import { findWalk, type Walk } from './walks.ts';
 import { walkThreads } from './wgsl.ts';
 import type { GpuStorage } from './gpu-ops.ts';
 import { MAX_PARAMS } from './quirks.ts';
@@ -60,6 +61,16 @@ export type KernelPlan =
       readonly chunked: boolean;
       readonly partial: GpuStorage;
       readonly loads: ReadonlyMap<Expr, GpuStorage>;
+    }
+  /** P threads walking the rows of an axis of length N (src/gpu/walks.ts): row stores, and partials of each reduction at partial[q * P + p]. */
+  | {
+      readonly kind: 'walk';
+      readonly N: number;
+      readonly P: number;
+      readonly chunked: boolean;
+      readonly rows: readonly Store[];
+      readonly partials: readonly { readonly reduce: ReduceExpr; readonly axis: number; readonly partial: GpuStorage }[];
+      readonly loads: ReadonlyMap<Expr, GpuStorage>;
     };
 
 export interface ScheduleHost {
@@ -72,6 +83,9 @@ export interface ScheduleHost {
 /** Threads worth launching for a reduction with few outputs (below this, rule 4 splits it). */
 const TARGET_THREADS = 16384;
 const MAX_PARTIALS = 1024;
+/** Threads of a walk, and the fewest rows each walks. */
+const MAX_WALKERS = 4096;
+const MIN_WALK_ROWS = 32;
 
 /** Kernels, in the order they must be recorded, that compute every definition still held. */
 export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[] {
@@ -92,14 +106,35 @@ export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[]
     }
   }
   if (!stored.size) return [];
+
+  // The walk (src/gpu/walks.ts): its reductions' finished values are stored, what they read across
+  // the walked axis is stored before it, and what depends on them runs after it.
+  const batchOf = new Map<Expr, Expr[]>();
+  for (const stores of batches.values()) for (const st of stores) batchOf.set(st.expr, stores.map((x) => x.expr));
+  const walk = findWalk(stored, assigns, batchOf, host.maxBindings);
+  const walkRows = new Set(walk?.rows);
+  const walkPos = walk ? Math.max(...walk.rows.map((e) => e.id), ...[...walk.reduces.keys()].map((r) => r.id)) : -1;
+  if (walk) {
+    for (const b of walk.before) if (!stored.has(b)) stored.set(b, host.scratch(b.size));
+    for (const r of walk.reduces.keys()) if (!stored.has(r)) stored.set(r, host.scratch(r.size));
+    for (const [id, stores] of batches) {
+      const rest = stores.filter((st) => !walkRows.has(st.expr));
+      if (rest.length) batches.set(id, rest);
+      else batches.delete(id);
+    }
+  }
+  /** Where a node runs among the queued ones: its own place, or just after the walk if it depends on it. */
+  const pos = (e: Expr) => (walkRows.has(e) || walk?.reduces.has(e as ReduceExpr) ? walkPos : walk?.after.has(e) ? Math.max(e.id, walkPos) + 0.5 : e.id);
   /** Each batch at the place of its newest node: what was queued before it reads the old values. */
-  const batchAt = [...batches.values()].map((stores) => ({ id: Math.max(...stores.map((st) => st.expr.id)), stores }));
+  const batchAt = [...batches.values()].map((stores) => ({ id: Math.max(...stores.map((st) => pos(st.expr))), stores }));
 
   // Rule 2: parents before children (ids descend), counting readers and broadcast reads.
   const nodes = reachable([...stored.keys()]);
   const uses = new Map<Expr, number>();
   const spread = new Set<Expr>();
   for (const e of nodes) {
+    // What the walk computes inline counts only the readers outside it.
+    if (walk?.inline.has(e) || walkRows.has(e) || walk?.reduces.has(e as ReduceExpr)) continue;
     if (!stored.has(e) && e.op === 'reduce' && ((uses.get(e) ?? 0) > 1 || spread.has(e))) stored.set(e, host.scratch(e.size));
     const spreads = (!stored.has(e) && spread.has(e)) || (e.op === 'view' && broadcasts(e));
     for (const c of new Set(children(e))) {
@@ -113,6 +148,7 @@ export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[]
   for (let changed = true; changed; ) {
     changed = false;
     for (const e of [...stored.keys()]) {
+      if (walkRows.has(e) || walk?.reduces.has(e as ReduceExpr)) continue;
       const r = region(e, stored);
       if (r.bindings.size + 1 <= host.maxBindings && r.params <= MAX_PARAMS) continue;
       const cut = largestFitting(e, stored, host.maxBindings);
@@ -124,15 +160,15 @@ export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[]
 
   // An assignment's inlined reductions (a gradient nobody holds any more) are stored before it:
   // the assignment itself is one elementwise pass.
-  for (const e of assigns) for (const r of region(e, stored).reduces) stored.set(r, host.scratch(r.size));
+  for (const e of assigns) for (const r of walkRows.has(e) ? [] : region(e, stored).reduces) stored.set(r, host.scratch(r.size));
 
   // Rule 6: a stored node queued after an assignment that inlines a read of the assigned
   // storage's old values stores that read first (it was queued before, and runs before).
   for (let changed = true; changed; ) {
     changed = false;
     for (const e of [...stored.keys()]) {
-      if (assigns.has(e)) continue;
-      const before = new Set(batchAt.filter((b) => b.id < e.id).flatMap((b) => b.stores.map((st) => st.storage)));
+      if (assigns.has(e) || walkRows.has(e) || walk?.reduces.has(e as ReduceExpr)) continue;
+      const before = new Set(batchAt.filter((b) => b.id < pos(e)).flatMap((b) => b.stores.map((st) => st.storage)));
       if (!before.size) continue;
       for (const reader of oldReads(e, stored, before)) {
         stored.set(reader, host.scratch(reader.size));
@@ -196,9 +232,18 @@ export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[]
     g.members.add(e);
     groupOf.set(e, g);
   };
-  const roots = [...stored.keys()].filter((e) => !assigns.has(e));
-  const items = [...roots.map((e) => ({ id: e.id, e, stores: null })), ...batchAt.map((b) => ({ ...b, e: null }))].sort((a, b) => a.id - b.id);
+  const roots = [...stored.keys()].filter((e) => !assigns.has(e) && !walkRows.has(e) && !walk?.reduces.has(e as ReduceExpr));
+  const items: { id: number; e: Expr | null; stores: Store[] | null }[] = [
+    ...roots.map((e) => ({ id: pos(e), e, stores: null })),
+    ...batchAt.map((b) => ({ ...b, e: null })),
+    ...(walk ? [{ id: walkPos, e: null, stores: null }] : []),
+  ].sort((a, b) => a.id - b.id || +(a.e !== null || a.stores !== null) - +(b.e !== null || b.stores !== null));
   for (const item of items) {
+    if (!item.e && !item.stores) {
+      closeAll();
+      plans.push(...walkPlans(walk!, stored, host));
+      continue;
+    }
     if (item.e) {
       place(item.e, stored.get(item.e)!);
       continue;
@@ -216,6 +261,21 @@ export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[]
   closeAll();
   for (const s of extraStores) plans.push({ kind: 'elementwise', n: s.expr.size, stores: [s], loads: loadsFor(new Set()) });
   return plans.filter((p) => p.kind !== 'elementwise' || p.n > 0);
+}
+
+/** The walk kernel, then one finishing kernel per reduction that stores its value. */
+function walkPlans(walk: Walk, stored: ReadonlyMap<Expr, GpuStorage>, host: ScheduleHost): KernelPlan[] {
+  const members = new Set<Expr>([...walk.rows, ...walk.reduces.keys()]);
+  const loads = new Map([...stored].filter(([e]) => !members.has(e)));
+  const chunked = host.isSoftware;
+  const P = walkThreads(Math.max(1, Math.min(MAX_WALKERS, Math.ceil(walk.N / MIN_WALK_ROWS))), chunked);
+  const partials = [...walk.reduces].map(([reduce, axis]) => ({ reduce, axis, partial: host.scratch(reduce.size * P) }));
+  const plans: KernelPlan[] = [{ kind: 'walk', N: walk.N, P, chunked, rows: walk.rows.map((e) => ({ expr: e, storage: stored.get(e)! })), partials, loads }];
+  for (const { reduce, partial } of partials) {
+    const finish = reshape(reduceExpr(reduce.fn, src(partial, [reduce.size, P]), [1]), reduce.shape);
+    plans.push({ kind: 'rows', store: { expr: reduce, storage: stored.get(reduce)! }, loads: new Map(), replace: new Map([[reduce, finish]]) });
+  }
+  return plans;
 }
 
 /** The inlined node below `root` with the most parameters whose own region fits one kernel. */
@@ -274,19 +334,6 @@ function reductionPlans(store: Store, reduces: readonly ReduceExpr[], stored: Re
     { kind: 'partials', reduce: top, P, chunked, partial, loads },
     { kind: 'rows', store, loads, replace: new Map([[top, finish]]) },
   ];
-}
-
-/** A node's operands. */
-export function children(e: Expr): readonly Expr[] {
-  switch (e.op) {
-    case 'src':
-      return [];
-    case 'map':
-      return e.inputs;
-    case 'reduce':
-    case 'view':
-      return [e.x];
-  }
 }
 
 /** Every node reachable from `roots`, parents before children (descending id). */

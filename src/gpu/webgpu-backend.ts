@@ -60,6 +60,8 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
    * share it as pooled tensors share theirs (bind-group cache keys, the aliasing checks of updates).
    */
   private readonly external = new WeakMap<GPUBuffer, PooledBuffer>();
+  /** The storage of each wrapped app buffer (see wrapBuffer). */
+  private readonly wrapped = new WeakMap<GPUBuffer, WebGpuStorage>();
   private readonly onUncapturedError: (ev: Event) => void;
   private readonly pool: BufferPool;
   private readonly readbackPool: BufferPool;
@@ -317,7 +319,13 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
       buf = { buffer, bytes: buffer.size, id: this.nextExternalId--, lastBatch: 0, lastWrite: 0, poisoned: null, failed: false, noRetry: true, external: true };
       this.external.set(buffer, buf);
     }
-    return new WebGpuStorage(buf, n);
+    // Tensors over one app buffer share one storage while it lives: the compiler tells reads and
+    // in-place writes apart by storage, and a kernel must never bind one buffer twice with a write.
+    const live = this.wrapped.get(buffer);
+    if (live && live.refs > 0 && live.length === n) return this.retain(live);
+    const s = new WebGpuStorage(buf, n);
+    this.wrapped.set(buffer, s);
+    return s;
   }
 
   bufferOf(fn: string, s: GpuStorage): GPUBuffer {

@@ -139,7 +139,8 @@ export function slice(x: Expr, begin: readonly number[], shape: Shape): Expr {
   return view(x, shape, st, begin.reduce((acc, b, i) => acc + b * st[i]!, 0));
 }
 
-function isContiguous(shape: Shape, strides: readonly number[]): boolean {
+/** Whether strides read a shape's elements in row-major order (a plain reshape). */
+export function isContiguous(shape: Shape, strides: readonly number[]): boolean {
   let expect = 1;
   for (let d = shape.length - 1; d >= 0; d--) {
     if (shape[d] === 1) continue;
@@ -149,7 +150,21 @@ function isContiguous(shape: Shape, strides: readonly number[]): boolean {
   return true;
 }
 
-const sameDims = (a: Shape, b: Shape) => a.length === b.length && a.every((d, i) => d === b[i]);
+/** Whether two shapes are equal. */
+export const sameDims = (a: Shape, b: Shape) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** Whether reading through this view visits some element of x more than once (a broadcast). */
 export const broadcasts = (v: ViewExpr): boolean => v.size > v.x.size || v.shape.some((d, i) => d > 1 && v.strides[i] === 0);
+
+/** A node's operands. */
+export function children(e: Expr): readonly Expr[] {
+  switch (e.op) {
+    case 'src':
+      return [];
+    case 'map':
+      return e.inputs;
+    case 'reduce':
+    case 'view':
+      return [e.x];
+  }
+}

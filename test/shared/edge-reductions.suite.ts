@@ -66,6 +66,18 @@ export function edgeReductionsSuite(kind: BackendKind): void {
     // (PyTorch's mean over nothing is NaN; here a ShapeError on both backends, src/ops/reduce.ts.)
   });
 
+  // Fuzz seed 1101, shrunk: the incoming gradient is a sum over nothing, 0, and the rules are
+  // g · 2x and g · y, so 0 · NaN = NaN (a shader compiler that saw the 0 folded it away).
+  test('a unary gradient through an empty broadcast keeps NaN: 0 · NaN is NaN, as in PyTorch', async () => {
+    const w = pg.tensor([Number.NaN, 2], { requiresGrad: true });
+    w.square().expand([0, 2]).sum().backward();
+    same(await w.grad!.data(), [Number.NaN, 0], 'square');
+    const v = pg.tensor([Number.POSITIVE_INFINITY], { requiresGrad: true });
+    v.exp().expand([0]).sum().backward();
+    same(await v.grad!.data(), [Number.NaN], 'exp');
+    pg.dispose([w, v]);
+  });
+
   test('softmax over -inf: 0 where -inf, NaN for an all -inf row (as PyTorch)', async () => {
     const x = pg.tensor([[ninf, 0, 0], [ninf, ninf, 1]]);
     same(await values(x.softmax(-1)), [0, 0.5, 0.5, 0, 0, 1], 'softmax');

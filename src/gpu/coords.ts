@@ -1,0 +1,152 @@
+/**
+ * Index arithmetic for the renderer: a node is evaluated at one WGSL u32 expression per axis, so
+ * that a value's index names exactly the loop variables it depends on. Constants fold, which lets
+ * an unrolled short loop (a row of K ≤ 16) give each element a literal index that every reader of
+ * the same element shares, and lets a row's values (its max, its sum) hoist out of the loop over
+ * the row's elements.
+ */
+import { isContiguous } from '../ir/expr.ts';
+import { type Shape, stridesOf } from '../shape.ts';
+
+/** An index into a node: one u32 expression per axis, plus the row-major linear index where it is already at hand. */
+export interface Idx {
+  readonly c: readonly string[];
+  readonly lin?: string;
+}
+
+const num = (s: string): number | null => (/^\d+u$/.test(s) ? Number(s.slice(0, -1)) : null);
+export const lit = (n: number): string => `${n}u`;
+
+/**
+ * Expressions known to be x · a + b (b < a, x ≥ 0 an index): what a row walk's indices look like
+ * (o · K + j), so that dividing by K gives back o and the remainder j. Keyed by the text, and by
+ * the names the renderer binds such texts to; reset per kernel (resetForms).
+ */
+interface Affine {
+  readonly x: string;
+  readonly a: number;
+  readonly b: number;
+}
+const forms = new Map<string, Affine>();
+
+/** Forgets the names of the previous kernel. */
+export function resetForms(): void {
+  forms.clear();
+}
+
+/** Records that `name` stands for `code`. */
+export function alias(name: string, code: string): void {
+  const f = forms.get(code);
+  if (f) forms.set(name, f);
+}
+
+const formOf = (s: string): Affine => forms.get(s) ?? { x: s, a: 1, b: 0 };
+
+function affine(x: string, a: number, b: number): string {
+  const s = b === 0 ? mul(x, a) : `(${mul(x, a)} + ${b}u)`;
+  if (a > 1 || b > 0) forms.set(s, { x, a, b });
+  return s;
+}
+
+export function add(a: string, b: string): string {
+  const x = num(a);
+  const y = num(b);
+  if (x !== null && y !== null) return lit(x + y);
+  if (x === 0) return b;
+  if (y === 0) return a;
+  const f = y !== null ? formOf(a) : x !== null ? formOf(b) : null;
+  const c = y ?? x;
+  if (f && c !== null && f.b + c < f.a) return affine(f.x, f.a, f.b + c);
+  return `(${a} + ${b})`;
+}
+
+export function mul(a: string, k: number): string {
+  const x = num(a);
+  if (x !== null) return lit(x * k);
+  if (k === 0) return '0u';
+  if (k === 1) return a;
+  const f = formOf(a);
+  if (f.b === 0 && f.a > 1) return mul(f.x, f.a * k);
+  const s = `${a} * ${k}u`;
+  forms.set(s, { x: a, a: k, b: 0 });
+  return s;
+}
+
+function div(a: string, k: number): string {
+  const x = num(a);
+  if (x !== null) return lit(Math.floor(x / k));
+  if (k === 1) return a;
+  const f = formOf(a);
+  if (f.a % k === 0) return add(mul(f.x, f.a / k), lit(Math.floor(f.b / k)));
+  if (k % f.a === 0 && f.a > 1) return div(f.x, k / f.a);
+  return `(${a} / ${k}u)`;
+}
+
+function mod(a: string, k: number): string {
+  const x = num(a);
+  if (x !== null) return lit(x % k);
+  if (k === 1) return '0u';
+  const f = formOf(a);
+  if (f.a % k === 0) return lit(f.b % k);
+  if (k % f.a === 0 && f.a > 1) return add(mul(mod(f.x, k / f.a), f.a), lit(f.b));
+  return `(${a} % ${k}u)`;
+}
+
+/** The coordinates of linear index `lin` (known to be below the shape's size) in `shape`. */
+export function delinearize(lin: string, shape: Shape): Idx {
+  const st = stridesOf(shape);
+  const first = shape.findIndex((d) => d !== 1);
+  return { c: shape.map((d, k) => (d === 1 ? '0u' : k === first ? div(lin, st[k]!) : mod(div(lin, st[k]!), d))), lin };
+}
+
+/** The row-major linear index of `idx` in `shape`. */
+export function linearOf(idx: Idx, shape: Shape): string {
+  if (idx.lin !== undefined) return idx.lin;
+  const st = stridesOf(shape);
+  return idx.c.reduce((acc, c, k) => (shape[k] === 1 ? acc : add(acc, mul(c, st[k]!))), '0u');
+}
+
+/** How a view's axes step along its operand's axes: per view axis, the operand axis (-1: none) and the step in it; the base offset per operand axis. */
+export interface ViewAxes {
+  readonly k: readonly number[];
+  readonly m: readonly number[];
+  readonly off: readonly number[];
+}
+
+/**
+ * The view (shape, strides, base) over an operand of shape `xs` axis by axis, where each of its
+ * axes steps along one operand axis within that axis's bounds (permute, expand, slice, splitting
+ * an axis); null where some axis crosses operand axes (merging them).
+ */
+export function viewAxes(shape: Shape, strides: readonly number[], base: number, xs: Shape): ViewAxes | null {
+  const xst = stridesOf(xs);
+  const off = xs.map((d, k) => Math.floor(base / xst[k]!) % d);
+  const reach = [...off];
+  const k: number[] = [];
+  const m: number[] = [];
+  for (let d = 0; d < shape.length; d++) {
+    k.push(-1);
+    m.push(0);
+    if (shape[d] === 1 || strides[d] === 0) continue;
+    const kk = xs.findIndex((x, j) => x > 1 && strides[d]! % xst[j]! === 0);
+    if (kk < 0) return null;
+    k[d] = kk;
+    m[d] = strides[d]! / xst[kk]!;
+    reach[kk]! += (shape[d]! - 1) * m[d]!;
+    if (reach[kk]! >= xs[kk]!) return null;
+  }
+  return { k, m, off };
+}
+
+/** The index into a view's operand (of shape `xs`) for index `idx` into the view. */
+export function viewIndex(idx: Idx, shape: Shape, strides: readonly number[], base: number, xs: Shape): Idx {
+  const contiguous = base === 0 && isContiguous(shape, strides);
+  const lin = contiguous && idx.lin !== undefined ? idx.lin : shape.reduce((acc, d, k) => (d === 1 ? acc : add(acc, mul(idx.c[k]!, strides[k]!))), lit(base));
+  const axes = viewAxes(shape, strides, base, xs);
+  if (!axes) return delinearize(lin, xs);
+  const terms: string[][] = xs.map(() => []);
+  axes.k.forEach((k, d) => {
+    if (k >= 0) terms[k]!.push(mul(idx.c[d]!, axes.m[d]!));
+  });
+  return { c: xs.map((_, k) => terms[k]!.reduce(add, lit(axes.off[k]!))), lin: contiguous ? lin : undefined };
+}

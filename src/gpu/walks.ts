@@ -1,0 +1,261 @@
+/**
+ * Walks: the scheduler's plan for a step over pixels. Reductions whose few outputs sum over one
+ * long axis (a scalar loss, a palette's gradient: every pixel contributes) are computed together
+ * in one kernel whose threads each walk a range of that axis's rows, accumulating every such
+ * reduction's partial sums at once; values stored row by row along the same axis (a per-pixel
+ * parameter's gradient and its optimizer update) are written by the same kernel as it passes each
+ * row. Everything a row needs (a softmax over its K weights, its mix of the palette) is computed
+ * once per row, in registers, and never stored. A small second kernel finishes the partial sums.
+ *
+ * findWalk decides what goes in; it checks that each member reads the walked axis element by
+ * element (a row's values depend only on that row, besides what is the same for every row), and
+ * that an in-place update in the walk reads its target only at the row it writes.
+ */
+import { children, type Expr, isContiguous, type ReduceExpr, sameDims } from '../ir/expr.ts';
+import { stridesOf } from '../shape.ts';
+import { viewAxes } from './coords.ts';
+import type { GpuStorage } from './gpu-ops.ts';
+import { MAX_PARAMS } from './quirks.ts';
+
+/** Reductions with at most this many outputs join a walk (each thread keeps one accumulator per output). */
+const MAX_WALK_OUTPUTS = 64;
+/** A reduction joins a walk when it sums at least this many elements per output. */
+const MIN_WALK_LENGTH = 4096;
+/** A stored node is written row by row when a row has at most this many elements (unrolled). */
+const MAX_ROW = 64;
+
+export interface Walk {
+  /** Length of the walked axis. */
+  readonly N: number;
+  /** Reductions over the walked axis, each with the axis of its operand that is walked. */
+  readonly reduces: ReadonlyMap<ReduceExpr, number>;
+  /** Stored nodes written row by row (their axis 0 is walked). */
+  readonly rows: readonly Expr[];
+  /** Stored nodes the walk reads. */
+  readonly loads: ReadonlySet<Expr>;
+  /** Reductions across the walked axis that members read: stored before the walk. */
+  readonly before: ReadonlySet<Expr>;
+  /** Nodes the walk computes inline. */
+  readonly inline: ReadonlySet<Expr>;
+  /** Nodes that depend on the walk's reductions (the reductions included). */
+  readonly after: ReadonlySet<Expr>;
+}
+
+interface Scan {
+  readonly loads: Set<Expr>;
+  readonly before: Set<Expr>;
+  readonly bindings: Set<unknown>;
+  readonly params: Set<readonly number[]>;
+  /** Each source read: its storage, and where the row is in it (-1: the same for every row). */
+  readonly reads: { storage: unknown; shape: readonly number[]; at: At }[];
+  readonly seen: Set<string>;
+  readonly nodes: Set<Expr>;
+}
+
+/** Where the walked row o is in a node's index: coordinate p is (o + off) · B + j, with j < B. */
+interface At {
+  readonly p: number;
+  readonly B: number;
+  readonly off: number;
+}
+const NONE: At = { p: -1, B: 1, off: 0 };
+
+const newScan = (): Scan => ({ loads: new Set(), before: new Set(), bindings: new Set(), params: new Set(), reads: [], seen: new Set(), nodes: new Set() });
+
+/** The row's place in `xs` when a node of shape `shape` is read as `xs` in row-major order. */
+function reshaped(shape: readonly number[], at: At, xs: readonly number[]): At | null {
+  // The row is the block [(o + off) · W, (o + off + 1) · W) of the linear index.
+  const W = at.B * stridesOf(shape)[at.p]!;
+  const xst = stridesOf(xs);
+  const k = xs.findIndex((d, kk) => W % xst[kk]! === 0 && (d * xst[kk]!) % W === 0 && d * xst[kk]! >= W);
+  return k < 0 ? null : { p: k, B: W / xst[k]!, off: at.off };
+}
+
+/**
+ * Follows the walked row down from `e` to the sources and stored nodes. False where an index
+ * mixes the row with other rows (an axis that steps over several rows at once).
+ */
+function scan(e: Expr, at: At, root: Expr, stored: ReadonlyMap<Expr, GpuStorage>, s: Scan): boolean {
+  const key = `${e.id}:${at.p}:${at.B}:${at.off}`;
+  if (s.seen.has(key)) return true;
+  s.seen.add(key);
+  if (e !== root && stored.has(e)) {
+    s.loads.add(e);
+    s.bindings.add(stored.get(e));
+    s.reads.push({ storage: stored.get(e), shape: e.shape, at });
+    return true;
+  }
+  s.nodes.add(e);
+  switch (e.op) {
+    case 'src':
+      s.bindings.add(e.storage);
+      s.reads.push({ storage: e.storage, shape: e.shape, at });
+      return true;
+    case 'map':
+      s.params.add(e.params);
+      return e.inputs.every((x) => {
+        if (at.p < 0 || sameDims(x.shape, e.shape)) return scan(x, at, root, stored, s);
+        const a = reshaped(e.shape, at, x.shape);
+        return a !== null && scan(x, a, root, stored, s);
+      });
+    case 'view': {
+      if (at.p < 0 || e.strides[at.p] === 0) return scan(e.x, NONE, root, stored, s);
+      if (e.base === 0 && e.size === e.x.size && isContiguous(e.shape, e.strides)) {
+        const a = reshaped(e.shape, at, e.x.shape);
+        return a !== null && scan(e.x, a, root, stored, s);
+      }
+      // The row's block in operand axis k is B·m wide; what the other axes add must stay inside it.
+      const a = viewAxes(e.shape, e.strides, e.base, e.x.shape);
+      const k = a?.k[at.p] ?? -1;
+      if (!a || k < 0) return false;
+      const W = at.B * a.m[at.p]!;
+      let spread = (at.B - 1) * a.m[at.p]! + (a.off[k]! % W);
+      a.k.forEach((kk, d) => {
+        if (kk === k && d !== at.p) spread += (e.shape[d]! - 1) * a.m[d]!;
+      });
+      if (spread >= W) return false;
+      return scan(e.x, { p: k, B: W, off: at.off + Math.floor(a.off[k]! / W) }, root, stored, s);
+    }
+    case 'reduce':
+      // Across the walked axis, or the same for every row (a softmax's max, broadcast back): either
+      // way computed once before the walk, never once per row.
+      if ((at.p >= 0 && e.axes.includes(at.p)) || (at.p < 0 && e.x.size > MAX_ROW)) {
+        s.before.add(e);
+        return true;
+      }
+      return scan(e.x, at, root, stored, s);
+  }
+}
+
+/** Reductions inlined below the stored nodes (not inside another reduction's operand walk). */
+function reductionsBelow(roots: Iterable<Expr>, stored: ReadonlyMap<Expr, GpuStorage>): ReduceExpr[] {
+  const seen = new Set<Expr>();
+  const found: ReduceExpr[] = [];
+  const stack = [...roots].map((e) => [e, e] as const);
+  while (stack.length) {
+    const [e, root] = stack.pop()!;
+    if (seen.has(e) || (e !== root && stored.has(e))) continue;
+    seen.add(e);
+    if (e.op === 'reduce') found.push(e);
+    for (const c of children(e)) stack.push([c, root]);
+  }
+  return found.sort((a, b) => a.id - b.id);
+}
+
+/** The walked axis of a reduction that can join a walk: its longest reduced axis. */
+function walkedAxis(r: ReduceExpr): number {
+  if (r.size > MAX_WALK_OUTPUTS || r.x.size / Math.max(1, r.size) < MIN_WALK_LENGTH) return -1;
+  return r.axes.reduce((best, a) => (r.x.shape[a]! > r.x.shape[best]! ? a : best), r.axes[0]!);
+}
+
+/**
+ * The walk for a schedule's stored nodes, or null: the largest group of long reductions over
+ * axes of one length, with the stored nodes that can be written row by row beside them.
+ */
+export function findWalk(stored: ReadonlyMap<Expr, GpuStorage>, assigns: ReadonlySet<Expr>, batchOf: ReadonlyMap<Expr, readonly Expr[]>, maxBindings: number): Walk | null {
+  const candidates = reductionsBelow(stored.keys(), stored).filter((r) => walkedAxis(r) >= 0);
+  if (!candidates.length) return null;
+  const byN = new Map<number, ReduceExpr[]>();
+  for (const r of candidates) {
+    const N = r.x.shape[walkedAxis(r)]!;
+    byN.set(N, [...(byN.get(N) ?? []), r]);
+  }
+  const [N, group] = [...byN].sort((a, b) => b[1].length - a[1].length)[0]!;
+  const order = new Set<Expr>();
+  const stack = [...stored.keys()];
+  while (stack.length) {
+    const e = stack.pop()!;
+    if (order.has(e)) continue;
+    order.add(e);
+    stack.push(...children(e));
+  }
+  const sorted = [...order].sort((a, b) => a.id - b.id);
+  /** The nodes that depend on any of `from` (them included). */
+  const dependents = (from: Iterable<Expr>) => {
+    const set = new Set<Expr>(from);
+    for (const e of sorted) if (children(e).some((c) => set.has(c))) set.add(e);
+    return set;
+  };
+  // What a walked reduction reads from before the walk must not itself wait for a reduction of
+  // the walk (it would recompute that reduction per element).
+  const afterCandidates = dependents(group);
+  const all = newScan();
+  const reduces = new Map<ReduceExpr, number>();
+  for (const r of group) {
+    const s = newScan();
+    const a = walkedAxis(r);
+    if (!scan(r.x, { p: a, B: 1, off: 0 }, r, stored, s) || [...s.before, ...s.loads].some((b) => afterCandidates.has(b))) continue;
+    reduces.set(r, a);
+    merge(all, s);
+  }
+  if (!reduces.size) return null;
+
+  // What depends on a reduction of the walk runs after it.
+  const reaching = dependents(reduces.keys());
+  const reachesWalk = (e: Expr) => reaching.has(e);
+
+  // Stored nodes along the same axis join as rows, if each row reads only what rows before the walk made.
+  const rows: Expr[] = [];
+  const scans = new Map<Expr, Scan>();
+  for (const [e] of stored) {
+    if (!e.shape.length || e.shape[0]! % N !== 0 || e.size / N > MAX_ROW || reachesWalk(e)) continue;
+    const s = newScan();
+    if (!scan(e, { p: 0, B: e.shape[0]! / N, off: 0 }, e, stored, s) || [...s.before, ...s.loads].some(reachesWalk)) continue;
+    rows.push(e);
+    scans.set(e, s);
+  }
+  // An update joins only if everything in the walk reads its target at the row it writes.
+  const everyScan = [all, ...scans.values()];
+  const accepted = rows.filter((e) => {
+    const target = stored.get(e);
+    return !assigns.has(e) || everyScan.every((s) => s.reads.every((r) => r.storage !== target || (r.at.p === 0 && r.at.off === 0 && r.shape[0] === r.at.B * N)));
+  });
+  // A value overwritten by an update in the same walk is stored by a kernel of its own before it
+  // (a kernel cannot bind one buffer twice for writing).
+  const written = new Set(accepted.filter((e) => assigns.has(e)).map((e) => stored.get(e)));
+  const members = accepted.filter((e) => assigns.has(e) || !written.has(stored.get(e)));
+  // Rows are dropped, newest first, until the kernel's bindings and parameters fit.
+  for (;;) {
+    // The rest of an update's batch runs after the walk: it must not read what the walk overwrote.
+    const unsafe = members.findIndex((e) => assigns.has(e) && !restSafe(e, members, batchOf, stored));
+    if (unsafe >= 0) {
+      members.splice(unsafe, 1);
+      continue;
+    }
+    const total = newScan();
+    merge(total, all);
+    for (const e of members) merge(total, scans.get(e)!);
+    const outputs = new Set<unknown>(members.map((e) => stored.get(e)));
+    const inputs = [...total.bindings].filter((b) => !outputs.has(b)).length;
+    const params = [...total.params].reduce((n, a) => n + a.length, 0);
+    // One reduction and no update written as the walk passes: the partial sums' plan is as good
+    // (src/gpu/schedule.ts, rule 4).
+    if (reduces.size < 2 && !members.some((e) => assigns.has(e))) return null;
+    if (inputs + outputs.size + reduces.size <= maxBindings && params <= MAX_PARAMS) {
+      return { N, reduces, rows: members, loads: total.loads, before: total.before, inline: total.nodes, after: reaching };
+    }
+    if (!members.length) return null;
+    members.pop();
+  }
+}
+
+/** Whether the members of `e`'s batch that stay out of the walk read no target the walk writes. */
+function restSafe(e: Expr, members: readonly Expr[], batchOf: ReadonlyMap<Expr, readonly Expr[]>, stored: ReadonlyMap<Expr, GpuStorage>): boolean {
+  const targets = new Set(members.map((m) => stored.get(m)));
+  return (batchOf.get(e) ?? [])
+    .filter((x) => !members.includes(x))
+    .every((x) => {
+      const s = newScan();
+      scan(x, NONE, x, stored, s);
+      return s.reads.every((r) => !targets.has(r.storage as GpuStorage));
+    });
+}
+
+function merge(into: Scan, s: Scan): void {
+  for (const x of s.loads) into.loads.add(x);
+  for (const x of s.before) into.before.add(x);
+  for (const x of s.bindings) into.bindings.add(x);
+  for (const x of s.params) into.params.add(x);
+  for (const x of s.nodes) into.nodes.add(x);
+  into.reads.push(...s.reads);
+}
