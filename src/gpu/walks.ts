@@ -228,9 +228,12 @@ export function findWalk(stored: ReadonlyMap<Expr, GpuStorage>, assigns: Readonl
     const outputs = new Set<unknown>(members.map((e) => stored.get(e)));
     const inputs = [...total.bindings].filter((b) => !outputs.has(b)).length;
     const params = [...total.params].reduce((n, a) => n + a.length, 0);
-    // One reduction and no update written as the walk passes: the partial sums' plan is as good
-    // (src/gpu/schedule.ts, rule 4).
-    if (reduces.size < 2 && !members.some((e) => assigns.has(e))) return null;
+    // A walk computes each row's shared values once for every output of every reduction in it; a
+    // single output with no update written as the walk passes does as well with the partial sums'
+    // plan (src/gpu/schedule.ts, rule 4). (A layers gradient, 4 outputs over 786K elements, was 4×
+    // slower there: each output recomputed the row.)
+    const reduced = [...reduces.keys()].reduce((n, r) => n + r.size, 0);
+    if (reduced < 2 && !members.some((e) => assigns.has(e))) return null;
     if (inputs + outputs.size + reduces.size <= maxBindings && params <= MAX_PARAMS) {
       return { N, reduces, rows: members, loads: total.loads, before: total.before, inline: total.nodes, after: reaching };
     }
