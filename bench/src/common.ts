@@ -107,6 +107,19 @@ export function lossLoop<L>(
   };
 }
 
+/** An instance for a plain-JavaScript loop whose step returns its loss (nothing to wait for or free). */
+export function cpuLoop(note: string, step: () => number): Instance {
+  return {
+    note,
+    async steps(count) {
+      let value = Number.NaN;
+      for (let i = 0; i < count; i++) value = step();
+      return value;
+    },
+    dispose() {},
+  };
+}
+
 export const now = (): number => performance.now();
 
 export function log(msg: string): void {

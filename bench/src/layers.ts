@@ -5,7 +5,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { blockUntilReady, jit, numpy as np, valueAndGrad, type Array as JaxArray } from '@jax-js/jax';
 import type { EngineFactory, EngineName } from './common.ts';
-import { uniform } from './common.ts';
+import { cpuLoop, uniform } from './common.ts';
 import { RawGpu, ROW_TOTAL_WGSL, grid, rawInstance, streamThreads, walkLoop } from './gpu.ts';
 import { colorMixFitInstance, pg } from './pixelgrad-api.ts';
 import { tfjsInstance } from './tfjs-api.ts';
@@ -212,15 +212,7 @@ const js: EngineFactory<LayersInput> = async ({ S, Y, c: c0, T }) => {
     c[3] = d - k * g3;
     return loss / n3;
   };
-  return {
-    note: 'single-threaded loop',
-    async steps(count) {
-      let value = Number.NaN;
-      for (let i = 0; i < count; i++) value = step();
-      return value;
-    },
-    dispose() {},
-  };
+  return cpuLoop('single-threaded loop', step);
 };
 
 export const layersEngines: Record<EngineName, EngineFactory<LayersInput>> = { pixelgrad, raw, tfjs, jax, js };

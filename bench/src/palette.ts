@@ -6,7 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { jit, numpy as np, nn, valueAndGrad, blockUntilReady, type Array as JaxArray } from '@jax-js/jax';
 import type { EngineFactory, EngineName, Instance } from './common.ts';
-import { uniform } from './common.ts';
+import { cpuLoop, uniform } from './common.ts';
 import { RawGpu, ROW_TOTAL_WGSL, grid, rawInstance, streamThreads, walkLoop } from './gpu.ts';
 import { colorMixFitInstance, pg } from './pixelgrad-api.ts';
 import { tfjsInstance } from './tfjs-api.ts';
@@ -368,15 +368,7 @@ const js: EngineFactory<PaletteInput> = async ({ S, L: L0, P: P0, T }) => {
     }
     return loss * inv;
   };
-  return {
-    note: 'single-threaded loop over pixels, Float32Array storage',
-    async steps(count) {
-      let value = Number.NaN;
-      for (let i = 0; i < count; i++) value = step();
-      return value;
-    },
-    dispose() {},
-  };
+  return cpuLoop('single-threaded loop over pixels, Float32Array storage', step);
 };
 
 export const paletteEngines: Record<EngineName, EngineFactory<PaletteInput>> = { pixelgrad, raw, tfjs, jax, js };

@@ -5,7 +5,7 @@
  */
 import { nn, numpy as np, type Array as JaxArray } from '@jax-js/jax';
 import type { EngineFactory, EngineName } from './common.ts';
-import { photoLike, uniform } from './common.ts';
+import { cpuLoop, photoLike, uniform } from './common.ts';
 import { grid, RawGpu, rawInstance, rowFinisherWgsl, streamThreads, walkLoop } from './gpu.ts';
 import { ADAM, jaxAdamFit } from './jax-api.ts';
 import { pg, plainFitInstance } from './pixelgrad-api.ts';
@@ -228,15 +228,7 @@ const js: EngineFactory<ToneInput> = async ({ S, x, T }) => {
     }
     return loss / n3;
   };
-  return {
-    note: 'single-threaded loop, analytic gradient',
-    async steps(count) {
-      let value = Number.NaN;
-      for (let i = 0; i < count; i++) value = step();
-      return value;
-    },
-    dispose() {},
-  };
+  return cpuLoop('single-threaded loop, analytic gradient', step);
 };
 
 export const toneEngines: Partial<Record<EngineName, EngineFactory<ToneInput>>> = { pixelgrad, raw, jax, js };

@@ -5,7 +5,7 @@
  */
 import { numpy as np, type Array as JaxArray } from '@jax-js/jax';
 import type { EngineFactory, EngineName } from './common.ts';
-import { photoLike, uniform } from './common.ts';
+import { cpuLoop, photoLike, uniform } from './common.ts';
 import { grid, type Kernel, RawGpu, rawInstance, rowFinisherWgsl, streamThreads } from './gpu.ts';
 import { ADAM, jaxAdamFit } from './jax-api.ts';
 import { pg, plainFitInstance } from './pixelgrad-api.ts';
@@ -216,15 +216,7 @@ const js: EngineFactory<TvInput> = async ({ S, Y }) => {
     [X, Xnext] = [Xnext, X];
     return data * w.data + diff * w.diff;
   };
-  return {
-    note: 'single-threaded loop, analytic gradient, X double-buffered',
-    async steps(n) {
-      let value = Number.NaN;
-      for (let i = 0; i < n; i++) value = step();
-      return value;
-    },
-    dispose() {},
-  };
+  return cpuLoop('single-threaded loop, analytic gradient, X double-buffered', step);
 };
 
 export const tvEngines: Partial<Record<EngineName, EngineFactory<TvInput>>> = { pixelgrad, raw, jax, js };

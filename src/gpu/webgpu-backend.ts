@@ -56,11 +56,9 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
   /** Ids of app buffers (pg.fromGPUBuffer) count down from -1, apart from the pool's. */
   private nextExternalId = -1;
   /**
-   * One entry per app buffer, however often it is wrapped: tensors over the same GPUBuffer then
-   * share it as pooled tensors share theirs (bind-group cache keys, the aliasing checks of updates).
+   * The last storage made over each app buffer: tensors over one GPUBuffer share it while it lives,
+   * and its pooled-buffer entry (its id keys bind groups) for as long as the GPUBuffer lives.
    */
-  private readonly external = new WeakMap<GPUBuffer, PooledBuffer>();
-  /** The storage of each wrapped app buffer (see wrapBuffer). */
   private readonly wrapped = new WeakMap<GPUBuffer, WebGpuStorage>();
   private readonly onUncapturedError: (ev: Event) => void;
   private readonly pool: BufferPool;
@@ -314,15 +312,11 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
         `${fn}: the buffer cannot be used on pixelgrad's device (${error.message.trim()}); create it on pg.backend().device, or pass your device to pg.init({ device })`,
       );
     }
-    let buf = this.external.get(buffer);
-    if (!buf) {
-      buf = { buffer, bytes: buffer.size, id: this.nextExternalId--, lastBatch: 0, lastWrite: 0, poisoned: null, failed: false, noRetry: true, external: true };
-      this.external.set(buffer, buf);
-    }
-    // Tensors over one app buffer share one storage while it lives: the compiler tells reads and
-    // in-place writes apart by storage, and a kernel must never bind one buffer twice with a write.
-    const live = this.wrapped.get(buffer);
-    if (live && live.refs > 0 && live.length === n) return this.retain(live);
+    // One storage while it lives: the compiler tells reads and in-place writes apart by storage, and
+    // a kernel must never bind one buffer twice with a write.
+    const last = this.wrapped.get(buffer);
+    if (last && last.refs > 0 && last.length === n) return this.retain(last);
+    const buf = last?.buf ?? { buffer, bytes: buffer.size, id: this.nextExternalId--, lastBatch: 0, lastWrite: 0, poisoned: null, failed: false, noRetry: true, external: true };
     const s = new WebGpuStorage(buf, n);
     this.wrapped.set(buffer, s);
     return s;
