@@ -30,3 +30,25 @@ export const test = base.extend<{ demo: Demo }>({
 });
 
 export { expect };
+
+/** Mean absolute difference (0-255) between two PNG screenshots of the same size, decoded in the page. */
+export async function pngDifference(page: Page, a: Buffer, b: Buffer): Promise<number> {
+  return page.evaluate(
+    async ([a64, b64]) => {
+      const pixels = async (b64: string) => {
+        const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+        const bmp = await createImageBitmap(new Blob([bytes], { type: 'image/png' }));
+        const c = new OffscreenCanvas(bmp.width, bmp.height);
+        const ctx = c.getContext('2d')!;
+        ctx.drawImage(bmp, 0, 0);
+        return ctx.getImageData(0, 0, bmp.width, bmp.height).data;
+      };
+      const [pa, pb] = await Promise.all([pixels(a64!), pixels(b64!)]);
+      if (pa.length !== pb.length) return 255;
+      let sum = 0;
+      for (let i = 0; i < pa.length; i += 4) sum += Math.abs(pa[i]! - pb[i]!) + Math.abs(pa[i + 1]! - pb[i + 1]!) + Math.abs(pa[i + 2]! - pb[i + 2]!);
+      return sum / ((pa.length / 4) * 3);
+    },
+    [a.toString('base64'), b.toString('base64')],
+  );
+}
