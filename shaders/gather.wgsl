@@ -1,5 +1,5 @@
 // Writes for the shape ops (reads through views are index arithmetic in the kernels that read
-// them, src/gpu/render.ts): one scatter kernel writes a block of a larger tensor; {{IDX}} is
+// them, src/gpu/render.ts): one scatter kernel writes a block of a larger tensor (a slice's gradient is a pad node, not a kernel); {{IDX}} is
 // straight-line code from stridedOffset() with the shape baked in.
 
 //# scatter
@@ -9,28 +9,4 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let i = linear_index(gid, nwg);
   if (i >= {{N}}u) { return; }
   out[{{IDX}}] = x[i];
-}
-
-//# slice_backward
-// One pass over the input's shape: the gradient inside the window, 0 outside, so dx needs no
-// separate clearing dispatch.
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = linear_index(gid, nwg);
-  if (i >= {{N}}u) { return; }
-  {{COORDS}}
-  if ({{INSIDE}}) {
-    dx[i] = g_[{{G_OFFSET}}];
-  } else {
-    dx[i] = 0.0;
-  }
-}
-
-//# zeros
-// The gradient of an empty slice: there is no g to bind.
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = linear_index(gid, nwg);
-  if (i >= {{N}}u) { return; }
-  dx[i] = 0.0;
 }

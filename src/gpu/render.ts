@@ -6,13 +6,19 @@
  * node or a source is a load. Each (node, index) is computed once per kernel, in the outermost
  * loop where everything it uses is defined, so loop-invariant work is hoisted out of reductions.
  */
-import { type Expr, type MapTemplate, type ReduceExpr, reduce as reduceExpr, sameDims } from '../ir/expr.ts';
+import { type Expr, type MapTemplate, type PadExpr, type ReduceExpr, reduce as reduceExpr, sameDims } from '../ir/expr.ts';
 import type { GpuStorage, KernelRun } from './gpu-ops.ts';
 import type { KernelPlan, Store } from './schedule.ts';
 import { add, alias, delinearize, type Idx, linearOf, lit, mul, resetForms, viewIndex } from './coords.ts';
 import { MAX_PARAMS, workgroupFor } from './quirks.ts';
 import { kernelCache, walkBounds, walkSizing, wgslModule } from './wgsl.ts';
 
+/**
+ * 0 (a sum over nothing, a pad's outside), but not a 0 the shader compiler can see: one it can see
+ * lets it fold 0 · x to 0 (SwiftShader does), where x = NaN or inf must give NaN, as in PyTorch.
+ * The top bit of an array's length is 0 at run time and unknown when compiling.
+ */
+const OPAQUE_ZERO = 'bitcast<f32>(arrayLength(&o0) >> 31u)';
 const cached = kernelCache('render');
 
 interface Scope {
@@ -186,6 +192,8 @@ class Body {
         this.key.push(`V${e.shape}:${e.strides}:${e.base}`);
         return this.eval(e.x, this.named(viewIndex(idx, e.shape, e.strides, e.base, e.x.shape), scope), scope);
       }
+      case 'pad':
+        return this.pad(e, key, idx, scope);
       case 'reduce':
         return this.reduce(e, key, idx);
     }
@@ -197,6 +205,33 @@ class Body {
     return { c: idx.c.map((c) => this.name(c, scope)), lin: idx.lin !== undefined && /^([a-z]\w*|\d+u)$/.test(idx.lin) ? idx.lin : undefined };
   }
 
+  /**
+   * Zero outside the operand's window. The operand is evaluated at every index, inside or not
+   * (u32 arithmetic wraps; bound-checked loads keep it in the buffer), and the select drops what
+   * is outside: a branch would split a walk's straight-line code.
+   */
+  private pad(e: PadExpr, key: string, idx: Idx, scope: Scope): string {
+    this.key.push(`P${e.shape}:${e.before}`);
+    const xs = e.x.shape;
+    const inside: string[] = [];
+    const c = idx.c.map((ci, d) => {
+      const b = e.before[d]!;
+      if (b === 0 && xs[d] === e.shape[d]) return ci;
+      const n = /^\d+u$/.test(ci) ? Number(ci.slice(0, -1)) : null;
+      if (n !== null) {
+        if (n < b || n >= b + xs[d]!) inside.push('false');
+        return lit(n >= b ? n - b : 0);
+      }
+      if (b > 0) inside.push(`${ci} >= ${b}u`);
+      if (b + xs[d]! < e.shape[d]!) inside.push(`${ci} < ${b + xs[d]!}u`);
+      return b > 0 ? `(${ci} - ${b}u)` : ci;
+    });
+    if (inside.includes('false') || e.x.size === 0) return OPAQUE_ZERO;
+    const v = this.eval(e.x, this.named({ c }, scope), scope);
+    if (!inside.length) return v;
+    return this.emit(key, `select(0.0, ${v}, ${inside.join(' && ')})`, this.placeOf([...idx.c, v].join(' ')));
+  }
+
   private reduce(e: ReduceExpr, key: string, idx: Idx): string {
     this.key.push(`R${e.fn}${e.x.shape}:${e.axes}`);
     if (e.fn === 'max') this.helpers.add(MAX_HELPERS);
@@ -206,10 +241,7 @@ class Body {
     const Rn = rShape.reduce((a, b) => a * b, 1);
     const at = (r: Idx): Idx => ({ c: xs.map((_, d) => { const k = e.axes.indexOf(d); return k < 0 ? idx.c[d]! : r.c[k]!; }) });
     const acc = this.fresh('a');
-    // A sum over nothing is 0, but not a 0 the shader compiler can see: one it can see lets it
-    // fold 0 · x to 0 (SwiftShader does), where x = NaN or inf must give NaN, as in PyTorch.
-    // The top bit of an array's length is 0 at run time and unknown when compiling.
-    const init = Rn === 0 && e.fn === 'sum' ? 'bitcast<f32>(arrayLength(&o0) >> 31u)' : INIT[e.fn];
+    const init = Rn === 0 && e.fn === 'sum' ? OPAQUE_ZERO : INIT[e.fn];
     place.lines.push(`var ${acc}: f32 = ${init};`);
     this.define(acc, place);
     const walked = this.walk?.node === e;

@@ -29,7 +29,7 @@
  *    queued after is stored first. Each optimizer call's assignments are one elementwise kernel
  *    that reads its element's old values and writes the new ones.
  */
-import { broadcasts, children, type Expr, type ReduceExpr, reduce as reduceExpr, reshape, src } from '../ir/expr.ts';
+import { broadcasts, children, type Expr, isContiguous, type ReduceExpr, reduce as reduceExpr, reshape, src } from '../ir/expr.ts';
 import { findWalk, type Walk } from './walks.ts';
 import { walkThreads } from './wgsl.ts';
 import type { GpuStorage } from './gpu-ops.ts';
@@ -106,6 +106,17 @@ export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[]
     }
   }
   if (!stored.size) return [];
+
+  // Rule 7: each thread of an assignment kernel writes its own elements in place, so what it reads
+  // of a storage the kernel assigns must be those elements: an operand that reads another element (a neighbour
+  // through a slice's gradient, a transpose, a broadcast) is stored first, while the old values
+  // still hold. The whole operand (a gradient), not each read: one buffer, not one per read.
+  for (const batch of batches.values()) {
+    const targets = new Set(batch.map((st) => st.storage));
+    for (const { expr } of batch) {
+      for (const c of children(expr)) if (!stored.has(c) && readsMoved(c, stored, targets)) stored.set(c, host.scratch(c.size));
+    }
+  }
 
   // The walk (src/gpu/walks.ts): its reductions' finished values are stored, what they read across
   // the walked axis is stored before it, and what depends on them runs after it.
@@ -297,6 +308,24 @@ function largestFitting(root: Expr, stored: ReadonlyMap<Expr, GpuStorage>, maxBi
   };
   walk(root);
   return best;
+}
+
+/**
+ * Whether `root`'s inlined region reads one of `targets` through a view or pad that moves the
+ * index (a reshape keeps it). Reductions are not entered: an assignment's reductions are stored
+ * or finished before it writes.
+ */
+function readsMoved(root: Expr, stored: ReadonlyMap<Expr, GpuStorage>, targets: ReadonlySet<GpuStorage>): boolean {
+  const seen = new Set<string>();
+  const walk = (e: Expr, moved: boolean): boolean => {
+    const key = `${e.id}:${moved}`;
+    if (seen.has(key) || (e !== root && stored.has(e)) || e.op === 'reduce') return false;
+    seen.add(key);
+    if (e.op === 'src') return moved && targets.has(e.storage as GpuStorage);
+    const moves = e.op === 'pad' || (e.op === 'view' && !(e.base === 0 && e.size === e.x.size && isContiguous(e.shape, e.strides)));
+    return children(e).some((c) => walk(c, moved || moves));
+  };
+  return walk(root, false);
 }
 
 /** Inlined nodes of `root`'s region that read the old values of one of `assigned`. */

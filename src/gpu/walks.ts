@@ -116,6 +116,10 @@ function scan(e: Expr, at: At, root: Expr, stored: ReadonlyMap<Expr, GpuStorage>
       if (spread >= W) return false;
       return scan(e.x, { p: k, B: W, off: at.off + Math.floor(a.off[k]! / W) }, root, stored, s);
     }
+    case 'pad':
+      // Rows stay rows where the walked axis is not padded; a padded one shifts them.
+      if (at.p < 0) return scan(e.x, NONE, root, stored, s);
+      return e.x.shape[at.p] === e.shape[at.p] && scan(e.x, at, root, stored, s);
     case 'reduce':
       // Across the walked axis, or the same for every row (a softmax's max, broadcast back): either
       // way computed once before the walk, never once per row.

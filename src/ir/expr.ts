@@ -9,7 +9,9 @@
  *   order is its output's);
  * - `view`: reads its operand at `base + Σ coord·stride`, in the operand's linear order: reshape
  *   (contiguous strides), permute, expand (stride 0), slice (offset base) are all this one node,
- *   index arithmetic in whatever kernel reads them, never a copy.
+ *   index arithmetic in whatever kernel reads them, never a copy;
+ * - `pad`: its operand placed at an offset inside zeros (a slice's gradient, one part of a cat),
+ *   also index arithmetic: a bounds test and a select, never a copy.
  *
  * Nodes are immutable and numbered in creation order, which is a topological order of the DAG.
  * The scheduler (src/gpu/schedule.ts) decides which nodes are stored and which kernels compute
@@ -82,7 +84,13 @@ export interface ViewExpr extends Base {
   readonly strides: readonly number[];
   readonly base: number;
 }
-export type Expr = SrcExpr | MapExpr | ReduceExpr | ViewExpr;
+export interface PadExpr extends Base {
+  readonly op: 'pad';
+  readonly x: Expr;
+  /** Per axis, where x's first element sits in this node's shape. */
+  readonly before: readonly number[];
+}
+export type Expr = SrcExpr | MapExpr | ReduceExpr | ViewExpr | PadExpr;
 
 let nextId = 0;
 const base = (shape: Shape) => ({ id: nextId++, shape: Object.freeze([...shape]), size: sizeOf(shape) });
@@ -139,6 +147,12 @@ export function slice(x: Expr, begin: readonly number[], shape: Shape): Expr {
   return view(x, shape, st, begin.reduce((acc, b, i) => acc + b * st[i]!, 0));
 }
 
+/** x (same rank as `shape`) at offset `before` inside `shape`, zeros around it. */
+export function pad(x: Expr, before: readonly number[], shape: Shape): Expr {
+  if (sameDims(x.shape, shape)) return x;
+  return { ...base(shape), op: 'pad', x, before: Object.freeze([...before]) };
+}
+
 /** Whether strides read a shape's elements in row-major order (a plain reshape). */
 export function isContiguous(shape: Shape, strides: readonly number[]): boolean {
   let expect = 1;
@@ -165,6 +179,7 @@ export function children(e: Expr): readonly Expr[] {
       return e.inputs;
     case 'reduce':
     case 'view':
+    case 'pad':
       return [e.x];
   }
 }

@@ -234,40 +234,6 @@ export function sliceWindow(s: Shape, { begin, end }: SliceAttrs): { begin: numb
   return { begin: b, end: e };
 }
 
-/** WGSL for dx = g inside the window [b, e) of inShape, 0 outside. */
-function sliceBackwardWgsl(inShape: Shape, b: readonly number[], e: readonly number[]): string {
-  const gShape = e.map((v, d) => v - b[d]!);
-  const gs = stridesOf(gShape);
-  const coords: string[] = [];
-  const inside: string[] = [];
-  const offset: string[] = [];
-  let div = 1;
-  for (let d = inShape.length - 1; d >= 0; d--) {
-    const dim = inShape[d]!;
-    if (dim !== 1) {
-      const c = `c${d}`;
-      coords.push(`let ${c} = ${div === 1 ? `i % ${dim}u` : `(i / ${div}u) % ${dim}u`};`);
-      if (b[d]! > 0) inside.push(`${c} >= ${b[d]}u`);
-      if (e[d]! < dim) inside.push(`${c} < ${e[d]}u`);
-      // Only evaluated inside the window, where c >= b: no u32 underflow.
-      if (gShape[d]! > 1) {
-        const rel = b[d] ? `(${c} - ${b[d]}u)` : c;
-        offset.push(gs[d] === 1 ? rel : `${rel} * ${gs[d]}u`);
-      }
-    }
-    div *= dim;
-  }
-  return wgslModule(
-    { inputs: ['g_'], outputs: ['dx'], threads: sizeOf(inShape) },
-    fill(section(src, 'slice_backward'), {
-      N: sizeOf(inShape),
-      COORDS: coords.join('\n  '),
-      INSIDE: inside.length ? inside.join(' && ') : 'true',
-      G_OFFSET: offset.length ? offset.join(' + ') : '0u',
-    }),
-  );
-}
-
 export const sliceOp = defineOp<SliceAttrs>({
   name: 'slice',
   arity: 1,
@@ -282,18 +248,11 @@ export const sliceOp = defineOp<SliceAttrs>({
       const st = stridesOf(inShape);
       gpuGather(k, x!, out, outShape, st, dot(sliceWindow(inShape, attrs).begin, st));
     },
+    // dx is grad inside the window and 0 around it: a pad node, index arithmetic in whatever reads it.
     backward(k, { shapes, attrs, outShape, grad }) {
       const inShape = shapes[0]!;
-      const n = sizeOf(inShape);
       const dx = k.alloc('slice backward', inShape);
-      if (sizeOf(outShape) === 0) {
-        const wgsl = cached(`zeros:${n}`, () => wgslModule({ inputs: [], outputs: ['dx'], threads: n }, fill(section(src, 'zeros'), { N: n })));
-        k.run({ name: 'slice_backward', wgsl, threads: n, inputs: [], outputs: [dx] });
-        return [dx];
-      }
-      const w = sliceWindow(inShape, attrs);
-      const wgsl = cached(`slice_b:${key(inShape)}:${key(w.begin)}:${key(w.end)}`, () => sliceBackwardWgsl(inShape, w.begin, w.end));
-      k.run({ name: 'slice_backward', wgsl, threads: n, inputs: [grad], outputs: [dx] });
+      k.define(dx, ir.pad(k.expr(grad, outShape), sliceWindow(inShape, attrs).begin, inShape));
       return [dx];
     },
   },

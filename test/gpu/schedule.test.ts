@@ -93,6 +93,17 @@ const programs: Program[] = [
       return [loss];
     },
   },
+  {
+    name: "a slice difference's gradient: the slices' gradients are pads read in place, no copy",
+    kernels: 1,
+    inputs: { x: { shape: [60, 20, 3], grad: true } },
+    run: ({ x }) => {
+      const down = x!.slice([1]).sub(x!.slice([0], [-1])).abs().sum();
+      const across = x!.slice([0, 1]).sub(x!.slice([0, 0], [60, -1])).square().sum();
+      down.add(across).backward();
+      return [];
+    },
+  },
 ];
 
 function makeInputs(p: Program, seed: number): Inputs {

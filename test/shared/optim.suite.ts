@@ -150,6 +150,34 @@ export function optimSuite(kind: BackendKind): void {
     });
   }
 
+  test('an update whose gradient reads other elements of the parameter (neighbours, a transpose) reads their old values', async () => {
+    // Each thread of an in-place update writes its own element: a gradient read at a neighbour or
+    // a mirrored index must not see another thread's new value.
+    const n = 4096;
+    const x0 = values(n, 6);
+    const X = pg.tensor(x0, { requiresGrad: true });
+    const m = 48;
+    const m0 = values(m * m, 7);
+    const M = pg.tensor(m0, { shape: [m, m], requiresGrad: true });
+    const opt = new pg.SGD([X, M], { lr: 0.1 });
+    const losses = pg.tidy(() => {
+      // d(sum (x[i+1] − x[i])²)/dx[i] = 2(x[i] − x[i−1]) − 2(x[i+1] − x[i]); d(sum M ⊙ Mᵀ)/dM = 2Mᵀ.
+      const a = X.slice([1]).sub(X.slice([0], [-1])).square().sum();
+      const b = M.mul(M.transpose()).sum();
+      a.backward();
+      b.backward();
+      opt.step();
+      opt.zeroGrad();
+      return [a, b];
+    });
+    const dx = (i: number) => (i > 0 ? 2 * (x0[i]! - x0[i - 1]!) : 0) - (i < n - 1 ? 2 * (x0[i + 1]! - x0[i]!) : 0);
+    expectClose(await X.data(), x0.map((v, i) => v - 0.1 * dx(i)), 1e-5, 1e-6, 'X after a step');
+    expectClose(await M.data(), m0.map((v, k) => v - 0.1 * 2 * m0[(k % m) * m + Math.floor(k / m)]!), 1e-5, 1e-6, 'M after a step');
+    expectClose(await losses[0]!.data(), [x0.slice(1).reduce((s, v, i) => s + (v - x0[i]!) ** 2, 0)], 1e-4, 1e-6, 'loss');
+    opt.dispose();
+    pg.dispose([X, M, ...losses]);
+  });
+
   for (const c of CASES.filter((x) => /momentum|nesterov|Adam lr|AdamW/.test(x.name))) {
     test(`${c.name}: ${STEPS} steps on a real loss (mean squared error) match PyTorch's rule`, async () => {
       // loss = mean((X * W - T)^2) over [8, 4], W [4] broadcast over rows; dL/dW_j = 2/32 sum_i (X_ij W_j - T_ij) X_ij.
