@@ -10,18 +10,16 @@ fn is_nan_f(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f80000
 fn is_inf_f(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u; }
 fn nan_f() -> f32 { var bits = 0x7fc00000u; return bitcast<f32>(bits); }
 fn inf_f() -> f32 { var bits = 0x7f800000u; return bitcast<f32>(bits); }
-// log: -inf at 0, NaN below 0 and for NaN, +inf at +inf.
+// log: -inf at 0, NaN below 0 and for NaN, +inf at +inf. Selects, not branches: a walk evaluates
+// these for every element of every row, and straight-line code keeps SIMD lanes (and SwiftShader's
+// emulated ones) together.
 fn log_real(x: f32) -> f32 {
-  if (is_nan_f(x) || x < 0.0) { return nan_f(); }
-  if (x == 0.0) { return -inf_f(); }
-  if (is_inf_f(x)) { return x; }
-  return log(x);
+  let r = select(select(log(x), x, is_inf_f(x)), -inf_f(), x == 0.0);
+  return select(r, nan_f(), is_nan_f(x) || x < 0.0);
 }
 // sqrt: NaN below 0 (and for NaN), x itself at 0 and +inf.
 fn sqrt_real(x: f32) -> f32 {
-  if (is_nan_f(x) || x < 0.0) { return nan_f(); }
-  if (x == 0.0 || is_inf_f(x)) { return x; }
-  return sqrt(x);
+  return select(select(sqrt(x), x, x == 0.0 || is_inf_f(x)), nan_f(), is_nan_f(x) || x < 0.0);
 }
 // C's pow, as PyTorch: x^0 = 1 and 1^y = 1 (even for NaN); otherwise NaN in gives NaN; 0^y is 0
 // (y > 0) or inf (y < 0); a negative base needs an integer exponent (odd keeps the sign) or gives
@@ -46,9 +44,9 @@ fn pow_real(a: f32, b: f32) -> f32 {
   return select(r, -r, a < 0.0 && odd_int);
 }
 fn sigmoid_f(x: f32) -> f32 {
-  if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); }
-  let e = exp(x);
-  return e / (1.0 + e);
+  // One exp of a non-positive number (no overflow), either side of 0.
+  let e = exp(-abs(x));
+  return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= 0.0);
 }
 // WGSL's max, min and clamp may drop a NaN; PyTorch's propagate it.
 fn max_nan(a: f32, b: f32) -> f32 { return select(max(a, b), nan_f(), is_nan_f(a) || is_nan_f(b)); }

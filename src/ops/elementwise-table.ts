@@ -59,6 +59,11 @@ export interface BinaryEntry {
   /** Which of a, b each gradient formula reads (so backward saves only those). */
   readonly usesA: 'a' | 'b' | 'ab' | 'none';
   readonly usesB: 'a' | 'b' | 'ab' | 'none';
+  /**
+   * Cheaper gradients for two tensor operands that also read the output y (a, b, y all loaded):
+   * the compiler shares y with the forward pass in a fused kernel, so reading it costs nothing.
+   */
+  readonly withY?: { readonly gradA: string; readonly gradB: string };
   readonly f: (a: number, b: number) => number;
   readonly da: (a: number, b: number, g: number) => number;
   readonly db: (a: number, b: number, g: number) => number;
@@ -114,6 +119,8 @@ export const BINARY: readonly BinaryEntry[] = [
     gradA: 'select(g * b * pow_real(a, b - 1.0), 0.0, b == 0.0)',
     // d/db = a^b ln a: 0 at a = 0 with b >= 0, NaN for a negative base (ln a), as PyTorch.
     gradB: 'select(g * pow_real(a, b) * log_real(a), 0.0, a == 0.0 && b >= 0.0)',
+    // d/db with y = a^b: y·ln a, one pow fewer.
+    withY: { gradA: 'select(g * b * pow_real(a, b - 1.0), 0.0, b == 0.0)', gradB: 'select(g * y * log_real(a), 0.0, a == 0.0 && b >= 0.0)' },
     usesA: 'ab',
     usesB: 'ab',
     f: powReal,

@@ -89,16 +89,19 @@ function binaryBackwardGpu(e: BinaryEntry, k: GpuOps, args: BackwardArgs<unknown
   const aliasB = !isScalar && needs[1]! && e.gradB === 'g' && sameShape(shapes[1]!, outShape);
   const [wantA, wantB] = [needs[0]! && !aliasA, !isScalar && needs[1]! && !aliasB];
   if (!wantA && !wantB) return [aliasA ? k.retain(args.grad) : null, aliasB ? k.retain(args.grad) : null];
-  const usesA = (wantA && needsA(e.usesA)) || (wantB && needsA(e.usesB));
-  const usesB = !isScalar && ((wantA && needsB(e.usesA)) || (wantB && needsB(e.usesB)));
+  const withY = isScalar ? undefined : e.withY;
+  const usesA = withY !== undefined || (wantA && needsA(e.usesA)) || (wantB && needsA(e.usesB));
+  const usesB = withY !== undefined || (!isScalar && ((wantA && needsB(e.usesA)) || (wantB && needsB(e.usesB))));
   const flags = `${+wantA}${+wantB}${+usesA}${+usesB}${+isScalar}`;
-  const loads = ['g', ...(usesA ? ['a'] : []), ...(usesB ? ['b'] : [])];
-  const t = template(`${e.name}:b:${flags}`, `${e.name}_backward`, loads, isScalar ? SCALAR_B : [], [...(wantA ? [e.gradA] : []), ...(wantB ? [e.gradB] : [])]);
+  const loads = ['g', ...(usesA ? ['a'] : []), ...(usesB ? ['b'] : []), ...(withY ? ['y'] : [])];
+  const rules = withY ?? e;
+  const t = template(`${e.name}:b:${flags}`, `${e.name}_backward`, loads, isScalar ? SCALAR_B : [], [...(wantA ? [rules.gradA] : []), ...(wantB ? [rules.gradB] : [])]);
   // Operands read where they broadcast; each gradient summed back to its input's shape in the same expression.
   const ins = [
     k.expr(args.grad, outShape),
     ...(usesA ? [ir.expand(k.expr(args.inputs[0]!, shapes[0]!), outShape)] : []),
     ...(usesB ? [ir.expand(k.expr(args.inputs[1]!, shapes[1]!), outShape)] : []),
+    ...(withY ? [k.expr(args.output!, outShape)] : []),
   ];
   const params = isScalar ? [scalar!] : [];
   const grad = (i: number, j: number) => {
@@ -143,10 +146,15 @@ function defineBinary(e: BinaryEntry): OpDef<unknown> {
     name: e.name,
     arity: 2,
     shape: ([a, b]) => broadcastShapes(e.name, a!, b!),
-    saves: (needs) => ({
-      inputs: [(needs[0]! && needsA(e.usesA)) || (needs[1]! && needsA(e.usesB)), (needs[0]! && needsB(e.usesA)) || (needs[1]! && needsB(e.usesB))],
-      output: false,
-    }),
+    saves: (needs) => {
+      const any = needs[0]! || needs[1]!;
+      return e.withY && any
+        ? { inputs: [true, true], output: true }
+        : {
+            inputs: [(needs[0]! && needsA(e.usesA)) || (needs[1]! && needsA(e.usesB)), (needs[0]! && needsB(e.usesA)) || (needs[1]! && needsB(e.usesB))],
+            output: false,
+          };
+    },
     gpu: {
       forward(k, [a, b], out, { shapes, outShape }) {
         const t = template(`${e.name}:f`, `${e.name}_forward`, ['a', 'b'], [], [e.wgsl]);
