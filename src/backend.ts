@@ -39,6 +39,15 @@ export interface BackendStats {
    */
   pipelinesCreated: number;
   /**
+   * Kernel schedules the fusing compiler built since init: one per distinct structure of queued
+   * work, so flat in a steady loop, which replays the schedule its first step built.
+   * @example
+   * const before = pg.memory().schedulesBuilt;
+   * step();
+   * pg.memory().schedulesBuilt - before; // 0 after the first steps
+   */
+  schedulesBuilt: number;
+  /**
    * Compute dispatches recorded since init.
    * @example
    * const before = pg.memory().dispatches;

@@ -192,6 +192,7 @@ export function memory(): MemoryInfo {
     buffersCreated: 0,
     bindGroupsCreated: 0,
     pipelinesCreated: 0,
+    schedulesBuilt: 0,
     dispatches: 0,
     submits: 0,
     paramWrites: 0,

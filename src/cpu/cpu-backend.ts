@@ -122,6 +122,7 @@ export class CpuBackend implements Backend {
       buffersCreated: this.created,
       bindGroupsCreated: 0,
       pipelinesCreated: 0,
+      schedulesBuilt: 0,
       dispatches: 0,
       submits: 0,
       paramWrites: 0,

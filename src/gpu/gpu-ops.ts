@@ -21,6 +21,8 @@ export interface KernelRun {
   readonly outputs: readonly GpuStorage[];
   /** Up to 16 floats, read in WGSL with param(i). */
   readonly params?: readonly number[];
+  /** The expressions' parameter arrays that `params` concatenates (a replayed schedule refills them: schedule-cache.ts). */
+  readonly paramArrays?: readonly (readonly number[])[];
 }
 
 export interface MapRun {

@@ -17,9 +17,13 @@ import { type Shape, sizeOf } from '../shape.ts';
 import type { GpuStorage, KernelRun, MapRun } from './gpu-ops.ts';
 import { renderAll } from './render.ts';
 import { type Def, schedule } from './schedule.ts';
+import { type RecordedSchedule, record, replay, signature } from './schedule-cache.ts';
 
 /** Definitions queued before the queue compiles what it has anyway: bounds planning and shader size. */
 export const MAX_QUEUED = 256;
+
+/** Distinct queue structures whose kernels are kept for reuse. */
+const MAX_SCHEDULES = 64;
 
 /** A constant (param 0), e.g. the gradient seed of backward(). */
 export const fillTemplate = (): MapTemplate => mapTemplate('fill', () => ({ name: 'fill', loads: [], lets: [], stores: ['param(0u)'], helpers: '' }));
@@ -43,6 +47,10 @@ export class LazyQueue {
   /** Storages from outside the queue that queued expressions read (retained). */
   private held = new Set<GpuStorage>();
   private batches = 0;
+  /** Schedules built (not replayed) so far. */
+  schedulesBuilt = 0;
+  /** Recorded schedules by structure, oldest first (schedule-cache.ts). */
+  private readonly schedules = new Map<string, RecordedSchedule>();
 
   constructor(private readonly host: LazyHost) {}
 
@@ -112,17 +120,28 @@ export class LazyQueue {
     this.clear();
     const scratch: GpuStorage[] = [];
     const isSoftware = this.host.isSoftware();
+    const alloc = (n: number) => {
+      const s = this.host.alloc('fused intermediate', [n]);
+      scratch.push(s);
+      return s;
+    };
     try {
-      const plans = schedule(defs, {
-        scratch: (n) => {
-          const s = this.host.alloc('fused intermediate', [n]);
-          scratch.push(s);
-          return s;
-        },
-        maxBindings: this.host.maxBindings,
-        isSoftware,
-      });
-      for (const k of renderAll(plans, isSoftware, this.host.maxBindings)) this.host.dispatch(k);
+      const sig = signature(defs, `${+isSoftware}|${this.host.maxBindings}`);
+      const known = this.schedules.get(sig.key);
+      if (known) {
+        for (const n of known.scratch) alloc(n);
+        for (const k of replay(known, sig, scratch)) this.host.dispatch(k);
+        return;
+      }
+      this.schedulesBuilt++;
+      const runs = renderAll(schedule(defs, { scratch: alloc, maxBindings: this.host.maxBindings, isSoftware }), isSoftware, this.host.maxBindings);
+      const rec = record(runs, sig, scratch);
+      if (rec) {
+        // A program that never repeats (new shapes every call) must not grow this without bound.
+        if (this.schedules.size >= MAX_SCHEDULES) this.schedules.delete(this.schedules.keys().next().value!);
+        this.schedules.set(sig.key, rec);
+      }
+      for (const k of runs) this.host.dispatch(k);
     } finally {
       for (const s of held) this.host.release(s);
       for (const s of scratch) this.host.release(s);

@@ -44,6 +44,7 @@ class Body {
   readonly inputs: GpuStorage[] = [];
   private readonly inputIndex = new Map<GpuStorage, number>();
   readonly params: number[] = [];
+  readonly paramArrays: (readonly number[])[] = [];
   private readonly paramBase = new Map<readonly number[], number>();
   readonly funcs = new Map<string, string>();
   readonly helpers = new Set<string>();
@@ -182,6 +183,7 @@ class Body {
         if (pb === undefined) {
           pb = this.params.length;
           this.params.push(...e.params);
+          this.paramArrays.push(e.params);
           this.paramBase.set(e.params, pb);
         }
         this.key.push(`M${e.t.id}.${e.j}@${pb}`);
@@ -344,7 +346,7 @@ ${indent(sections.join('\nstorageBarrier();\nworkgroupBarrier();\n').split('\n')
     ),
   );
   const name = `tail(${parts.map((p) => kernelName(storesOf(p), 'copy')).join(',')})`;
-  return { name, wgsl, threads: workgroupFor(T), inputs: b.inputs, outputs, params: b.params };
+  return { name, wgsl, threads: workgroupFor(T), inputs: b.inputs, outputs, params: b.params, paramArrays: b.paramArrays };
 }
 
 /** The kernel for a plan: WGSL (cached by its structure), bindings, parameters and thread count. */
@@ -405,7 +407,7 @@ function elementwise(n: number, stores: readonly Store[], loads: ReadonlyMap<Exp
       b.preamble() + body,
     );
   });
-  return { name: kernelName(stores, 'copy'), wgsl, threads: quads, inputs: b.inputs, outputs, params: b.params };
+  return { name: kernelName(stores, 'copy'), wgsl, threads: quads, inputs: b.inputs, outputs, params: b.params, paramArrays: b.paramArrays };
 }
 
 function rows(store: Store, loads: ReadonlyMap<Expr, GpuStorage>, replace?: ReadonlyMap<Expr, Expr>): KernelRun {
@@ -426,7 +428,7 @@ ${indent(b.root.lines, '  ')}
 }`,
     ),
   );
-  return { name: kernelName([store], 'rows'), wgsl, threads: O, inputs: b.inputs, outputs: [store.storage], params: b.params };
+  return { name: kernelName([store], 'rows'), wgsl, threads: O, inputs: b.inputs, outputs: [store.storage], params: b.params, paramArrays: b.paramArrays };
 }
 
 function partials(plan: Extract<KernelPlan, { kind: 'partials' }>, isSoftware: boolean): KernelRun {
@@ -455,7 +457,7 @@ ${indent(b.root.lines, '  ')}
 }`,
     ),
   );
-  return { name: `${reduce.fn}_reduce`, wgsl, threads: T, inputs: b.inputs, outputs: [plan.partial], params: b.params };
+  return { name: `${reduce.fn}_reduce`, wgsl, threads: T, inputs: b.inputs, outputs: [plan.partial], params: b.params, paramArrays: b.paramArrays };
 }
 
 /**
@@ -525,5 +527,5 @@ ${indent(results, '  ')}
     ),
   );
   const names = new Set([...plan.rows.map((st) => st.expr), ...plan.partials.map((x) => x.reduce)]);
-  return { name: `walk(${kernelName([...names].map((expr) => ({ expr, storage: outputs[0]! })), '').replace(/^fused\((.*)\)$/, '$1')})`, wgsl, threads: P, inputs: b.inputs, outputs, params: b.params };
+  return { name: `walk(${kernelName([...names].map((expr) => ({ expr, storage: outputs[0]! })), '').replace(/^fused\((.*)\)$/, '$1')})`, wgsl, threads: P, inputs: b.inputs, outputs, params: b.params, paramArrays: b.paramArrays };
 }

@@ -778,6 +778,7 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
       buffersCreated: this.pool.created + this.readbackPool.created,
       bindGroupsCreated: this.pipelines.bindGroupsCreated,
       pipelinesCreated: this.pipelines.pipelinesCreated,
+      schedulesBuilt: this.queue.schedulesBuilt,
       dispatches: this.recorder.dispatches,
       submits: this.recorder.submits,
       paramWrites: this.recorder.paramWrites,

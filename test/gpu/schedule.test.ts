@@ -178,5 +178,34 @@ test('a steady palette step from plain ops with Adam is a walk over the pixels a
   const l1 = (await second.data())[0]!;
   expect(pg.memory().dispatches - before).toBe(2);
   expect(l1).toBeLessThan(l0);
-  pg.dispose([second, opt, L, P, T]);
+  // The same structure again: its schedule is replayed with the new storages and Adam's new bias
+  // corrections, not rebuilt, and the step still descends.
+  const built = pg.memory().schedulesBuilt;
+  const third = step();
+  const l2 = (await third.data())[0]!;
+  expect(pg.memory().schedulesBuilt - built).toBe(0);
+  expect(l2).toBeLessThan(l1);
+  pg.dispose([second, third, opt, L, P, T]);
+});
+
+test('a replayed schedule reads the new inputs and the new constants, and a new structure builds its own', async () => {
+  await pg.init();
+  const run = async (x: pg.Tensor, s: number) => {
+    const y = x.mul(s).add(s).sum(1);
+    const v = await y.data();
+    y.dispose();
+    return [...v];
+  };
+  const a = pg.tensor([1, 2, 3, 4, 5, 6], { shape: [2, 3] });
+  const b = pg.tensor([6, 5, 4, 3, 2, 1], { shape: [2, 3] });
+  await run(a, 1);
+  const built = pg.memory().schedulesBuilt;
+  expect(await run(b, 2)).toEqual([36, 18]);
+  expect(await run(a, 3)).toEqual([27, 54]);
+  expect(pg.memory().schedulesBuilt - built).toBe(0);
+  // Another shape is another structure.
+  const c = pg.tensor([1, 2, 3, 4], { shape: [2, 2] });
+  expect(await run(c, 1)).toEqual([5, 9]);
+  expect(pg.memory().schedulesBuilt - built).toBe(1);
+  pg.dispose([a, b, c]);
 });

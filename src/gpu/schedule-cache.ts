@@ -1,0 +1,126 @@
+/**
+ * Schedules reused across steps: an eager training loop queues the same graph every step, with
+ * new storages and new parameter values but the same structure. The scheduler and the renderer
+ * are pure functions of that structure, so their kernels are recorded once per structure and
+ * replayed with the step's storages, scratch buffers and parameters (slots in the recorded runs).
+ *
+ * The structure is a canonical text of the queued definitions and every node they reach: nodes
+ * in creation order (a topological order), storages and parameter arrays numbered by first
+ * appearance (so two reads of one storage stay one binding), and what the scheduler looks at
+ * besides (which definitions are held, which are one optimizer call's assignments).
+ */
+import { children, type Expr } from '../ir/expr.ts';
+import type { GpuStorage, KernelRun } from './gpu-ops.ts';
+import type { Def } from './schedule.ts';
+
+/** A queue's structure and what fills its slots now. */
+export interface Signature {
+  readonly key: string;
+  readonly storages: readonly GpuStorage[];
+  readonly paramArrays: readonly (readonly number[])[];
+}
+
+/** A binding slot: one of the signature's storages, or the i-th scratch buffer of the schedule. */
+type Slot = { readonly from: 'storage' | 'scratch'; readonly i: number };
+
+interface RecordedRun {
+  readonly run: KernelRun;
+  readonly inputs: readonly Slot[];
+  readonly outputs: readonly Slot[];
+  /** The signature's parameter arrays whose concatenation is the run's parameters. */
+  readonly params: readonly number[];
+}
+
+export interface RecordedSchedule {
+  /** Elements of each scratch buffer, in allocation order. */
+  readonly scratch: readonly number[];
+  readonly runs: readonly RecordedRun[];
+}
+
+const slotOf = <K>(m: Map<K, number>, k: K): number => {
+  let i = m.get(k);
+  if (i === undefined) {
+    i = m.size;
+    m.set(k, i);
+  }
+  return i;
+};
+
+export function signature(defs: readonly Def[], context: string): Signature {
+  const reached = new Set<Expr>();
+  const stack = defs.map((d) => d.expr);
+  while (stack.length) {
+    const e = stack.pop()!;
+    if (reached.has(e)) continue;
+    reached.add(e);
+    for (const c of children(e)) stack.push(c);
+  }
+  const local = new Map<Expr, number>();
+  const storages = new Map<GpuStorage, number>();
+  const params = new Map<readonly number[], number>();
+  const batches = new Map<number, number>();
+  const parts: string[] = [context];
+  const at = (e: Expr) => local.get(e)!;
+  for (const e of [...reached].sort((a, b) => a.id - b.id)) {
+    local.set(e, local.size);
+    switch (e.op) {
+      case 'src':
+        parts.push(`s${slotOf(storages, e.storage as GpuStorage)}[${e.shape}]`);
+        break;
+      case 'map':
+        parts.push(`m${e.t.id}.${e.j}[${e.shape}]p${slotOf(params, e.params)}.${e.params.length}(${e.inputs.map(at)})`);
+        break;
+      case 'reduce':
+        parts.push(`r${e.fn}${e.axes}(${at(e.x)})`);
+        break;
+      case 'view':
+        parts.push(`v[${e.shape}]${e.strides}+${e.base}(${at(e.x)})`);
+        break;
+      case 'pad':
+        parts.push(`p[${e.shape}]${e.before}(${at(e.x)})`);
+        break;
+    }
+  }
+  for (const d of defs) {
+    const batch = d.batch === undefined ? '' : `b${slotOf(batches, d.batch)}`;
+    parts.push(`d${at(d.expr)}>${slotOf(storages, d.storage)}${batch}${d.storage.refs > 0 ? 'h' : ''}`);
+  }
+  return { key: parts.join(';'), storages: [...storages.keys()], paramArrays: [...params.keys()] };
+}
+
+/**
+ * The runs a fresh schedule rendered, as slots to refill; null where a run binds a storage or reads
+ * a parameter array the signature does not name (never expected; such a queue is just not cached).
+ */
+export function record(runs: readonly KernelRun[], sig: Signature, scratch: readonly GpuStorage[]): RecordedSchedule | null {
+  const storageSlot = new Map(sig.storages.map((s, i) => [s, i]));
+  const scratchSlot = new Map(scratch.map((s, i) => [s, i]));
+  const paramSlot = new Map(sig.paramArrays.map((a, i) => [a, i]));
+  const slot = (s: GpuStorage): Slot | null => {
+    const i = storageSlot.get(s);
+    if (i !== undefined) return { from: 'storage', i };
+    const j = scratchSlot.get(s);
+    return j === undefined ? null : { from: 'scratch', i: j };
+  };
+  const out: RecordedRun[] = [];
+  for (const run of runs) {
+    const inputs = run.inputs.map(slot);
+    const outputs = run.outputs.map(slot);
+    const params = (run.paramArrays ?? []).map((a) => paramSlot.get(a) ?? -1);
+    if (inputs.includes(null) || outputs.includes(null) || params.includes(-1)) return null;
+    if ((run.paramArrays ?? []).flat().length !== (run.params ?? []).length) return null;
+    out.push({ run, inputs: inputs as Slot[], outputs: outputs as Slot[], params });
+  }
+  return { scratch: scratch.map((s) => s.length), runs: out };
+}
+
+/** The recorded runs with this queue's storages, scratch buffers and parameters. */
+export function replay(rec: RecordedSchedule, sig: Signature, scratch: readonly GpuStorage[]): KernelRun[] {
+  const fill = (s: Slot) => (s.from === 'storage' ? sig.storages[s.i]! : scratch[s.i]!);
+  return rec.runs.map(({ run, inputs, outputs, params }) => ({
+    ...run,
+    inputs: inputs.map(fill),
+    outputs: outputs.map(fill),
+    params: params.flatMap((i) => sig.paramArrays[i]!),
+  }));
+}
