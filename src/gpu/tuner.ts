@@ -27,8 +27,9 @@ export interface GemmTiling {
  * few hundred threads fill any CPU; what counts is the multiply-adds per load. 16 × 16 blocks do
  * 256 vec4 multiply-adds per 32 vec4 loads, 8 × 4 do 32 per 12. matmul forward (with its sum and
  * read) at N=512 on SwiftShader, best of 8 in one page, machine shared (load ~5): 16 × 16 67-107
- * ms, 8 × 8 104-115, 8 × 16 and 16 × 8 133-138, 8 × 4 159-181. Bench, same run: 106 ms a step
- * against jax-js's 192 (8 × 4 blocks: 156 against 172).
+ * ms, 8 × 8 104-115, 8 × 16 and 16 × 8 133-138, 8 × 4 159-181. Quiet, same page: 16 × 16 47-50
+ * ms, 32 × 16 40-44 and 32 × 32 41 but their first call compiles for 1.4 and 2.9 s (16 × 16: 0.7).
+ * Bench, quiet: 48 ms a step against jax-js's 86 (8 × 4 blocks, busy: 156 against 172).
  */
 const CPU_BLOCKS: readonly (readonly [number, number])[] = [
   [16, 16],
