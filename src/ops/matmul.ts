@@ -4,6 +4,7 @@
  * dB = A^T @ g without transpose copies.
  */
 import type { GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
+import { type GemmTiling, gemmTiling } from '../gpu/tuner.ts';
 import { fill, kernelCache, section, stridedOffset, wgslModule } from '../gpu/wgsl.ts';
 import { ShapeError } from '../errors.ts';
 import { broadcastShapes, broadcastStrides, fmt, type Shape, sizeOf } from '../shape.ts';
@@ -30,51 +31,51 @@ interface Gemm {
 
 const XYZW = 'xyzw';
 const range = (n: number) => [...Array(n).keys()];
-/** Rows (or columns) per thread: 4, or fewer for thin matrices so matrix-vector products waste nothing. */
-const tile = (d: number) => (d >= 3 ? 4 : Math.max(d, 1));
 
 const cached = kernelCache('matmul');
 
-/** Threads worth keeping busy; fewer output tiles than this with a long inner dimension split k. */
-const TARGET_THREADS = 4096;
 /** Shortest k slice per thread, so partial sums stay a small part of the traffic. */
 const MIN_SLICE = 64;
 
+/** How many k slices: 1 unless the output has few blocks and k is long (dB of a batch-folded matmul, A^T·g of a GEMV). */
+function splitsFor(g: Gemm, blocks: number, target: number): number {
+  if (blocks >= target || g.K < 2 * MIN_SLICE) return 1;
+  return Math.max(1, Math.min(Math.ceil(target / blocks), Math.floor(g.K / MIN_SLICE), 1024));
+}
+
+interface Launch {
+  readonly t: GemmTiling;
+  readonly blocks: number;
+  readonly splits: number;
+  readonly chunk: number;
+}
+
+function gemmWgsl(g: Gemm, l: Launch): string {
+  const { M, N, K, transA, transB } = g;
+  const { TM, TN, width } = l.t;
+  const key = `${g.batch.join('x')}|${g.aBatch.join('x')}|${g.bBatch.join('x')}|${M},${N},${K},${+transA}${+transB}|${TM}x${TN}/${width},${l.splits},${l.chunk}`;
+  return cached(key, () => gemmSource(g, l));
+}
+
 /**
- * Rows of C per thread: 8 when the output still has TARGET_THREADS tiles of 8 × 4 (twice the
- * multiply-adds per load of a 4 × 4 tile), else tile(M). matmul forward at N=512 on SwiftShader,
- * two same-page runs each: 1.53-1.67 GFLOP/s with 8 rows against 1.28-1.34 with 4 (16 rows:
- * 1.52-1.72, no better, and twice the registers on a GPU).
+ * The kernel for one layout: each thread keeps TM rows × TN columns of C as TM × TN/4 vec4
+ * accumulators and, per step of k, loads its slices of A and B (vec4 where the layout is
+ * contiguous and aligned) before the multiply-adds.
  */
-function rowsPerThread(g: Gemm): number {
-  const tall = sizeOf(g.batch) * Math.ceil(g.M / 8) * Math.ceil(g.N / tile(g.N));
-  return g.M >= 8 && tall >= TARGET_THREADS ? 8 : tile(g.M);
-}
-
-/** How many k slices: 1 unless the output has few tiles and k is long (dB of a batch-folded matmul, A^T·g of a GEMV). */
-function splitsFor(g: Gemm, tiles: number): number {
-  if (tiles >= TARGET_THREADS || g.K < 2 * MIN_SLICE) return 1;
-  return Math.max(1, Math.min(Math.ceil(TARGET_THREADS / tiles), Math.floor(g.K / MIN_SLICE), 1024));
-}
-
-function gemmWgsl(g: Gemm, TM: number, tiles: number, splits: number, chunk: number): string {
+function gemmSource(g: Gemm, l: Launch): string {
   const { M, N, K, transA, transB } = g;
-  const key = `${g.batch.join('x')}|${g.aBatch.join('x')}|${g.bBatch.join('x')}|${M},${N},${K},${+transA}${+transB}|${TM},${splits},${chunk}`;
-  return cached(key, () => gemmSource(g, TM, tiles, splits, chunk));
-}
-
-function gemmSource(g: Gemm, TM: number, tiles: number, splits: number, chunk: number): string {
-  const { M, N, K, transA, transB } = g;
-  const TN = tile(N);
+  const { TM, TN, width } = l.t;
+  if (TN % 4 !== 0) throw new Error(`internal: matmul block of ${TN} columns is not whole vec4s`);
+  const V = TN / 4;
   const kstep = K % 4 === 0 ? 4 : 1;
   const aVec = !transA ? kstep === 4 : TM % 4 === 0 && M % 4 === 0;
-  const bVec = !transB ? TN === 4 && N % 4 === 0 : kstep === 4;
-  const cVec = TN === 4 && N % 4 === 0;
-  const vt = TN === 1 ? 'f32' : `vec${TN}<f32>`;
-  const vec = (xs: string[]) => (TN === 1 ? xs[0]! : `${vt}(${xs.join(', ')})`);
+  const bVec = !transB ? N % 4 === 0 : kstep === 4;
+  const cVec = N % 4 === 0;
+  const vec = (xs: string[]) => `vec4<f32>(${xs.join(', ')})`;
   const row = (r: number) => (M % TM === 0 ? `(m0 + ${r}u)` : `min(m0 + ${r}u, ${M - 1}u)`);
   const col = (c: number) => (N % TN === 0 ? `(n0 + ${c}u)` : `min(n0 + ${c}u, ${N - 1}u)`);
-  const [rows, cols, ks] = [range(TM), range(TN), range(kstep)];
+  const [rows, cols, ks, vs] = [range(TM), range(TN), range(kstep), range(V)];
+  const group = (v: number) => cols.slice(4 * v, 4 * v + 4);
   const setup: string[] = [];
   const step: string[] = [];
 
@@ -94,38 +95,44 @@ function gemmSource(g: Gemm, TM: number, tiles: number, splits: number, chunk: n
     aAt = (r, j) => `a${r}_${j}`;
   }
 
-  let bRow: (j: number) => string;
+  let bAt: (j: number, v: number) => string;
   if (bVec && !transB) {
-    // B[k, n0..n0+3] is one vec4.
-    for (const j of ks) step.push(`let b${j} = B[(bbase + (k + ${j}u) * ${N}u + n0) / 4u];`);
-    bRow = (j) => `b${j}`;
+    // B[k, n0..n0+TN-1] is V vec4s.
+    for (const j of ks) for (const v of vs) step.push(`let b${j}_${v} = B[(bbase + (k + ${j}u) * ${N}u + n0) / 4u + ${v}u];`);
+    bAt = (j, v) => `b${j}_${v}`;
   } else if (bVec) {
-    // Transposed B: B[k..k+3, n] is one vec4.
+    // Transposed B: B[k..k+3, n] is one vec4 per column.
     for (const c of cols) setup.push(`let bc${c} = (bbase + ${col(c)} * ${K}u) / 4u;`);
     for (const c of cols) step.push(`let b${c} = B[bc${c} + k / 4u];`);
-    bRow = (j) => vec(cols.map((c) => `b${c}.${XYZW[j]}`));
+    bAt = (j, v) => vec(group(v).map((c) => `b${c}.${XYZW[j]}`));
   } else {
     for (const c of cols) setup.push(transB ? `let bc${c} = bbase + ${col(c)} * ${K}u;` : `let bc${c} = bbase + ${col(c)};`);
     for (const j of ks) for (const c of cols) step.push(`let b${c}_${j} = B[bc${c} + ${transB ? `k + ${j}u` : `(k + ${j}u) * ${N}u`}];`);
-    bRow = (j) => vec(cols.map((c) => `b${c}_${j}`));
+    bAt = (j, v) => vec(group(v).map((c) => `b${c}_${j}`));
   }
 
   for (const j of ks) {
-    step.push(`let r${j} = ${bRow(j)};`);
-    for (const r of rows) step.push(`acc${r} = acc${r} + ${aAt(r, j)} * r${j};`);
+    for (const v of vs) {
+      step.push(`let r${j}_${v} = ${bAt(j, v)};`);
+      for (const r of rows) step.push(`acc${r}_${v} = acc${r}_${v} + ${aAt(r, j)} * r${j}_${v};`);
+    }
   }
 
   const stores: string[] = [];
   const guard = (conds: string[], stmt: string) => (conds.length ? `if (${conds.join(' && ')}) { ${stmt} }` : stmt);
   for (const r of rows) {
     const rowOk = M % TM === 0 ? [] : [`m0 + ${r}u < ${M}u`];
-    if (cVec) {
-      stores.push(guard(rowOk, `C[(cbase + (m0 + ${r}u) * ${N}u + n0) / 4u] = acc${r};`));
-      continue;
-    }
-    for (const c of cols) {
-      const colOk = N % TN === 0 ? [] : [`n0 + ${c}u < ${N}u`];
-      stores.push(guard([...rowOk, ...colOk], `C[cbase + (m0 + ${r}u) * ${N}u + n0 + ${c}u] = ${TN === 1 ? `acc${r}` : `acc${r}.${XYZW[c]}`};`));
+    for (const v of vs) {
+      if (cVec) {
+        // N is a multiple of 4: a vec4 of C is wholly inside or wholly past the edge.
+        const colOk = N % TN === 0 ? [] : [`n0 + ${4 * v}u < ${N}u`];
+        stores.push(guard([...rowOk, ...colOk], `C[(cbase + (m0 + ${r}u) * ${N}u + n0) / 4u + ${v}u] = acc${r}_${v};`));
+        continue;
+      }
+      for (const c of group(v)) {
+        const colOk = N % TN === 0 ? [] : [`n0 + ${c}u < ${N}u`];
+        stores.push(guard([...rowOk, ...colOk], `C[cbase + (m0 + ${r}u) * ${N}u + n0 + ${c}u] = acc${r}_${v}.${XYZW[c & 3]};`));
+      }
     }
   }
 
@@ -133,11 +140,12 @@ function gemmSource(g: Gemm, TM: number, tiles: number, splits: number, chunk: n
     sizeOf(own) === 1 ? '0u' : `${stridedOffset(g.batch, broadcastStrides(own, g.batch), 'bt')} * ${size}u`;
   const tilesM = Math.ceil(M / TM);
   const tilesN = Math.ceil(N / TN);
+  const threads = l.blocks * l.splits;
   const body = fill(section(src, 'gemm'), {
-    THREADS: tiles * splits,
-    TILES_ALL: tiles,
-    SPLITS: splits,
-    CHUNK: chunk,
+    THREADS: threads,
+    TILES_ALL: l.blocks,
+    SPLITS: l.splits,
+    CHUNK: l.chunk,
     OUT: sizeOf(g.batch) * M * N,
     TILES_N: tilesN,
     TILES_M: tilesM,
@@ -147,7 +155,7 @@ function gemmSource(g: Gemm, TM: number, tiles: number, splits: number, chunk: n
     A_BATCH: batchOffset(g.aBatch, M * K),
     B_BATCH: batchOffset(g.bBatch, K * N),
     SETUP: setup.join('\n  '),
-    ACC: rows.map((r) => `var acc${r} = ${vt}(0.0);`).join('\n  '),
+    ACC: rows.flatMap((r) => vs.map((v) => `var acc${r}_${v} = vec4<f32>(0.0);`)).join('\n  '),
     K,
     KSTEP: kstep,
     STEP: step.join('\n    '),
@@ -155,7 +163,7 @@ function gemmSource(g: Gemm, TM: number, tiles: number, splits: number, chunk: n
     STORES: stores.join('\n  '),
   });
   const types = { ...(aVec ? { A: 'vec4<f32>' } : {}), ...(bVec ? { B: 'vec4<f32>' } : {}), ...(cVec ? { C: 'vec4<f32>' } : {}) };
-  return wgslModule({ inputs: ['A', 'B'], outputs: ['C'], types, threads: tiles * splits }, body);
+  return wgslModule({ inputs: ['A', 'B'], outputs: ['C'], types, threads, width }, body);
 }
 
 /**
@@ -183,21 +191,21 @@ function gemm(k: GpuOps, name: string, g: Gemm, a: GpuStorage, b: GpuStorage, c:
     k.define(c, gemmExpr(k, g, a, b));
     return;
   }
-  const TM = rowsPerThread(g);
-  const tiles = sizeOf(g.batch) * Math.ceil(g.M / TM) * Math.ceil(g.N / tile(g.N));
-  if (tiles === 0 || g.M === 0 || g.N === 0) return;
-  const splits = splitsFor(g, tiles);
+  const t = gemmTiling(k, sizeOf(g.batch), g.M, g.N);
+  const blocks = sizeOf(g.batch) * Math.ceil(g.M / t.TM) * Math.ceil(g.N / t.TN);
+  if (blocks === 0) return;
+  const splits = splitsFor(g, blocks, t.targetThreads);
   const kstep = g.K % 4 === 0 ? 4 : 1;
   // Slices are whole k steps, so vec4 reads along k stay aligned.
   const chunk = Math.max(kstep, Math.ceil(g.K / splits / kstep) * kstep);
-  const wgsl = gemmWgsl(g, TM, tiles, splits, chunk);
+  const wgsl = gemmWgsl(g, { t, blocks, splits, chunk });
   if (splits === 1) {
-    k.run({ name, wgsl, threads: tiles, inputs: [a, b], outputs: [c] });
+    k.run({ name, wgsl, threads: blocks, inputs: [a, b], outputs: [c] });
     return;
   }
   const out = sizeOf(g.batch) * g.M * g.N;
   const partial = k.alloc(`${name} partials`, [splits, out]);
-  k.run({ name, wgsl, threads: tiles * splits, inputs: [a, b], outputs: [partial] });
+  k.run({ name, wgsl, threads: blocks * splits, inputs: [a, b], outputs: [partial] });
   gpuReduce(k, 'sum', partial, [splits, out], [0], c);
   k.release(partial);
 }

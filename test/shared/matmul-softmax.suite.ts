@@ -1,6 +1,7 @@
 /** matmul, softmax and logSoftmax against plain-JS expectations, on either backend. */
 import { expect, test } from 'vitest';
 import * as pg from '../../src/index.ts';
+import { tunerTesting } from '../../src/gpu/tuner.ts';
 import { type BackendKind, expectClose, tol, useBackend } from './backends.ts';
 
 /** Deterministic float32 values in [-1, 1). */
@@ -151,6 +152,61 @@ export function matmulSoftmaxSuite(kind: BackendKind): void {
       [520, 260],
     ],
   ])('a large matmul %j @ %j (8-row tiles): values and gradients', (sa, sb) => checkMatmul(sa, sb, 1e-5, 1e-4));
+
+  // M, K and N of 17, 33 and 130: blocks that overhang the edge in rows and columns (src/gpu/tuner.ts
+  // picks up to 16 × 16), inner dimensions that are not whole vec4s, transposed reads in the
+  // backward, broadcast batches, and a row or column of 1 (the fused reduction path).
+  const oddSizes: [number[], number[]][] = [
+    [
+      [17, 33],
+      [33, 130],
+    ],
+    [
+      [130, 17],
+      [17, 33],
+    ],
+    [
+      [33, 130],
+      [130, 17],
+    ],
+    [
+      [130, 33],
+      [33, 130],
+    ],
+    [
+      [2, 1, 33, 17],
+      [3, 17, 130],
+    ],
+    [
+      [2, 130, 36],
+      [36, 33],
+    ],
+    [
+      [1, 130],
+      [130, 33],
+    ],
+    [
+      [33, 130],
+      [130, 1],
+    ],
+  ];
+  test.each(oddSizes)('matmul of odd sizes %j @ %j: values and gradients', (sa, sb) => checkMatmul(sa, sb, 1e-5, 1e-4));
+  // The same products with the blocks a GPU gets (4 rows × 4 columns, 256-wide workgroups; 8 rows for
+  // the last, whose output has 4,096 blocks of 8 × 4).
+  test.each([
+    ...oddSizes,
+    [
+      [260, 36],
+      [36, 516],
+    ],
+  ])('matmul of odd sizes %j @ %j with a GPU\'s blocks: values and gradients', async (sa, sb) => {
+    tunerTesting.profile = { isSoftware: false };
+    try {
+      await checkMatmul(sa, sb, 1e-5, 1e-4);
+    } finally {
+      tunerTesting.profile = null;
+    }
+  });
 
   test('gradients of sum(A@B) are row and column sums', async () => {
     const a = pg.tensor(

@@ -1,0 +1,68 @@
+/**
+ * The tuner: the one place that turns the device profile (quirks.ts, GpuOps.isSoftware) and a
+ * problem's shape into a kernel's block shape, thread target and workgroup width. Kernels take
+ * what it returns and read nothing about the device themselves.
+ */
+import { CPU_SIMD_LANES } from './quirks.ts';
+
+/** What the tuner reads about the device. */
+export interface DeviceProfile {
+  readonly isSoftware: boolean;
+}
+
+/** How a GEMM is cut into per-thread blocks. */
+export interface GemmTiling {
+  /** Rows of C a thread keeps in registers. */
+  readonly TM: number;
+  /** Columns of C a thread keeps in registers (a multiple of 4: vec4 accumulators). */
+  readonly TN: number;
+  /** Threads worth keeping busy: fewer blocks than this and a long inner dimension split k. */
+  readonly targetThreads: number;
+  /** The widest workgroup the kernel may declare. */
+  readonly width: number;
+}
+
+/**
+ * A CPU adapter runs CPU_SIMD_LANES invocations in step and spreads workgroups over its cores, so a
+ * few hundred threads fill any CPU; what counts is the multiply-adds per load. 16 × 16 blocks do
+ * 256 vec4 multiply-adds per 32 vec4 loads, 8 × 4 do 32 per 12. matmul forward (with its sum and
+ * read) at N=512 on SwiftShader, best of 8 in one page, machine shared (load ~5): 16 × 16 67-107
+ * ms, 8 × 8 104-115, 8 × 16 and 16 × 8 133-138, 8 × 4 159-181. Quiet, same page: 16 × 16 47-50
+ * ms, 32 × 16 40-44 and 32 × 32 41 but their first call compiles for 1.4 and 2.9 s (16 × 16: 0.7).
+ * Bench, quiet: 48 ms a step against jax-js's 86 (8 × 4 blocks, busy: 156 against 172).
+ */
+const CPU_BLOCKS: readonly (readonly [number, number])[] = [
+  [16, 16],
+  [8, 16],
+  [8, 8],
+  [4, 8],
+  [4, 4],
+];
+const CPU_TARGET_THREADS = 64 * CPU_SIMD_LANES;
+/** Narrow workgroups, so that a few hundred threads still make dozens to spread over the cores (4 to 32 wide timed within noise of each other, 16 × 16 blocks at N=512). */
+const CPU_WIDTH = 16;
+
+/** A GPU wants thousands of threads in flight; 8 × 4 blocks keep 32 accumulators, well inside a GPU's registers. */
+const GPU_TARGET_THREADS = 4096;
+const GPU_WIDTH = 256;
+
+/** @internal Tests set this to build the kernels another device would get (a GPU's blocks on SwiftShader); null restores the real profile. */
+export const tunerTesting: { profile: DeviceProfile | null } = { profile: null };
+
+/**
+ * Block shape for C[batch, M, N]: on a CPU adapter the largest of CPU_BLOCKS that still leaves
+ * CPU_TARGET_THREADS blocks (else the smallest); on a GPU 8 rows × 4 columns while the output
+ * still has GPU_TARGET_THREADS such blocks, else 4 × 4. matmul forward at N=512 on SwiftShader, two
+ * same-page runs each: 8 × 4 1.53-1.67 GFLOP/s against 1.28-1.34 for 4 × 4.
+ */
+export function gemmTiling(actual: DeviceProfile, batch: number, M: number, N: number): GemmTiling {
+  const device = tunerTesting.profile ?? actual;
+  const blocks = (tm: number, tn: number) => batch * Math.ceil(M / tm) * Math.ceil(N / tn);
+  if (device.isSoftware) {
+    const fits = CPU_BLOCKS.find(([tm, tn]) => tm <= M && tn <= N && blocks(tm, tn) >= CPU_TARGET_THREADS);
+    const [TM, TN] = fits ?? CPU_BLOCKS.at(-1)!;
+    return { TM, TN, targetThreads: CPU_TARGET_THREADS, width: CPU_WIDTH };
+  }
+  const TM = M >= 8 && blocks(8, 4) >= GPU_TARGET_THREADS ? 8 : 4;
+  return { TM, TN: 4, targetThreads: GPU_TARGET_THREADS, width: GPU_WIDTH };
+}
