@@ -231,14 +231,16 @@ export function colorSpaceSuite(kind: BackendKind): void {
   }, SLOW);
 
   test('gradients are finite at black, at 0 and below it (the dropped pow branch is clamped)', async () => {
-    for (const [fn, name] of [
+    const fns = [
       [pg.srgbToLinear, 'srgbToLinear'],
       [pg.linearToSrgb, 'linearToSrgb'],
       [pg.rgbToLab, 'rgbToLab'],
       [pg.labToRgb, 'labToRgb'],
       [pg.rgbToHsv, 'rgbToHsv'],
       [pg.hsvToRgb, 'hsvToRgb'],
-    ] as const) {
+    ] as const;
+    // WebGPU: the transfer curves only (the other backward kernels compile for minutes on SwiftShader).
+    for (const [fn, name] of kind === 'cpu' ? fns : fns.slice(0, 2)) {
       const x = pg.tensor([[0, 0, 0], [-0.05, 0.001, 0]], { requiresGrad: true });
       fn(x).sum().backward();
       const g = await values(x.grad!);
