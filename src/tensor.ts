@@ -494,6 +494,83 @@ export class Tensor {
     return apply(unaryOps.clamp!, [this], { params: [min, max] });
   }
 
+  // ---------- comparisons and logic: float32 masks of 1 and 0, outside the graph ----------
+
+  /**
+   * Elementwise a == b as a mask of 1 and 0 (float32), broadcasting; `other` may be a number. A
+   * mask carries no gradient (as PyTorch's bool results): it has requiresGrad false. NaN is equal
+   * to nothing.
+   * @example
+   * await pg.tensor([1, 2, NaN]).eq(2).data(); // Float32Array [0, 1, 0]
+   */
+  eq(other: Operand): Tensor {
+    return mask('eq', this, other);
+  }
+  /**
+   * Elementwise a != b as a 1/0 mask, broadcasting; true wherever either side is NaN. No gradient.
+   * @example
+   * await pg.tensor([1, 2, NaN]).ne(2).data(); // Float32Array [1, 0, 1]
+   */
+  ne(other: Operand): Tensor {
+    return mask('ne', this, other);
+  }
+  /**
+   * Elementwise a < b as a 1/0 mask, broadcasting; false wherever either side is NaN. No gradient.
+   * @example
+   * await pg.tensor([1, 2, 3]).lt(2).data(); // Float32Array [1, 0, 0]
+   */
+  lt(other: Operand): Tensor {
+    return mask('lt', this, other);
+  }
+  /**
+   * Elementwise a <= b as a 1/0 mask, broadcasting; false wherever either side is NaN. No gradient.
+   * @example
+   * await pg.tensor([1, 2, 3]).le(2).data(); // Float32Array [1, 1, 0]
+   */
+  le(other: Operand): Tensor {
+    return mask('le', this, other);
+  }
+  /**
+   * Elementwise a > b as a 1/0 mask, broadcasting; false wherever either side is NaN. No gradient.
+   * @example
+   * await pg.tensor([1, 2, 3]).gt(2).data(); // Float32Array [0, 0, 1]
+   */
+  gt(other: Operand): Tensor {
+    return mask('gt', this, other);
+  }
+  /**
+   * Elementwise a >= b as a 1/0 mask, broadcasting; false wherever either side is NaN. No gradient.
+   * @example
+   * await pg.tensor([1, 2, 3]).ge(2).data(); // Float32Array [0, 1, 1]
+   */
+  ge(other: Operand): Tensor {
+    return mask('ge', this, other);
+  }
+  /**
+   * 1 where both are nonzero (NaN counts as nonzero), else 0, broadcasting. No gradient.
+   * @example
+   * await pg.tensor([0, 1, 1]).logicalAnd(pg.tensor([1, 0, 2])).data(); // Float32Array [0, 0, 1]
+   */
+  logicalAnd(other: Operand): Tensor {
+    return mask('logicalAnd', this, other);
+  }
+  /**
+   * 1 where either is nonzero (NaN counts as nonzero), else 0, broadcasting. No gradient.
+   * @example
+   * await pg.tensor([0, 1, 0]).logicalOr(pg.tensor([0, 0, 2])).data(); // Float32Array [0, 1, 1]
+   */
+  logicalOr(other: Operand): Tensor {
+    return mask('logicalOr', this, other);
+  }
+  /**
+   * 1 where x is 0, else 0 (NaN counts as nonzero). No gradient.
+   * @example
+   * await pg.tensor([0, 3, NaN]).logicalNot().data(); // Float32Array [1, 0, 0]
+   */
+  logicalNot(): Tensor {
+    return withoutGrad(() => apply(unaryOps.logicalNot!, [this], {}));
+  }
+
   // ---------- reductions ----------
 
   /**
@@ -695,6 +772,24 @@ function hookInspect(): void {
 function binary(name: string, a: Tensor, b: Operand): Tensor {
   if (typeof b === 'number') return apply(binaryScalarOps[name]!, [a], { scalar: b });
   return apply(binaryOps[name]!, [a, b], {});
+}
+
+/**
+ * A comparison or logical op, not recorded: its gradient is zero almost everywhere, so a mask is a
+ * constant to the graph (requiresGrad false), as PyTorch's bool results are.
+ */
+function mask(name: string, a: Tensor, b: Operand): Tensor {
+  return withoutGrad(() => binary(name, a, b));
+}
+
+function withoutGrad(fn: () => Tensor): Tensor {
+  const prev = engine.gradEnabled;
+  engine.gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    engine.gradEnabled = prev;
+  }
 }
 
 /** An array of integers (holes and non-numbers rejected here, so the op's own range checks see only numbers). */

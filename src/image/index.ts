@@ -1,4 +1,5 @@
 /** Image work: per-pixel palette mixing, its losses (one fused with the mix), and moving pixels between images and tensors. */
+export { hsvToRgb, labToRgb, linearToSrgb, rgbToHsv, rgbToLab, srgbToLinear } from './color-space.ts';
 export { colorMix, type ColorMixOptions } from '../ops/color-mix.ts';
 export { colorMixLoss } from '../ops/color-mix-loss.ts';
 export { mseLoss } from '../ops/mse-loss.ts';

@@ -7,6 +7,7 @@ import { mseLossOp } from './mse-loss.ts';
 import type { OpDef } from './op.ts';
 import { maxOp, meanOp, sumOp } from './reduce.ts';
 import { expandOp, permuteOp, reshapeOp, sliceOp } from './shape-ops.ts';
+import { whereOp } from './where.ts';
 import { logSoftmaxOp, softmaxOp } from './softmax.ts';
 
 let all: OpDef<unknown>[] | undefined;
@@ -27,6 +28,7 @@ export function registeredOps(): OpDef<unknown>[] {
       ...Object.values(unaryOps),
       ...Object.values(binaryOps),
       ...Object.values(binaryScalarOps),
+      whereOp,
       matmulOp,
       softmaxOp,
       logSoftmaxOp,

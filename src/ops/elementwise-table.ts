@@ -21,6 +21,20 @@ export interface UnaryEntry {
   readonly domain?: { min: number; max: number };
 }
 
+/**
+ * Comparisons and logic give float32 masks of 1 and 0. WGSL lets an implementation assume no NaN,
+ * so the NaN cases are spelled out with is_nan_f: every ordered comparison with a NaN is false and
+ * `ne` is true (IEEE, as PyTorch); for logic a NaN is nonzero, so true.
+ */
+const noNan = '!is_nan_f(a) && !is_nan_f(b)';
+const isZero = (v: string) => `(${v} == 0.0 && !is_nan_f(${v}))`;
+const mask = (cond: string) => `select(0.0, 1.0, ${cond})`;
+
+/** A comparison or logical op: a mask with no gradient (0 for both operands, whatever they are). */
+function maskEntry(name: string, wgsl: string, f: (a: number, b: number) => boolean): BinaryEntry {
+  return { name, wgsl, gradA: '0.0', gradB: '0.0', usesA: 'none', usesB: 'none', f: (a, b) => +f(a, b), da: () => 0, db: () => 0 };
+}
+
 const sigmoid = (x: number) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
 
 export const UNARY: readonly UnaryEntry[] = [
@@ -49,6 +63,9 @@ export const UNARY: readonly UnaryEntry[] = [
     f: (x, p) => Math.min(Math.max(x, p[0]!), p[1]!),
     df: (x, _y, g, p) => (x >= p[0]! && x <= p[1]! ? g : 0),
   },
+  // 1 where x is 0, else 0 (NaN is nonzero, so true, as PyTorch's bool(NaN)). A mask carries no
+  // gradient (PyTorch's bool outputs do not require grad); the rule says 0 for the registry tests.
+  { name: 'logicalNot', wgsl: `select(0.0, 1.0, ${isZero('x')})`, grad: '0.0', uses: 'none', f: (x) => +(x === 0), df: () => 0 },
 ];
 
 export interface BinaryEntry {
@@ -153,4 +170,12 @@ export const BINARY: readonly BinaryEntry[] = [
     da: (a, b, g) => g * tieShare(b, a),
     db: (a, b, g) => g * tieShare(a, b),
   },
+  maskEntry('eq', mask(`a == b && ${noNan}`), (a, b) => a === b),
+  maskEntry('ne', mask(`!(a == b && ${noNan})`), (a, b) => a !== b),
+  maskEntry('lt', mask(`a < b && ${noNan}`), (a, b) => a < b),
+  maskEntry('le', mask(`a <= b && ${noNan}`), (a, b) => a <= b),
+  maskEntry('gt', mask(`a > b && ${noNan}`), (a, b) => a > b),
+  maskEntry('ge', mask(`a >= b && ${noNan}`), (a, b) => a >= b),
+  maskEntry('logicalAnd', mask(`!${isZero('a')} && !${isZero('b')}`), (a, b) => a !== 0 && b !== 0),
+  maskEntry('logicalOr', mask(`!${isZero('a')} || !${isZero('b')}`), (a, b) => a !== 0 || b !== 0),
 ];

@@ -14,7 +14,7 @@ import { unbroadcastExpr, unbroadcastReference } from './unbroadcast.ts';
 const HELPERS = section(src, 'helpers');
 
 /** An elementwise map's template (queued as an expression and fused by the scheduler; see src/gpu/lazy.ts). */
-function template(key: string, name: string, loads: readonly string[], lets: readonly (readonly [string, string])[], stores: readonly string[]) {
+export function template(key: string, name: string, loads: readonly string[], lets: readonly (readonly [string, string])[], stores: readonly string[]) {
   return mapTemplate(key, () => ({ name, loads, lets, stores, helpers: HELPERS }));
 }
 

@@ -1,0 +1,4 @@
+import { describe } from 'vitest';
+import { logicSuite } from '../shared/logic.suite.ts';
+
+describe('comparisons, logic and where on WebGPU', () => logicSuite('webgpu'));
