@@ -447,6 +447,11 @@ export const colorMixOp = defineOp<ColorMixAttrs>({
   ],
 });
 
+/**
+ * Options of pg.colorMix and pg.colorMixLoss.
+ * @example
+ * pg.colorMix(logits, palette, { softmax: true });
+ */
 export interface ColorMixOptions {
   /**
    * Treat `weights` as logits and mix with softmax(weights) over the last axis: the same as
