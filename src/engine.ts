@@ -37,6 +37,17 @@ export const engine = {
   nextTensorId: 1,
 };
 
+/** fn's result, with no operation recorded for autograd while it runs (pg.noGrad, masks). */
+export function withoutGrad<T>(fn: () => T): T {
+  const prev = engine.gradEnabled;
+  engine.gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    engine.gradEnabled = prev;
+  }
+}
+
 export function activeBackend(op: string): Backend {
   const b = engine.backend;
   if (!b) throw new NotInitializedError(op);

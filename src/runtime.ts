@@ -1,7 +1,7 @@
 /** Starting the engine, scopes (tidy, noGrad) and memory counters. */
 import type { Backend, BackendStats } from './backend.ts';
 import { CpuBackend } from './cpu/cpu-backend.ts';
-import { engine, type Scope } from './engine.ts';
+import { engine, type Scope, withoutGrad } from './engine.ts';
 import { DeviceLostError, InvalidArgumentError } from './errors.ts';
 import { adoptGpuDevice, requestGpuDevice } from './gpu/device.ts';
 import { WebGpuBackend } from './gpu/webgpu-backend.ts';
@@ -263,13 +263,7 @@ export function tidy<T>(fn: () => NotPromise<T>): T {
  */
 export function noGrad<T>(fn: () => T): T {
   checkFunction('noGrad', 'fn', fn);
-  const prev = engine.gradEnabled;
-  engine.gradEnabled = false;
-  try {
-    return fn();
-  } finally {
-    engine.gradEnabled = prev;
-  }
+  return withoutGrad(fn);
 }
 
 /**

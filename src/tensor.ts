@@ -2,7 +2,7 @@
 import { type Backend, retain, type Storage } from './backend.ts';
 import { backward as runBackward } from './autograd/backward.ts';
 import { Node } from './autograd/node.ts';
-import { engine } from './engine.ts';
+import { engine, withoutGrad } from './engine.ts';
 import { describeTensor, type FormatOptions, format, summary, type TensorSummary } from './format.ts';
 import { DeviceLostError, DisposedTensorError, GradientError, InvalidArgumentError, ShapeError } from './errors.ts';
 import { binaryOps, binaryScalarOps, unaryOps } from './ops/elementwise.ts';
@@ -780,16 +780,6 @@ function binary(name: string, a: Tensor, b: Operand): Tensor {
  */
 function mask(name: string, a: Tensor, b: Operand): Tensor {
   return withoutGrad(() => binary(name, a, b));
-}
-
-function withoutGrad(fn: () => Tensor): Tensor {
-  const prev = engine.gradEnabled;
-  engine.gradEnabled = false;
-  try {
-    return fn();
-  } finally {
-    engine.gradEnabled = prev;
-  }
 }
 
 /** An array of integers (holes and non-numbers rejected here, so the op's own range checks see only numbers). */

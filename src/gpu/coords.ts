@@ -14,7 +14,8 @@ export interface Idx {
   readonly lin?: string;
 }
 
-const num = (s: string): number | null => (/^\d+u$/.test(s) ? Number(s.slice(0, -1)) : null);
+/** The value of a literal index (`12u`), null for anything else. */
+export const num = (s: string): number | null => (/^\d+u$/.test(s) ? Number(s.slice(0, -1)) : null);
 export const lit = (n: number): string => `${n}u`;
 
 /**

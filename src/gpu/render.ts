@@ -9,7 +9,7 @@
 import { type Expr, type MapTemplate, type PadExpr, type ReduceExpr, reduce as reduceExpr, sameDims } from '../ir/expr.ts';
 import type { GpuStorage, KernelRun } from './gpu-ops.ts';
 import type { KernelPlan, Store } from './schedule.ts';
-import { add, alias, delinearize, type Idx, linearOf, lit, mul, resetForms, viewIndex } from './coords.ts';
+import { add, alias, delinearize, type Idx, linearOf, lit, mul, num, resetForms, viewIndex } from './coords.ts';
 import { MAX_PARAMS, workgroupFor } from './quirks.ts';
 import { kernelCache, walkBounds, walkSizing, wgslModule } from './wgsl.ts';
 
@@ -219,7 +219,7 @@ class Body {
     const c = idx.c.map((ci, d) => {
       const b = e.before[d]!;
       if (b === 0 && xs[d] === e.shape[d]) return ci;
-      const n = /^\d+u$/.test(ci) ? Number(ci.slice(0, -1)) : null;
+      const n = num(ci);
       if (n !== null) {
         if (n < b || n >= b + xs[d]!) inside.push('false');
         return lit(n >= b ? n - b : 0);
