@@ -9,17 +9,7 @@
  * }
  */
 export class PixelgradError extends Error {
-  static {
-    nameErrorClass(PixelgradError, 'PixelgradError');
-  }
-}
-
-/**
- * Sets `name` on the class's prototype, so `e.name` and the first line of `e.stack` say the class's
- * name in every build: minifiers rename classes, which breaks `new.target.name`.
- */
-function nameErrorClass(cls: { prototype: Error }, name: string): void {
-  Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, configurable: true, enumerable: false });
+  override name = 'PixelgradError';
 }
 
 /**
@@ -28,9 +18,7 @@ function nameErrorClass(cls: { prototype: Error }, name: string): void {
  * pg.zeros([2, 3]).matmul(pg.zeros([4, 5])); // throws ShapeError: matmul: ... [2, 3] ... [4, 5]
  */
 export class ShapeError extends PixelgradError {
-  static {
-    nameErrorClass(ShapeError, 'ShapeError');
-  }
+  override name = 'ShapeError';
 }
 
 /**
@@ -39,9 +27,7 @@ export class ShapeError extends PixelgradError {
  * pg.zeros([2, 3]).sum(2); // throws InvalidArgumentError: sum: axis 2 ... rank 2
  */
 export class InvalidArgumentError extends PixelgradError {
-  static {
-    nameErrorClass(InvalidArgumentError, 'InvalidArgumentError');
-  }
+  override name = 'InvalidArgumentError';
 }
 
 /**
@@ -52,9 +38,7 @@ export class InvalidArgumentError extends PixelgradError {
  * await t.data(); // throws DisposedTensorError
  */
 export class DisposedTensorError extends PixelgradError {
-  static {
-    nameErrorClass(DisposedTensorError, 'DisposedTensorError');
-  }
+  override name = 'DisposedTensorError';
 }
 
 /**
@@ -63,9 +47,7 @@ export class DisposedTensorError extends PixelgradError {
  * pg.zeros([2]).sum().backward(); // throws GradientError: nothing requires grad
  */
 export class GradientError extends PixelgradError {
-  static {
-    nameErrorClass(GradientError, 'GradientError');
-  }
+  override name = 'GradientError';
 }
 
 /**
@@ -75,9 +57,7 @@ export class GradientError extends PixelgradError {
  * loss.backward(); // throws FreedGraphError unless the first passed { retainGraph: true }
  */
 export class FreedGraphError extends GradientError {
-  static {
-    nameErrorClass(FreedGraphError, 'FreedGraphError');
-  }
+  override name = 'FreedGraphError';
 }
 
 /**
@@ -87,9 +67,7 @@ export class FreedGraphError extends GradientError {
  * f(pg.zeros([2])); // throws CompileError: reading data inside a compiled function
  */
 export class CompileError extends PixelgradError {
-  static {
-    nameErrorClass(CompileError, 'CompileError');
-  }
+  override name = 'CompileError';
 }
 
 /**
@@ -98,9 +76,7 @@ export class CompileError extends PixelgradError {
  * pg.zeros([1 << 30]); // throws LimitError on a device whose buffers cannot hold 4 GiB
  */
 export class LimitError extends PixelgradError {
-  static {
-    nameErrorClass(LimitError, 'LimitError');
-  }
+  override name = 'LimitError';
 }
 
 /**
@@ -111,9 +87,7 @@ export class LimitError extends PixelgradError {
  * try { await t.data(); } catch (e) { if (e instanceof pg.OutOfMemoryError) pg.releasePooled(); }
  */
 export class OutOfMemoryError extends PixelgradError {
-  static {
-    nameErrorClass(OutOfMemoryError, 'OutOfMemoryError');
-  }
+  override name = 'OutOfMemoryError';
   /**
    * Made by the backend when an allocation fails; its message says what to do.
    * @example
@@ -143,9 +117,7 @@ export class OutOfMemoryError extends PixelgradError {
  * }
  */
 export class ShaderCompileError extends PixelgradError {
-  static {
-    nameErrorClass(ShaderCompileError, 'ShaderCompileError');
-  }
+  override name = 'ShaderCompileError';
 
   /** Made by the engine when a kernel fails to compile; the message shows the numbered source. */
   constructor(
@@ -184,9 +156,7 @@ export class ShaderCompileError extends PixelgradError {
  * }
  */
 export class DeviceLostError extends PixelgradError {
-  static {
-    nameErrorClass(DeviceLostError, 'DeviceLostError');
-  }
+  override name = 'DeviceLostError';
 
   /** Made by the engine when the device is lost; `detail` is WebGPU's message. */
   constructor(
@@ -210,9 +180,7 @@ export class DeviceLostError extends PixelgradError {
  * });
  */
 export class WebGPUUnavailableError extends PixelgradError {
-  static {
-    nameErrorClass(WebGPUUnavailableError, 'WebGPUUnavailableError');
-  }
+  override name = 'WebGPUUnavailableError';
 
   /** Made by pg.init(); the message says what is missing and how to get WebGPU. */
   constructor(
@@ -242,9 +210,7 @@ export class WebGPUUnavailableError extends PixelgradError {
  * pg.zeros([2]); // before `await pg.init()`: throws NotInitializedError
  */
 export class NotInitializedError extends PixelgradError {
-  static {
-    nameErrorClass(NotInitializedError, 'NotInitializedError');
-  }
+  override name = 'NotInitializedError';
 
   /** Made by a call (`op`) that came before pg.init() resolved. */
   constructor(op: string) {
@@ -259,9 +225,7 @@ export class NotInitializedError extends PixelgradError {
  * pg.loadSafetensors(new Uint8Array(4)); // throws SafetensorsError: loadSafetensors: 4 bytes is too short ...
  */
 export class SafetensorsError extends PixelgradError {
-  static {
-    nameErrorClass(SafetensorsError, 'SafetensorsError');
-  }
+  override name = 'SafetensorsError';
 }
 
 /**
@@ -270,7 +234,5 @@ export class SafetensorsError extends PixelgradError {
  * pg.memory().uncapturedErrors; // the count of WebGPU errors nobody expected
  */
 export class GpuError extends PixelgradError {
-  static {
-    nameErrorClass(GpuError, 'GpuError');
-  }
+  override name = 'GpuError';
 }

@@ -38,8 +38,8 @@ const KAPPA = 24389 / 27;
 const DELTA = 6 / 29;
 
 /** xyz divided by the white point: RGB_TO_XYZ with each row scaled. */
-const RGB_TO_XYZ_WHITE = RGB_TO_XYZ.map((row, i) => row.map((v) => v / WHITE[i]!));
-const XYZ_WHITE_TO_RGB = XYZ_TO_RGB.map((row) => row.map((v, j) => v * WHITE[j]!));
+const RGB_TO_XYZ_WHITE = /* @__PURE__ */ RGB_TO_XYZ.map((row, i) => row.map((v) => v / WHITE[i]!));
+const XYZ_WHITE_TO_RGB = /* @__PURE__ */ XYZ_TO_RGB.map((row) => row.map((v, j) => v * WHITE[j]!));
 /** [fx, fy, fz] to [L + 16, a, b]. */
 const F_TO_LAB: Matrix = [
   [0, 116, 0],

@@ -27,10 +27,11 @@ export interface UnaryEntry {
  * `ne` is true (IEEE, as PyTorch); for logic a NaN is nonzero, so true.
  */
 const noNan = '!is_nan_f(a) && !is_nan_f(b)';
-const isZero = (v: string) => `(${v} == 0.0 && !is_nan_f(${v}))`;
-const mask = (cond: string) => `select(0.0, 1.0, ${cond})`;
+const isZero = /* @__NO_SIDE_EFFECTS__ */ (v: string) => `(${v} == 0.0 && !is_nan_f(${v}))`;
+const mask = /* @__NO_SIDE_EFFECTS__ */ (cond: string) => `select(0.0, 1.0, ${cond})`;
 
 /** A comparison or logical op: a mask with no gradient (0 for both operands, whatever they are). */
+/* @__NO_SIDE_EFFECTS__ */
 function maskEntry(name: string, wgsl: string, f: (a: number, b: number) => boolean): BinaryEntry {
   return { name, wgsl, gradA: '0.0', gradB: '0.0', usesA: 'none', usesB: 'none', f: (a, b) => +f(a, b), da: () => 0, db: () => 0 };
 }

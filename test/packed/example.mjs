@@ -26,10 +26,10 @@ try {
     isError: e instanceof Error,
   };
 }
-// Every exported error class: the name its instances carry.
+// Every exported error class: the name its instances carry (arguments every constructor accepts).
 const names = {};
 for (const [key, value] of Object.entries(pg)) {
-  if (typeof value === 'function' && value.prototype instanceof Error) names[key] = value.prototype.name;
+  if (typeof value === 'function' && value.prototype instanceof Error) names[key] = new value('x', [], '').name;
 }
 const printed = await pg.format(pg.tensor([[1, 2.5], [-3, 4]]));
 const inspected = (await import('node:util')).inspect(c1);
