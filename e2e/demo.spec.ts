@@ -179,6 +179,31 @@ test.describe('palette demo', () => {
     expect(errors).toEqual([]);
   });
 
+  test('the perceptual (Lab) colour error trains, keeps memory flat and is in the URL', async ({ demo }) => {
+    const { page, errors } = demo;
+    await demo.open({ error: 'lab' });
+    await expect(page.locator('#colour-error')).toHaveValue('lab');
+    const at40 = await page.evaluate(async () => {
+      await window.__pixelgrad.runSteps(40);
+      return window.__pixelgrad.memory();
+    });
+    const at80 = await page.evaluate(async () => {
+      await window.__pixelgrad.runSteps(40);
+      return window.__pixelgrad.memory();
+    });
+    const [first, last] = await page.evaluate(() => [window.__pixelgrad.lossAt(2), window.__pixelgrad.lossAt(80)]);
+    expect(first).toBeGreaterThan(0);
+    expect(last).toBeLessThan(0.7 * first!);
+    expect(at80.liveTensors).toBe(at40.liveTensors);
+    expect(at80.bytesInUse).toBe(at40.bytesInUse);
+    // Back to sRGB while trained: the URL follows, the loss stays finite.
+    await page.locator('#colour-error').selectOption('rgb');
+    await expect(page).not.toHaveURL(/error=lab/);
+    await page.evaluate(() => window.__pixelgrad.runSteps(5));
+    expect(Number.isFinite(await page.evaluate(() => window.__pixelgrad.loss))).toBe(true);
+    expect(errors).toEqual([]);
+  });
+
   test('a lost device shows a banner, and Restart trains again', async ({ demo }) => {
     const { page, errors } = demo;
     await demo.open();

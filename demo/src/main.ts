@@ -54,6 +54,8 @@ const LR_MIN = 1e-3;
 const LR_MAX = 10;
 const optimizerParam = query.get('optimizer');
 if (optimizerParam !== null && optimizerParam !== 'adam' && optimizerParam !== 'sgd') urlNotices.push(`optimizer=${optimizerParam} is not adam or sgd, so it is Adam.`);
+const errorParam = query.get('error');
+if (errorParam !== null && errorParam !== 'lab' && errorParam !== 'rgb') urlNotices.push(`error=${errorParam} is not rgb or lab, so the colour error is sRGB.`);
 const optimizer: OptimizerKind = optimizerParam === 'sgd' ? 'sgd' : 'adam';
 
 /**
@@ -69,6 +71,8 @@ const settings = {
   lr: { ...DEFAULT_LR, [optimizer]: numberParam('lr', DEFAULT_LR[optimizer], LR_MIN, LR_MAX) } as Record<OptimizerKind, number>,
   sparsity: numberParam('sparsity', 0.001, 0, 0.05),
   smoothness: numberParam('smoothness', 0, 0, 1),
+  /** Colour error in CIE L*a*b* instead of sRGB. */
+  perceptual: query.get('error') === 'lab',
   stepsPerFrame: numberParam('spf', 2, 1, 8, true),
   /** The requested long side; null until the adapter is known (then DEFAULT_SIDE). */
   maxSide: query.has('size') ? numberParam('size', 512, 8, 2048, true) : (null as number | null),
@@ -87,6 +91,7 @@ function recordUrl(): void {
   q.set('lr', String(settings.lr[settings.optimizer]));
   q.set('sparsity', String(settings.sparsity));
   q.set('smoothness', String(settings.smoothness));
+  if (settings.perceptual) q.set('error', 'lab');
   q.set('spf', String(settings.stepsPerFrame));
   if (settings.keepGoing) q.set('keep', '1');
   if (settings.background !== '#ffffff') q.set('bg', settings.background);
@@ -114,6 +119,7 @@ const ui = {
   photoInfo: byId('photo-info'),
   k: byId<HTMLInputElement>('k'),
   optimizer: byId<HTMLSelectElement>('optimizer'),
+  colourError: byId<HTMLSelectElement>('colour-error'),
   lr: byId<HTMLInputElement>('lr'),
   sparsity: byId<HTMLInputElement>('sparsity'),
   smoothness: byId<HTMLInputElement>('smoothness'),
@@ -208,7 +214,7 @@ type ZoomView = { readonly kind: 'photo' | 'recon' | 'error' | 'recolor' } | { r
 /** The enlarged view while the dialog is open, its canvas, and the element to give the focus back to. */
 let zoomed: { readonly view: ZoomView; readonly canvas: HTMLCanvasElement; readonly opener: HTMLElement | null } | null = null;
 
-const lambdas = (): Lambdas => ({ sparsity: settings.sparsity, smoothness: settings.smoothness });
+const lambdas = (): Lambdas => ({ sparsity: settings.sparsity, smoothness: settings.smoothness, perceptual: settings.perceptual });
 
 // ---------- messages ----------
 
@@ -1077,6 +1083,11 @@ function bindControls(): void {
     });
     update();
   };
+  ui.colourError.value = settings.perceptual ? 'lab' : 'rgb';
+  ui.colourError.addEventListener('change', () => {
+    settings.perceptual = ui.colourError.value === 'lab';
+    recordUrl();
+  });
   slider(ui.sparsity, 'sparsity-out', 'sparsity');
   slider(ui.smoothness, 'smoothness-out', 'smoothness');
 

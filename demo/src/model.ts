@@ -6,6 +6,10 @@
  *   recon    R = colorMix(W, P)                   [H, W, 3]
  *   loss     mse(R, photo) (colorMixLoss, fused) + lambdaSparse * mean_p(1 - sum_k w^2) + lambdaSmooth * mean |grad W|^2
  *
+ * With the perceptual colour error, the first term is mse(Lab(R), Lab(photo)) / 100^2 instead: a
+ * squared CIE76 ΔE, so an error counts as much as it shows (sRGB's squared error underweights
+ * dark tones and overweights greens), scaled to about the range of the RGB error.
+ *
  * The sparsity term is the Gini impurity of each pixel's weights: 0 when one colour explains the
  * pixel, 1 - 1/K when all K share it. The smoothness term is the mean squared difference between
  * horizontally and vertically neighbouring weights (Tan et al.'s spatial coherence).
@@ -26,6 +30,8 @@ export interface ModelSettings {
 export interface Lambdas {
   readonly sparsity: number;
   readonly smoothness: number;
+  /** Measure the colour error in CIE L*a*b* (squared ΔE / 100²) instead of sRGB. */
+  readonly perceptual?: boolean;
 }
 
 /** The three terms of one step's loss, still on the GPU (the caller's tidy scope owns them). */
@@ -56,6 +62,8 @@ export class PaletteModel {
   private readonly heatOffsets: Tensor;
   /** [0, 0, 0, 1]: puts a weight map into the alpha channel of an RGBA layer. */
   private readonly alphaOnly: Tensor;
+  /** The photo in L*a*b*, the perceptual error's target. */
+  private readonly photoLab: Tensor;
 
   constructor(image: ImageData, settings: ModelSettings) {
     this.height = image.height;
@@ -76,6 +84,7 @@ export class PaletteModel {
     this.optimizer = new Trainer(settings.optimizer, this.q, this.l, settings.lr);
     this.heatOffsets = pg.tensor([0, 1, 2]);
     this.alphaOnly = pg.tensor([0, 0, 0, 1]);
+    this.photoLab = pg.rgbToLab(this.photo);
   }
 
   set lr(value: number) {
@@ -94,8 +103,13 @@ export class PaletteModel {
     const terms = (weights: Tensor) => ({ sparsity: weights.sub(weights.square()).sum(-1).mean(), smoothness: this.smoothness(weights) });
     let mse: Tensor;
     let shown: { sparsity: Tensor; smoothness: Tensor };
-    // colorMixLoss computes the mix, the squared error and their gradients in one pass.
-    if (regularized) {
+    if (lambdas.perceptual) {
+      // Plain ops: the compiler fuses the mix, the conversion and the error into a few kernels.
+      const weights = this.weights();
+      mse = pg.rgbToLab(pg.colorMix(weights, this.palette())).sub(this.photoLab).div(100).square().mean();
+      shown = regularized ? terms(weights) : pg.noGrad(() => terms(weights));
+    } else if (regularized) {
+      // colorMixLoss computes the mix, the squared error and their gradients in one pass.
       const weights = this.weights();
       mse = pg.colorMixLoss(weights, this.palette(), this.photo);
       shown = terms(weights);
@@ -159,7 +173,7 @@ export class PaletteModel {
 
   dispose(): void {
     this.optimizer.dispose();
-    pg.dispose([this.photo, this.q, this.l, this.heatOffsets, this.alphaOnly]);
+    pg.dispose([this.photo, this.q, this.l, this.heatOffsets, this.alphaOnly, this.photoLab]);
   }
 
   private smoothness(weights: Tensor): Tensor {
