@@ -81,7 +81,15 @@ export interface BinaryEntry {
    * Cheaper gradients for two tensor operands that also read the output y (a, b, y all loaded):
    * the compiler shares y with the forward pass in a fused kernel, so reading it costs nothing.
    */
-  readonly withY?: { readonly gradA: string; readonly gradB: string };
+  readonly withY?: {
+    readonly gradA: string;
+    readonly gradB: string;
+    /**
+     * A function of a alone (`expr`, loaded as `l`) that the forward (`forward`, reading a, b, l)
+     * and both gradients share: one node, so a fused kernel evaluates it once (pow: log2|a|).
+     */
+    readonly l?: { readonly expr: string; readonly forward: string };
+  };
   readonly f: (a: number, b: number) => number;
   readonly da: (a: number, b: number, g: number) => number;
   readonly db: (a: number, b: number, g: number) => number;
@@ -137,8 +145,13 @@ export const BINARY: readonly BinaryEntry[] = [
     gradA: 'select(g * b * pow_real(a, b - 1.0), 0.0, b == 0.0)',
     // d/db = a^b ln a: 0 at a = 0 with b >= 0, NaN for a negative base (ln a), as PyTorch.
     gradB: 'select(g * pow_real(a, b) * log_real(a), 0.0, a == 0.0 && b >= 0.0)',
-    // d/db with y = a^b: y·ln a, one pow fewer.
-    withY: { gradA: 'select(g * b * pow_real(a, b - 1.0), 0.0, b == 0.0)', gradB: 'select(g * y * log_real(a), 0.0, a == 0.0 && b >= 0.0)' },
+    // With y = a^b and l = log2|a| shared with the forward: one log and two exp2 for the forward
+    // and both gradients, where pow_real three times and log_real take three pows and a log.
+    withY: {
+      gradA: 'select(g * b * pow_log_sel(a, b - 1.0, l), 0.0, b == 0.0)',
+      gradB: 'select(g * y * ln_log2(a, l), 0.0, a == 0.0 && b >= 0.0)',
+      l: { expr: 'log2_abs(a)', forward: 'pow_log(a, b, l)' },
+    },
     usesA: 'ab',
     usesB: 'ab',
     f: powReal,

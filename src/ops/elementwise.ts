@@ -93,7 +93,7 @@ function binaryBackwardGpu(e: BinaryEntry, k: GpuOps, args: BackwardArgs<unknown
   const usesA = withY !== undefined || (wantA && needsA(e.usesA)) || (wantB && needsA(e.usesB));
   const usesB = withY !== undefined || (!isScalar && ((wantA && needsB(e.usesA)) || (wantB && needsB(e.usesB))));
   const flags = `${+wantA}${+wantB}${+usesA}${+usesB}${+isScalar}`;
-  const loads = ['g', ...(usesA ? ['a'] : []), ...(usesB ? ['b'] : []), ...(withY ? ['y'] : [])];
+  const loads = ['g', ...(usesA ? ['a'] : []), ...(usesB ? ['b'] : []), ...(withY ? ['y'] : []), ...(withY?.l ? ['l'] : [])];
   const rules = withY ?? e;
   const t = template(`${e.name}:b:${flags}`, `${e.name}_backward`, loads, isScalar ? SCALAR_B : [], [...(wantA ? [rules.gradA] : []), ...(wantB ? [rules.gradB] : [])]);
   // Operands read where they broadcast; each gradient summed back to its input's shape in the same expression.
@@ -103,6 +103,7 @@ function binaryBackwardGpu(e: BinaryEntry, k: GpuOps, args: BackwardArgs<unknown
     ...(usesB ? [ir.expand(k.expr(args.inputs[1]!, shapes[1]!), outShape)] : []),
     ...(withY ? [k.expr(args.output!, outShape)] : []),
   ];
+  if (withY?.l) ins.push(sharedL(e, ins[1]!, ins[ins.length - 1]!));
   const params = isScalar ? [scalar!] : [];
   const grad = (i: number, j: number) => {
     const dx = k.alloc(`${e.name} backward`, shapes[i]!);
@@ -110,6 +111,19 @@ function binaryBackwardGpu(e: BinaryEntry, k: GpuOps, args: BackwardArgs<unknown
     return dx;
   };
   return [aliasA ? k.retain(args.grad) : wantA ? grad(0, 0) : null, aliasB ? k.retain(args.grad) : wantB ? grad(1, wantA ? 1 : 0) : null];
+}
+
+const lTemplate = (e: BinaryEntry) => template(`${e.name}:l`, `${e.name}_forward`, ['a'], [], [e.withY!.l!.expr]);
+const viaLTemplate = (e: BinaryEntry) => template(`${e.name}:fl`, `${e.name}_forward`, ['a', 'b', 'l'], [], [e.withY!.l!.forward]);
+
+/** The forward of an entry with a shared `l`: l as its own node, then the forward reading it. */
+function forwardViaL(e: BinaryEntry, a: ir.Expr, b: ir.Expr): ir.Expr {
+  return ir.map(viaLTemplate(e), [a, b, ir.map(lTemplate(e), [a])]);
+}
+
+/** The forward's own l node when y is still that forward (so one kernel computes it once), else a new one. */
+function sharedL(e: BinaryEntry, a: ir.Expr, y: ir.Expr): ir.Expr {
+  return y.op === 'map' && y.t === viaLTemplate(e) ? y.inputs[2]! : ir.map(lTemplate(e), [a]);
 }
 
 function binaryReferenceForward(e: BinaryEntry, a: Float64Array, b: Float64Array | number, args: ForwardArgs<unknown>): Float64Array {
@@ -157,8 +171,10 @@ function defineBinary(e: BinaryEntry): OpDef<unknown> {
     },
     gpu: {
       forward(k, [a, b], out, { shapes, outShape }) {
+        const ins = [ir.expand(k.expr(a!, shapes[0]!), outShape), ir.expand(k.expr(b!, shapes[1]!), outShape)] as const;
+        if (e.withY?.l) return void k.define(out, forwardViaL(e, ...ins));
         const t = template(`${e.name}:f`, `${e.name}_forward`, ['a', 'b'], [], [e.wgsl]);
-        k.define(out, ir.map(t, [ir.expand(k.expr(a!, shapes[0]!), outShape), ir.expand(k.expr(b!, shapes[1]!), outShape)]));
+        k.define(out, ir.map(t, ins));
       },
       backward: (k, args) => binaryBackwardGpu(e, k, args, undefined),
     },

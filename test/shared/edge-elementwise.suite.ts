@@ -1,6 +1,7 @@
 /** Elementwise edge values as PyTorch gives them: NaN propagation, log/sqrt/pow at 0, negatives and infinities, gradients at kinks. */
 import { expect, test } from 'vitest';
 import * as pg from '../../src/index.ts';
+import { powReal } from '../../src/ops/elementwise-table.ts';
 import { type BackendKind, useBackend } from './backends.ts';
 
 const { NaN: nan, POSITIVE_INFINITY: inf } = Number;
@@ -105,6 +106,25 @@ export function edgeElementwiseSuite(kind: BackendKind): void {
     const base = pg.tensor([0, -2, 2]);
     expectValues(await gradOf([2, 2, 2], (b) => base.pow(b)), [0, nan, 4 * Math.log(2)], 'd/db a^b');
     base.dispose();
+  });
+
+  test("pow's gradients at every edge of base and exponent match C pow's derivatives (PyTorch's formulas)", async () => {
+    // d/da = b·a^(b-1) (0 where b = 0), d/db = a^b·ln a (0 at a = 0, b >= 0), with powReal's edges.
+    // 2^-100 with b = 1.5: a^b underflows float32 while a^(b-1) = 2^-50 does not.
+    const as = [0, -0, 2, -2, 0.5, inf, -inf, 1, -1, 2 ** -100, nan];
+    const bs = [0, 1, 2, 3, 0.5, -1, -2.5, 1.5, inf, -inf];
+    const pairs = as.flatMap((x) => bs.map((y) => [x, y] as const));
+    const a = pg.tensor(pairs.map(([x]) => x), { requiresGrad: true });
+    const b = pg.tensor(pairs.map(([, y]) => y), { requiresGrad: true });
+    a.pow(b).sum().backward();
+    const [da, db] = [await values(a.grad!), await values(b.grad!)];
+    pairs.forEach(([x, y], i) => {
+      // Rounded to float32 (a^(b-1) = 2^100 at b = -1 overflows it).
+      expectValues([da[i]!], [Math.fround(y === 0 ? 0 : y * powReal(x, y - 1))], `d/da pow(${x}, ${y})`);
+      expectValues([db[i]!], [Math.fround(x === 0 && y >= 0 ? 0 : powReal(x, y) * Math.log(x))], `d/db pow(${x}, ${y})`);
+    });
+    a.dispose();
+    b.dispose();
   });
 
   test('gradient conventions at kinks and poles', async () => {
