@@ -6,6 +6,7 @@ import { matmulOp } from './matmul.ts';
 import { mseLossOp } from './mse-loss.ts';
 import type { OpDef } from './op.ts';
 import { maxOp, meanOp, sumOp } from './reduce.ts';
+import { flipOp } from './flip.ts';
 import { expandOp, permuteOp, reshapeOp, sliceOp } from './shape-ops.ts';
 import { whereOp } from './where.ts';
 import { logSoftmaxOp, softmaxOp } from './softmax.ts';
@@ -36,6 +37,7 @@ export function registeredOps(): OpDef<unknown>[] {
       permuteOp,
       expandOp,
       sliceOp,
+      flipOp,
       catOp,
       colorMixOp,
       mseLossOp,
