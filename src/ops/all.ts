@@ -7,6 +7,7 @@ import { mseLossOp } from './mse-loss.ts';
 import type { OpDef } from './op.ts';
 import { maxOp, meanOp, sumOp } from './reduce.ts';
 import { flipOp } from './flip.ts';
+import { padOp } from './pad.ts';
 import { expandOp, permuteOp, reshapeOp, sliceOp } from './shape-ops.ts';
 import { whereOp } from './where.ts';
 import { logSoftmaxOp, softmaxOp } from './softmax.ts';
@@ -38,6 +39,7 @@ export function registeredOps(): OpDef<unknown>[] {
       expandOp,
       sliceOp,
       flipOp,
+      padOp,
       catOp,
       colorMixOp,
       mseLossOp,

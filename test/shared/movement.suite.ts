@@ -25,6 +25,37 @@ const at = (shape: readonly number[], c: readonly number[]) => c.reduce((acc, ci
 export const flipRef = (x: readonly number[], shape: readonly number[], axes: readonly number[]) =>
   coords(shape).map((c) => x[at(shape, c.map((ci, d) => (axes.includes(d) ? shape[d]! - 1 - ci : ci)))]!);
 
+/** Float64 roll: out[c] = x[c with c_d → (c_d - shift_d) mod n_d]. */
+export function rollRef(x: readonly number[], shape: readonly number[], shifts: readonly number[], axes: readonly number[]): number[] {
+  return coords(shape).map((c) => {
+    const src = [...c];
+    axes.forEach((a, i) => {
+      const n = shape[a]!;
+      src[a] = (((src[a]! - shifts[i]!) % n) + n) % n;
+    });
+    return x[at(shape, src)]!;
+  });
+}
+
+/** Float64 pad from the definitions of NumPy's / PyTorch's modes, axis by axis. */
+export function padRef(x: readonly number[], shape: readonly number[], pads: readonly (readonly [number, number])[], mode: string, value = 0): number[] {
+  const out = shape.map((n, d) => n + pads[d]![0] + pads[d]![1]);
+  return coords(out).map((c) => {
+    const src: number[] = [];
+    for (let d = 0; d < shape.length; d++) {
+      const n = shape[d]!;
+      let i = c[d]! - pads[d]![0];
+      if (i < 0 || i >= n) {
+        if (mode === 'constant') return value;
+        if (mode === 'reflect') i = i < 0 ? -i : 2 * (n - 1) - i;
+        else i = Math.min(Math.max(i, 0), n - 1);
+      }
+      src.push(i);
+    }
+    return x[at(shape, src)]!;
+  });
+}
+
 /** The gradient of sum(w · f(x)) by central differences of a float64 reference f. */
 function numericGrad(f: (x: number[]) => number[], x: readonly number[], w: readonly number[]): number[] {
   const h = 1e-3;
@@ -126,6 +157,83 @@ export function movementSuite(kind: BackendKind): void {
     expectError(() => x.flip([0, 0]), pg.InvalidArgumentError, 'flip', 'twice');
     expectError(() => x.flip([0.5]), pg.InvalidArgumentError, 'flip');
     expectClose(await x.flip(1).data(), [2, 1, 0, 5, 4, 3], rtol, atol, 'flip after errors');
+    x.dispose();
+  });
+
+  // ---------- roll ----------
+
+  test('roll shifts with wrap-around on one or several axes, negative and oversized shifts too; the gradient rolls back', async () => {
+    const s = [3, 4];
+    const cases: [number[], number[]][] = [
+      [[1], [1]],
+      [[-1], [0]],
+      [[5], [1]],
+      [[1, -3], [0, 1]],
+      [[2, 1], [1, 1]],
+      [[0], [0]],
+    ];
+    for (const [shifts, axes] of cases) {
+      const y = await check(s, (x) => pg.roll(x, shifts, axes), (v) => rollRef(v, s, shifts, axes), `roll ${shifts} on ${axes}`);
+      expect(y.shape).toEqual(s);
+      y.dispose();
+    }
+    const flat = await check(s, (x) => pg.roll(x, 5), (v) => rollRef(v, [12], [5], [0]), 'roll flattened');
+    const neg = await check(s, (x) => pg.roll(x.mul(3), 1, -1), (v) => rollRef(v.map((t) => 3 * t), s, [1], [1]), 'roll of an expression on axis -1');
+    expect(flat.shape).toEqual(s);
+    expectClose(await pg.roll(pg.arange(6).reshape([2, 3]), [1, -1], [0, 1]).data(), [4, 5, 3, 1, 2, 0], rtol, atol, 'the documented example');
+    pg.dispose([flat, neg]);
+  });
+
+  test('roll errors name the op and what is wrong; the next roll works', async () => {
+    const x = pg.tensor(range(6), { shape: [2, 3] });
+    expectError(() => pg.roll(x, [1, 2], [0]), pg.InvalidArgumentError, 'roll', 'same length');
+    expectError(() => pg.roll(x, [1, 2]), pg.InvalidArgumentError, 'roll', 'flattened');
+    expectError(() => pg.roll(x, 1.5, 0), pg.InvalidArgumentError, 'roll', 'integer');
+    expectError(() => pg.roll(x, 1, 2), pg.InvalidArgumentError, 'roll', 'axis 2');
+    expectClose(await pg.roll(x, 1, 1).data(), [2, 0, 1, 5, 3, 4], rtol, atol, 'roll after errors');
+    x.dispose();
+  });
+
+  // ---------- pad ----------
+
+  test('pad in constant, reflect and replicate modes, one axis or several; gradients add up at the borders', async () => {
+    const s = [3, 4];
+    const padsList: [number, number][][] = [
+      [[1, 2], [0, 0]],
+      [[0, 0], [2, 1]],
+      [[2, 1], [3, 2]],
+      [[0, 1], [1, 0]],
+    ];
+    for (const pads of padsList) {
+      for (const mode of ['constant', 'reflect', 'replicate'] as const) {
+        const y = await check(s, (x) => pg.pad(x, pads, { mode }), (v) => padRef(v, s, pads, mode), `pad ${JSON.stringify(pads)} ${mode}`);
+        expect(y.shape).toEqual([3 + pads[0]![0] + pads[0]![1], 4 + pads[1]![0] + pads[1]![1]]);
+        y.dispose();
+      }
+      const c = await check(s, (x) => pg.pad(x, pads, { value: -1.5 }), (v) => padRef(v, s, pads, 'constant', -1.5), `pad ${JSON.stringify(pads)} with -1.5`);
+      c.dispose();
+    }
+    // Fewer pairs than axes pad the last axes; pads of intermediate expressions.
+    const last = await check([2, 3, 2], (x) => pg.pad(x.exp(), [[1, 1]], { mode: 'reflect' }), (v) => padRef(v.map(Math.exp), [2, 3, 2], [[0, 0], [0, 0], [1, 1]], 'reflect'), 'reflect of the last axis');
+    const mid = await check([2, 3, 2], (x) => pg.pad(x, [[2, 0], [0, 1]], { mode: 'replicate' }).sum(0), (v) => {
+      const p = padRef(v, [2, 3, 2], [[0, 0], [2, 0], [0, 1]], 'replicate');
+      return range(15).map((i) => p[i]! + p[15 + i]!);
+    }, 'replicate feeding a sum');
+    expectClose(await pg.pad(pg.tensor([1, 2, 3]), [[2, 1]], { mode: 'reflect' }).data(), [3, 2, 1, 2, 3, 2], rtol, atol, 'the documented example');
+    pg.dispose([last, mid]);
+  });
+
+  test('pad errors: the flat PyTorch list, wrong lengths, negative pads, reflect pads at the size, bad modes', async () => {
+    const x = pg.tensor(range(6), { shape: [2, 3] });
+    expectError(() => pg.pad(x, [1, 2, 3, 4] as never), pg.InvalidArgumentError, 'pad', 'flat', '[[3, 4], [1, 2]]');
+    expectError(() => pg.pad(x, [[1, 1], [1, 1], [1, 1]]), pg.InvalidArgumentError, 'pad', '3 [before, after] pairs', '[2, 3]');
+    expectError(() => pg.pad(x, [[1, 1, 1]] as never), pg.InvalidArgumentError, 'pad', 'pairs');
+    expectError(() => pg.pad(x, [[0, -1]]), pg.InvalidArgumentError, 'pad', 'negative', 'axis 1');
+    expectError(() => pg.pad(x, [[3, 0]], { mode: 'reflect' }), pg.InvalidArgumentError, 'pad', 'reflect', 'below', '3');
+    expectError(() => pg.pad(x, [[0, 2], [0, 0]], { mode: 'reflect' }), pg.InvalidArgumentError, 'pad', 'reflect', 'axis 0');
+    expectError(() => pg.pad(x, [[1, 1]], { mode: 'wrap' as never }), pg.InvalidArgumentError, 'pad', 'mode');
+    expectError(() => pg.pad(x, [[1, 1]], { mode: 'reflect', value: 2 }), pg.InvalidArgumentError, 'pad', 'value');
+    expectClose(await pg.pad(x, [[0, 0], [1, 0]], { mode: 'replicate' }).data(), [0, 0, 1, 2, 3, 3, 4, 5], rtol, atol, 'pad after errors');
     x.dispose();
   });
 }
