@@ -56,6 +56,39 @@ export function padRef(x: readonly number[], shape: readonly number[], pads: rea
   });
 }
 
+/**
+ * Float64 F.interpolate on [N, H, W, C], pixel by pixel: each output pixel's source point from
+ * PyTorch's formulas, then its nearest or four neighbouring input pixels.
+ */
+export function resizeRef(x: readonly number[], [N, H, W, C]: readonly number[], [oh, ow]: readonly number[], mode: string, alignCorners: boolean): number[] {
+  const source = (o: number, inN: number, outN: number): [number, number, number] => {
+    if (mode === 'nearest') {
+      // PyTorch computes the scale and the product in float32.
+      const i = Math.min(Math.floor(Math.fround(o * Math.fround(inN / outN))), inN - 1);
+      return [i, i, 0];
+    }
+    let s: number;
+    if (alignCorners) s = outN > 1 ? ((inN - 1) / (outN - 1)) * o : 0;
+    else s = Math.max((inN / outN) * (o + 0.5) - 0.5, 0);
+    const i0 = Math.trunc(s);
+    return [i0, i0 < inN - 1 ? i0 + 1 : i0, s - i0];
+  };
+  const out: number[] = [];
+  for (let n = 0; n < N!; n++) {
+    for (let y = 0; y < oh!; y++) {
+      const [y0, y1, ty] = source(y, H!, oh!);
+      for (let xo = 0; xo < ow!; xo++) {
+        const [x0, x1, tx] = source(xo, W!, ow!);
+        for (let c = 0; c < C!; c++) {
+          const px = (i: number, j: number) => x[((n * H! + i) * W! + j) * C! + c]!;
+          out.push((1 - ty) * ((1 - tx) * px(y0, x0) + tx * px(y0, x1)) + ty * ((1 - tx) * px(y1, x0) + tx * px(y1, x1)));
+        }
+      }
+    }
+  }
+  return out;
+}
+
 /** The gradient of sum(w · f(x)) by central differences of a float64 reference f. */
 function numericGrad(f: (x: number[]) => number[], x: readonly number[], w: readonly number[]): number[] {
   const h = 1e-3;
@@ -235,5 +268,58 @@ export function movementSuite(kind: BackendKind): void {
     expectError(() => pg.pad(x, [[1, 1]], { mode: 'reflect', value: 2 }), pg.InvalidArgumentError, 'pad', 'value');
     expectClose(await pg.pad(x, [[0, 0], [1, 0]], { mode: 'replicate' }).data(), [0, 0, 1, 2, 3, 3, 4, 5], rtol, atol, 'pad after errors');
     x.dispose();
+  });
+
+  // ---------- resize ----------
+
+  test('resize matches F.interpolate on values PyTorch gives (2×2 up to 4×4, 3×3)', async () => {
+    const img = pg.tensor([1, 2, 3, 4], { shape: [2, 2, 1] });
+    const up = pg.resize(img, [4, 4]);
+    expect(up.shape).toEqual([4, 4, 1]);
+    // torch.nn.functional.interpolate(t, size=(4, 4), mode='bilinear', align_corners=False)
+    expectClose(await up.data(), [1, 1.25, 1.75, 2, 1.5, 1.75, 2.25, 2.5, 2.5, 2.75, 3.25, 3.5, 3, 3.25, 3.75, 4], rtol, atol, 'bilinear');
+    const aligned = pg.resize(img, [3, 3], { alignCorners: true });
+    expectClose(await aligned.data(), [1, 1.5, 2, 2, 2.5, 3, 3, 3.5, 4], rtol, atol, 'bilinear, align_corners=True');
+    const nearest = pg.resize(img, [3, 3], { mode: 'nearest' });
+    expectClose(await nearest.data(), [1, 1, 2, 1, 1, 2, 3, 3, 4], rtol, atol, "nearest (PyTorch's floor rule)");
+    pg.dispose([img, up, aligned, nearest]);
+  });
+
+  test('resize up, down and mixed, both modes, [H, W, C] and [N, H, W, C], against a float64 reference; gradients by finite differences', async () => {
+    const cases: [number[], number[], 'bilinear' | 'nearest', boolean][] = [
+      [[3, 4, 2], [5, 7], 'bilinear', false],
+      [[1, 5, 7, 1], [3, 2], 'bilinear', false],
+      [[2, 4, 3, 2], [6, 2], 'bilinear', true],
+      [[3, 5, 1], [1, 1], 'bilinear', true],
+      [[1, 4, 6, 1], [7, 4], 'nearest', false],
+      [[2, 5, 3, 2], [2, 6], 'nearest', false],
+      [[3, 3, 2], [3, 3], 'bilinear', false],
+    ];
+    for (const [shape, size, mode, alignCorners] of cases) {
+      const s4 = shape.length === 3 ? [1, ...shape] : shape;
+      const what = `${mode}${alignCorners ? ' (alignCorners)' : ''} ${JSON.stringify(shape)} → ${size}`;
+      const y = await check(shape, (x) => pg.resize(x, size as [number, number], { mode, alignCorners }), (v) => resizeRef(v, s4, size, mode, alignCorners), what);
+      expect(y.shape).toEqual([...shape.slice(0, -3), ...size, shape.at(-1)]);
+      y.dispose();
+    }
+  });
+
+  test('resize of an expression feeds a loss; resize errors name the op and the problem', async () => {
+    const v = range(2 * 3 * 2).map((i) => i / 7);
+    const x = pg.tensor(v, { shape: [2, 3, 2], requiresGrad: true });
+    const loss = pg.resize(x.exp(), [4, 5]).sum();
+    const expected = resizeRef(v.map(Math.exp), [1, 2, 3, 2], [4, 5], 'bilinear', false).reduce((a, b) => a + b, 0);
+    expectClose(await loss.data(), [expected], rtol, atol, 'sum of a resize');
+    loss.backward();
+    const ones = range(40).map(() => 1);
+    expectClose(await x.grad!.data(), numericGrad((u) => resizeRef(u.map(Math.exp), [1, 2, 3, 2], [4, 5], 'bilinear', false), v, ones), rtol, 1e-4, 'its gradient');
+    expectError(() => pg.resize(x, [0, 3]), pg.InvalidArgumentError, 'resize', 'positive');
+    expectError(() => pg.resize(x, [2] as never), pg.InvalidArgumentError, 'resize', '[outH, outW]');
+    expectError(() => pg.resize(pg.zeros([4, 4]), [2, 2]), pg.ShapeError, 'resize', '[4, 4]');
+    expectError(() => pg.resize(x, [2, 2], { mode: 'bicubic' as never }), pg.InvalidArgumentError, 'resize', 'mode');
+    expectError(() => pg.resize(x, [2, 2], { mode: 'nearest', alignCorners: true }), pg.InvalidArgumentError, 'resize', 'alignCorners');
+    expectError(() => pg.resize(pg.zeros([0, 3, 1]), [2, 2]), pg.ShapeError, 'resize', 'no pixels');
+    expect(pg.resize(x, [1, 1]).shape).toEqual([1, 1, 2]);
+    pg.dispose([x, loss]);
   });
 }
