@@ -7,9 +7,10 @@
 import { full } from './creation.ts';
 import { InvalidArgumentError } from './errors.ts';
 import { cat } from './ops/concat.ts';
+import { flipOp } from './ops/flip.ts';
 import { padOp } from './ops/pad.ts';
 import { tidy } from './runtime.ts';
-import { fmt, normalizeAxis } from './shape.ts';
+import { fmt, normalizeAxes, normalizeAxis } from './shape.ts';
 import { apply, Tensor } from './tensor.ts';
 import { checkOptions, repr } from './validate.ts';
 
@@ -19,11 +20,17 @@ function tensorArg(fn: string, x: unknown): Tensor {
 }
 
 /**
- * Reverses the order of elements along `axes` (see Tensor.flip). A view: no copy.
+ * Reverses the order of elements along `axes` (one axis or several; all of them when left out).
+ * A view with negative strides: no copy, index arithmetic in whatever reads it; the gradient is
+ * the flipped gradient. (A function, not a Tensor method, so that bundles without it drop it.)
  * @example
  * await pg.flip(pg.tensor([1, 2, 3]), 0).data(); // Float32Array [3, 2, 1]
+ * await pg.flip(pg.arange(6).reshape([2, 3]), 1).toArray(); // [[2, 1, 0], [5, 4, 3]]
  */
-export const flip = (x: Tensor, axes?: number | readonly number[]): Tensor => tensorArg('flip', x).flip(axes);
+export function flip(x: Tensor, axes?: number | readonly number[]): Tensor {
+  tensorArg('flip', x);
+  return apply(flipOp, [x], { axes: normalizeAxes('flip', axes, x.rank) });
+}
 
 /** Part [from, to) of axis `axis`. */
 const along = (x: Tensor, axis: number, from: number, to: number) =>
@@ -135,8 +142,8 @@ export function pad(x: Tensor, pads: readonly (readonly [number, number])[], opt
       if (b === 0 && a === 0) return y;
       const n = y.shape[d]!;
       const repeat = (at: number, count: number) => along(y, d, at, at + 1).expand(y.shape.map((m, k) => (k === d ? count : m)));
-      const before = () => (mode === 'reflect' ? along(y, d, 1, b + 1).flip(d) : repeat(0, b));
-      const after = () => (mode === 'reflect' ? along(y, d, n - 1 - a, n - 1).flip(d) : repeat(n - 1, a));
+      const before = () => (mode === 'reflect' ? flip(along(y, d, 1, b + 1), d) : repeat(0, b));
+      const after = () => (mode === 'reflect' ? flip(along(y, d, n - 1 - a, n - 1), d) : repeat(n - 1, a));
       const parts = [...(b > 0 ? [before()] : []), y, ...(a > 0 ? [after()] : [])];
       return cat(parts, d);
     }, x.reshape(x.shape)),

@@ -8,7 +8,6 @@ import { DeviceLostError, DisposedTensorError, GradientError, InvalidArgumentErr
 import { binaryOps, binaryScalarOps, unaryOps } from './ops/elementwise.ts';
 import { matmulOp } from './ops/matmul.ts';
 import type { OpDef } from './ops/op.ts';
-import { flipOp } from './ops/flip.ts';
 import { expandOp, permuteOp, reshapeOp, sliceOp } from './ops/shape-ops.ts';
 import { logSoftmaxOp, softmaxOp } from './ops/softmax.ts';
 import { maxOp, meanOp, sumOp } from './ops/reduce.ts';
@@ -714,15 +713,6 @@ export class Tensor {
    */
   slice(begin: readonly number[], end?: readonly number[]): Tensor {
     return apply(sliceOp, [this], { begin: integers('slice', 'begin', begin), end: end === undefined ? [] : integers('slice', 'end', end) });
-  }
-  /**
-   * Reverses the order of elements along `axes` (one axis or several; all of them when left out).
-   * A view: no copy, index arithmetic in whatever reads it.
-   * @example
-   * await pg.arange(6).reshape([2, 3]).flip(1).toArray(); // [[2, 1, 0], [5, 4, 3]]
-   */
-  flip(axes?: number | readonly number[]): Tensor {
-    return apply(flipOp, [this], { axes: normalizeAxes('flip', axes, this.rank) });
   }
   /**
    * Flattens to 1-D.

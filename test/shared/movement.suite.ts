@@ -128,39 +128,39 @@ export function movementSuite(kind: BackendKind): void {
 
   test('flip reverses one axis, several, or all; the gradient is the flipped gradient', async () => {
     for (const axes of [[0], [1], [2], [0, 2], [0, 1, 2]]) {
-      const y = await check([2, 3, 4], (x) => x.flip(axes), (v) => flipRef(v, [2, 3, 4], axes), `flip ${axes}`);
+      const y = await check([2, 3, 4], (x) => pg.flip(x, axes), (v) => flipRef(v, [2, 3, 4], axes), `flip ${axes}`);
       expect(y.shape).toEqual([2, 3, 4]);
       y.dispose();
     }
-    const all = await check([3, 2], (x) => x.flip(), (v) => flipRef(v, [3, 2], [0, 1]), 'flip with no axes');
-    const neg = await check([3, 2], (x) => x.flip(-1), (v) => flipRef(v, [3, 2], [1]), 'flip(-1)');
-    const one = await check([1, 5], (x) => x.flip([0, 1]), (v) => flipRef(v, [1, 5], [0, 1]), 'flip over a size-1 axis');
+    const all = await check([3, 2], (x) => pg.flip(x), (v) => flipRef(v, [3, 2], [0, 1]), 'flip with no axes');
+    const neg = await check([3, 2], (x) => pg.flip(x, -1), (v) => flipRef(v, [3, 2], [1]), 'flip(-1)');
+    const one = await check([1, 5], (x) => pg.flip(x, [0, 1]), (v) => flipRef(v, [1, 5], [0, 1]), 'flip over a size-1 axis');
     pg.dispose([all, neg, one]);
   });
 
   test('flip of intermediate expressions and of other views (permute, slice, expand, flip)', async () => {
     const s = [3, 4];
-    const a = await check(s, (x) => x.mul(2).add(1).flip(0).exp(), (v) => flipRef(v.map((t) => 2 * t + 1), s, [0]).map(Math.exp), 'exp(flip(2x + 1))');
-    const b = await check(s, (x) => x.transpose().flip(1), (v) => flipRef(coords([4, 3]).map(([i, j]) => v[j! * 4 + i!]!), [4, 3], [1]), 'flip of a transpose');
-    const c = await check(s, (x) => x.flip(1).slice([1, 1], [3, 3]), (v) => coords([2, 2]).map(([i, j]) => flipRef(v, s, [1])[(i! + 1) * 4 + j! + 1]!), 'slice of a flip');
-    const d = await check(s, (x) => x.slice([1, 1], [3, 3]).flip([0, 1]), (v) => flipRef(coords([2, 2]).map(([i, j]) => v[(i! + 1) * 4 + j! + 1]!), [2, 2], [0, 1]), 'flip of a slice');
-    const e = await check([1, 4], (x) => x.expand([3, 4]).flip([0, 1]), (v) => flipRef(coords([3, 4]).map(([, j]) => v[j!]!), [3, 4], [0, 1]), 'flip of an expand');
-    const f = await check(s, (x) => x.flip(0).flip([0, 1]).flip(1), (v) => v, 'flips that cancel');
-    const g = await check(s, (x) => x.flip(0).mul(x), (v) => flipRef(v, s, [0]).map((t, i) => t * v[i]!), 'x · flip(x)');
+    const a = await check(s, (x) => pg.flip(x.mul(2).add(1), 0).exp(), (v) => flipRef(v.map((t) => 2 * t + 1), s, [0]).map(Math.exp), 'exp(flip(2x + 1))');
+    const b = await check(s, (x) => pg.flip(x.transpose(), 1), (v) => flipRef(coords([4, 3]).map(([i, j]) => v[j! * 4 + i!]!), [4, 3], [1]), 'flip of a transpose');
+    const c = await check(s, (x) => pg.flip(x, 1).slice([1, 1], [3, 3]), (v) => coords([2, 2]).map(([i, j]) => flipRef(v, s, [1])[(i! + 1) * 4 + j! + 1]!), 'slice of a flip');
+    const d = await check(s, (x) => pg.flip(x.slice([1, 1], [3, 3]), [0, 1]), (v) => flipRef(coords([2, 2]).map(([i, j]) => v[(i! + 1) * 4 + j! + 1]!), [2, 2], [0, 1]), 'flip of a slice');
+    const e = await check([1, 4], (x) => pg.flip(x.expand([3, 4]), [0, 1]), (v) => flipRef(coords([3, 4]).map(([, j]) => v[j!]!), [3, 4], [0, 1]), 'flip of an expand');
+    const f = await check(s, (x) => pg.flip(pg.flip(pg.flip(x, 0), [0, 1]), 1), (v) => v, 'flips that cancel');
+    const g = await check(s, (x) => pg.flip(x, 0).mul(x), (v) => flipRef(v, s, [0]).map((t, i) => t * v[i]!), 'x · flip(x)');
     pg.dispose([a, b, c, d, e, f, g]);
   });
 
   test('flipped views feed reductions and matmul', async () => {
     const s = [3, 5];
-    const r0 = await check(s, (x) => x.flip(0).sum(0), (v) => range(5).map((j) => range(3).reduce((acc, i) => acc + v[i * 5 + j]!, 0)), 'sum over a flipped axis');
-    const r2 = await check(s, (x) => x.flip(1).mul(pg.tensor(range(5))).sum(1), (v) => range(3).map((i) => range(5).reduce((acc, j) => acc + v[i * 5 + 4 - j]! * j, 0)), 'weighted row sums of a flip');
-    const r3 = await check(s, (x) => x.flip([0, 1]).max(1), (v) => range(3).map((i) => Math.max(...range(5).map((j) => v[(2 - i) * 5 + j]!))), 'max over a flip');
+    const r0 = await check(s, (x) => pg.flip(x, 0).sum(0), (v) => range(5).map((j) => range(3).reduce((acc, i) => acc + v[i * 5 + j]!, 0)), 'sum over a flipped axis');
+    const r2 = await check(s, (x) => pg.flip(x, 1).mul(pg.tensor(range(5))).sum(1), (v) => range(3).map((i) => range(5).reduce((acc, j) => acc + v[i * 5 + 4 - j]! * j, 0)), 'weighted row sums of a flip');
+    const r3 = await check(s, (x) => pg.flip(x, [0, 1]).max(1), (v) => range(3).map((i) => Math.max(...range(5).map((j) => v[(2 - i) * 5 + j]!))), 'max over a flip');
     const wv = range(10).map((i) => Math.cos(i));
-    const m = await check(s, (x) => x.flip(0).matmul(pg.tensor(wv, { shape: [5, 2] })), (v) => {
+    const m = await check(s, (x) => pg.flip(x, 0).matmul(pg.tensor(wv, { shape: [5, 2] })), (v) => {
       const fv = flipRef(v, s, [0]);
       return coords([3, 2]).map(([i, j]) => range(5).reduce((acc, k) => acc + fv[i! * 5 + k]! * wv[k * 2 + j!]!, 0));
     }, 'flip(x) @ w');
-    const m2 = await check([5, 3], (x) => pg.tensor(wv, { shape: [2, 5] }).matmul(x.flip(1)), (v) => {
+    const m2 = await check([5, 3], (x) => pg.tensor(wv, { shape: [2, 5] }).matmul(pg.flip(x, 1)), (v) => {
       const fv = flipRef(v, [5, 3], [1]);
       return coords([2, 3]).map(([i, j]) => range(5).reduce((acc, k) => acc + wv[i! * 5 + k]! * fv[k * 3 + j!]!, 0));
     }, 'w @ flip(x)');
@@ -175,7 +175,7 @@ export function movementSuite(kind: BackendKind): void {
     const wi = pg.tensor(range(n).map((i) => 1 + (i % 7)), { shape: [n, 1] });
     for (const axes of [[0], [1], [0, 1]]) {
       const x = pg.tensor(v, { shape: s, requiresGrad: true });
-      const y = x.flip(axes).mul(wi).sum(0);
+      const y = pg.flip(x, axes).mul(wi).sum(0);
       expectClose(await y.data(), colSums(flipRef(v, s, axes)), rtol, 1e-2, `column sums of flip ${axes}`);
       y.sum().backward();
       expectClose(await x.grad!.data(), flipRef(coords(s).map(([i]) => 1 + (i! % 7)), s, axes), rtol, atol, `gradient through flip ${axes}`);
@@ -186,10 +186,10 @@ export function movementSuite(kind: BackendKind): void {
 
   test('flip errors name the op, the axis and the shape; the next flip works', async () => {
     const x = pg.tensor(range(6), { shape: [2, 3] });
-    expectError(() => x.flip(2), pg.InvalidArgumentError, 'flip', 'axis 2');
-    expectError(() => x.flip([0, 0]), pg.InvalidArgumentError, 'flip', 'twice');
-    expectError(() => x.flip([0.5]), pg.InvalidArgumentError, 'flip');
-    expectClose(await x.flip(1).data(), [2, 1, 0, 5, 4, 3], rtol, atol, 'flip after errors');
+    expectError(() => pg.flip(x, 2), pg.InvalidArgumentError, 'flip', 'axis 2');
+    expectError(() => pg.flip(x, [0, 0]), pg.InvalidArgumentError, 'flip', 'twice');
+    expectError(() => pg.flip(x, [0.5]), pg.InvalidArgumentError, 'flip');
+    expectClose(await pg.flip(x, 1).data(), [2, 1, 0, 5, 4, 3], rtol, atol, 'flip after errors');
     x.dispose();
   });
 
