@@ -184,6 +184,27 @@ export function movementSuite(kind: BackendKind): void {
     wi.dispose();
   });
 
+  test.runIf(kind === 'webgpu')('a flip or a zero pad is index arithmetic in the kernel that reads it: no extra dispatch', async () => {
+    const x = pg.tensor(range(24).map((i) => i / 5), { shape: [4, 6] });
+    const w = pg.tensor(range(6), { shape: [6] });
+    await x.data();
+    await w.data();
+    const dispatchesOf = async (f: () => pg.Tensor) => {
+      const before = pg.memory().dispatches;
+      const y = f();
+      await y.data();
+      y.dispose();
+      return pg.memory().dispatches - before;
+    };
+    const plain = await dispatchesOf(() => x.mul(2).add(1));
+    expect(plain).toBeGreaterThan(0);
+    expect(await dispatchesOf(() => pg.flip(x.mul(2), [0, 1]).add(1))).toBe(plain);
+    expect(await dispatchesOf(() => pg.pad(x.mul(2), [[1, 0], [2, 3]]).add(1))).toBe(plain);
+    const reduced = await dispatchesOf(() => x.mul(w).sum(0));
+    expect(await dispatchesOf(() => pg.flip(x, 0).mul(w).sum(0))).toBe(reduced);
+    pg.dispose([x, w]);
+  });
+
   test('flip errors name the op, the axis and the shape; the next flip works', async () => {
     const x = pg.tensor(range(6), { shape: [2, 3] });
     expectError(() => pg.flip(x, 2), pg.InvalidArgumentError, 'flip', 'axis 2');
