@@ -1,8 +1,9 @@
 /**
  * Movement ops built on views: flip (a negative-stride view), roll (two slices and a cat) and pad
  * (zeros through the IR's pad node, reflect and replicate as flipped or broadcast edge slices
- * joined by cat). None has a gradient of its own: autograd composes those of the parts, so the
- * border elements that reflect and replicate copy receive the gradients of all their copies.
+ * joined by cat). Roll and the reflect and replicate pads have no gradient of their own: autograd
+ * composes those of the parts, so a border element that is copied receives the gradients of all
+ * its copies.
  */
 import { full } from './creation.ts';
 import { InvalidArgumentError } from './errors.ts';
@@ -64,7 +65,8 @@ export function roll(x: Tensor, shifts: number | readonly number[], axes?: numbe
 }
 
 function rollAxis(x: Tensor, shift: number, axis: number): Tensor {
-  const n = x.shape[axis]!;
+  // A 0-d tensor takes axis 0 (as PyTorch) and has nothing to move.
+  const n = x.shape[axis] ?? 1;
   const s = n === 0 ? 0 : ((shift % n) + n) % n;
   if (s === 0) return x;
   return cat([along(x, axis, n - s, n), along(x, axis, 0, n - s)], axis);

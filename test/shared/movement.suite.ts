@@ -234,6 +234,10 @@ export function movementSuite(kind: BackendKind): void {
     const flat = await check(s, (x) => pg.roll(x, 5), (v) => rollRef(v, [12], [5], [0]), 'roll flattened');
     const neg = await check(s, (x) => pg.roll(x.mul(3), 1, -1), (v) => rollRef(v.map((t) => 3 * t), s, [1], [1]), 'roll of an expression on axis -1');
     expect(flat.shape).toEqual(s);
+    const scalar = pg.roll(pg.tensor(7), 3, 0);
+    expect(scalar.shape).toEqual([]);
+    expectClose(await scalar.data(), [7], rtol, atol, 'roll of a 0-d tensor');
+    scalar.dispose();
     expectClose(await pg.roll(pg.arange(6).reshape([2, 3]), [1, -1], [0, 1]).data(), [4, 5, 3, 1, 2, 0], rtol, atol, 'the documented example');
     pg.dispose([flat, neg]);
   });
