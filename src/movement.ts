@@ -1,13 +1,14 @@
 /**
- * Movement ops built on views: flip (a negative-stride view), roll (two slices and a cat) and pad
+ * Movement ops built on views: flip (a negative-stride view), roll (two slices joined) and pad
  * (zeros through the IR's pad node, reflect and replicate as flipped or broadcast edge slices
- * joined by cat). Roll and the reflect and replicate pads have no gradient of their own: autograd
- * composes those of the parts, so a border element that is copied receives the gradients of all
- * its copies.
+ * joined). Parts are joined as a sum of zero-padded views, not with cat: every term is index
+ * arithmetic and a select in the kernel that reads the result, so none of these ops dispatches
+ * a kernel of its own (cat copies each part with a scatter kernel). Roll and the reflect and
+ * replicate pads have no gradient of their own: autograd composes those of the parts, so a border
+ * element that is copied receives the gradients of all its copies.
  */
 import { full } from './creation.ts';
 import { InvalidArgumentError } from './errors.ts';
-import { cat } from './ops/concat.ts';
 import { flipOp } from './ops/flip.ts';
 import { padOp } from './ops/pad.ts';
 import { tidy } from './runtime.ts';
@@ -64,12 +65,26 @@ export function roll(x: Tensor, shifts: number | readonly number[], axes?: numbe
   return tidy(() => norm.reduce((y, a, i) => rollAxis(y, sh[i]!, a), x.reshape(x.shape)));
 }
 
+/** The parts side by side along `axis` (same sizes elsewhere), as cat, but as a fused sum of zero-padded views. */
+function join(parts: readonly Tensor[], axis: number): Tensor {
+  const total = parts.reduce((n, p) => n + p.shape[axis]!, 0);
+  let at = 0;
+  const placed = parts.map((p) => {
+    const n = p.shape[axis]!;
+    const before = p.shape.map((_, d) => (d === axis ? at : 0));
+    const after = p.shape.map((_, d) => (d === axis ? total - at - n : 0));
+    at += n;
+    return apply(padOp, [p], { before, after });
+  });
+  return placed.reduce((sum, p) => sum.add(p));
+}
+
 function rollAxis(x: Tensor, shift: number, axis: number): Tensor {
   // A 0-d tensor takes axis 0 (as PyTorch) and has nothing to move.
   const n = x.shape[axis] ?? 1;
   const s = n === 0 ? 0 : ((shift % n) + n) % n;
   if (s === 0) return x;
-  return cat([along(x, axis, n - s, n), along(x, axis, 0, n - s)], axis);
+  return join([along(x, axis, n - s, n), along(x, axis, 0, n - s)], axis);
 }
 
 /** Options of pg.pad(). */
@@ -147,7 +162,7 @@ export function pad(x: Tensor, pads: readonly (readonly [number, number])[], opt
       const before = () => (mode === 'reflect' ? flip(along(y, d, 1, b + 1), d) : repeat(0, b));
       const after = () => (mode === 'reflect' ? flip(along(y, d, n - 1 - a, n - 1), d) : repeat(n - 1, a));
       const parts = [...(b > 0 ? [before()] : []), y, ...(a > 0 ? [after()] : [])];
-      return cat(parts, d);
+      return join(parts, d);
     }, x.reshape(x.shape)),
   );
 }

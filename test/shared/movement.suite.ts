@@ -184,7 +184,7 @@ export function movementSuite(kind: BackendKind): void {
     wi.dispose();
   });
 
-  test.runIf(kind === 'webgpu')('a flip or a zero pad is index arithmetic in the kernel that reads it: no extra dispatch', async () => {
+  test.runIf(kind === 'webgpu')('flip, roll and pad are index arithmetic in the kernel that reads them: no extra dispatch', async () => {
     const x = pg.tensor(range(24).map((i) => i / 5), { shape: [4, 6] });
     const w = pg.tensor(range(6), { shape: [6] });
     await x.data();
@@ -200,6 +200,9 @@ export function movementSuite(kind: BackendKind): void {
     expect(plain).toBeGreaterThan(0);
     expect(await dispatchesOf(() => pg.flip(x.mul(2), [0, 1]).add(1))).toBe(plain);
     expect(await dispatchesOf(() => pg.pad(x.mul(2), [[1, 0], [2, 3]]).add(1))).toBe(plain);
+    expect(await dispatchesOf(() => pg.roll(x.mul(2), [1, -2], [0, 1]).add(1))).toBe(plain);
+    expect(await dispatchesOf(() => pg.pad(x.mul(2), [[1, 2], [3, 1]], { mode: 'reflect' }).add(1))).toBe(plain);
+    expect(await dispatchesOf(() => pg.pad(x.mul(2), [[1, 2], [3, 1]], { mode: 'replicate' }).add(1))).toBe(plain);
     const reduced = await dispatchesOf(() => x.mul(w).sum(0));
     expect(await dispatchesOf(() => pg.flip(x, 0).mul(w).sum(0))).toBe(reduced);
     pg.dispose([x, w]);
