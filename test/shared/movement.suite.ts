@@ -332,6 +332,30 @@ export function movementSuite(kind: BackendKind): void {
     }
   });
 
+  test('resize of larger images: values against the reference, the gradient by the adjoint identity <grad, v> = <w, resize(v)>', async () => {
+    const s4 = [2, 40, 50, 3];
+    const n = sizeOf(s4);
+    const v = range(n).map((i) => Math.sin(0.37 * i) + ((i * 13) % 7) / 7);
+    const probe = range(n).map((i) => Math.cos(0.11 * i));
+    for (const [size, mode, alignCorners] of [
+      [[64, 30], 'bilinear', false],
+      [[33, 97], 'bilinear', true],
+      [[17, 64], 'nearest', false],
+    ] as const) {
+      const x = pg.tensor(v, { shape: s4, requiresGrad: true });
+      const y = pg.resize(x, [size[0], size[1]], { mode, alignCorners });
+      const what = `${mode} ${s4} → ${size}`;
+      expectClose(await y.data(), resizeRef(v, s4, size, mode, alignCorners), rtol, atol * 10, what);
+      const w = range(y.size).map((i) => ((i * 7) % 5) - 2);
+      y.backward(pg.tensor(w, { shape: [...y.shape] }));
+      const grad = await x.grad!.data();
+      const lhs = probe.reduce((acc, p, i) => acc + p * grad[i]!, 0);
+      const rhs = resizeRef(probe, s4, size, mode, alignCorners).reduce((acc, r, i) => acc + r * w[i]!, 0);
+      expect(Math.abs(lhs - rhs), `${what}: <grad, v> ${lhs} vs <w, resize(v)> ${rhs}`).toBeLessThan(1e-3 * Math.max(1, Math.abs(rhs)));
+      pg.dispose([x, y]);
+    }
+  });
+
   test('resize of an expression feeds a loss; resize errors name the op and the problem', async () => {
     const v = range(2 * 3 * 2).map((i) => i / 7);
     const x = pg.tensor(v, { shape: [2, 3, 2], requiresGrad: true });
