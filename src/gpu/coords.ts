@@ -107,6 +107,26 @@ export function linearOf(idx: Idx, shape: Shape): string {
   return idx.c.reduce((acc, c, k) => (shape[k] === 1 ? acc : add(acc, mul(c, st[k]!))), '0u');
 }
 
+/**
+ * A view with its negative strides (flipped axes) turned positive: each such axis reads
+ * coordinate n-1-c instead, from the element its base reaches at c = n-1. Every index the view
+ * reads is then base + Σ c·|s| with each term ≥ 0, which u32 arithmetic can hold.
+ */
+export function unflip(shape: Shape, strides: readonly number[], base: number): { strides: number[]; base: number; flipped: boolean[] } {
+  const flipped = strides.map((s, d) => s < 0 && shape[d]! > 1);
+  return {
+    strides: strides.map((s, d) => (flipped[d] ? -s : s)),
+    base: strides.reduce((b, s, d) => (flipped[d] ? b + s * (shape[d]! - 1) : b), base),
+    flipped,
+  };
+}
+
+/** n-1-c for a coordinate c < n. */
+function reversed(c: string, n: number): string {
+  const x = num(c);
+  return x !== null ? lit(n - 1 - x) : `(${n - 1}u - ${c})`;
+}
+
 /** How a view's axes step along its operand's axes: per view axis, the operand axis (-1: none) and the step in it; the base offset per operand axis. */
 export interface ViewAxes {
   readonly k: readonly number[];
@@ -119,7 +139,8 @@ export interface ViewAxes {
  * axes steps along one operand axis within that axis's bounds (permute, expand, slice, splitting
  * an axis); null where some axis crosses operand axes (merging them).
  */
-export function viewAxes(shape: Shape, strides: readonly number[], base: number, xs: Shape): ViewAxes | null {
+export function viewAxes(shape: Shape, signed: readonly number[], base0: number, xs: Shape): ViewAxes | null {
+  const { strides, base } = unflip(shape, signed, base0);
   const xst = stridesOf(xs);
   const off = xs.map((d, k) => Math.floor(base / xst[k]!) % d);
   const reach = [...off];
@@ -140,7 +161,9 @@ export function viewAxes(shape: Shape, strides: readonly number[], base: number,
 }
 
 /** The index into a view's operand (of shape `xs`) for index `idx` into the view. */
-export function viewIndex(idx: Idx, shape: Shape, strides: readonly number[], base: number, xs: Shape): Idx {
+export function viewIndex(idx0: Idx, shape: Shape, signed: readonly number[], base0: number, xs: Shape): Idx {
+  const { strides, base, flipped } = unflip(shape, signed, base0);
+  const idx = flipped.some(Boolean) ? { c: idx0.c.map((c, d) => (flipped[d] ? reversed(c, shape[d]!) : c)) } : idx0;
   const contiguous = base === 0 && isContiguous(shape, strides);
   const lin = contiguous && idx.lin !== undefined ? idx.lin : shape.reduce((acc, d, k) => (d === 1 ? acc : add(acc, mul(idx.c[k]!, strides[k]!))), lit(base));
   const axes = viewAxes(shape, strides, base, xs);

@@ -100,6 +100,8 @@ function scan(e: Expr, at: At, root: Expr, stored: ReadonlyMap<Expr, GpuStorage>
       });
     case 'view': {
       if (at.p < 0 || e.strides[at.p] === 0) return scan(e.x, NONE, root, stored, s);
+      // A flipped walked axis visits its rows backwards, which a walk's row order cannot follow.
+      if (e.strides[at.p]! < 0 && e.shape[at.p]! > 1) return false;
       if (e.base === 0 && e.size === e.x.size && isContiguous(e.shape, e.strides)) {
         const a = reshaped(e.shape, at, e.x.shape);
         return a !== null && scan(e.x, a, root, stored, s);

@@ -8,8 +8,9 @@
  * - `reduce`: sum or max over axes (the reduced axes stay as size 1, so a reduce node's linear
  *   order is its output's);
  * - `view`: reads its operand at `base + Σ coord·stride`, in the operand's linear order: reshape
- *   (contiguous strides), permute, expand (stride 0), slice (offset base) are all this one node,
- *   index arithmetic in whatever kernel reads them, never a copy;
+ *   (contiguous strides), permute, expand (stride 0), slice (offset base), flip (a negative
+ *   stride, base at the axis's last element) are all this one node, index arithmetic in whatever
+ *   kernel reads them, never a copy;
  * - `pad`: its operand placed at an offset inside zeros (a slice's gradient, one part of a cat),
  *   also index arithmetic: a bounds test and a select, never a copy.
  *
@@ -145,6 +146,23 @@ export function permute(x: Expr, perm: readonly number[]): Expr {
 export function slice(x: Expr, begin: readonly number[], shape: Shape): Expr {
   const st = stridesOf(x.shape);
   return view(x, shape, st, begin.reduce((acc, b, i) => acc + b * st[i]!, 0));
+}
+
+/**
+ * x with `axes` reversed: a negative stride from the axis's last element. A flip of a view is
+ * that view re-read (c → n-1-c adds (n-1)·s to its base and negates s), so flips of flips cancel.
+ */
+export function flip(x: Expr, axes: readonly number[]): Expr {
+  const v = x.op === 'view' ? x : null;
+  const strides = [...(v ? v.strides : stridesOf(x.shape))];
+  let offset = v ? v.base : 0;
+  for (const a of axes) {
+    const n = x.shape[a]!;
+    if (n <= 1 || strides[a] === 0) continue;
+    offset += (n - 1) * strides[a]!;
+    strides[a] = -strides[a]!;
+  }
+  return view(v ? v.x : x, x.shape, strides, offset);
 }
 
 /** x (same rank as `shape`) at offset `before` inside `shape`, zeros around it. */

@@ -6,6 +6,8 @@ import { matmulOp } from './matmul.ts';
 import { mseLossOp } from './mse-loss.ts';
 import type { OpDef } from './op.ts';
 import { maxOp, meanOp, sumOp } from './reduce.ts';
+import { flipOp } from './flip.ts';
+import { padOp } from './pad.ts';
 import { expandOp, permuteOp, reshapeOp, sliceOp } from './shape-ops.ts';
 import { whereOp } from './where.ts';
 import { logSoftmaxOp, softmaxOp } from './softmax.ts';
@@ -36,6 +38,8 @@ export function registeredOps(): OpDef<unknown>[] {
       permuteOp,
       expandOp,
       sliceOp,
+      flipOp,
+      padOp,
       catOp,
       colorMixOp,
       mseLossOp,
