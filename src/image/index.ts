@@ -6,3 +6,4 @@ export { mseLoss } from '../ops/mse-loss.ts';
 export { fromImage, type FromImageOptions, type ImageSource } from './from-image.ts';
 export { type AnyCanvas, toCanvas } from './to-canvas.ts';
 export { toImageData } from './to-image-data.ts';
+export { gaussianBlur, sobel, type GaussianBlurOptions } from './filters.ts';
