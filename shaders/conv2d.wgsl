@@ -104,3 +104,67 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let wbase = s * {{NW}}u + (tap * {{CIN_G}}u + cig) * {{COUT}}u + co;
   {{STORE}}
 }
+
+//# forward_blocked
+// The forward on a CPU adapter. SwiftShader runs 4 invocations as one SIMD group and keeps every
+// scalar in a vector register, so what counts is loads per multiply-add: each thread computes NP
+// neighbouring pixels of a row × CO_PER output channels in scalar accumulators and reads each
+// image value and weight once per tap. 8 pixels × 16 channels ran the 3x3 16 → 16 layer at 128²
+// 4.9x faster than the forward above (73 vs 363 ms; 4 x 4, as jax-js blocks it, 123 ms).
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = linear_index(gid, nwg);
+  if (t >= {{THREADS}}u) { return; }
+  let co = (t % {{CO_BLOCKS}}u) * {{CO_PER}}u;
+  let r = t / {{CO_BLOCKS}}u;
+  let ox0 = (r % {{SEGS}}u) * {{NP}}u;
+  let oy = (r / {{SEGS}}u) % {{OH}}u;
+  let n = r / {{SEGS_OH}}u;
+  let ci0 = (co / {{COUT_G}}u) * {{CIN_G}}u;
+  {{ACC}}
+  for (var ky = 0u; ky < {{KH}}u; ky = ky + 1u) {
+    let iy = i32(oy * {{SH}}u + ky * {{DH}}u) - {{PT}};
+    if (iy < 0 || iy >= {{H}}) { continue; }
+    let row = (n * {{H}}u + u32(iy)) * {{W}}u;
+    for (var kx = 0u; kx < {{KW}}u; kx = kx + 1u) {
+      {{COLS}}
+      let wb = (ky * {{KW}}u + kx) * {{CIN_G}}u * {{COUT}}u + co;
+      for (var c = 0u; c < {{CIN_G}}u; c = c + 1u) {
+        {{LOADS}}
+        {{FMA}}
+      }
+    }
+  }
+  {{STORE}}
+}
+
+//# backward_input_blocked
+// dx on a CPU adapter, blocked as forward_blocked: NP neighbouring input pixels × CI_PER input
+// channels a thread, the gradient and weights read once per tap and output channel.
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = linear_index(gid, nwg);
+  if (t >= {{THREADS}}u) { return; }
+  let ci = (t % {{CI_BLOCKS}}u) * {{CI_PER}}u;
+  let r = t / {{CI_BLOCKS}}u;
+  let ix0 = (r % {{SEGS}}u) * {{NP}}u;
+  let iy = i32((r / {{SEGS}}u) % {{H}}u);
+  let n = r / {{SEGS_H}}u;
+  let cig = ci % {{CIN_G}}u;
+  let co0 = (ci / {{CIN_G}}u) * {{COUT_G}}u;
+  {{ACC}}
+  for (var ky = 0u; ky < {{KH}}u; ky = ky + 1u) {
+    let ty = iy + {{PT}} - i32(ky * {{DH}}u);
+    if (ty < 0 || ty % {{SH}} != 0 || ty / {{SH}} >= {{OH}}) { continue; }
+    let row = (n * {{OH}}u + u32(ty / {{SH}})) * {{OW}}u;
+    for (var kx = 0u; kx < {{KW}}u; kx = kx + 1u) {
+      {{COLS}}
+      let wb = ((ky * {{KW}}u + kx) * {{CIN_G}}u + cig) * {{COUT}}u + co0;
+      for (var c = 0u; c < {{COUT_G}}u; c = c + 1u) {
+        {{LOADS}}
+        {{FMA}}
+      }
+    }
+  }
+  {{STORE}}
+}

@@ -150,6 +150,87 @@ function forwardWgsl(g: Geometry): { wgsl: string; threads: number } {
   return { wgsl, threads };
 }
 
+/** Pixels of a row each thread of a blocked (CPU adapter) kernel computes. */
+const BLOCK_PIXELS = 8;
+/** Largest of 16, 8, 4, 2, 1 dividing n: channels a blocked kernel's thread keeps. */
+const blockOf = (n: number) => [16, 8, 4, 2, 1].find((c) => n % c === 0)!;
+
+/**
+ * Loads, multiply-adds and guarded stores of a blocked kernel: NP pixels (j) × NC channels (o) of
+ * scalar accumulators; pixel j's input is read at `at(j)` where `ok(j)` holds, else as 0.
+ */
+function blockedParts(NP: number, NC: number, read: string, at: (j: number) => string, weight: (o: number) => string) {
+  const ps = range(NP);
+  const cs = range(NC);
+  return {
+    ACC: ps.flatMap((j) => cs.map((o) => `var a${j}_${o} = 0.0;`)).join(' '),
+    LOADS: [...ps.map((j) => `let v${j} = select(0.0, ${read}[${at(j)} + c], m${j});`), ...cs.map((o) => `let w${o} = w[${weight(o)}];`)].join(' '),
+    FMA: ps.flatMap((j) => cs.map((o) => `a${j}_${o} = a${j}_${o} + v${j} * w${o};`)).join(' '),
+  };
+}
+
+function forwardBlockedWgsl(g: Geometry): { wgsl: string; threads: number } {
+  const per = blockOf(g.COUT_G);
+  const NP = Math.min(BLOCK_PIXELS, g.OW);
+  const segs = Math.ceil(g.OW / NP);
+  const threads = g.N * g.OH * segs * (g.COUT / per);
+  const wgsl = cached(`fb|${key(g)}`, () => {
+    const cols = range(NP).map(
+      (j) => `let ix${j} = i32((ox0 + ${j}u) * ${g.SW}u + kx * ${g.DW}u) - ${g.PL}; let m${j} = ix${j} >= 0 && ix${j} < ${g.W}; let xb${j} = (row + u32(clamp(ix${j}, 0, ${g.W - 1}))) * ${g.CIN}u + ci0;`,
+    );
+    const parts = blockedParts(NP, per, 'x', (j) => `xb${j}`, (o) => `wb + c * ${g.COUT}u + ${o}u`);
+    const store = range(NP).map(
+      (j) => `if (ox0 + ${j}u < ${g.OW}u) { let o${j} = ((n * ${g.OH}u + oy) * ${g.OW}u + ox0 + ${j}u) * ${g.COUT}u + co; ${range(per).map((o) => `out[o${j} + ${o}u] = a${j}_${o};`).join(' ')} }`,
+    );
+    const body = fill(section(src, 'forward_blocked'), {
+      ...dims(g),
+      THREADS: threads,
+      CO_BLOCKS: g.COUT / per,
+      CO_PER: per,
+      NP,
+      SEGS: segs,
+      SEGS_OH: segs * g.OH,
+      COLS: cols.join('\n      '),
+      ...parts,
+      STORE: store.join('\n  '),
+    });
+    return wgslModule({ inputs: ['x', 'w'], outputs: ['out'], threads }, body);
+  });
+  return { wgsl, threads };
+}
+
+function backwardInputBlockedWgsl(g: Geometry): { wgsl: string; threads: number } {
+  const per = blockOf(g.CIN_G);
+  const NP = Math.min(BLOCK_PIXELS, g.W);
+  const segs = Math.ceil(g.W / NP);
+  const threads = g.N * g.H * segs * (g.CIN / per);
+  const wgsl = cached(`dxb|${key(g)}`, () => {
+    const cols = range(NP).map(
+      (j) =>
+        `let tx${j} = i32(ix0 + ${j}u) + ${g.PL} - i32(kx * ${g.DW}u); let m${j} = tx${j} >= 0 && tx${j} % ${g.SW} == 0 && tx${j} / ${g.SW} < ${g.OW}; ` +
+        `let gb${j} = (row + u32(clamp(tx${j} / ${g.SW}, 0, ${g.OW - 1}))) * ${g.COUT}u + co0;`,
+    );
+    const parts = blockedParts(NP, per, 'g', (j) => `gb${j}`, (i) => `wb + ${i * g.COUT}u + c`);
+    const store = range(NP).map(
+      (j) => `if (ix0 + ${j}u < ${g.W}u) { let o${j} = ((n * ${g.H}u + u32(iy)) * ${g.W}u + ix0 + ${j}u) * ${g.CIN}u + ci; ${range(per).map((i) => `out[o${j} + ${i}u] = a${j}_${i};`).join(' ')} }`,
+    );
+    const body = fill(section(src, 'backward_input_blocked'), {
+      ...dims(g),
+      THREADS: threads,
+      CI_BLOCKS: g.CIN / per,
+      CI_PER: per,
+      NP,
+      SEGS: segs,
+      SEGS_H: segs * g.H,
+      COLS: cols.join('\n      '),
+      ...parts,
+      STORE: store.join('\n  '),
+    });
+    return wgslModule({ inputs: ['g', 'w'], outputs: ['out'], threads }, body);
+  });
+  return { wgsl, threads };
+}
+
 function dims(g: Geometry) {
   return { ...g, OHW: g.OH * g.OW, HW: g.H * g.W };
 }
@@ -251,7 +332,8 @@ export const conv2dOp = defineOp<Conv2dAttrs>({
   gpu: {
     forward(k, [x, w], out, { shapes, attrs }) {
       if (out.length === 0) return;
-      const { wgsl, threads } = forwardWgsl(geometryOf(shapes, attrs));
+      const g = geometryOf(shapes, attrs);
+      const { wgsl, threads } = k.isSoftware ? forwardBlockedWgsl(g) : forwardWgsl(g);
       k.run({ name: 'conv2d_forward', wgsl, threads, inputs: [x!, w!], outputs: [out] });
     },
     backward(k, { shapes, attrs, inputs: [x, w], grad, needs }) {
@@ -259,7 +341,7 @@ export const conv2dOp = defineOp<Conv2dAttrs>({
       let dx: GpuStorage | null = null;
       if (needs[0]) {
         dx = k.alloc('conv2d backward', shapes[0]!);
-        const { wgsl, threads } = backwardInputWgsl(g);
+        const { wgsl, threads } = k.isSoftware ? backwardInputBlockedWgsl(g) : backwardInputWgsl(g);
         if (threads > 0) k.run({ name: 'conv2d_backward_input', wgsl, threads, inputs: [grad, w!], outputs: [dx] });
       }
       return [dx, needs[1] ? gpuWeightGrad(k, g, x!, grad, shapes[1]!) : null];

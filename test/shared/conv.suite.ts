@@ -3,8 +3,9 @@ import { expect, test } from 'vitest';
 import * as pg from '../../src/index.ts';
 import { conv2dOp } from '../../src/ops/conv2d.ts';
 import { sizeOf } from '../../src/shape.ts';
-import { type BackendKind, expectClose, expectError, tol, useBackend } from './backends.ts';
-import { randomGrad, randomInput } from './registry-cases.ts';
+import { apply } from '../../src/tensor.ts';
+import { type BackendKind, cpuThenGpuForm, expectClose, expectError, tol, useBackend } from './backends.ts';
+import { casesFor, randomGrad, randomInput } from './registry-cases.ts';
 
 async function values(t: pg.Tensor): Promise<number[]> {
   const d = Array.from(await t.data(), (v) => v + 0);
@@ -36,6 +37,34 @@ export function convSuite(kind: BackendKind): void {
     expectClose(await x.grad!.data(), dx!, rtol, atol * 30, 'dx');
     expectClose(await w.grad!.data(), dw!, rtol, atol * 30, 'dw');
     pg.dispose([x, w, y]);
+  });
+
+  /** Every registry case of conv2d at a size, forward and both gradients, against the float64 reference. */
+  async function registryCases(n: number, what: string): Promise<void> {
+    for (const [i, c] of casesFor(conv2dOp as never, n).entries()) {
+      const xs = c.shapes.map((s, j) => randomInput(conv2dOp as never, j, sizeOf(s), 100 * i + j));
+      const g = randomGrad(sizeOf(c.outShape), i);
+      const args = { shapes: c.shapes, attrs: c.attrs as never, outShape: c.outShape };
+      const expected = conv2dOp.reference(xs, args);
+      const grads = conv2dOp.referenceBackward({ ...args, inputs: xs, output: expected, grad: g, needs: [true, true] });
+      const ts = xs.map((x, j) => pg.tensor(Float32Array.from(x), { shape: c.shapes[j]!, requiresGrad: true }));
+      const y = apply(conv2dOp, ts, c.attrs as never);
+      y.backward(pg.tensor(Float32Array.from(g), { shape: c.outShape }));
+      const label = `${what} ${JSON.stringify(c.shapes)} ${JSON.stringify(c.attrs)}`;
+      expectClose(await y.data(), expected, rtol, atol * 10, `${label} forward`);
+      for (const j of [0, 1]) expectClose(await ts[j]!.grad!.data(), grads[j]!, rtol, atol * 10, `${label} gradient ${j}`);
+      pg.dispose([ts, y]);
+    }
+  }
+
+  test('the CPU-adapter (blocked) and GPU kernel forms both match the reference on every registry case', async () => {
+    if (kind === 'cpu') {
+      await registryCases(64, 'cpu');
+      return;
+    }
+    await cpuThenGpuForm(async (cpuForm) => {
+      for (const n of [1, 64, 150]) await registryCases(n, cpuForm ? 'cpu form' : 'gpu form');
+    });
   });
 
   test("'same' puts an odd padding's extra row at the end, as TensorFlow; a [H, W, C] image stays unbatched", async () => {
