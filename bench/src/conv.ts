@@ -120,6 +120,46 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 `;
 };
 
+/**
+ * The forward and dx on a CPU adapter: SwiftShader keeps every scalar of 4 invocations in one
+ * vector register, so loads per multiply-add decide; a thread takes 8 pixels of a row × 16
+ * channels in scalar accumulators and reads each input and weight once per tap (as pixelgrad's).
+ * `dx` runs the flipped kernel over the gradient, reading W[tap][ci][co] along co.
+ */
+const blockedWgsl = (S: number, dx: boolean) => {
+  const ps = [...Array(8).keys()];
+  const cs = [...Array(16).keys()];
+  const [inp, out] = dx ? ['G', 'DX'] : ['X', 'Y'];
+  return `${HEADER(S)}
+@group(0) @binding(0) var<storage, read> ${inp}: array<f32>;
+@group(0) @binding(1) var<storage, read> W: array<f32>;
+@group(0) @binding(2) var<storage, read_write> ${out}: array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = pixel(gid, nwg);
+  if (t >= P / 8u) { return; }
+  let py = i32(t / (S / 8u));
+  let px0 = i32(t % (S / 8u)) * 8;
+  ${ps.flatMap((j) => cs.map((o) => `var a${j}_${o} = 0.0;`)).join(' ')}
+  for (var ky = 0; ky < 3; ky++) {
+    let iy = py + ${dx ? '1 - ky' : 'ky - 1'};
+    if (iy < 0 || iy >= i32(S)) { continue; }
+    for (var kx = 0; kx < 3; kx++) {
+      ${ps.map((j) => `let ix${j} = px0 + ${j} + ${dx ? '1 - kx' : 'kx - 1'}; let m${j} = ix${j} >= 0 && ix${j} < i32(S); let b${j} = (u32(iy) * S + u32(clamp(ix${j}, 0, i32(S) - 1))) * 16u;`).join('\n      ')}
+      let wb = u32(ky * 3 + kx) * 256u;
+      for (var c = 0u; c < 16u; c++) {
+        ${ps.map((j) => `let v${j} = select(0.0, ${inp}[b${j} + c], m${j});`).join(' ')}
+        ${cs.map((o) => `let w${o} = W[wb + ${dx ? `${o * 16}u + c` : `c * 16u + ${o}u`}];`).join(' ')}
+        ${ps.flatMap((j) => cs.map((o) => `a${j}_${o} += v${j} * w${o};`)).join(' ')}
+      }
+    }
+  }
+  let o = (u32(py) * S + u32(px0)) * 16u;
+  ${ps.flatMap((j) => cs.map((o) => `${out}[o + ${j * 16 + o}u] = a${j}_${o};`)).join(' ')}
+}
+`;
+};
+
 /** dw partials: thread (slice, tap, 4 input channels) sums x·g over its slice's pixels into 16 vec4 accumulators (4 inputs × 16 outputs). */
 const dwPartialWgsl = (S: number, slices: number) => {
   const chunk = Math.ceil((S * S) / slices);
@@ -217,10 +257,13 @@ fn main() {
 }`,
     [partial, out],
   );
-  const pixels = grid(Math.ceil((S * S) / 64));
-  const kernels: [Kernel, number, number][] = [[gpu.kernel('conv forward', forwardWgsl(S), [X, W, Y]), ...pixels], [sumPartial, SUM_THREADS / 64, 1], [sumFinish, 1, 1]];
+  // One thread a pixel on a GPU; 8 pixels a thread on a CPU adapter (blockedWgsl).
+  const cpu = gpu.cpuAdapter;
+  const pixels = grid(Math.ceil((S * S) / (cpu ? 8 : 1) / 64));
+  const fwd = gpu.kernel('conv forward', cpu ? blockedWgsl(S, false) : forwardWgsl(S), [X, W, Y]);
+  const kernels: [Kernel, number, number][] = [[fwd, ...pixels], [sumPartial, SUM_THREADS / 64, 1], [sumFinish, 1, 1]];
   if (backward) {
-    kernels.push([gpu.kernel('conv dx', dxWgsl(S), [G, W, DX]), ...pixels]);
+    kernels.push([gpu.kernel('conv dx', cpu ? blockedWgsl(S, true) : dxWgsl(S), [G, W, DX]), ...pixels]);
     kernels.push([gpu.kernel('conv dw partials', dwPartialWgsl(S, slices), [X, G, D]), ...grid(Math.ceil((36 * slices) / 64))]);
     kernels.push([gpu.kernel('conv dw finish', dwFinishWgsl(slices), [D, DW]), 9, 1]);
   }
@@ -244,7 +287,7 @@ fn main() {
       throw new Error(`raw conv gradients wrong: dw ${wCentre} vs ${centre}, dx ${gotX[inner]} vs ${rowW}`);
     }
   }
-  return rawInstance(gpu, `direct kernels, a pixel × 16 channels a thread${backward ? '; dw as per-thread partials + one pass' : ''}; ${kernels.length} dispatches/step, 1 submit`, step, staging);
+  return rawInstance(gpu, `direct kernels, ${cpu ? '8 pixels' : 'a pixel'} × 16 channels a thread${backward ? '; dw as per-thread partials + one pass' : ''}; ${kernels.length} dispatches/step, 1 submit`, step, staging);
 };
 
 const tfjs: EngineFactory<ConvInput> = async ({ S, backward, x: x0, w: w0 }) => {
