@@ -168,3 +168,38 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
   {{STORE}}
 }
+
+//# backward_weight_blocked
+// dw on a CPU adapter: backward_weight with CI_PER × CO_PER scalar accumulators (8 × 16 for a
+// 16 → 16 layer) and scalar loads, so each pixel's reads feed CI_PER · CO_PER multiply-adds; the
+// threads of one SIMD group share a pixel and channel block of g, read once for all of them.
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = linear_index(gid, nwg);
+  if (t >= {{THREADS}}u) { return; }
+  let b = t % {{BLOCKS}}u;
+  let s = t / {{BLOCKS}}u;
+  let co = (b % {{CO_BLOCKS}}u) * {{CO_PER}}u;
+  let rest = b / {{CO_BLOCKS}}u;
+  let cig = (rest % {{CI_BLOCKS}}u) * {{CI_PER}}u;
+  let tap = rest / {{CI_BLOCKS}}u;
+  let ky = tap / {{KW}}u;
+  let kx = tap % {{KW}}u;
+  let ci = (co / {{COUT_G}}u) * {{CIN_G}}u + cig;
+  {{ACC}}
+  let p_end = min({{P}}u, (s + 1u) * {{CHUNK}}u);
+  for (var p = s * {{CHUNK}}u; p < p_end; p = p + 1u) {
+    let ox = p % {{OW}}u;
+    let oy = (p / {{OW}}u) % {{OH}}u;
+    let n = p / {{OHW}}u;
+    let iy = i32(oy * {{SH}}u + ky * {{DH}}u) - {{PT}};
+    let ix = i32(ox * {{SW}}u + kx * {{DW}}u) - {{PL}};
+    if (iy < 0 || iy >= {{H}} || ix < 0 || ix >= {{W}}) { continue; }
+    let xb = ((n * {{H}}u + u32(iy)) * {{W}}u + u32(ix)) * {{CIN}}u + ci;
+    let gb = p * {{COUT}}u + co;
+    {{LOADS}}
+    {{FMA}}
+  }
+  let wbase = s * {{NW}}u + (tap * {{CIN_G}}u + cig) * {{COUT}}u + co;
+  {{STORE}}
+}

@@ -202,6 +202,41 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 `;
 };
 
+/** dw partials on a CPU adapter: thread (slice, tap, 8 input channels) keeps 8 × 16 scalar sums, so a pixel's 24 loads feed 128 multiply-adds. */
+const dwBlockedWgsl = (S: number, slices: number) => {
+  const chunk = Math.ceil((S * S) / slices);
+  const is = [...Array(8).keys()];
+  const os = [...Array(16).keys()];
+  return `${HEADER(S)}
+@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read> G: array<f32>;
+@group(0) @binding(2) var<storage, read_write> D: array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = pixel(gid, nwg);
+  if (t >= ${18 * slices}u) { return; }
+  let b = t % 18u;
+  let s = t / 18u;
+  let ci = (b % 2u) * 8u;
+  let tap = b / 2u;
+  let dy = i32(tap / 3u) - 1;
+  let dx = i32(tap % 3u) - 1;
+  ${is.flatMap((i) => os.map((o) => `var a${i}_${o} = 0.0;`)).join(' ')}
+  let end = min(P, (s + 1u) * ${chunk}u);
+  for (var p = s * ${chunk}u; p < end; p++) {
+    let iy = i32(p / S) + dy;
+    let ix = i32(p % S) + dx;
+    if (iy < 0 || iy >= i32(S) || ix < 0 || ix >= i32(S)) { continue; }
+    let xb = (u32(iy) * S + u32(ix)) * 16u + ci;
+    ${is.map((i) => `let v${i} = X[xb + ${i}u];`).join(' ')}
+    ${os.map((o) => `let g${o} = G[p * 16u + ${o}u];`).join(' ')}
+    ${is.flatMap((i) => os.map((o) => `a${i}_${o} += v${i} * g${o};`)).join(' ')}
+  }
+  ${is.flatMap((i) => os.map((o) => `D[s * 2304u + (tap * 16u + ci + ${i}u) * 16u + ${o}u] = a${i}_${o};`)).join(' ')}
+}
+`;
+};
+
 /** dw: one thread per weight vec4 (576) adds its slices' partials. */
 const dwFinishWgsl = (slices: number) => `@group(0) @binding(0) var<storage, read> D: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read_write> DW: array<vec4<f32>>;
@@ -227,7 +262,8 @@ const raw: EngineFactory<ConvInput> = async ({ S, backward, x: x0, w: w0 }) => {
   const DX = gpu.buffer(bytes, 'dx');
   const DW = gpu.buffer(w0.byteLength, 'dw');
   // A GPU wants ~64k threads for the dw sums; a CPU adapter runs a few thousand as fast.
-  const slices = Math.max(1, Math.min(Math.ceil((gpu.cpuAdapter ? 4096 : 65536) / 36), Math.ceil((S * S) / 64)));
+  const blocks = gpu.cpuAdapter ? 18 : 36;
+  const slices = Math.max(1, Math.min(Math.ceil((gpu.cpuAdapter ? 4096 : 65536) / blocks), Math.ceil((S * S) / 64)));
   const D = gpu.buffer(slices * 576 * 16, 'dw partials');
   const partial = gpu.buffer(SUM_THREADS * 4, 'partials');
   const out = gpu.buffer(16, 'sum');
@@ -264,7 +300,8 @@ fn main() {
   const kernels: [Kernel, number, number][] = [[fwd, ...pixels], [sumPartial, SUM_THREADS / 64, 1], [sumFinish, 1, 1]];
   if (backward) {
     kernels.push([gpu.kernel('conv dx', cpu ? blockedWgsl(S, true) : dxWgsl(S), [G, W, DX]), ...pixels]);
-    kernels.push([gpu.kernel('conv dw partials', dwPartialWgsl(S, slices), [X, G, D]), ...grid(Math.ceil((36 * slices) / 64))]);
+    const dw = cpu ? dwBlockedWgsl(S, slices) : dwPartialWgsl(S, slices);
+    kernels.push([gpu.kernel('conv dw partials', dw, [X, G, D]), ...grid(Math.ceil((blocks * slices) / 64))]);
     kernels.push([gpu.kernel('conv dw finish', dwFinishWgsl(slices), [D, DW]), 9, 1]);
   }
   const step = (read: boolean) => gpu.submit(kernels, read ? [[out, staging, 4]] : []);
@@ -287,7 +324,7 @@ fn main() {
       throw new Error(`raw conv gradients wrong: dw ${wCentre} vs ${centre}, dx ${gotX[inner]} vs ${rowW}`);
     }
   }
-  return rawInstance(gpu, `direct kernels, ${cpu ? '8 pixels' : 'a pixel'} × 16 channels a thread${backward ? '; dw as per-thread partials + one pass' : ''}; ${kernels.length} dispatches/step, 1 submit`, step, staging);
+  return rawInstance(gpu, `direct kernels, ${cpu ? '8 pixels' : 'a pixel'} × 16 channels a thread${backward ? `; dw as per-thread partials (${cpu ? '8 × 16' : '4 × 16'} channels) + one pass` : ''}; ${kernels.length} dispatches/step, 1 submit`, step, staging);
 };
 
 const tfjs: EngineFactory<ConvInput> = async ({ S, backward, x: x0, w: w0 }) => {

@@ -263,9 +263,10 @@ function backwardInputWgsl(g: Geometry): { wgsl: string; threads: number } {
 const MIN_CHUNK = 64;
 
 function backwardWeightWgsl(g: Geometry, software: boolean): { wgsl: string; threads: number; slices: number; nw: number } {
-  const per = coPer(g);
-  const V = per >= 4 ? per / 4 : 0;
-  const ciPer = g.CIN_G % 4 === 0 ? 4 : 1;
+  // A CPU adapter: scalar CI_PER × CO_PER blocks (up to 8 × 16); a GPU: 4 input channels × up to 4 vec4s of outputs.
+  const per = software ? blockOf(g.COUT_G) : coPer(g);
+  const V = !software && per >= 4 ? per / 4 : 0;
+  const ciPer = software ? Math.min(8, blockOf(g.CIN_G)) : g.CIN_G % 4 === 0 ? 4 : 1;
   const blocks = g.KH * g.KW * (g.CIN_G / ciPer) * (g.COUT / per);
   const P = g.N * g.OH * g.OW;
   // A CPU adapter runs a few thousand threads as fast as more; a GPU wants enough to fill it.
@@ -274,7 +275,20 @@ function backwardWeightWgsl(g: Geometry, software: boolean): { wgsl: string; thr
   const chunk = Math.ceil(P / slices);
   const threads = blocks * slices;
   const nw = g.KH * g.KW * g.CIN_G * g.COUT;
-  const wgsl = cached(`dw|${key(g)}|${slices}`, () => {
+  const wgsl = cached(`dw|${key(g)}|${slices}|${+software}`, () => {
+    const common = { ...dims(g), THREADS: threads, BLOCKS: blocks, CO_BLOCKS: g.COUT / per, CO_PER: per, CI_BLOCKS: g.CIN_G / ciPer, CI_PER: ciPer, P, CHUNK: chunk, NW: nw };
+    if (software) {
+      const is = range(ciPer);
+      const os = range(per);
+      const body = fill(section(src, 'backward_weight_blocked'), {
+        ...common,
+        ACC: is.flatMap((i) => os.map((o) => `var a${i}_${o} = 0.0;`)).join(' '),
+        LOADS: [...is.map((i) => `let v${i} = x[xb + ${i}u];`), ...os.map((o) => `let g${o} = g[gb + ${o}u];`)].join(' '),
+        FMA: is.flatMap((i) => os.map((o) => `a${i}_${o} = a${i}_${o} + v${i} * g${o};`)).join(' '),
+        STORE: is.flatMap((i) => os.map((o) => `part[wbase + ${i * g.COUT + o}u] = a${i}_${o};`)).join(' '),
+      });
+      return wgslModule({ inputs: ['x', 'g'], outputs: ['part'], threads }, body);
+    }
     const accs = V ? range(V) : [0];
     const xl = (j: number) => (ciPer === 4 ? `xv.${LANES[j]}` : 'xv');
     const loads = accs.map((v) => `let g${v} = g[gi + ${v}u];`);
@@ -282,18 +296,9 @@ function backwardWeightWgsl(g: Geometry, software: boolean): { wgsl: string; thr
     const OL = V ? 4 : 1;
     const store = range(ciPer).flatMap((j) => accs.map((v) => `part[(wbase + ${j * g.COUT}u) / ${OL}u + ${v}u] = acc${j}_${v};`));
     const body = fill(section(src, 'backward_weight'), {
-      ...dims(g),
-      THREADS: threads,
-      BLOCKS: blocks,
-      CO_BLOCKS: g.COUT / per,
-      CO_PER: per,
-      CI_BLOCKS: g.CIN_G / ciPer,
-      CI_PER: ciPer,
+      ...common,
       XL: ciPer,
       GL: OL,
-      P,
-      CHUNK: chunk,
-      NW: nw,
       ACC: range(ciPer)
         .flatMap((j) => accs.map((v) => `var acc${j}_${v} = ${V ? 'vec4<f32>(0.0)' : '0.0'};`))
         .join('\n  '),
