@@ -6,6 +6,7 @@
  * one small reduction. The public function (src/conv.ts) resolves 'same'/'valid' and rank 3 inputs.
  */
 import type { GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
+import { CPU_WALK_WIDTH } from '../gpu/quirks.ts';
 import { fill, kernelCache, section, wgslModule } from '../gpu/wgsl.ts';
 import { InvalidArgumentError, ShapeError } from '../errors.ts';
 import { fmt, type Shape } from '../shape.ts';
@@ -287,7 +288,8 @@ function backwardWeightWgsl(g: Geometry, software: boolean): { wgsl: string; thr
         FMA: is.flatMap((i) => os.map((o) => `a${i}_${o} = a${i}_${o} + v${i} * g${o};`)).join(' '),
         STORE: is.flatMap((i) => os.map((o) => `part[wbase + ${i * g.COUT + o}u] = a${i}_${o};`)).join(' '),
       });
-      return wgslModule({ inputs: ['x', 'g'], outputs: ['part'], threads }, body);
+      // Narrow workgroups: a few thousand threads still make dozens of them for SwiftShader's workers.
+      return wgslModule({ inputs: ['x', 'g'], outputs: ['part'], threads, width: CPU_WALK_WIDTH }, body);
     }
     const accs = V ? range(V) : [0];
     const xl = (j: number) => (ciPer === 4 ? `xv.${LANES[j]}` : 'xv');
