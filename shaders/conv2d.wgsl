@@ -187,18 +187,30 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let kx = tap % {{KW}}u;
   let ci = (co / {{COUT_G}}u) * {{CIN_G}}u + cig;
   {{ACC}}
-  let p_end = min({{P}}u, (s + 1u) * {{CHUNK}}u);
-  for (var p = s * {{CHUNK}}u; p < p_end; p = p + 1u) {
-    let ox = p % {{OW}}u;
-    let oy = (p / {{OW}}u) % {{OH}}u;
-    let n = p / {{OHW}}u;
+  // The pixel's coordinates step along with p: a CPU runs integer division lane by lane.
+  let p0 = s * {{CHUNK}}u;
+  let p_end = min({{P}}u, p0 + {{CHUNK}}u);
+  var ox = p0 % {{OW}}u;
+  var oy = (p0 / {{OW}}u) % {{OH}}u;
+  var n = p0 / {{OHW}}u;
+  for (var p = p0; p < p_end; p = p + 1u) {
     let iy = i32(oy * {{SH}}u + ky * {{DH}}u) - {{PT}};
     let ix = i32(ox * {{SW}}u + kx * {{DW}}u) - {{PL}};
-    if (iy < 0 || iy >= {{H}} || ix < 0 || ix >= {{W}}) { continue; }
-    let xb = ((n * {{H}}u + u32(iy)) * {{W}}u + u32(ix)) * {{CIN}}u + ci;
-    let gb = p * {{COUT}}u + co;
-    {{LOADS}}
-    {{FMA}}
+    if (iy >= 0 && iy < {{H}} && ix >= 0 && ix < {{W}}) {
+      let xb = ((n * {{H}}u + u32(iy)) * {{W}}u + u32(ix)) * {{CIN}}u + ci;
+      let gb = p * {{COUT}}u + co;
+      {{LOADS}}
+      {{FMA}}
+    }
+    ox = ox + 1u;
+    if (ox == {{OW}}u) {
+      ox = 0u;
+      oy = oy + 1u;
+      if (oy == {{OH}}u) {
+        oy = 0u;
+        n = n + 1u;
+      }
+    }
   }
   let wbase = s * {{NW}}u + (tap * {{CIN_G}}u + cig) * {{COUT}}u + co;
   {{STORE}}
