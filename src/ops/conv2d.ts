@@ -3,7 +3,9 @@
  * tfjs and jax): stride, explicit per-side padding, dilation and groups (depthwise when groups =
  * Cin). Three direct kernels (shaders/conv2d.wgsl): the forward, dx as the gradient convolved with
  * the flipped, transposed kernel, and dw as per-thread partial sums over pixel slices followed by
- * one small reduction. The public function (src/conv.ts) resolves 'same'/'valid' and rank 3 inputs.
+ * one small reduction. Each has two forms: vec4 loads and accumulators for a GPU, and scalar blocks
+ * of pixels × channels for a CPU adapter (SwiftShader), where loads per multiply-add decide. The
+ * public function (src/conv.ts) resolves 'same'/'valid' and rank 3 inputs.
  */
 import type { GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
 import { CPU_WALK_WIDTH } from '../gpu/quirks.ts';
