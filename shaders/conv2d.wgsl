@@ -173,6 +173,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 // dw on a CPU adapter: backward_weight with CI_PER × CO_PER scalar accumulators (8 × 16 for a
 // 16 → 16 layer) and scalar loads, so each pixel's reads feed CI_PER · CO_PER multiply-adds; the
 // threads of one SIMD group share a pixel and channel block of g, read once for all of them.
+// Unconditional, masked loads took its replay at 256² from 1.7x the forward's time to 1.2x.
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = linear_index(gid, nwg);
@@ -196,12 +197,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   for (var p = p0; p < p_end; p = p + 1u) {
     let iy = i32(oy * {{SH}}u + ky * {{DH}}u) - {{PT}};
     let ix = i32(ox * {{SW}}u + kx * {{DW}}u) - {{PL}};
-    if (iy >= 0 && iy < {{H}} && ix >= 0 && ix < {{W}}) {
-      let xb = ((n * {{H}}u + u32(iy)) * {{W}}u + u32(ix)) * {{CIN}}u + ci;
-      let gb = p * {{COUT}}u + co;
-      {{LOADS}}
-      {{FMA}}
-    }
+    // Every load unconditional, from a clamped address, and masked after: SwiftShader masks the
+    // loads inside a branch lane by lane.
+    let ok = iy >= 0 && iy < {{H}} && ix >= 0 && ix < {{W}};
+    let xb = ((n * {{H}}u + u32(clamp(iy, 0, {{H}} - 1))) * {{W}}u + u32(clamp(ix, 0, {{W}} - 1))) * {{CIN}}u + ci;
+    let gb = p * {{COUT}}u + co;
+    {{LOADS}}
+    {{FMA}}
     ox = ox + 1u;
     if (ox == {{OW}}u) {
       ox = 0u;

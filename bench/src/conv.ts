@@ -226,9 +226,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   for (var p = s * ${chunk}u; p < end; p++) {
     let iy = i32(p / S) + dy;
     let ix = i32(p % S) + dx;
-    if (iy < 0 || iy >= i32(S) || ix < 0 || ix >= i32(S)) { continue; }
-    let xb = (u32(iy) * S + u32(ix)) * 16u + ci;
-    ${is.map((i) => `let v${i} = X[xb + ${i}u];`).join(' ')}
+    // Loads unconditional from a clamped address, masked after (SwiftShader masks loads in a branch lane by lane).
+    let ok = iy >= 0 && iy < i32(S) && ix >= 0 && ix < i32(S);
+    let xb = (u32(clamp(iy, 0, i32(S) - 1)) * S + u32(clamp(ix, 0, i32(S) - 1))) * 16u + ci;
+    ${is.map((i) => `let v${i} = select(0.0, X[xb + ${i}u], ok);`).join(' ')}
     ${os.map((o) => `let g${o} = G[p * 16u + ${o}u];`).join(' ')}
     ${is.flatMap((i) => os.map((o) => `a${i}_${o} += v${i} * g${o};`)).join(' ')}
   }

@@ -286,7 +286,7 @@ function backwardWeightWgsl(g: Geometry, software: boolean): { wgsl: string; thr
       const body = fill(section(src, 'backward_weight_blocked'), {
         ...common,
         ACC: is.flatMap((i) => os.map((o) => `var a${i}_${o} = 0.0;`)).join(' '),
-        LOADS: [...is.map((i) => `let v${i} = x[xb + ${i}u];`), ...os.map((o) => `let g${o} = g[gb + ${o}u];`)].join(' '),
+        LOADS: [...is.map((i) => `let v${i} = select(0.0, x[xb + ${i}u], ok);`), ...os.map((o) => `let g${o} = g[gb + ${o}u];`)].join(' '),
         FMA: is.flatMap((i) => os.map((o) => `a${i}_${o} = a${i}_${o} + v${i} * g${o};`)).join(' '),
         STORE: is.flatMap((i) => os.map((o) => `part[wbase + ${i * g.COUT + o}u] = a${i}_${o};`)).join(' '),
       });
