@@ -27,7 +27,7 @@ export interface Options {
 }
 
 const USAGE =
-  'npm run bench -- [--quick] [--hardware] [--require-hardware] [--only=roofline,seed,palette,layers,palette-plain,layers-plain,tone,tv,matmul] [--engines=pixelgrad,raw,tfjs,jax,js] [--budget=SECONDS] [--sizes=256,1024] [--no-build] [--node] [--out=DIR]';
+  'npm run bench -- [--quick] [--hardware] [--require-hardware] [--only=roofline,seed,palette,layers,palette-plain,layers-plain,tone,tv,matmul,conv] [--engines=pixelgrad,raw,tfjs,jax,js] [--budget=SECONDS] [--sizes=256,1024] [--no-build] [--node] [--out=DIR]';
 
 /** A comma-separated list whose every entry is one of `known`. */
 function listOf<T extends string>(flag: string, value: string, known: readonly T[]): T[] {
@@ -117,6 +117,7 @@ export function benchConfig(o: Options): BenchConfig {
     toneSizes: o.sizes ?? (o.quick ? [256, 512] : [256, 512, 1024]),
     tvSizes: o.sizes ?? (o.quick ? [256, 512] : [256, 512, 1024]),
     matmulSizes: o.sizes ?? (o.quick ? [256, 512] : [256, 512, 1024]),
+    convSizes: o.sizes ?? (o.quick ? [256] : [256, 512]),
     run,
     seedRun: { ...run, reps: o.quick ? 5 : 9, batchSteps: o.quick ? 10 : 20, syncSteps: 0, profile: false, budgetMs: o.quick ? 2000 : 10_000 },
     matmulRun: { ...run, syncSteps: 0, batchSteps: o.quick ? 2 : 3 },

@@ -34,7 +34,12 @@ function stepBytes(c: CaseResult): number | null {
   if (c.workload === 'tv') return 7 * c.size * c.size * 3 * 4;
   return null;
 }
-const flops = (c: CaseResult): number | null => (c.workload.startsWith('matmul') ? (c.workload.includes('bwd') ? 6 : 2) * c.size ** 3 : null);
+const flops = (c: CaseResult): number | null => {
+  if (c.workload.startsWith('matmul')) return (c.workload.includes('bwd') ? 6 : 2) * c.size ** 3;
+  // conv: a 3×3, 16 → 16 channel layer on an S×S image (bench/src/conv.ts).
+  if (c.workload.startsWith('conv')) return (c.workload.includes('bwd') ? 3 : 1) * 2 * c.size ** 2 * 9 * 16 * 16;
+  return null;
+};
 
 
 function num(x: number): string {
@@ -225,6 +230,11 @@ function targets(r: FullResult): Target[] {
   if (mm) {
     const q = ratios(mm, 'batch', roof);
     out.push({ text: `matmul ${mm.label}${mm.size !== 1024 ? ' (1024 not run in this mode)' : ''}: ≥ the faster WebGPU peer's GFLOP/s`, pass: q.vsPeerValue === null ? null : q.vsPeerValue >= 1, detail: q.vsPeer });
+  }
+  for (const c of r.cases.filter((x) => x.workload.startsWith('conv'))) {
+    const q = ratios(c, 'batch', roof);
+    out.push({ text: `${c.workload} ${c.label}: ≥2× the faster WebGPU peer's GFLOP/s`, pass: q.vsPeerValue === null ? null : q.vsPeerValue >= 2, detail: q.vsPeer });
+    out.push({ text: `${c.workload} ${c.label}: within 1.5× of raw`, pass: q.vsRawValue === null ? null : q.vsRawValue <= 1.5, detail: q.vsRaw });
   }
   let created = 0;
   let seen = 0;

@@ -7,6 +7,7 @@ import { requestAdapter } from './gpu.ts';
 import { type CaseResult, type Hints, type RunConfig, runCase } from './harness.ts';
 import { layersEngines, layersInput } from './layers.ts';
 import { matmulEngines, matmulInput } from './matmul.ts';
+import { convEngines, convInput } from './conv.ts';
 import { paletteEngines, paletteInput } from './palette.ts';
 import { layersPlainEngines, palettePlainEngines } from './plain.ts';
 import { initPixelgrad } from './pixelgrad-api.ts';
@@ -23,6 +24,8 @@ export interface BenchConfig {
   readonly toneSizes: readonly number[];
   readonly tvSizes: readonly number[];
   readonly matmulSizes: readonly number[];
+  /** Image sides S of the conv workload (3×3, 16 → 16 channels). */
+  readonly convSizes: readonly number[];
   readonly run: RunConfig;
   /** Overrides for the seed workload (many cheap iterations). */
   readonly seedRun: RunConfig;
@@ -161,6 +164,20 @@ export async function runBench(cfg: BenchConfig): Promise<BenchResult> {
         cases.push(await runCase(name, N, `N=${N}`, matmulInput(N, backward, 3000 + N), matmulEngines, engines, profiled(cfg.matmulRun, N, cfg.matmulSizes), h));
         hints = h;
         prev = N;
+      }
+    }
+  }
+  if (want('conv')) {
+    for (const backward of [false, true]) {
+      const name = backward ? 'conv fwd+bwd' : 'conv fwd';
+      let prev = cfg.convSizes[0]! / 4;
+      let hints = await probe(name, prev, `S=${prev}`, convInput(prev, backward, 5999), convEngines, cfg.matmulRun);
+      for (const S of cfg.convSizes) {
+        log(`${name} S=${S}`);
+        const h = scaled(hints, (S / prev) ** 2);
+        cases.push(await runCase(name, S, `S=${S}`, convInput(S, backward, 6000 + S), convEngines, engines, profiled(cfg.matmulRun, S, cfg.convSizes), h));
+        hints = h;
+        prev = S;
       }
     }
   }

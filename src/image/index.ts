@@ -7,3 +7,4 @@ export { fromImage, type FromImageOptions, type ImageSource } from './from-image
 export { type AnyCanvas, toCanvas } from './to-canvas.ts';
 export { toImageData } from './to-image-data.ts';
 export { resize, type ResizeOptions } from './resize.ts';
+export { gaussianBlur, sobel, type GaussianBlurOptions } from './filters.ts';

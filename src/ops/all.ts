@@ -1,8 +1,10 @@
 import { catOp } from './concat.ts';
 import { colorMixOp } from './color-mix.ts';
 import { colorMixLossOp } from './color-mix-loss.ts';
+import { conv2dOp } from './conv2d.ts';
 import { binaryOps, binaryScalarOps, unaryOps } from './elementwise.ts';
 import { matmulOp } from './matmul.ts';
+import { maxPool2dOp } from './max-pool2d.ts';
 import { mseLossOp } from './mse-loss.ts';
 import type { OpDef } from './op.ts';
 import { maxOp, meanOp, sumOp } from './reduce.ts';
@@ -44,6 +46,8 @@ export function registeredOps(): OpDef<unknown>[] {
       colorMixOp,
       mseLossOp,
       colorMixLossOp,
+      conv2dOp,
+      maxPool2dOp,
     ] as unknown as OpDef<unknown>[];
     const names = new Set<string>();
     for (const op of ops) {

@@ -43,3 +43,31 @@ test('tone and tv: every engine runs at S=32 and the losses agree', () => {
     rmSync(out, { recursive: true, force: true });
   }
 }, 150_000);
+
+test('conv: every engine runs forward and forward + backward at S=32 and the sums agree', () => {
+  const icd = process.env.VK_ICD_FILENAMES ?? SWIFTSHADER_ICD;
+  expect(existsSync(icd), `${icd} (Debian's chromium) or VK_ICD_FILENAMES is needed`).toBe(true);
+  const out = mkdtempSync(join(tmpdir(), 'pixelgrad-bench-conv-'));
+  try {
+    const r = spawnSync(
+      process.execPath,
+      ['bench/run.mjs', '--node', '--quick', '--only=conv', `--engines=${ENGINES.join(',')}`, '--sizes=32', '--budget=2', `--out=${out}`],
+      { encoding: 'utf8', env: { ...process.env, VK_ICD_FILENAMES: icd }, timeout: 120_000 },
+    );
+    expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+    const result = JSON.parse(readFileSync(join(out, 'latest-quick-node-partial.json'), 'utf8')) as {
+      cases: { workload: string; size: number; engines: Record<string, { status: string; checkPassed?: boolean; checkValues: number[] }> }[];
+    };
+    for (const workload of ['conv fwd', 'conv fwd+bwd']) {
+      const c = result.cases.find((x) => x.workload === workload && x.size === 32)!;
+      expect(c, workload).toBeDefined();
+      for (const e of ENGINES) {
+        const res = c.engines[e]!;
+        expect(res.status, `${workload} ${e}`).toBe('ok');
+        expect(res.checkPassed, `${workload} ${e}: ${res.checkValues.join(', ')} against ${c.engines.pixelgrad!.checkValues.join(', ')}`).toBe(true);
+      }
+    }
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}, 150_000);
