@@ -11,6 +11,8 @@ import type { OpDef } from './ops/op.ts';
 import { expandOp, permuteOp, reshapeOp, sliceOp } from './ops/shape-ops.ts';
 import { logSoftmaxOp, softmaxOp } from './ops/softmax.ts';
 import { maxOp, meanOp, sumOp } from './ops/reduce.ts';
+import { type ArgmaxAttrs, argmaxOp, argminOp } from './ops/argmax.ts';
+import { cumsumOp } from './ops/cumsum.ts';
 import { checkShape, fmt, normalizeAxes, normalizeAxis, type Shape, sizeOf } from './shape.ts';
 import { checkBool, checkOptions, repr } from './validate.ts';
 
@@ -600,6 +602,26 @@ export class Tensor {
   max(axes?: number | readonly number[] | null, keepDims = false): Tensor {
     return apply(maxOp, [this], { axes: normalizeAxes('max', axes, this.rank), keepDims: checkBool('max', 'keepDims', keepDims, false) });
   }
+  /**
+   * Index of the first largest element along `axis` (of the flattened tensor when omitted), NaN
+   * counting as the largest, as torch.argmax. The indices are float32 holding exact integers (no
+   * integer dtype yet; an axis above 2^24 is a LimitError). No gradient: requiresGrad is false.
+   * @example
+   * await pg.tensor([[1, 5, 5], [7, 0, 2]]).argmax(1).data(); // Float32Array [1, 0]
+   * await pg.tensor([[1, 5], [7, 0]]).argmax().item();         // 2 (flattened)
+   */
+  argmax(axis?: number | null, keepDims = false): Tensor {
+    return argIndex(argmaxOp, this, axis, keepDims);
+  }
+  /**
+   * Index of the first smallest element along `axis` (of the flattened tensor when omitted), NaN
+   * counting as the smallest, as torch.argmin; float32 indices and no gradient, as argmax.
+   * @example
+   * await pg.tensor([3, 1, 1]).argmin().item(); // 1
+   */
+  argmin(axis?: number | null, keepDims = false): Tensor {
+    return argIndex(argminOp, this, axis, keepDims);
+  }
 
   // ---------- linear algebra and normalization ----------
 
@@ -630,6 +652,17 @@ export class Tensor {
   logSoftmax(axis = -1): Tensor {
     const a = normalizeAxis('logSoftmax', axis, this.rank);
     return this.rank === 0 ? this.asVector((v) => v.logSoftmax(0)) : apply(logSoftmaxOp, [this], { axis: a });
+  }
+
+  /**
+   * Running sum along `axis`: element j is the sum of elements 0..j. Compensated on the GPU, so a
+   * long axis keeps float32 accuracy; the gradient is the same sum taken from the end.
+   * @example
+   * await pg.tensor([[1, 2, 3], [4, 5, 6]]).cumsum(1).data(); // Float32Array [1, 3, 6, 4, 9, 15]
+   */
+  cumsum(axis: number): Tensor {
+    const a = normalizeAxis('cumsum', axis, this.rank);
+    return this.rank === 0 ? this.asVector((v) => v.cumsum(0)) : apply(cumsumOp, [this], { axis: a });
   }
 
   /** A 0-d tensor's op along "its" axis 0, run on the same value as a [1] vector (as PyTorch treats a scalar's dim 0). */
@@ -780,6 +813,24 @@ function binary(name: string, a: Tensor, b: Operand): Tensor {
  */
 function mask(name: string, a: Tensor, b: Operand): Tensor {
   return withoutGrad(() => binary(name, a, b));
+}
+
+/** argmax/argmin, not recorded (piecewise constant); with no axis, over the flattened tensor. */
+function argIndex(op: OpDef<ArgmaxAttrs>, t: Tensor, axis: number | null | undefined, keepDims: boolean): Tensor {
+  const keep = checkBool(op.name, 'keepDims', keepDims, false);
+  const all = axis === undefined || axis === null;
+  const a = all ? 0 : normalizeAxis(op.name, axis, t.rank);
+  return withoutGrad(() => {
+    if (!all && t.rank > 0) return apply(op, [t], { axis: a, keepDims: keep });
+    const flat = t.reshape([t.size]);
+    const r = apply(op, [flat], { axis: 0, keepDims: false });
+    try {
+      return r.reshape(keep ? t.shape.map(() => 1) : []);
+    } finally {
+      flat.dispose();
+      r.dispose();
+    }
+  });
 }
 
 /** An array of integers (holes and non-numbers rejected here, so the op's own range checks see only numbers). */

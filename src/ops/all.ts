@@ -8,6 +8,8 @@ import type { OpDef } from './op.ts';
 import { maxOp, meanOp, sumOp } from './reduce.ts';
 import { expandOp, permuteOp, reshapeOp, sliceOp } from './shape-ops.ts';
 import { whereOp } from './where.ts';
+import { argmaxOp, argminOp } from './argmax.ts';
+import { cumsumOp } from './cumsum.ts';
 import { logSoftmaxOp, softmaxOp } from './softmax.ts';
 
 let all: OpDef<unknown>[] | undefined;
@@ -29,6 +31,9 @@ export function registeredOps(): OpDef<unknown>[] {
       ...Object.values(binaryOps),
       ...Object.values(binaryScalarOps),
       whereOp,
+      argmaxOp,
+      argminOp,
+      cumsumOp,
       matmulOp,
       softmaxOp,
       logSoftmaxOp,
