@@ -27,5 +27,6 @@ export type { OpDef } from './ops/op.ts';
 export * from './errors.ts';
 export { cat, stack } from './ops/concat.ts';
 export { eq, ne, lt, le, gt, ge, logicalAnd, logicalOr, logicalNot, where } from './logic.ts';
+export { takeAlongAxis, indexSelect, scatterAdd } from './indexing.ts';
 export * from './image/index.ts';
 export * from './optim/index.ts';

@@ -13,7 +13,8 @@ import { logSoftmaxOp, softmaxOp } from './ops/softmax.ts';
 import { maxOp, meanOp, sumOp } from './ops/reduce.ts';
 import { type ArgmaxAttrs, argmaxOp, argminOp } from './ops/argmax.ts';
 import { cumsumOp } from './ops/cumsum.ts';
-import { checkShape, fmt, normalizeAxes, normalizeAxis, type Shape, sizeOf } from './shape.ts';
+import { scatterAddOp, takeAlongAxisOp } from './ops/gather.ts';
+import { checkShape, fmt, normalizeAxes, normalizeAxis, type Shape, sameShape, sizeOf } from './shape.ts';
 import { checkBool, checkOptions, repr } from './validate.ts';
 
 /**
@@ -665,6 +666,48 @@ export class Tensor {
     return this.rank === 0 ? this.asVector((v) => v.cumsum(0)) : apply(cumsumOp, [this], { axis: a });
   }
 
+  /**
+   * Elements picked along `axis` by `index` (NumPy's take_along_axis, PyTorch's gather): out[..., k,
+   * ...] = x[..., index[..., k, ...], ...]. `index` has x's rank and float32 integer values; its
+   * other axes broadcast against x's. The gradient sums back into the picked positions. An index
+   * out of [0, n) (or not an integer) throws on the CPU backend; the GPU clamps it into range
+   * (rounding a fraction) rather than read out of bounds.
+   * @example
+   * const x = pg.tensor([[10, 20, 30], [40, 50, 60]]);
+   * await x.takeAlongAxis(pg.tensor([[2, 0], [1, 1]]), 1).data(); // Float32Array [30, 10, 50, 50]
+   */
+  takeAlongAxis(index: Tensor, axis: number): Tensor {
+    return takeAlong(this, indexArg('takeAlongAxis', index), axis);
+  }
+  /**
+   * The slices of `axis` that a 1-D `index` names, in its order (torch.index_select); float32
+   * integer indices, range-checked as takeAlongAxis. Differentiable in this tensor.
+   * @example
+   * await pg.tensor([[1, 2], [3, 4], [5, 6]]).indexSelect(0, pg.tensor([2, 0])).data(); // Float32Array [5, 6, 1, 2]
+   */
+  indexSelect(axis: number, index: Tensor): Tensor {
+    const a = normalizeAxis('indexSelect', axis, this.rank);
+    if (indexArg('indexSelect', index).rank !== 1) throw new ShapeError(`indexSelect: index must be 1-D, got shape ${fmt(index.shape)}`);
+    const line = this.shape.map((_, i) => (i === a ? index.size : 1));
+    return temps([index.reshape(line)], ([l]) =>
+      temps([l!.expand(this.shape.map((d, i) => (i === a ? index.size : d)))], ([e]) => apply(takeAlongAxisOp, [this, e!], { axis: a, caller: 'indexSelect' })),
+    );
+  }
+  /**
+   * This tensor plus `src` summed into the positions `index` names along `axis`
+   * (torch.scatter_add): out[..., index[..., k, ...], ...] += src[..., k, ...]. `index` and `src`
+   * have one shape, equal to this tensor's on every other axis. Differentiable in this tensor (the
+   * identity) and in src (a takeAlongAxis). Float32 integer indices, range-checked as
+   * takeAlongAxis. On the GPU each output element loops over the index's `axis` (K reads): no
+   * float atomics, and the sums come out the same on every run.
+   * @example
+   * await pg.zeros([3]).scatterAdd(0, pg.tensor([0, 2, 0]), pg.tensor([1, 2, 3])).data(); // Float32Array [4, 0, 2]
+   */
+  scatterAdd(axis: number, index: Tensor, src: Tensor): Tensor {
+    if (!(src instanceof Tensor)) throw new InvalidArgumentError(`scatterAdd: src must be a Tensor, got ${repr(src)}`);
+    return apply(scatterAddOp, [this, indexArg('scatterAdd', index), src], { axis: normalizeAxis('scatterAdd', axis, this.rank) });
+  }
+
   /** A 0-d tensor's op along "its" axis 0, run on the same value as a [1] vector (as PyTorch treats a scalar's dim 0). */
   private asVector(fn: (v: Tensor) => Tensor): Tensor {
     const v = this.reshape([1]);
@@ -813,6 +856,38 @@ function binary(name: string, a: Tensor, b: Operand): Tensor {
  */
 function mask(name: string, a: Tensor, b: Operand): Tensor {
   return withoutGrad(() => binary(name, a, b));
+}
+
+/** Runs fn on views made for one call and disposes them (the graph keeps what backward needs). */
+function temps<T>(made: Tensor[], fn: (made: Tensor[]) => T): T {
+  try {
+    return fn(made);
+  } finally {
+    for (const t of made) t.dispose();
+  }
+}
+
+function indexArg(op: string, index: unknown): Tensor {
+  if (!(index instanceof Tensor)) throw new InvalidArgumentError(`${op}: index must be a Tensor of integer values, got ${repr(index)}`);
+  return index;
+}
+
+/** takeAlongAxis with NumPy's broadcasting of the other axes (the op itself wants them equal). */
+function takeAlong(x: Tensor, index: Tensor, axis: number): Tensor {
+  const a = normalizeAxis('takeAlongAxis', axis, x.rank);
+  if (index.rank !== x.rank) throw new ShapeError(`takeAlongAxis: index of shape ${fmt(index.shape)} needs the rank of the tensor of shape ${fmt(x.shape)}`);
+  const xs = x.shape.map((d, i) => {
+    const e = index.shape[i]!;
+    if (i === a || d === e || e === 1) return d;
+    if (d === 1) return e;
+    throw new ShapeError(`takeAlongAxis: index of shape ${fmt(index.shape)} and the tensor of shape ${fmt(x.shape)} do not broadcast on axis ${i} (${e} vs ${d})`);
+  });
+  const is = xs.map((d, i) => (i === a ? index.shape[a]! : d));
+  const grown = [sameShape(xs, x.shape) ? null : x.expand(xs), sameShape(is, index.shape) ? null : index.expand(is)];
+  return temps(
+    grown.filter((t): t is Tensor => t !== null),
+    () => apply(takeAlongAxisOp, [grown[0] ?? x, grown[1] ?? index], { axis: a }),
+  );
 }
 
 /** argmax/argmin, not recorded (piecewise constant); with no axis, over the flattened tensor. */

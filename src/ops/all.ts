@@ -10,6 +10,7 @@ import { expandOp, permuteOp, reshapeOp, sliceOp } from './shape-ops.ts';
 import { whereOp } from './where.ts';
 import { argmaxOp, argminOp } from './argmax.ts';
 import { cumsumOp } from './cumsum.ts';
+import { scatterAddOp, takeAlongAxisOp } from './gather.ts';
 import { logSoftmaxOp, softmaxOp } from './softmax.ts';
 
 let all: OpDef<unknown>[] | undefined;
@@ -34,6 +35,8 @@ export function registeredOps(): OpDef<unknown>[] {
       argmaxOp,
       argminOp,
       cumsumOp,
+      takeAlongAxisOp,
+      scatterAddOp,
       matmulOp,
       softmaxOp,
       logSoftmaxOp,
