@@ -1,9 +1,31 @@
 /** argmax/argmin, cumsum, indexSelect, takeAlongAxis and scatterAdd: values, edge cases, errors, gradients. */
+import fc from 'fast-check';
 import { expect, test } from 'vitest';
 import * as pg from '../../src/index.ts';
 import { type BackendKind, expectError, useBackend } from './backends.ts';
 
 const { NaN: nan, POSITIVE_INFINITY: inf } = Number;
+
+/** The first extreme of each line along `axis` (NaN first of all), in plain float64 loops: an oracle independent of the op's reference. */
+function firstExtreme(data: readonly number[], shape: readonly number[], axis: number, smallest: boolean): number[] {
+  const n = shape[axis]!;
+  const inner = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+  const outer = data.length / Math.max(1, n * inner);
+  const out: number[] = [];
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const at = (j: number) => data[(o * n + j) * inner + i]!;
+      let best = -1;
+      for (let j = 0; j < n && best < 0; j++) if (Number.isNaN(at(j))) best = j;
+      if (best < 0) {
+        best = 0;
+        for (let j = 1; j < n; j++) if (smallest ? at(j) < at(best) : at(j) > at(best)) best = j;
+      }
+      out.push(best);
+    }
+  }
+  return out;
+}
 
 async function values(t: pg.Tensor): Promise<number[]> {
   const d = Array.from(await t.data(), (v) => v + 0);
@@ -307,4 +329,32 @@ export function indexingSuite(kind: BackendKind): void {
     expectError(() => pg.scatterAdd(null as unknown as pg.Tensor, 0, x, x), pg.InvalidArgumentError, 'scatterAdd', 'target must be a Tensor');
     x.dispose();
   });
+
+  test('property: argmax and argmin match a float64 loop on random shapes, axes, ties, NaN and infinities', async () => {
+    const shape = fc.array(fc.oneof({ weight: 5, arbitrary: fc.integer({ min: 1, max: 5 }) }, { weight: 1, arbitrary: fc.integer({ min: 6, max: 80 }) }), { minLength: 1, maxLength: 3 });
+    // Few distinct values, so ties are common; NaN and the infinities now and then.
+    const value = fc.oneof({ weight: 8, arbitrary: fc.integer({ min: -3, max: 3 }) }, { weight: 1, arbitrary: fc.constantFrom(nan, inf, -inf, -0) });
+    const arbCase = shape.chain((s) =>
+      fc.record({
+        shape: fc.constant(s),
+        data: fc.array(value, { minLength: s.reduce((a, b) => a * b, 1), maxLength: s.reduce((a, b) => a * b, 1) }),
+        axis: fc.option(fc.integer({ min: -s.length, max: s.length - 1 }), { nil: undefined }),
+        keepDims: fc.boolean(),
+        smallest: fc.boolean(),
+      }),
+    );
+    await fc.assert(
+      fc.asyncProperty(arbCase, async ({ shape: s, data, axis, keepDims, smallest }) => {
+        const x = pg.tensor(data, { shape: s });
+        const r = smallest ? x.argmin(axis, keepDims) : x.argmax(axis, keepDims);
+        const a = axis === undefined ? 0 : axis < 0 ? axis + s.length : axis;
+        const want = axis === undefined ? firstExtreme(data, [data.length], 0, smallest) : firstExtreme(data, s, a, smallest);
+        const wantShape = axis === undefined ? (keepDims ? s.map(() => 1) : []) : keepDims ? s.map((d, i) => (i === a ? 1 : d)) : s.filter((_, i) => i !== a);
+        expect(r.shape).toEqual(wantShape);
+        expect(Array.from(await r.data())).toEqual(want);
+        pg.dispose([x, r]);
+      }),
+      { numRuns: kind === 'cpu' ? 200 : 40, seed: 0x16 },
+    );
+  }, 120_000);
 }
