@@ -11,15 +11,6 @@ fn pick(v: f32, n: u32) -> u32 {
   return min(u32(clamp(round(v), 0.0, f32(n - 1u))), n - 1u);
 }
 
-//# iota
-// 0, 1, ..., N-1: argmax's candidate indices (an input of its fused reduction, read through a broadcast view).
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = linear_index(gid, nwg);
-  if (i >= {{N}}u) { return; }
-  out[i] = f32(i);
-}
-
 //# gather
 // out[o, k, i] = x[o, pick(index[o, k, i]), i]: one thread per output element.
 @compute @workgroup_size(WG)

@@ -2,16 +2,13 @@
  * argmax and argmin along one axis: the index of the first largest (smallest) element, NaN counting
  * as the largest (and smallest), as PyTorch. There is no integer dtype yet, so the indices are
  * float32 values, exact up to 2^24 (longer axes are refused). Composed from IR so that it fuses
- * into one reduction kernel: a max, then the smallest index among the elements equal to it (or NaN),
- * a min written as -max(-v). The candidate indices come from a small iota kernel read through a
- * broadcast view. Piecewise constant, so its gradient is zero; Tensor.argmax records no graph.
+ * with what produces x into one reduction kernel: a max, then the smallest index (an iota node)
+ * among the elements equal to it (or NaN), a min written as -max(-v). Piecewise constant, so its
+ * gradient is zero; Tensor.argmax records no graph.
  */
-import type { GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
-import { fill, kernelCache, section, wgslModule } from '../gpu/wgsl.ts';
 import * as ir from '../ir/expr.ts';
 import { InvalidArgumentError, LimitError, ShapeError } from '../errors.ts';
 import { fmt, type Shape, sizeOf, stridesOf } from '../shape.ts';
-import src from '../../shaders/indexing.wgsl?raw';
 import { template } from './elementwise.ts';
 import { defineOp, type OpDef } from './op.ts';
 import { keptShape } from './reduce.ts';
@@ -24,16 +21,6 @@ export interface ArgmaxAttrs {
 
 /** float32 holds every integer up to 2^24 exactly; an index above it would round. */
 export const MAX_EXACT_INDEX = 2 ** 24;
-
-const cached = kernelCache('indexing');
-
-/** A [n] storage holding 0..n-1 (also the candidates of argmax). */
-export function gpuIota(k: GpuOps, n: number): GpuStorage {
-  const out = k.alloc('iota', [n]);
-  const wgsl = cached(`iota:${n}`, () => wgslModule({ inputs: [], outputs: ['out'], threads: n }, fill(section(src, 'iota'), { N: n })));
-  k.run({ name: 'iota', wgsl, threads: n, inputs: [], outputs: [out] });
-  return out;
-}
 
 /** Where the first (largest or NaN) element of each line lies, over a row-major walk. */
 function referenceArg(x: Float64Array, shape: Shape, axis: number, smallest: boolean): Float64Array {
@@ -74,9 +61,7 @@ function defineArg(name: 'argmax' | 'argmin'): OpDef<ArgmaxAttrs> {
         if (out.length === 0) return;
         const shape = shapes[0]!;
         const n = shape[attrs.axis]!;
-        const iota = gpuIota(k, n);
-        const line = shape.map((d, i) => (i === attrs.axis ? d : 1));
-        const index = ir.expand(ir.reshape(k.expr(iota, [n]), line), shape);
+        const index = ir.iota(shape, attrs.axis);
         const neg = template('argmax:neg', 'neg', ['x'], [], ['-x']);
         const v = smallest ? ir.map(neg, [k.expr(x!, shape)]) : k.expr(x!, shape);
         const top = ir.expand(ir.reduce('max', v, [attrs.axis]), shape);
@@ -86,7 +71,6 @@ function defineArg(name: 'argmax' | 'argmin'): OpDef<ArgmaxAttrs> {
         const cand = template('argmax:candidate', `${name}_forward`, ['v', 'm', 'j'], [], ['select(-param(0u), -j, (v == m) | is_nan_f(v))']);
         const first = ir.reduce('max', ir.map(cand, [v, top, index], [n]), [attrs.axis]);
         k.define(out, ir.reshape(ir.map(neg, [first]), [out.length]));
-        k.release(iota);
       },
       backward(k, { shapes }) {
         const dx = k.alloc(`${name} backward`, shapes[0]!);

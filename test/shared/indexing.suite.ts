@@ -100,6 +100,18 @@ export function indexingSuite(kind: BackendKind): void {
     pg.dispose([x, s]);
   });
 
+  if (kind === 'webgpu') {
+    test('argmax fuses with what computes its input: one kernel, no index buffer', async () => {
+      const x = pg.rand([5, 13]);
+      await x.data();
+      const before = pg.memory().dispatches;
+      const r = x.mul(2).add(1).argmax(1);
+      await r.data();
+      expect(pg.memory().dispatches - before).toBe(1);
+      pg.dispose([x, r]);
+    });
+  }
+
   test('argmax errors: bad axis, zero-length axis, bad keepDims', () => {
     const x = pg.zeros([2, 3]);
     expectError(() => x.argmax(2), pg.InvalidArgumentError, 'argmax', 'axis 2', 'rank 2');
