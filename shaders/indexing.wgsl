@@ -23,9 +23,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
 }
 
 //# scatter_add
-// out[o, n, i] = {{INIT}} + Σ_k [pick(index[o, k, i]) == n] src[o, k, i]. No float atomics in WGSL:
-// each output element loops over the K index entries of its line instead, so the sum is
-// deterministic (added in k order) and costs K reads of index per output element.
+// out[o, n, i] = {{INIT}} + Σ_k [pick(index[o, k, i]) == n] src[o, k, i], for a short index axis:
+// each output element loops over the K index entries of its line, so the sum is deterministic
+// (added in k order) and costs K reads of index per output element.
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let i = linear_index(gid, nwg);
@@ -39,4 +39,23 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (pick(index[at], {{N}}u) == n) { acc = acc + src[at]; }
   }
   out[i] = acc;
+}
+
+//# scatter_add_atomic
+// For a long index axis: one thread per src element adds it into out[o, pick(index[o, k, i]), i],
+// which already holds the target. WGSL has no float atomics, so the add is a compare-exchange loop
+// on the bits; threads that hit one element retry in turn, and the order of the sum varies by run.
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = linear_index(gid, nwg);
+  if (i >= {{SIZE}}u) { return; }
+  let outer = i / ({{K}}u * {{I}}u);
+  let at = (outer * {{N}}u + pick(index[i], {{N}}u)) * {{I}}u + i % {{I}}u;
+  let v = src[i];
+  var old = atomicLoad(&out[at]);
+  loop {
+    let r = atomicCompareExchangeWeak(&out[at], old, bitcast<u32>(bitcast<f32>(old) + v));
+    if (r.exchanged) { break; }
+    old = r.old_value;
+  }
 }

@@ -698,8 +698,9 @@ export class Tensor {
    * (torch.scatter_add): out[..., index[..., k, ...], ...] += src[..., k, ...]. `index` and `src`
    * have one shape, equal to this tensor's on every other axis. Differentiable in this tensor (the
    * identity) and in src (a takeAlongAxis). Float32 integer indices, range-checked as
-   * takeAlongAxis. On the GPU each output element loops over the index's `axis` (K reads): no
-   * float atomics, and the sums come out the same on every run.
+   * takeAlongAxis. On the GPU, an index `axis` of up to 16 is looped over per output element
+   * (deterministic sums); a longer one adds each src element with a compare-exchange loop (WGSL
+   * has no float atomics), so the order of the sums, and their last bits, may vary by run.
    * @example
    * await pg.zeros([3]).scatterAdd(0, pg.tensor([0, 2, 0]), pg.tensor([1, 2, 3])).data(); // Float32Array [4, 0, 2]
    */

@@ -5,7 +5,8 @@
  * InvalidArgumentError for an index that is out of range, NaN or not an integer; the GPU kernels
  * (shaders/indexing.wgsl) cannot throw, so they round an index to the nearest integer and clamp it
  * into [0, n): never a read or write out of bounds, and the backward pass uses the same clamped
- * index, so GPU gradients match the GPU forward. Each gradient is the other op: gather's is a
+ * index, so GPU gradients match the GPU forward. WGSL has no float atomics: a scatter-add along a
+ * short index axis loops over it per output element, a long one adds with a compare-exchange loop. Each gradient is the other op: gather's is a
  * scatter-add into zeros, scatterAdd's is a gather for src and the identity for target.
  */
 import type { GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
@@ -97,12 +98,29 @@ function gpuGather(k: GpuOps, x: GpuStorage, index: GpuStorage, out: GpuStorage,
   k.run({ name: 'take_along_axis', wgsl, threads: size, inputs: [x, index], outputs: [out] });
 }
 
-/** out = (target or zeros) + values summed where index points, over tShape: one thread per output element, K index reads each. */
+/**
+ * Index axes longer than this scatter with atomics: one compare-exchange per src element instead of
+ * K index reads per output element. Measured on SwiftShader, [2000, 64] summed into [1000, 64]
+ * (K = 2000): 2.4 s looping, 12 ms with atomics. A short axis keeps the loop: deterministic sums,
+ * one kernel and no contention.
+ */
+const ATOMIC_MIN_K = 17;
+
+/** out = (target or zeros) + values summed where index points, over tShape. */
 function gpuScatterAdd(k: GpuOps, target: GpuStorage | null, index: GpuStorage, values: GpuStorage, out: GpuStorage, tShape: Shape, iShape: Shape, axis: number): void {
   const size = sizeOf(tShape);
   if (size === 0) return;
   const [, N, I] = around(tShape, axis);
   const K = iShape[axis]!;
+  if (K >= ATOMIC_MIN_K) {
+    k.define(out, target ? k.expr(target, tShape) : ir.map(zeroTemplate(), [], [], 0, tShape));
+    const n = sizeOf(iShape);
+    const wgsl = cached(`scatter_add_atomic:${key(tShape)}:${key(iShape)}:${axis}`, () =>
+      wgslModule({ inputs: ['index', 'src'], outputs: ['out'], types: { out: 'atomic<u32>' }, threads: n }, PICK + fill(section(src, 'scatter_add_atomic'), { SIZE: n, N, K, I })),
+    );
+    k.run({ name: 'scatter_add', wgsl, threads: n, inputs: [index, values], outputs: [out] });
+    return;
+  }
   const inputs = target ? ['dest', 'index', 'src'] : ['index', 'src'];
   const wgsl = cached(`scatter_add:${key(tShape)}:${key(iShape)}:${axis}:${+!!target}`, () =>
     wgslModule({ inputs, outputs: ['out'], threads: size }, PICK + fill(section(src, 'scatter_add'), { SIZE: size, N, K, I, INIT: target ? 'dest[i]' : '0.0' })),
@@ -110,10 +128,12 @@ function gpuScatterAdd(k: GpuOps, target: GpuStorage | null, index: GpuStorage, 
   k.run({ name: 'scatter_add', wgsl, threads: size, inputs: target ? [target, index, values] : [index, values], outputs: [out] });
 }
 
+const zeroTemplate = () => ir.mapTemplate('gather:zero', () => ({ name: 'index_backward', loads: [], lets: [], stores: ['0.0'], helpers: '' }));
+
 /** A zero gradient for an index tensor (a selection is piecewise constant in it). */
 function zerosLike(k: GpuOps, shape: Shape): GpuStorage {
   const z = k.alloc('index gradient', shape);
-  k.define(z, ir.map(ir.mapTemplate('gather:zero', () => ({ name: 'index_backward', loads: [], lets: [], stores: ['0.0'], helpers: '' })), [], [], 0, shape));
+  k.define(z, ir.map(zeroTemplate(), [], [], 0, shape));
   return z;
 }
 

@@ -306,6 +306,35 @@ export function indexingSuite(kind: BackendKind): void {
     pg.dispose([x, idx, m, target, src, w]);
   });
 
+  test('long index axes (the GPU adds with atomics): scatterAdd and the gradient of indexSelect', async () => {
+    const r = pg.mulberry32(3);
+    const [N, K, C] = [7, 300, 5];
+    const index = Array.from({ length: K }, () => Math.floor(r() * N));
+    const src = Array.from({ length: K * C }, () => Math.round(r() * 64) / 8);
+    const base = Array.from({ length: N * C }, (_, i) => i);
+    const want = base.slice();
+    index.forEach((n, k) => {
+      for (let c = 0; c < C; c++) want[n * C + c]! += src[k * C + c]!;
+    });
+    // A target computed just before (queued work), an index expanded from a column.
+    const target = pg.tensor(base, { shape: [N, C] }).mul(1);
+    const col = pg.tensor(index, { shape: [K, 1] });
+    const idx = col.expand([K, C]);
+    const s = pg.tensor(src, { shape: [K, C] });
+    // Eighths sum exactly in float32 in any order.
+    expect(await values(target.scatterAdd(0, idx, s))).toEqual(want);
+    const x = pg.zeros([N, C], { requiresGrad: true });
+    x.indexSelect(0, pg.tensor(index)).mul(s).sum().backward();
+    expect(await values(x.grad!)).toEqual(want.map((v, i) => v - base[i]!));
+    // Along the last axis, with a NaN that lands in one element only.
+    const row = pg.zeros([2, N]).scatterAdd(1, pg.tensor([index, index.slice().reverse()]), pg.tensor([Array.from({ length: K }, (_, k) => (k === 5 ? Number.NaN : 1)), Array(K).fill(0.5)]));
+    const got = await values(row);
+    const counts = Array.from({ length: N }, (_, n) => index.filter((v) => v === n).length);
+    expect(got.slice(N)).toEqual(counts.map((c) => c / 2));
+    expect(got.slice(0, N).map((v, n) => (n === index[5] ? Number.isNaN(v) : v === counts[n]))).toEqual(Array(N).fill(true));
+    pg.dispose([target, col, idx, s, x]);
+  });
+
   test('an index out of range: the CPU backend throws naming it, the GPU clamps it into range', async () => {
     const x = pg.tensor([10, 20, 30]);
     const bad = pg.tensor([1, 5, -1, 1.2]);
