@@ -398,4 +398,44 @@ export function indexingSuite(kind: BackendKind): void {
       { numRuns: kind === 'cpu' ? 200 : 40, seed: 0x16 },
     );
   }, 120_000);
+
+  test('property: takeAlongAxis and scatterAdd match plain loops on random shapes, axes and indices', async () => {
+    const arbCase = fc
+      .record({
+        shape: fc.array(fc.integer({ min: 1, max: 4 }), { minLength: 1, maxLength: 3 }),
+        k: fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max: 5 }) }, { weight: 1, arbitrary: fc.integer({ min: 17, max: 40 }) }),
+        axisPick: fc.nat(),
+        seed: fc.nat(),
+      })
+      .map(({ shape, k, axisPick, seed }) => ({ shape, k, axis: axisPick % shape.length, seed }));
+    await fc.assert(
+      fc.asyncProperty(arbCase, async ({ shape, k, axis, seed }) => {
+        const r = pg.mulberry32(seed);
+        const iShape = shape.map((d, i) => (i === axis ? k : d));
+        const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+        const n = shape[axis]!;
+        const inner = size(shape.slice(axis + 1));
+        // Eighths: exact in float32 whatever order a sum takes.
+        const xs = Array.from({ length: size(shape) }, () => Math.round(r() * 64 - 32) / 8);
+        const idx = Array.from({ length: size(iShape) }, () => Math.floor(r() * n));
+        const vals = Array.from({ length: size(iShape) }, () => Math.round(r() * 64 - 32) / 8);
+        const at = (p: number) => (Math.floor(p / (k * inner)) * n + idx[p]!) * inner + (p % inner);
+        const gathered = idx.map((_, p) => xs[at(p)]!);
+        const scattered = xs.slice();
+        vals.forEach((v, p) => {
+          scattered[at(p)]! += v;
+        });
+        const x = pg.tensor(xs, { shape });
+        const index = pg.tensor(idx, { shape: iShape });
+        const src = pg.tensor(vals, { shape: iShape });
+        const g = x.takeAlongAxis(index, axis);
+        const sa = x.scatterAdd(axis - shape.length, index, src);
+        expect(g.shape).toEqual(iShape);
+        expect(Array.from(await g.data(), (v) => v + 0)).toEqual(gathered.map((v) => v + 0));
+        expect(Array.from(await sa.data(), (v) => v + 0)).toEqual(scattered.map((v) => v + 0));
+        pg.dispose([x, index, src, g, sa]);
+      }),
+      { numRuns: kind === 'cpu' ? 200 : 30, seed: 0x17 },
+    );
+  }, 120_000);
 }
