@@ -118,6 +118,11 @@ export function indexingSuite(kind: BackendKind): void {
     expectError(() => x.argmin(-3), pg.InvalidArgumentError, 'argmin', 'axis -3');
     expectError(() => x.argmax(0.5), pg.InvalidArgumentError, 'argmax', 'axis 0.5');
     expectError(() => x.argmax(0, 'yes' as unknown as boolean), pg.InvalidArgumentError, 'argmax', 'keepDims');
+    // An axis float32 cannot count along exactly (the shape rule refuses it before any memory is made).
+    const rule = (name: string) => pg.registeredOps().find((o) => o.name === name)!;
+    expectError(() => rule('argmax').shape([[2 ** 24 + 1]], { axis: 0, keepDims: false }), pg.LimitError, 'argmax', '16777217', '2^24');
+    expectError(() => rule('takeAlongAxis').shape([[2 ** 24 + 1], [1]], { axis: 0 }), pg.LimitError, 'takeAlongAxis', '16777217', '2^24');
+    expect(rule('argmin').shape([[2 ** 24]], { axis: 0, keepDims: true })).toEqual([1]);
     const e = pg.zeros([2, 0]);
     expectError(() => e.argmax(1), pg.ShapeError, 'argmax', 'zero-length', '[2, 0]');
     expectError(() => e.argmin(), pg.ShapeError, 'argmin', 'zero-length');
