@@ -29,5 +29,6 @@ export { cat, stack } from './ops/concat.ts';
 export { flip, roll, pad, type PadOptions } from './movement.ts';
 export { conv2d, avgPool2d, maxPool2d, type Conv2dOptions, type Pool2dOptions, type Padding2d } from './conv.ts';
 export { eq, ne, lt, le, gt, ge, logicalAnd, logicalOr, logicalNot, where } from './logic.ts';
+export { takeAlongAxis, indexSelect, scatterAdd } from './indexing.ts';
 export * from './image/index.ts';
 export * from './optim/index.ts';

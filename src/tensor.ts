@@ -11,7 +11,10 @@ import type { OpDef } from './ops/op.ts';
 import { expandOp, permuteOp, reshapeOp, sliceOp } from './ops/shape-ops.ts';
 import { logSoftmaxOp, softmaxOp } from './ops/softmax.ts';
 import { maxOp, meanOp, sumOp } from './ops/reduce.ts';
-import { checkShape, fmt, normalizeAxes, normalizeAxis, type Shape, sizeOf } from './shape.ts';
+import { type ArgmaxAttrs, argmaxOp, argminOp } from './ops/argmax.ts';
+import { cumsumOp } from './ops/cumsum.ts';
+import { scatterAddOp, takeAlongAxisOp } from './ops/gather.ts';
+import { checkShape, fmt, normalizeAxes, normalizeAxis, type Shape, sameShape, sizeOf } from './shape.ts';
 import { checkBool, checkOptions, repr } from './validate.ts';
 
 /**
@@ -600,6 +603,26 @@ export class Tensor {
   max(axes?: number | readonly number[] | null, keepDims = false): Tensor {
     return apply(maxOp, [this], { axes: normalizeAxes('max', axes, this.rank), keepDims: checkBool('max', 'keepDims', keepDims, false) });
   }
+  /**
+   * Index of the first largest element along `axis` (of the flattened tensor when omitted), NaN
+   * counting as the largest, as torch.argmax. The indices are float32 holding exact integers (no
+   * integer dtype yet; an axis above 2^24 is a LimitError). No gradient: requiresGrad is false.
+   * @example
+   * await pg.tensor([[1, 5, 5], [7, 0, 2]]).argmax(1).data(); // Float32Array [1, 0]
+   * await pg.tensor([[1, 5], [7, 0]]).argmax().item();         // 2 (flattened)
+   */
+  argmax(axis?: number | null, keepDims = false): Tensor {
+    return argIndex(argmaxOp, this, axis, keepDims);
+  }
+  /**
+   * Index of the first smallest element along `axis` (of the flattened tensor when omitted), NaN
+   * counting as the smallest, as torch.argmin; float32 indices and no gradient, as argmax.
+   * @example
+   * await pg.tensor([3, 1, 1]).argmin().item(); // 1
+   */
+  argmin(axis?: number | null, keepDims = false): Tensor {
+    return argIndex(argminOp, this, axis, keepDims);
+  }
 
   // ---------- linear algebra and normalization ----------
 
@@ -630,6 +653,60 @@ export class Tensor {
   logSoftmax(axis = -1): Tensor {
     const a = normalizeAxis('logSoftmax', axis, this.rank);
     return this.rank === 0 ? this.asVector((v) => v.logSoftmax(0)) : apply(logSoftmaxOp, [this], { axis: a });
+  }
+
+  /**
+   * Running sum along `axis`: element j is the sum of elements 0..j. Compensated on the GPU, so a
+   * long axis keeps float32 accuracy; the gradient is the same sum taken from the end.
+   * @example
+   * await pg.tensor([[1, 2, 3], [4, 5, 6]]).cumsum(1).data(); // Float32Array [1, 3, 6, 4, 9, 15]
+   */
+  cumsum(axis: number): Tensor {
+    const a = normalizeAxis('cumsum', axis, this.rank);
+    return this.rank === 0 ? this.asVector((v) => v.cumsum(0)) : apply(cumsumOp, [this], { axis: a });
+  }
+
+  /**
+   * Elements picked along `axis` by `index` (NumPy's take_along_axis, PyTorch's gather): out[..., k,
+   * ...] = x[..., index[..., k, ...], ...]. `index` has x's rank and float32 integer values; its
+   * other axes broadcast against x's. The gradient sums back into the picked positions. An index
+   * out of [0, n) (or not an integer) throws on the CPU backend; the GPU clamps it into range
+   * (rounding a fraction) rather than read out of bounds.
+   * @example
+   * const x = pg.tensor([[10, 20, 30], [40, 50, 60]]);
+   * await x.takeAlongAxis(pg.tensor([[2, 0], [1, 1]]), 1).data(); // Float32Array [30, 10, 50, 50]
+   */
+  takeAlongAxis(index: Tensor, axis: number): Tensor {
+    return takeAlong(this, indexArg('takeAlongAxis', index), axis);
+  }
+  /**
+   * The slices of `axis` that a 1-D `index` names, in its order (torch.index_select); float32
+   * integer indices, range-checked as takeAlongAxis. Differentiable in this tensor.
+   * @example
+   * await pg.tensor([[1, 2], [3, 4], [5, 6]]).indexSelect(0, pg.tensor([2, 0])).data(); // Float32Array [5, 6, 1, 2]
+   */
+  indexSelect(axis: number, index: Tensor): Tensor {
+    const a = normalizeAxis('indexSelect', axis, this.rank);
+    if (indexArg('indexSelect', index).rank !== 1) throw new ShapeError(`indexSelect: index must be 1-D, got shape ${fmt(index.shape)}`);
+    const line = this.shape.map((_, i) => (i === a ? index.size : 1));
+    return temps([index.reshape(line)], ([l]) =>
+      temps([l!.expand(this.shape.map((d, i) => (i === a ? index.size : d)))], ([e]) => apply(takeAlongAxisOp, [this, e!], { axis: a, caller: 'indexSelect' })),
+    );
+  }
+  /**
+   * This tensor plus `src` summed into the positions `index` names along `axis`
+   * (torch.scatter_add): out[..., index[..., k, ...], ...] += src[..., k, ...]. `index` and `src`
+   * have one shape, equal to this tensor's on every other axis. Differentiable in this tensor (the
+   * identity) and in src (a takeAlongAxis). Float32 integer indices, range-checked as
+   * takeAlongAxis. On the GPU, an index `axis` of up to 16 is looped over per output element
+   * (deterministic sums); a longer one adds each src element with a compare-exchange loop (WGSL
+   * has no float atomics), so the order of the sums, and their last bits, may vary by run.
+   * @example
+   * await pg.zeros([3]).scatterAdd(0, pg.tensor([0, 2, 0]), pg.tensor([1, 2, 3])).data(); // Float32Array [4, 0, 2]
+   */
+  scatterAdd(axis: number, index: Tensor, src: Tensor): Tensor {
+    if (!(src instanceof Tensor)) throw new InvalidArgumentError(`scatterAdd: src must be a Tensor, got ${repr(src)}`);
+    return apply(scatterAddOp, [this, indexArg('scatterAdd', index), src], { axis: normalizeAxis('scatterAdd', axis, this.rank) });
   }
 
   /** A 0-d tensor's op along "its" axis 0, run on the same value as a [1] vector (as PyTorch treats a scalar's dim 0). */
@@ -780,6 +857,56 @@ function binary(name: string, a: Tensor, b: Operand): Tensor {
  */
 function mask(name: string, a: Tensor, b: Operand): Tensor {
   return withoutGrad(() => binary(name, a, b));
+}
+
+/** Runs fn on views made for one call and disposes them (the graph keeps what backward needs). */
+function temps<T>(made: Tensor[], fn: (made: Tensor[]) => T): T {
+  try {
+    return fn(made);
+  } finally {
+    for (const t of made) t.dispose();
+  }
+}
+
+function indexArg(op: string, index: unknown): Tensor {
+  if (!(index instanceof Tensor)) throw new InvalidArgumentError(`${op}: index must be a Tensor of integer values, got ${repr(index)}`);
+  return index;
+}
+
+/** takeAlongAxis with NumPy's broadcasting of the other axes (the op itself wants them equal). */
+function takeAlong(x: Tensor, index: Tensor, axis: number): Tensor {
+  const a = normalizeAxis('takeAlongAxis', axis, x.rank);
+  if (index.rank !== x.rank) throw new ShapeError(`takeAlongAxis: index of shape ${fmt(index.shape)} needs the rank of the tensor of shape ${fmt(x.shape)}`);
+  const xs = x.shape.map((d, i) => {
+    const e = index.shape[i]!;
+    if (i === a || d === e || e === 1) return d;
+    if (d === 1) return e;
+    throw new ShapeError(`takeAlongAxis: index of shape ${fmt(index.shape)} and the tensor of shape ${fmt(x.shape)} do not broadcast on axis ${i} (${e} vs ${d})`);
+  });
+  const is = xs.map((d, i) => (i === a ? index.shape[a]! : d));
+  const grown = [sameShape(xs, x.shape) ? null : x.expand(xs), sameShape(is, index.shape) ? null : index.expand(is)];
+  return temps(
+    grown.filter((t): t is Tensor => t !== null),
+    () => apply(takeAlongAxisOp, [grown[0] ?? x, grown[1] ?? index], { axis: a }),
+  );
+}
+
+/** argmax/argmin, not recorded (piecewise constant); with no axis, over the flattened tensor. */
+function argIndex(op: OpDef<ArgmaxAttrs>, t: Tensor, axis: number | null | undefined, keepDims: boolean): Tensor {
+  const keep = checkBool(op.name, 'keepDims', keepDims, false);
+  const all = axis === undefined || axis === null;
+  const a = all ? 0 : normalizeAxis(op.name, axis, t.rank);
+  return withoutGrad(() => {
+    if (!all && t.rank > 0) return apply(op, [t], { axis: a, keepDims: keep });
+    const flat = t.reshape([t.size]);
+    const r = apply(op, [flat], { axis: 0, keepDims: false });
+    try {
+      return r.reshape(keep ? t.shape.map(() => 1) : []);
+    } finally {
+      flat.dispose();
+      r.dispose();
+    }
+  });
 }
 
 /** An array of integers (holes and non-numbers rejected here, so the op's own range checks see only numbers). */

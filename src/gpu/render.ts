@@ -6,7 +6,7 @@
  * node or a source is a load. Each (node, index) is computed once per kernel, in the outermost
  * loop where everything it uses is defined, so loop-invariant work is hoisted out of reductions.
  */
-import { type Expr, type MapTemplate, type PadExpr, type ReduceExpr, reduce as reduceExpr, sameDims } from '../ir/expr.ts';
+import { children, type Expr, type MapTemplate, type PadExpr, type ReduceExpr, reduce as reduceExpr, sameDims } from '../ir/expr.ts';
 import type { GpuStorage, KernelRun } from './gpu-ops.ts';
 import type { KernelPlan, Store } from './schedule.ts';
 import { add, alias, delinearize, type Idx, linearOf, lit, mul, num, resetForms, viewIndex } from './coords.ts';
@@ -196,6 +196,11 @@ class Body {
       }
       case 'pad':
         return this.pad(e, key, idx, scope);
+      case 'iota': {
+        this.key.push(`I${e.shape}:${e.axis}`);
+        const c = idx.c[e.axis]!;
+        return this.emit(key, `f32(${c})`, this.placeOf(c));
+      }
       case 'reduce':
         return this.reduce(e, key, idx);
     }
@@ -371,7 +376,7 @@ function kernelName(stores: readonly Store[], fallback: string): string {
     seen.add(e);
     if (e.op === 'map') names.add(e.t.name);
     if (e.op === 'reduce') names.add(`${e.fn}_reduce`);
-    if (e.op !== 'src') for (const c of e.op === 'map' ? e.inputs : [e.x]) walk(c);
+    for (const c of children(e)) walk(c);
   };
   for (const s of stores) walk(s.expr);
   if (!names.size) return fallback;

@@ -79,6 +79,9 @@ export function signature(defs: readonly Def[], context: string): Signature {
       case 'pad':
         parts.push(`p[${e.shape}]${e.before}(${at(e.x)})`);
         break;
+      case 'iota':
+        parts.push(`i[${e.shape}]${e.axis}`);
+        break;
     }
   }
   for (const d of defs) {

@@ -87,6 +87,8 @@ function scan(e: Expr, at: At, root: Expr, stored: ReadonlyMap<Expr, GpuStorage>
   }
   s.nodes.add(e);
   switch (e.op) {
+    case 'iota':
+      return true;
     case 'src':
       s.bindings.add(e.storage);
       s.reads.push({ storage: e.storage, shape: e.shape, at });

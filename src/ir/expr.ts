@@ -12,7 +12,9 @@
  *   stride, base at the axis's last element) are all this one node, index arithmetic in whatever
  *   kernel reads them, never a copy;
  * - `pad`: its operand placed at an offset inside zeros (a slice's gradient, one part of a cat),
- *   also index arithmetic: a bounds test and a select, never a copy.
+ *   also index arithmetic: a bounds test and a select, never a copy;
+ * - `iota`: each element's coordinate along one axis, as a float (argmax's candidate indices):
+ *   index arithmetic too, no operand and no memory.
  *
  * Nodes are immutable and numbered in creation order, which is a topological order of the DAG.
  * The scheduler (src/gpu/schedule.ts) decides which nodes are stored and which kernels compute
@@ -91,7 +93,12 @@ export interface PadExpr extends Base {
   /** Per axis, where x's first element sits in this node's shape. */
   readonly before: readonly number[];
 }
-export type Expr = SrcExpr | MapExpr | ReduceExpr | ViewExpr | PadExpr;
+export interface IotaExpr extends Base {
+  readonly op: 'iota';
+  /** The axis whose coordinate each element holds. */
+  readonly axis: number;
+}
+export type Expr = SrcExpr | MapExpr | ReduceExpr | ViewExpr | PadExpr | IotaExpr;
 
 let nextId = 0;
 const base = (shape: Shape) => ({ id: nextId++, shape: Object.freeze([...shape]), size: sizeOf(shape) });
@@ -182,6 +189,9 @@ export function isContiguous(shape: Shape, strides: readonly number[]): boolean 
   return true;
 }
 
+/** Each element of `shape` is its coordinate along `axis` (exact in f32 up to 2^24). */
+export const iota = (shape: Shape, axis: number): IotaExpr => ({ ...base(shape), op: 'iota', axis });
+
 /** Whether two shapes are equal. */
 export const sameDims = (a: Shape, b: Shape) => a.length === b.length && a.every((d, i) => d === b[i]);
 
@@ -192,6 +202,7 @@ export const broadcasts = (v: ViewExpr): boolean => v.size > v.x.size || v.shape
 export function children(e: Expr): readonly Expr[] {
   switch (e.op) {
     case 'src':
+    case 'iota':
       return [];
     case 'map':
       return e.inputs;

@@ -12,6 +12,9 @@ import { flipOp } from './flip.ts';
 import { padOp } from './pad.ts';
 import { expandOp, permuteOp, reshapeOp, sliceOp } from './shape-ops.ts';
 import { whereOp } from './where.ts';
+import { argmaxOp, argminOp } from './argmax.ts';
+import { cumsumOp } from './cumsum.ts';
+import { scatterAddOp, takeAlongAxisOp } from './gather.ts';
 import { logSoftmaxOp, softmaxOp } from './softmax.ts';
 
 let all: OpDef<unknown>[] | undefined;
@@ -33,6 +36,11 @@ export function registeredOps(): OpDef<unknown>[] {
       ...Object.values(binaryOps),
       ...Object.values(binaryScalarOps),
       whereOp,
+      argmaxOp,
+      argminOp,
+      cumsumOp,
+      takeAlongAxisOp,
+      scatterAddOp,
       matmulOp,
       softmaxOp,
       logSoftmaxOp,

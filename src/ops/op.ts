@@ -45,7 +45,12 @@ export interface OpDef<A = unknown> {
   /** Float64 vector-Jacobian product, same conventions as gpu.backward. */
   referenceBackward(args: BackwardArgs<A, Float64Array>): (Float64Array | null)[];
   /** For gradient tests: inputs where the op is smooth (e.g. log needs x > 0). */
-  readonly domain?: (inputIndex: number) => { min: number; max: number };
+  readonly domain?: (inputIndex: number) => {
+    min: number;
+    max: number;
+    /** Whole numbers only: an index input (takeAlongAxis), whose values must name elements. */
+    integer?: boolean;
+  };
   /** Attribute sets the registry tests exercise (default: one `{}`). */
   readonly testAttrs?: readonly A[];
   /** Input shapes the registry tests exercise for a given base size, when the default (elementwise, broadcast) does not fit. */

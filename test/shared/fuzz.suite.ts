@@ -133,6 +133,22 @@ const SMOOTH_OPS: Record<string, OpFn> = {
     if (x.t.rank !== 2 || y.t.rank !== 2 || x.t.shape[1] !== y.t.shape[0] || !reduces(x)) return null;
     return [x.t.matmul(y.t), `${x.name}.matmul(${y.name})`];
   },
+  cumsum: (x, _y, k) => [x.t.cumsum(axisOf(x.t, k)), `${x.name}.cumsum(${axisOf(x.t, k)})`],
+  // A permutation read back to front along one axis, by index: a gather, and a scatter-add onto itself.
+  indexSelectFlip: (x, _y, k) => {
+    if (x.t.rank === 0) return null;
+    const a = axisOf(x.t, k);
+    const n = x.t.shape.at(a)!;
+    return [x.t.indexSelect(a, pg.arange(n - 1, -1, -1)), `${x.name}.indexSelect(${a}, pg.arange(${n - 1}, -1, -1))`];
+  },
+  scatterAddFlip: (x, _y, k) => {
+    if (x.t.rank === 0) return null;
+    const a = axisOf(x.t, k);
+    const n = x.t.shape.at(a)!;
+    const line = x.t.shape.map((d, i) => (i === (a + x.t.rank) % x.t.rank ? d : 1));
+    const idx = pg.arange(n - 1, -1, -1).reshape(line).expand([...x.t.shape]);
+    return [x.t.scatterAdd(a, idx, x.t.mul(2)), `${x.name}.scatterAdd(${a}, pg.arange(${n - 1}, -1, -1).reshape([${line}]).expand([${x.t.shape}]), ${x.name}.mul(2))`];
+  },
 };
 /** Ops with kinks, poles or a limited domain: compared between backends, not with finite differences. */
 const EDGY_OPS: Record<string, OpFn> = {
@@ -146,6 +162,13 @@ const EDGY_OPS: Record<string, OpFn> = {
   maximumNumber: (x, _y, k) => [x.t.maximum(k / 10 - 0.5), `${x.name}.maximum(${k / 10 - 0.5})`],
   max: (x, _y, k) => (reduces(x) && x.t.size > 0 && (GPU_NAN_MAX || !x.nan) ? [x.t.max(axisOf(x.t, k), k % 2 === 0), `${x.name}.max(${axisOf(x.t, k)}, ${k % 2 === 0})`] : null),
   powTensor: (x, y) => (broadcasts(x.t.shape, y.t.shape) ? [x.t.abs().add(0.5).pow(y.t), `${x.name}.abs().add(0.5).pow(${y.name})`] : null),
+  // max through its index: argmax (NaN first), then a gather, whose gradient goes to that element.
+  takeArgmax: (x, _y, k) => {
+    if (x.t.rank === 0 || x.t.size === 0) return null;
+    const a = axisOf(x.t, k);
+    return [x.t.takeAlongAxis(x.t.argmax(a, true), a), `${x.name}.takeAlongAxis(${x.name}.argmax(${a}, true), ${a})`];
+  },
+  argmin: (x, _y, k) => (x.t.size > 0 ? [x.t.argmin(axisOf(x.t, k), k % 2 === 0), `${x.name}.argmin(${axisOf(x.t, k)}, ${k % 2 === 0})`] : null),
 };
 const SMOOTH = Object.entries(SMOOTH_OPS);
 const OPS = [...SMOOTH, ...Object.entries(EDGY_OPS)];
@@ -339,6 +362,14 @@ const CALLS: Record<string, Call> = {
   sum: (x, a, b) => x.sum(A(a), A(b)),
   mean: (x, a, b) => x.mean(A(a), A(b)),
   max: (x, a, b) => x.max(A(a), A(b)),
+  argmax: (x, a, b) => x.argmax(A(a), A(b)),
+  argmin: (x, a, b) => x.argmin(A(a), A(b)),
+  cumsum: (x, a) => x.cumsum(A(a)),
+  takeAlongAxis: (x, a, b) => x.takeAlongAxis(A(a), A(b)),
+  takeAlongAxisSelf: (x, a) => x.takeAlongAxis(x.sub(1), A(a)),
+  indexSelect: (x, a, b) => x.indexSelect(A(a), A(b)),
+  scatterAdd: (x, a, b, c) => pg.scatterAdd(x, A(a), A(b), A(c)),
+  scatterAddSelf: (x, a) => x.scatterAdd(A(a), x.mul(0), x),
   softmax: (x, a) => x.softmax(A(a)),
   reshape: (x, a) => x.reshape(A(a)),
   unsqueeze: (x, a) => x.unsqueeze(A(a)),

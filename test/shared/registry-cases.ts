@@ -42,9 +42,9 @@ export function casesFor(op: OpDef<unknown>, n: number): OpCase[] {
 
 /** Random float32-representable values in the op's domain for input i. */
 export function randomInput(op: OpDef<unknown>, i: number, size: number, seed: number): Float64Array {
-  const { min, max } = op.domain?.(i) ?? { min: -2, max: 2 };
+  const { min, max, integer } = op.domain?.(i) ?? { min: -2, max: 2 };
   const r = mulberry32(seed);
-  return Float64Array.from({ length: size }, () => Math.fround(min + (max - min) * r()));
+  return Float64Array.from({ length: size }, () => (integer ? Math.round(min + (max - min) * r()) : Math.fround(min + (max - min) * r())));
 }
 
 export function randomGrad(size: number, seed: number): Float64Array {
