@@ -32,6 +32,9 @@ interface Scope {
 const MAX_HELPERS = `fn is_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
 fn neg_inf() -> f32 { var bits = 0xff800000u; return bitcast<f32>(bits); }`;
 const INIT = { sum: '0.0', max: 'neg_inf()' } as const;
+// Kahan's correction term, 0 once the running sum is infinite: inf - inf would turn the sum of an
+// infinity and finite values into NaN (a plain sum keeps the infinity).
+const KAHAN_HELPERS = `fn kahan_c(t: f32, s: f32, y: f32) -> f32 { return select(0.0, (t - s) - y, (bitcast<u32>(t) & 0x7fffffffu) < 0x7f800000u); }`;
 /** Reductions at least this long sum with compensation (a few more adds per element, no more loads). */
 const KAHAN_MIN = 64;
 /** Reductions at most this long are unrolled. */
@@ -264,7 +267,8 @@ class Body {
         // Compensated (Kahan) summation: 2^24 values of 0.1 come within 1e-6 of the exact sum.
         const comp = this.fresh('k');
         place.lines.push(`var ${comp}: f32 = 0.0;`);
-        body.lines.push(`let ${comp}y = ${v} - ${comp};`, `let ${comp}t = ${acc} + ${comp}y;`, `${comp} = (${comp}t - ${acc}) - ${comp}y;`, `${acc} = ${comp}t;`);
+        this.helpers.add(KAHAN_HELPERS);
+        body.lines.push(`let ${comp}y = ${v} - ${comp};`, `let ${comp}t = ${acc} + ${comp}y;`, `${comp} = kahan_c(${comp}t, ${acc}, ${comp}y);`, `${acc} = ${comp}t;`);
       } else {
         body.lines.push(`${acc} = ${combine(e.fn, acc, v)};`);
       }
@@ -494,7 +498,8 @@ function walk(plan: Extract<KernelPlan, { kind: 'walk' }>, isSoftware: boolean):
       if (reduce.fn === 'sum') {
         // Compensated across rows: a walk sums up to N / P rows per thread.
         accs.push(`var ${acc}k: f32 = 0.0;`);
-        writes.push(`let ${acc}y = ${v} - ${acc}k;`, `let ${acc}t = ${acc} + ${acc}y;`, `${acc}k = (${acc}t - ${acc}) - ${acc}y;`, `${acc} = ${acc}t;`);
+        b.helpers.add(KAHAN_HELPERS);
+        writes.push(`let ${acc}y = ${v} - ${acc}k;`, `let ${acc}t = ${acc} + ${acc}y;`, `${acc}k = kahan_c(${acc}t, ${acc}, ${acc}y);`, `${acc} = ${acc}t;`);
       } else {
         b.helpers.add(MAX_HELPERS);
         writes.push(`${acc} = ${combine('max', acc, v)};`);

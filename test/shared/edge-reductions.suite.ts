@@ -28,6 +28,17 @@ async function values(t: pg.Tensor): Promise<number[]> {
 export function edgeReductionsSuite(kind: BackendKind): void {
   useBackend(kind);
 
+  test('a long sum (compensated) or a walked one with an infinity is that infinity, not NaN', async () => {
+    const n = 200;
+    const inf = Number.POSITIVE_INFINITY;
+    const x = pg.tensor(Array.from({ length: n }, (_, i) => (i === 7 ? inf : 1)));
+    expect(Array.from(await x.sum().data())).toEqual([inf]);
+    const rows = pg.tensor(Array.from({ length: 4096 * 2 }, (_, i) => (i === 10 ? -inf : 0.5)), { shape: [4096, 2] });
+    expect(Array.from(await rows.sum(0).data())).toEqual([-inf, 2048]);
+    expect(Array.from(await x.mul(2).sum().data())).toEqual([inf]);
+    pg.dispose([x, rows]);
+  });
+
   test('max over -inf is -inf, and ties at -inf share the gradient', async () => {
     const x = pg.tensor([ninf, ninf], { requiresGrad: true });
     const m = x.max();
