@@ -171,11 +171,28 @@ test.describe('palette demo', () => {
       ['#export-recon', 'reconstruction.png'],
       ['#export-recolor', 'recoloured.png'],
       ['#export-layers', 'layers-k6.png'],
+      ['#export-poster', 'posterized.png'],
     ]) {
       const png = await save(button!);
       expect(png.name).toBe(name);
       expect(png.body.subarray(0, 4).equals(pngSignature)).toBe(true);
     }
+    // Posterized, once the colours have split the photo: every pixel is one of the K palette
+    // colours (the argmax of its weights), and more than one colour owns pixels.
+    await page.evaluate(() => window.__pixelgrad.runSteps(90));
+    const poster = await save('#export-poster');
+    const colours = await page.evaluate(async (b64) => {
+      const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+      const bmp = await createImageBitmap(new Blob([bytes], { type: 'image/png' }));
+      const ctx = new OffscreenCanvas(bmp.width, bmp.height).getContext('2d')!;
+      ctx.drawImage(bmp, 0, 0);
+      const d = ctx.getImageData(0, 0, bmp.width, bmp.height).data;
+      const seen = new Set<string>();
+      for (let i = 0; i < d.length; i += 4) seen.add(`${d[i]},${d[i + 1]},${d[i + 2]}`);
+      return [...seen];
+    }, poster.body.toString('base64'));
+    expect(colours.length).toBeGreaterThan(1);
+    expect(colours.length).toBeLessThanOrEqual(6);
     expect(errors).toEqual([]);
   });
 

@@ -1139,6 +1139,7 @@ function bindControls(): void {
   byId('export-recon').addEventListener('click', () => void exportPng((m) => m.reconstruction(), 'reconstruction.png'));
   byId('export-recolor').addEventListener('click', () => void exportPng((m) => pg.colorMix(m.weights(), recolorPalette(m) ?? m.palette()), 'recoloured.png'));
   byId('export-layers').addEventListener('click', () => void exportLayers());
+  byId('export-poster').addEventListener('click', () => void exportPng((m) => m.posterized(recolorPalette(m) ?? m.palette()), 'posterized.png'));
   // A button (focusable, announced) opens the hidden file input.
   ui.importButton.addEventListener('click', () => ui.importPalette.click());
   ui.importPalette.addEventListener('change', () => {

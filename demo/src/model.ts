@@ -142,6 +142,15 @@ export class PaletteModel {
   }
 
   /**
+   * Posterized [H, W, 3]: each pixel in the one colour with the largest weight (its argmax), a
+   * flat-colour print of which colour owns which pixel.
+   */
+  posterized(palette: Tensor = this.palette()): Tensor {
+    const owner = this.weights().argmax(-1).reshape([this.height * this.width]);
+    return pg.indexSelect(palette, 0, owner).reshape([this.height, this.width, 3]);
+  }
+
+  /**
    * The learned palette with some colours replaced: `overrides` is [K, 3] and `mask` [K, 1] is 1
    * where a colour was edited, so untouched colours keep following training.
    */
