@@ -15,79 +15,37 @@ fn inf_f() -> f32 { var bits = 0x7f800000u; return bitcast<f32>(bits); }
 // emulated ones) together.
 fn log_real(x: f32) -> f32 {
   let r = select(select(log(x), x, is_inf_f(x)), -inf_f(), x == 0.0);
-  return select(r, nan_f(), is_nan_f(x) || x < 0.0);
+  return select(r, nan_f(), is_nan_f(x) | (x < 0.0));
 }
 // sqrt: NaN below 0 (and for NaN), x itself at 0 and +inf.
 fn sqrt_real(x: f32) -> f32 {
-  return select(select(sqrt(x), x, x == 0.0 || is_inf_f(x)), nan_f(), is_nan_f(x) || x < 0.0);
+  return select(select(sqrt(x), x, (x == 0.0) | is_inf_f(x)), nan_f(), is_nan_f(x) | (x < 0.0));
 }
 // C's pow, as PyTorch: x^0 = 1 and 1^y = 1 (even for NaN); otherwise NaN in gives NaN; 0^y is 0
 // (y > 0) or inf (y < 0); a negative base needs an integer exponent (odd keeps the sign) or gives
 // NaN; infinite bases and exponents follow the limits. WGSL's pow is undefined for x <= 0.
-fn pow_real(a: f32, b: f32) -> f32 {
-  if (b == 0.0 || a == 1.0) { return 1.0; }
-  if (is_nan_f(a) || is_nan_f(b)) { return nan_f(); }
-  let m = abs(a);
-  let odd_int = !is_inf_f(b) && b == round(b) && abs(b) < 16777216.0 && (i32(b) & 1) == 1;
-  if (a < 0.0 && !is_inf_f(a) && !is_inf_f(b) && b != round(b)) { return nan_f(); }
-  var r: f32;
-  if (is_inf_f(b)) {
-    if (m == 1.0) { return 1.0; }
-    r = select(0.0, inf_f(), (m > 1.0) == (b > 0.0));
-  } else if (m == 0.0) {
-    r = select(0.0, inf_f(), b < 0.0);
-  } else if (is_inf_f(m)) {
-    r = select(0.0, inf_f(), b > 0.0);
-  } else {
-    r = pow(m, b);
-  }
-  return select(r, -r, a < 0.0 && odd_int);
-}
+fn pow_real(a: f32, b: f32) -> f32 { return pow_log(a, b, log2_abs(a)); }
 // log2|a| (-inf at 0, +inf at inf), computed once per element where pow's forward and both of
 // its gradients read it: one log for all three (pow_real's builtin pow hides a log and an exp).
 fn log2_abs(a: f32) -> f32 {
   let m = abs(a);
-  return select(select(log2(m), -inf_f(), m == 0.0), m, is_inf_f(m) || is_nan_f(m));
+  return select(select(log2(m), -inf_f(), m == 0.0), m, is_inf_f(m) | is_nan_f(m));
 }
-// pow_real(a, b) from l = log2_abs(a), with the same results at every edge: pow_real's branches
-// with its pow as exp2(b·l), so the log is shared with the gradients.
+// pow_real(a, b) from l = log2_abs(a): selects around one exp2. Here and in every expression the
+// compiler emits, & and | (never && and ||, never branches): on SwiftShader a short-circuit is a
+// branch, and with branches this took 4× longer per element and up to minutes to compile.
 fn pow_log(a: f32, b: f32, l: f32) -> f32 {
-  if (b == 0.0 || a == 1.0) { return 1.0; }
-  if (is_nan_f(a) || is_nan_f(b)) { return nan_f(); }
-  let m = abs(a);
-  let odd_int = !is_inf_f(b) && b == round(b) && abs(b) < 16777216.0 && (i32(b) & 1) == 1;
-  if (a < 0.0 && !is_inf_f(a) && !is_inf_f(b) && b != round(b)) { return nan_f(); }
-  var r: f32;
-  if (is_inf_f(b)) {
-    if (m == 1.0) { return 1.0; }
-    r = select(0.0, inf_f(), (m > 1.0) == (b > 0.0));
-  } else if (m == 0.0) {
-    r = select(0.0, inf_f(), b < 0.0);
-  } else if (is_inf_f(m)) {
-    r = select(0.0, inf_f(), b > 0.0);
-  } else {
-    r = exp2(b * l);
-  }
-  return select(r, -r, a < 0.0 && odd_int);
-}
-// pow_log's results, for pow's gradient, as selects around one exp2: pow_log's branches cost a
-// fused walk more than its exp2 (the tone bench's step went from 108 to 61-68 ms). Keep it short:
-// SwiftShader's compile time grows steeply with each select here (written as pow_log's forward,
-// or with a select for NaN, it took 10 s to minutes).
-fn pow_log_sel(a: f32, b: f32, l: f32) -> f32 {
   let inf = inf_f();
   let m = abs(a);
   let whole = b == round(b);
-  let odd = whole && abs(b) < 16777216.0 && fract(b * 0.5) != 0.0;
-  // Arithmetic, not selects, for two edges: l - l is NaN for a NaN l (some exp2 give inf for NaN;
-  // the selects below replace the ±inf l's), and a clamped b keeps inf·0 = NaN out at |a| = 1
-  // (1^inf = 1, as pow_real).
+  let odd = whole & (abs(b) < 16777216.0) & (fract(b * 0.5) != 0.0);
+  // l - l is NaN for a NaN l (some exp2 give inf for NaN); a clamped b keeps inf·0 = NaN out at |a| = 1.
   let r0 = exp2(clamp(b, -1e30, 1e30) * l) * (1.0 + (l - l));
   let r1 = select(r0, select(0.0, inf, b < 0.0), m == 0.0);
   let r2 = select(r1, select(0.0, inf, b > 0.0), m == inf);
-  let r3 = select(r2, -r2, a < 0.0 && odd);
-  let bad = a < 0.0 && m != inf && !whole;
-  return select(select(r3, inf - inf, bad), 1.0, b == 0.0);
+  let r3 = select(r2, -r2, (a < 0.0) & odd);
+  let bad = ((a < 0.0) & (m != inf) & !whole) | is_nan_f(b);
+  return select(select(r3, inf - inf, bad), 1.0, (b == 0.0) | (a == 1.0));
 }
 // ln a from l = log2_abs(a): NaN below 0, as log_real.
 fn ln_log2(a: f32, l: f32) -> f32 { return select(l * 0.6931471805599453, nan_f(), a < 0.0); }
@@ -97,8 +55,8 @@ fn sigmoid_f(x: f32) -> f32 {
   return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= 0.0);
 }
 // WGSL's max, min and clamp may drop a NaN; PyTorch's propagate it.
-fn max_nan(a: f32, b: f32) -> f32 { return select(max(a, b), nan_f(), is_nan_f(a) || is_nan_f(b)); }
-fn min_nan(a: f32, b: f32) -> f32 { return select(min(a, b), nan_f(), is_nan_f(a) || is_nan_f(b)); }
+fn max_nan(a: f32, b: f32) -> f32 { return select(max(a, b), nan_f(), is_nan_f(a) | is_nan_f(b)); }
+fn min_nan(a: f32, b: f32) -> f32 { return select(min(a, b), nan_f(), is_nan_f(a) | is_nan_f(b)); }
 // maximum's share of the gradient for x against `other`: 1 above, 0.5 at a tie, 0 below; with a
 // NaN (not below, not a tie) 1 to both, as PyTorch.
 fn tie_share(x: f32, other: f32) -> f32 {

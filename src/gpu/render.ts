@@ -40,7 +40,7 @@ const KAHAN_MIN = 64;
 /** Reductions at most this long are unrolled. */
 const UNROLL = 16;
 /** max that propagates NaN, as PyTorch's does (WGSL's max may return either operand). */
-const combine = (fn: 'sum' | 'max', acc: string, v: string) => (fn === 'sum' ? `${acc} + ${v}` : `select(max(${acc}, ${v}), ${acc} + ${v}, is_nan(${acc}) || is_nan(${v}))`);
+const combine = (fn: 'sum' | 'max', acc: string, v: string) => (fn === 'sum' ? `${acc} + ${v}` : `select(max(${acc}, ${v}), ${acc} + ${v}, is_nan(${acc}) | is_nan(${v}))`);
 
 /** A kernel's body being built: bindings, parameters, functions and scoped statements. */
 class Body {
@@ -239,7 +239,7 @@ class Body {
     if (inside.includes('false') || e.x.size === 0) return OPAQUE_ZERO;
     const v = this.eval(e.x, this.named({ c }, scope), scope);
     if (!inside.length) return v;
-    return this.emit(key, `select(0.0, ${v}, ${inside.join(' && ')})`, this.placeOf([...idx.c, v].join(' ')));
+    return this.emit(key, `select(0.0, ${v}, ${inside.map((c) => `(${c})`).join(' & ')})`, this.placeOf([...idx.c, v].join(' ')));
   }
 
   private reduce(e: ReduceExpr, key: string, idx: Idx): string {

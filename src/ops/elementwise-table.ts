@@ -26,8 +26,8 @@ export interface UnaryEntry {
  * so the NaN cases are spelled out with is_nan_f: every ordered comparison with a NaN is false and
  * `ne` is true (IEEE, as PyTorch); for logic a NaN is nonzero, so true.
  */
-const noNan = '!is_nan_f(a) && !is_nan_f(b)';
-const isZero = /* @__NO_SIDE_EFFECTS__ */ (v: string) => `(${v} == 0.0 && !is_nan_f(${v}))`;
+const noNan = '!is_nan_f(a) & !is_nan_f(b)';
+const isZero = /* @__NO_SIDE_EFFECTS__ */ (v: string) => `((${v} == 0.0) & !is_nan_f(${v}))`;
 const mask = /* @__NO_SIDE_EFFECTS__ */ (cond: string) => `select(0.0, 1.0, ${cond})`;
 
 /** A comparison or logical op: a mask with no gradient (0 for both operands, whatever they are). */
@@ -59,7 +59,7 @@ export const UNARY: readonly UnaryEntry[] = [
     wgsl: 'select(clamp(x, param(0u), param(1u)), x, is_nan_f(x))',
     // clamp(NaN) = NaN. As in PyTorch, the gradient passes where min <= x <= max (both ends
     // included; not at NaN).
-    grad: 'select(0.0, g, x >= param(0u) && x <= param(1u))',
+    grad: 'select(0.0, g, (x >= param(0u)) & (x <= param(1u)))',
     uses: 'x',
     f: (x, p) => Math.min(Math.max(x, p[0]!), p[1]!),
     df: (x, _y, g, p) => (x >= p[0]! && x <= p[1]! ? g : 0),
@@ -144,12 +144,12 @@ export const BINARY: readonly BinaryEntry[] = [
     // d/da = b a^(b-1), and 0 wherever b = 0 (x^0 is constant: 0, not 0·inf = NaN, at x = 0), as PyTorch.
     gradA: 'select(g * b * pow_real(a, b - 1.0), 0.0, b == 0.0)',
     // d/db = a^b ln a: 0 at a = 0 with b >= 0, NaN for a negative base (ln a), as PyTorch.
-    gradB: 'select(g * pow_real(a, b) * log_real(a), 0.0, a == 0.0 && b >= 0.0)',
+    gradB: 'select(g * pow_real(a, b) * log_real(a), 0.0, (a == 0.0) & (b >= 0.0))',
     // With y = a^b and l = log2|a| shared with the forward: one log and two exp2 for the forward
     // and both gradients, where pow_real three times and log_real take three pows and a log.
     withY: {
-      gradA: 'select(g * b * pow_log_sel(a, b - 1.0, l), 0.0, b == 0.0)',
-      gradB: 'select(g * y * ln_log2(a, l), 0.0, a == 0.0 && b >= 0.0)',
+      gradA: 'select(g * b * pow_log(a, b - 1.0, l), 0.0, b == 0.0)',
+      gradB: 'select(g * y * ln_log2(a, l), 0.0, (a == 0.0) & (b >= 0.0))',
       l: { expr: 'log2_abs(a)', forward: 'pow_log(a, b, l)' },
     },
     usesA: 'ab',
@@ -184,12 +184,12 @@ export const BINARY: readonly BinaryEntry[] = [
     da: (a, b, g) => g * tieShare(b, a),
     db: (a, b, g) => g * tieShare(a, b),
   },
-  maskEntry('eq', mask(`a == b && ${noNan}`), (a, b) => a === b),
-  maskEntry('ne', mask(`!(a == b && ${noNan})`), (a, b) => a !== b),
-  maskEntry('lt', mask(`a < b && ${noNan}`), (a, b) => a < b),
-  maskEntry('le', mask(`a <= b && ${noNan}`), (a, b) => a <= b),
-  maskEntry('gt', mask(`a > b && ${noNan}`), (a, b) => a > b),
-  maskEntry('ge', mask(`a >= b && ${noNan}`), (a, b) => a >= b),
-  maskEntry('logicalAnd', mask(`!${isZero('a')} && !${isZero('b')}`), (a, b) => a !== 0 && b !== 0),
-  maskEntry('logicalOr', mask(`!${isZero('a')} || !${isZero('b')}`), (a, b) => a !== 0 || b !== 0),
+  maskEntry('eq', mask(`(a == b) & ${noNan}`), (a, b) => a === b),
+  maskEntry('ne', mask(`!((a == b) & ${noNan})`), (a, b) => a !== b),
+  maskEntry('lt', mask(`(a < b) & ${noNan}`), (a, b) => a < b),
+  maskEntry('le', mask(`(a <= b) & ${noNan}`), (a, b) => a <= b),
+  maskEntry('gt', mask(`(a > b) & ${noNan}`), (a, b) => a > b),
+  maskEntry('ge', mask(`(a >= b) & ${noNan}`), (a, b) => a >= b),
+  maskEntry('logicalAnd', mask(`!${isZero('a')} & !${isZero('b')}`), (a, b) => a !== 0 && b !== 0),
+  maskEntry('logicalOr', mask(`!${isZero('a')} | !${isZero('b')}`), (a, b) => a !== 0 || b !== 0),
 ];

@@ -12,7 +12,7 @@ import { dot, forEachIndex, template } from './elementwise.ts';
 import { defineOp } from './op.ts';
 import { unbroadcastExpr, unbroadcastReference } from './unbroadcast.ts';
 
-const TRUE = 'c != 0.0 || is_nan_f(c)';
+const TRUE = '(c != 0.0) | is_nan_f(c)';
 const truthy = (c: number) => c !== 0;
 
 /** What each input is read as in the output's shape. */
