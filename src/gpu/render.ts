@@ -299,10 +299,28 @@ const TAIL_MAX = 1024;
 export function renderAll(plans: readonly KernelPlan[], isSoftware: boolean, maxBindings: number): KernelRun[] {
   const out: KernelRun[] = [];
   let run: Extract<KernelPlan, { kind: 'rows' | 'elementwise' }>[] = [];
+  const fits = (k: KernelRun) => k.inputs.length + k.outputs.length <= maxBindings && k.params!.length <= MAX_PARAMS;
+  // Greedy: each tail takes the next small kernels while its bindings and parameters fit, so a
+  // run too big for one tail (three parameters' Adam states) becomes a few tails, not a kernel each.
   const flush = () => {
-    const merged = run.length > 1 ? tail(run) : null;
-    if (merged && merged.inputs.length + merged.outputs.length <= maxBindings && merged.params!.length <= MAX_PARAMS) out.push(merged);
-    else out.push(...run.map((p) => render(p, isSoftware)));
+    let group: typeof run = [];
+    let merged: KernelRun | null = null;
+    const emit = () => {
+      if (merged) out.push(merged);
+      else if (group.length) out.push(render(group[0]!, isSoftware));
+    };
+    for (const p of run) {
+      const candidate = group.length ? tail([...group, p]) : null;
+      if (!group.length || (candidate && fits(candidate))) {
+        group.push(p);
+        merged = candidate;
+      } else {
+        emit();
+        group = [p];
+        merged = null;
+      }
+    }
+    emit();
     run = [];
   };
   // A storage written twice (steps queued back to back, a value then its update) starts a new

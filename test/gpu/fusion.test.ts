@@ -552,3 +552,41 @@ test('a read started before its tensor is disposed returns the old values even w
   close(await b.data(), [9, 9, 9, 9]);
   b.dispose();
 });
+
+test('a tone-curve step with three small parameters under Adam, its loss read every step, is at most 4 dispatches (small finishing kernels share tails greedily; it was 10), and stays exact', async () => {
+  // An image's worth of pixels, so the sums run as a walk (the bench's tone step at S = 512).
+  const n = 512 * 512;
+  const make = () => [pg.tensor([1.1, 0.9, 1], { requiresGrad: true }), pg.tensor([0.1, -0.1, 0], { requiresGrad: true }), pg.tensor([1, 1.2, 0.8], { requiresGrad: true })];
+  const x = pg.rand([n, 3], { seed: 3 });
+  const T = pg.rand([n, 3], { seed: 4 });
+  const run = async (split: boolean) => {
+    const [a, b, g] = make() as [pg.Tensor, pg.Tensor, pg.Tensor];
+    const opt = new pg.Adam([a, b, g], { lr: 0.01 });
+    let dispatches = 0;
+    for (let i = 0; i < 3; i++) {
+      const before = pg.memory().dispatches;
+      const loss = pg.tidy(() => {
+        const d = x.mul(a).add(b).sigmoid().pow(g).sub(T);
+        const l = d.abs().mean().add(d.square().mean().mul(0.01));
+        l.backward();
+        // A flush between backward and the step keeps the update out of the gradient's kernels.
+        if (split) pg.flush();
+        opt.step();
+        opt.zeroGrad();
+        return l;
+      });
+      await loss.data();
+      loss.dispose();
+      dispatches = pg.memory().dispatches - before;
+    }
+    const values = await Promise.all([a, b, g].map((t) => t.data()));
+    opt.dispose();
+    pg.dispose([a, b, g]);
+    return { dispatches, values: values.flatMap((v) => Array.from(v)) };
+  };
+  const fused = await run(false);
+  const split = await run(true);
+  expect(fused.dispatches).toBeLessThanOrEqual(4);
+  close(new Float32Array(fused.values), split.values, 1e-5);
+  pg.dispose([x, T]);
+});
