@@ -46,6 +46,11 @@ const combine = (fn: 'sum' | 'max', acc: string, v: string) => (fn === 'sum' ? `
 class Body {
   readonly inputs: GpuStorage[] = [];
   private readonly inputIndex = new Map<GpuStorage, number>();
+  /** Quad kernels: a second, scalar binding of an input read at other elements than the thread's own. */
+  private readonly scalarIndex = new Map<GpuStorage, number>();
+  readonly scalarInputs = new Set<number>();
+  /** Whether scattered reads may take a scalar binding (only when the bindings fit). */
+  scalarAliases = false;
   readonly params: number[] = [];
   readonly paramArrays: (readonly number[])[] = [];
   private readonly paramBase = new Map<readonly number[], number>();
@@ -138,6 +143,18 @@ class Body {
     if (lin === 'i' && size === this.n) {
       this.hoisted.set(name, `let ${name}q = ${name}[q];`);
       return `${name}q[c]`;
+    }
+    if (out < 0 && this.scalarAliases) {
+      // A scalar view of the same buffer: a vec4 component picked by a run-time index is slow (on
+      // SwiftShader it goes through memory), a scalar load is one load.
+      let k = this.scalarIndex.get(s);
+      if (k === undefined) {
+        k = this.inputs.length;
+        this.inputs.push(s);
+        this.scalarIndex.set(s, k);
+        this.scalarInputs.add(k);
+      }
+      return `i${k}[${lin}]`;
     }
     return `${name}[(${lin}) >> 2u][(${lin}) & 3u]`;
   }
@@ -307,7 +324,7 @@ export function renderAll(plans: readonly KernelPlan[], isSoftware: boolean, max
     let merged: KernelRun | null = null;
     const emit = () => {
       if (merged) out.push(merged);
-      else if (group.length) out.push(render(group[0]!, isSoftware));
+      else if (group.length) out.push(render(group[0]!, isSoftware, maxBindings));
     };
     for (const p of run) {
       const candidate = group.length ? tail([...group, p]) : null;
@@ -339,7 +356,7 @@ export function renderAll(plans: readonly KernelPlan[], isSoftware: boolean, max
     } else {
       written.clear();
       flush();
-      out.push(render(p, isSoftware));
+      out.push(render(p, isSoftware, maxBindings));
     }
   }
   flush();
@@ -377,10 +394,10 @@ ${indent(sections.join('\nstorageBarrier();\nworkgroupBarrier();\n').split('\n')
 }
 
 /** The kernel for a plan: WGSL (cached by its structure), bindings, parameters and thread count. */
-export function render(plan: KernelPlan, isSoftware: boolean): KernelRun {
+export function render(plan: KernelPlan, isSoftware: boolean, maxBindings: number): KernelRun {
   switch (plan.kind) {
     case 'elementwise':
-      return elementwise(plan.n, plan.stores, plan.loads);
+      return elementwise(plan.n, plan.stores, plan.loads, maxBindings);
     case 'rows':
       return rows(plan.store, plan.loads, plan.replace);
     case 'partials':
@@ -405,11 +422,14 @@ function kernelName(stores: readonly Store[], fallback: string): string {
   return names.size === 1 ? [...names][0]! : `fused(${[...names].join('+')})`;
 }
 
-function elementwise(n: number, stores: readonly Store[], loads: ReadonlyMap<Expr, GpuStorage>): KernelRun {
+function elementwise(n: number, stores: readonly Store[], loads: ReadonlyMap<Expr, GpuStorage>, maxBindings: number, aliases = true): KernelRun {
   const outputs = stores.map((st) => st.storage);
   const b = new Body(true, n, outputs, loads, undefined);
+  b.scalarAliases = aliases;
   b.define('i', b.root);
   const values = stores.map((s) => b.eval(s.expr, b.at('i', s.expr), b.root));
+  // Scalar bindings for scattered reads only where they fit; else vec4 components picked at run time.
+  if (aliases && b.inputs.length + outputs.length > maxBindings) return elementwise(n, stores, loads, maxBindings, false);
   const quads = Math.ceil(n / 4);
   const key = `ew|${n}|${b.key.join(',')}|${values.join(',')}|${[...b.hoisted.keys()]}`;
   const wgsl = cached(key, () => {
@@ -430,7 +450,7 @@ function elementwise(n: number, stores: readonly Store[], loads: ReadonlyMap<Exp
       '}',
     ].join('\n');
     return wgslModule(
-      { inputs: b.inputs.map((_, k) => `i${k}`), outputs: outputs.map((_, k) => `o${k}`), types: Object.fromEntries(names.map((x) => [x, 'vec4<f32>'])), threads: quads },
+      { inputs: b.inputs.map((_, k) => `i${k}`), outputs: outputs.map((_, k) => `o${k}`), types: Object.fromEntries(names.map((x, k) => [x, b.scalarInputs.has(k) ? 'f32' : 'vec4<f32>'])), threads: quads },
       b.preamble() + body,
     );
   });

@@ -590,3 +590,21 @@ test('a tone-curve step with three small parameters under Adam, its loss read ev
   close(new Float32Array(fused.values), split.values, 1e-5);
   pg.dispose([x, T]);
 });
+
+test('reads at shifted elements take scalar bindings where they fit, and vec4 components where they do not: same values', async () => {
+  await pg.init();
+  const limit = (gpu() as unknown as { maxStorageBuffers: number }).maxStorageBuffers;
+  const n = 1030;
+  for (const count of [2, limit - 1, limit + 2]) {
+    const xs = Array.from({ length: count }, (_, k) => pg.tensor(Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + k))));
+    // Each term reads its tensor one element further on (a slice), so no read is the thread's own element.
+    const y = xs.reduce((acc: pg.Tensor | null, x, k) => {
+      const shifted = x.slice([1]).mul(k + 1);
+      return acc ? acc.add(shifted) : shifted;
+    }, null)!;
+    const got = await y.data();
+    const want = Array.from({ length: n - 1 }, (_, i) => xs.reduce((s, _x, k) => s + (k + 1) * Math.fround(Math.sin((i + 1) * 0.37 + k)), 0));
+    close(got, want, 1e-5);
+    pg.dispose([...xs, y]);
+  }
+});
