@@ -199,7 +199,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let ix = i32(ox * {{SW}}u + kx * {{DW}}u) - {{PL}};
     // Every load unconditional, from a clamped address, and masked after: SwiftShader masks the
     // loads inside a branch lane by lane.
-    let ok = iy >= 0 && iy < {{H}} && ix >= 0 && ix < {{W}};
+    let ok = (iy >= 0) & (iy < {{H}}) & (ix >= 0) & (ix < {{W}});
     let xb = ((n * {{H}}u + u32(clamp(iy, 0, {{H}} - 1))) * {{W}}u + u32(clamp(ix, 0, {{W}} - 1))) * {{CIN}}u + ci;
     let gb = p * {{COUT}}u + co;
     {{LOADS}}

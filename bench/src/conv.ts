@@ -145,7 +145,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let iy = py + ${dx ? '1 - ky' : 'ky - 1'};
     if (iy < 0 || iy >= i32(S)) { continue; }
     for (var kx = 0; kx < 3; kx++) {
-      ${ps.map((j) => `let ix${j} = px0 + ${j} + ${dx ? '1 - kx' : 'kx - 1'}; let m${j} = ix${j} >= 0 && ix${j} < i32(S); let b${j} = (u32(iy) * S + u32(clamp(ix${j}, 0, i32(S) - 1))) * 16u;`).join('\n      ')}
+      ${ps.map((j) => `let ix${j} = px0 + ${j} + ${dx ? '1 - kx' : 'kx - 1'}; let m${j} = (ix${j} >= 0) & (ix${j} < i32(S)); let b${j} = (u32(iy) * S + u32(clamp(ix${j}, 0, i32(S) - 1))) * 16u;`).join('\n      ')}
       let wb = u32(ky * 3 + kx) * 256u;
       for (var c = 0u; c < 16u; c++) {
         ${ps.map((j) => `let v${j} = select(0.0, ${inp}[b${j} + c], m${j});`).join(' ')}
@@ -227,7 +227,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     let iy = i32(p / S) + dy;
     let ix = i32(p % S) + dx;
     // Loads unconditional from a clamped address, masked after (SwiftShader masks loads in a branch lane by lane).
-    let ok = iy >= 0 && iy < i32(S) && ix >= 0 && ix < i32(S);
+    let ok = (iy >= 0) & (iy < i32(S)) & (ix >= 0) & (ix < i32(S));
     let xb = (u32(clamp(iy, 0, i32(S) - 1)) * S + u32(clamp(ix, 0, i32(S) - 1))) * 16u + ci;
     ${is.map((i) => `let v${i} = select(0.0, X[xb + ${i}u], ok);`).join(' ')}
     ${os.map((o) => `let g${o} = G[p * 16u + ${o}u];`).join(' ')}

@@ -179,7 +179,7 @@ function forwardBlockedWgsl(g: Geometry): { wgsl: string; threads: number } {
   const threads = g.N * g.OH * segs * (g.COUT / per);
   const wgsl = cached(`fb|${key(g)}`, () => {
     const cols = range(NP).map(
-      (j) => `let ix${j} = i32((ox0 + ${j}u) * ${g.SW}u + kx * ${g.DW}u) - ${g.PL}; let m${j} = ix${j} >= 0 && ix${j} < ${g.W}; let xb${j} = (row + u32(clamp(ix${j}, 0, ${g.W - 1}))) * ${g.CIN}u + ci0;`,
+      (j) => `let ix${j} = i32((ox0 + ${j}u) * ${g.SW}u + kx * ${g.DW}u) - ${g.PL}; let m${j} = (ix${j} >= 0) & (ix${j} < ${g.W}); let xb${j} = (row + u32(clamp(ix${j}, 0, ${g.W - 1}))) * ${g.CIN}u + ci0;`,
     );
     const parts = blockedParts(NP, per, 'x', (j) => `xb${j}`, (o) => `wb + c * ${g.COUT}u + ${o}u`);
     const store = range(NP).map(
@@ -210,7 +210,7 @@ function backwardInputBlockedWgsl(g: Geometry): { wgsl: string; threads: number 
   const wgsl = cached(`dxb|${key(g)}`, () => {
     const cols = range(NP).map(
       (j) =>
-        `let tx${j} = i32(ix0 + ${j}u) + ${g.PL} - i32(kx * ${g.DW}u); let m${j} = tx${j} >= 0 && tx${j} % ${g.SW} == 0 && tx${j} / ${g.SW} < ${g.OW}; ` +
+        `let tx${j} = i32(ix0 + ${j}u) + ${g.PL} - i32(kx * ${g.DW}u); let m${j} = (tx${j} >= 0) & (tx${j} % ${g.SW} == 0) & (tx${j} / ${g.SW} < ${g.OW}); ` +
         `let gb${j} = (row + u32(clamp(tx${j} / ${g.SW}, 0, ${g.OW - 1}))) * ${g.COUT}u + co0;`,
     );
     const parts = blockedParts(NP, per, 'g', (j) => `gb${j}`, (i) => `wb + ${i * g.COUT}u + c`);
