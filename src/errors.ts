@@ -9,6 +9,7 @@
  * }
  */
 export class PixelgradError extends Error {
+  /** `'PixelgradError'`, in every build (a field, not `new.target.name`, which minifiers rename). */
   override name = 'PixelgradError';
 }
 
@@ -18,6 +19,7 @@ export class PixelgradError extends Error {
  * pg.zeros([2, 3]).matmul(pg.zeros([4, 5])); // throws ShapeError: matmul: ... [2, 3] ... [4, 5]
  */
 export class ShapeError extends PixelgradError {
+  /** `'ShapeError'`, in every build (a field, not `new.target.name`, which minifiers rename). */
   override name = 'ShapeError';
 }
 
@@ -27,6 +29,7 @@ export class ShapeError extends PixelgradError {
  * pg.zeros([2, 3]).sum(2); // throws InvalidArgumentError: sum: axis 2 ... rank 2
  */
 export class InvalidArgumentError extends PixelgradError {
+  /** `'InvalidArgumentError'`, in every build (a field, not `new.target.name`, which minifiers rename). */
   override name = 'InvalidArgumentError';
 }
 
@@ -38,6 +41,7 @@ export class InvalidArgumentError extends PixelgradError {
  * await t.data(); // throws DisposedTensorError
  */
 export class DisposedTensorError extends PixelgradError {
+  /** `'DisposedTensorError'`, in every build (a field, not `new.target.name`, which minifiers rename). */
   override name = 'DisposedTensorError';
 }
 
@@ -47,6 +51,7 @@ export class DisposedTensorError extends PixelgradError {
  * pg.zeros([2]).sum().backward(); // throws GradientError: nothing requires grad
  */
 export class GradientError extends PixelgradError {
+  /** `'GradientError'`, in every build (a field, not `new.target.name`, which minifiers rename). */
   override name = 'GradientError';
 }
 
@@ -57,6 +62,7 @@ export class GradientError extends PixelgradError {
  * loss.backward(); // throws FreedGraphError unless the first passed { retainGraph: true }
  */
 export class FreedGraphError extends GradientError {
+  /** `'FreedGraphError'`, in every build (a field, not `new.target.name`, which minifiers rename). */
   override name = 'FreedGraphError';
 }
 
@@ -67,6 +73,7 @@ export class FreedGraphError extends GradientError {
  * f(pg.zeros([2])); // throws CompileError: reading data inside a compiled function
  */
 export class CompileError extends PixelgradError {
+  /** `'CompileError'`, in every build (a field, not `new.target.name`, which minifiers rename). */
   override name = 'CompileError';
 }
 
@@ -76,6 +83,7 @@ export class CompileError extends PixelgradError {
  * pg.zeros([1 << 30]); // throws LimitError on a device whose buffers cannot hold 4 GiB
  */
 export class LimitError extends PixelgradError {
+  /** `'LimitError'`, in every build (a field, not `new.target.name`, which minifiers rename). */
   override name = 'LimitError';
 }
 
@@ -87,6 +95,7 @@ export class LimitError extends PixelgradError {
  * try { await t.data(); } catch (e) { if (e instanceof pg.OutOfMemoryError) pg.releasePooled(); }
  */
 export class OutOfMemoryError extends PixelgradError {
+  /** `'OutOfMemoryError'`, in every build (a field, not `new.target.name`, which minifiers rename). */
   override name = 'OutOfMemoryError';
   /**
    * Made by the backend when an allocation fails; its message says what to do.
@@ -117,6 +126,7 @@ export class OutOfMemoryError extends PixelgradError {
  * }
  */
 export class ShaderCompileError extends PixelgradError {
+  /** `'ShaderCompileError'`, in every build (a field, not `new.target.name`, which minifiers rename). */
   override name = 'ShaderCompileError';
 
   /** Made by the engine when a kernel fails to compile; the message shows the numbered source. */
@@ -156,6 +166,7 @@ export class ShaderCompileError extends PixelgradError {
  * }
  */
 export class DeviceLostError extends PixelgradError {
+  /** `'DeviceLostError'`, in every build (a field, not `new.target.name`, which minifiers rename). */
   override name = 'DeviceLostError';
 
   /** Made by the engine when the device is lost; `detail` is WebGPU's message. */
@@ -180,6 +191,7 @@ export class DeviceLostError extends PixelgradError {
  * });
  */
 export class WebGPUUnavailableError extends PixelgradError {
+  /** `'WebGPUUnavailableError'`, in every build (a field, not `new.target.name`, which minifiers rename). */
   override name = 'WebGPUUnavailableError';
 
   /** Made by pg.init(); the message says what is missing and how to get WebGPU. */
@@ -210,6 +222,7 @@ export class WebGPUUnavailableError extends PixelgradError {
  * pg.zeros([2]); // before `await pg.init()`: throws NotInitializedError
  */
 export class NotInitializedError extends PixelgradError {
+  /** `'NotInitializedError'`, in every build (a field, not `new.target.name`, which minifiers rename). */
   override name = 'NotInitializedError';
 
   /** Made by a call (`op`) that came before pg.init() resolved. */
@@ -225,6 +238,7 @@ export class NotInitializedError extends PixelgradError {
  * pg.loadSafetensors(new Uint8Array(4)); // throws SafetensorsError: loadSafetensors: 4 bytes is too short ...
  */
 export class SafetensorsError extends PixelgradError {
+  /** `'SafetensorsError'`, in every build (a field, not `new.target.name`, which minifiers rename). */
   override name = 'SafetensorsError';
 }
 
@@ -234,5 +248,6 @@ export class SafetensorsError extends PixelgradError {
  * pg.memory().uncapturedErrors; // the count of WebGPU errors nobody expected
  */
 export class GpuError extends PixelgradError {
+  /** `'GpuError'`, in every build (a field, not `new.target.name`, which minifiers rename). */
   override name = 'GpuError';
 }
