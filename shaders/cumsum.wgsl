@@ -6,12 +6,6 @@
 // elements inside it; a line is one (outer, inner) pair, {{NC}} chunks each. {{POS}} is the axis
 // position of scan step p: p, or L-1-p for a reversed scan (the gradient).
 
-//# helpers
-// A compensation term is dropped once the running sum is infinite: inf - inf would make it NaN.
-fn compensation(u: f32, s: f32, y: f32) -> f32 {
-  return select(0.0, (u - s) - y, (bitcast<u32>(u) & 0x7fffffffu) < 0x7f800000u);
-}
-
 //# totals
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

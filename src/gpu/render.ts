@@ -11,7 +11,8 @@ import type { GpuStorage, KernelRun } from './gpu-ops.ts';
 import type { KernelPlan, Store } from './schedule.ts';
 import { add, alias, delinearize, type Idx, linearOf, lit, mul, num, resetForms, viewIndex } from './coords.ts';
 import { MAX_PARAMS, workgroupFor } from './quirks.ts';
-import { kernelCache, walkBounds, walkSizing, wgslModule } from './wgsl.ts';
+import { kernelCache, section, walkBounds, walkSizing, wgslModule } from './wgsl.ts';
+import compensated from '../../shaders/compensated.wgsl?raw';
 
 /**
  * 0 (a sum over nothing, a pad's outside), but not a 0 the shader compiler can see: one it can see
@@ -32,9 +33,16 @@ interface Scope {
 const MAX_HELPERS = `fn is_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
 fn neg_inf() -> f32 { var bits = 0xff800000u; return bitcast<f32>(bits); }`;
 const INIT = { sum: '0.0', max: 'neg_inf()' } as const;
-// Kahan's correction term, 0 once the running sum is infinite: inf - inf would turn the sum of an
-// infinity and finite values into NaN (a plain sum keeps the infinity).
-const KAHAN_HELPERS = `fn kahan_c(t: f32, s: f32, y: f32) -> f32 { return select(0.0, (t - s) - y, (bitcast<u32>(t) & 0x7fffffffu) < 0x7f800000u); }`;
+/** Kahan's correction term (shaders/compensated.wgsl), 0 once the running sum is infinite. */
+const KAHAN_HELPERS = section(compensated, 'helpers');
+
+/** One compensated step: `acc` += v, with `comp` carrying what the float sum lost. */
+const kahanStep = (acc: string, comp: string, v: string) => [
+  `let ${comp}y = ${v} - ${comp};`,
+  `let ${comp}t = ${acc} + ${comp}y;`,
+  `${comp} = compensation(${comp}t, ${acc}, ${comp}y);`,
+  `${acc} = ${comp}t;`,
+];
 /** Reductions at least this long sum with compensation (a few more adds per element, no more loads). */
 const KAHAN_MIN = 64;
 /** Reductions at most this long are unrolled. */
@@ -285,7 +293,7 @@ class Body {
         const comp = this.fresh('k');
         place.lines.push(`var ${comp}: f32 = 0.0;`);
         this.helpers.add(KAHAN_HELPERS);
-        body.lines.push(`let ${comp}y = ${v} - ${comp};`, `let ${comp}t = ${acc} + ${comp}y;`, `${comp} = kahan_c(${comp}t, ${acc}, ${comp}y);`, `${acc} = ${comp}t;`);
+        body.lines.push(...kahanStep(acc, comp, v));
       } else {
         body.lines.push(`${acc} = ${combine(e.fn, acc, v)};`);
       }
@@ -537,7 +545,7 @@ function walk(plan: Extract<KernelPlan, { kind: 'walk' }>, isSoftware: boolean):
         // Compensated across rows: a walk sums up to N / P rows per thread.
         accs.push(`var ${acc}k: f32 = 0.0;`);
         b.helpers.add(KAHAN_HELPERS);
-        writes.push(`let ${acc}y = ${v} - ${acc}k;`, `let ${acc}t = ${acc} + ${acc}y;`, `${acc}k = kahan_c(${acc}t, ${acc}, ${acc}y);`, `${acc} = ${acc}t;`);
+        writes.push(...kahanStep(acc, `${acc}k`, v));
       } else {
         b.helpers.add(MAX_HELPERS);
         writes.push(`${acc} = ${combine('max', acc, v)};`);

@@ -8,6 +8,7 @@ import { fill, kernelCache, section, wgslModule } from '../gpu/wgsl.ts';
 import { InvalidArgumentError } from '../errors.ts';
 import { fmt, type Shape, sizeOf, stridesOf } from '../shape.ts';
 import src from '../../shaders/cumsum.wgsl?raw';
+import compensated from '../../shaders/compensated.wgsl?raw';
 import { defineOp } from './op.ts';
 
 export interface CumsumAttrs {
@@ -22,7 +23,7 @@ export interface CumsumAttrs {
 const CHUNK = 64;
 
 const cached = kernelCache('cumsum');
-const body = (name: string, vars: Record<string, number | string>) => section(src, 'helpers') + fill(section(src, name), vars);
+const body = (name: string, vars: Record<string, number | string>) => section(compensated, 'helpers') + fill(section(src, name), vars);
 
 /** (outer, axis length, inner) of a shape around one axis. */
 function lines(shape: Shape, axis: number): [number, number, number] {
