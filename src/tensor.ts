@@ -1,6 +1,7 @@
 /** The user-facing tensor: a shape, a reference-counted device storage, and a link into the autograd graph. */
 import { type Backend, retain, type Storage } from './backend.ts';
 import { backward as runBackward } from './autograd/backward.ts';
+import { graphGradients } from './autograd/graph-backward.ts';
 import { Node } from './autograd/node.ts';
 import { engine, withoutGrad } from './engine.ts';
 import { describeTensor, type FormatOptions, format, summary, type TensorSummary } from './format.ts';
@@ -44,6 +45,21 @@ export interface BackwardOptions {
    * loss.backward(); // a second pass through the same graph
    */
   readonly retainGraph?: boolean;
+  /**
+   * Record the gradient computation itself, so that .grad is a tensor in the graph and can be
+   * differentiated again (a second derivative, a gradient penalty), as PyTorch's create_graph.
+   * The graph is then kept (retainGraph is implied), and .grad is replaced by a new tensor rather
+   * than added into in place (the previous .grad is disposed). Ops whose gradient is a kernel with
+   * no rule of its own (conv2d, maxPool2d, colorMixLoss) throw GradientError here.
+   * @example
+   * const x = pg.tensor([2], { requiresGrad: true });
+   * x.pow(3).sum().backward({ createGraph: true });
+   * const dx = x.grad!;          // 3x² = 12, in the graph
+   * x.zeroGrad();
+   * dx.sum().backward();
+   * await x.grad!.data();        // Float32Array [12] (6x)
+   */
+  readonly createGraph?: boolean;
 }
 
 /**
@@ -221,6 +237,19 @@ export class Tensor {
     this.grad = new Tensor(be, own, this.shape, false, false);
   }
 
+  /** @internal createGraph's accumulation: .grad becomes .grad + g, recorded; g is owned by the callee. */
+  accumulateGradTensor(g: Tensor): Tensor {
+    const trace = engine.trace;
+    if (trace && this.id < trace.firstId) trace.gradChange(this, false);
+    const old = this.grad && !this.grad.isDisposed ? this.grad : null;
+    this.grad = old ? old.add(g) : g;
+    if (old) {
+      old.dispose();
+      g.dispose();
+    }
+    return this.grad;
+  }
+
   // ---------- reading ----------
 
   /**
@@ -326,7 +355,9 @@ export class Tensor {
       gradient = undefined;
     }
     const o = checkOptions('backward', options);
-    runBackward(this, gradient, checkBool('backward', 'retainGraph', o.retainGraph, false));
+    const retainGraph = checkBool('backward', 'retainGraph', o.retainGraph, false);
+    if (checkBool('backward', 'createGraph', o.createGraph, false)) graphGradients('backward', this, gradient, null);
+    else runBackward(this, gradient, retainGraph);
   }
 
   /**

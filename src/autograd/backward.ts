@@ -11,15 +11,15 @@ import { fmt, sameShape } from '../shape.ts';
 import type { Tensor } from '../tensor.ts';
 import type { Node } from './node.ts';
 
-/** Parents before children; iterative so a 100k-op chain does not overflow the stack. */
-function topologicalOrder(root: Node): Node[] {
+/** Parents before children, not going past `stop` nodes; iterative so a 100k-op chain does not overflow the stack. */
+export function topologicalOrder(root: Node, stop: ReadonlySet<Node> | null = null): Node[] {
   const order: Node[] = [];
   const visited = new Set<Node>([root]);
   const stack: [Node, number][] = [[root, 0]];
   while (stack.length) {
     const top = stack[stack.length - 1]!;
     const [node, next] = top;
-    if (next < node.parents.length) {
+    if (next < node.parents.length && !stop?.has(node)) {
       top[1]++;
       const p = node.parents[next];
       if (p && !visited.has(p)) {
@@ -49,33 +49,44 @@ function savedGrads(node: Node, g: Storage, unit: boolean): (Storage | null)[] {
   });
 }
 
-export function backward(root: Tensor, gradient: Tensor | undefined, retainGraph: boolean): void {
-  root._live('backward');
+/** Throws unless backward can start at root with this seed (fn names the caller in messages). */
+export function checkBackwardRoot(fn: string, root: Tensor, gradient: Tensor | undefined): void {
+  root._live(fn);
   if (!root.requiresGrad) {
     throw new GradientError(
-      `backward: tensor ${root.id} of shape ${fmt(root.shape)} does not require grad: no input of the computation has requiresGrad: true (or it ran inside noGrad / was detached)`,
+      `${fn}: tensor ${root.id} of shape ${fmt(root.shape)} does not require grad: no input of the computation has requiresGrad: true (or it ran inside noGrad / was detached)`,
     );
   }
   if (gradient === undefined && root.size !== 1) {
     throw new GradientError(
-      `backward: tensor of shape ${fmt(root.shape)} is not a scalar; pass a gradient of the same shape (loss.backward(pg.onesLike(loss))) or reduce it first (loss.sum().backward())`,
+      `${fn}: tensor of shape ${fmt(root.shape)} is not a scalar; pass a gradient of the same shape (loss.backward(pg.onesLike(loss))) or reduce it first (loss.sum().backward())`,
     );
   }
   if (gradient !== undefined && !sameShape(gradient.shape, root.shape)) {
-    throw new ShapeError(`backward: gradient of shape ${fmt(gradient.shape)} does not match the tensor's shape ${fmt(root.shape)}`);
+    throw new ShapeError(`${fn}: gradient of shape ${fmt(gradient.shape)} does not match the tensor's shape ${fmt(root.shape)}`);
   }
-  const seed = gradient ? gradient._live('backward') : null;
-  const be = root._backend;
-  const rootNode = root._gradNode()!;
-  const order = topologicalOrder(rootNode);
+  gradient?._live(fn);
+}
+
+/** Throws if a node on the walk lost what it saved to an earlier backward(). */
+export function checkNotFreed(fn: string, order: readonly Node[]): void {
   for (const n of order) {
     if (n.freed && n.hadSaved) {
       throw new FreedGraphError(
-        `backward: the graph through "${n.op?.name}" was freed by an earlier backward(), which released what it saved. ` +
+        `${fn}: the graph through "${n.op?.name}" was freed by an earlier backward(), which released what it saved. ` +
           'Pass { retainGraph: true } to the first backward() to run backward twice, or recompute the forward pass.',
       );
     }
   }
+}
+
+export function backward(root: Tensor, gradient: Tensor | undefined, retainGraph: boolean): void {
+  checkBackwardRoot('backward', root, gradient);
+  const seed = gradient ? gradient._live('backward') : null;
+  const be = root._backend;
+  const rootNode = root._gradNode()!;
+  const order = topologicalOrder(rootNode);
+  checkNotFreed('backward', order);
 
   const grads = new Map<Node, Storage>([[rootNode, seed ? retain(seed) : be.fill('backward', root.shape, 1)]]);
   // Contributions are summed by the add op, not in place: on the GPU it is queued with the kernels

@@ -2,6 +2,7 @@
 import { engine } from '../engine.ts';
 import { GradientError, InvalidArgumentError } from '../errors.ts';
 import { full } from '../creation.ts';
+import { graphGradients } from './graph-backward.ts';
 import { Tensor } from '../tensor.ts';
 import { repr } from '../validate.ts';
 
@@ -19,7 +20,7 @@ export type Grads<A extends readonly Tensor[]> = { [K in keyof A]: Tensor };
  */
 export interface ValueAndGrad<A extends readonly Tensor[] = Tensor[]> {
   /**
-   * fn's output, detached from the graph.
+   * fn's output, detached from the graph (in it, when called inside another grad function).
    * @example
    * await pg.valueAndGrad((x: pg.Tensor) => x.sum())(w).value.item();
    */
@@ -33,16 +34,17 @@ export interface ValueAndGrad<A extends readonly Tensor[] = Tensor[]> {
 }
 
 /**
- * How many grad/valueAndGrad functions are running fn now. The gradient an inner one returns is
- * computed outside the graph, so an outer one would see it as a constant and silently get 0 for
- * a second derivative: nesting throws until higher-order gradients exist.
+ * How many grad/valueAndGrad functions are running fn now. An inner one records its gradients in
+ * the graph (./graph-backward.ts) so that the outer one can differentiate them again; at the top
+ * level the first-order kernels run and nothing extra is kept.
  */
 let depth = 0;
 
 /**
  * Returns a function that calls fn on its tensor arguments and gives fn's value and its gradient
  * with respect to each argument. fn must return a one-element tensor. Arguments are not modified
- * and their .grad is untouched.
+ * and their .grad is untouched. Called inside another grad/valueAndGrad function, the value and
+ * the gradients stay in the graph, so the outer one differentiates them (higher-order gradients).
  * @example
  * const f = pg.valueAndGrad((a, b) => a.mul(b).sum());
  * const { value, grads: [ga, gb] } = f(pg.tensor([1, 2]), pg.tensor([3, 4]));
@@ -56,35 +58,17 @@ export function valueAndGrad<A extends Tensor[]>(fn: (...args: A) => Tensor): (.
 function gradFunction<A extends Tensor[]>(fn: (...args: A) => Tensor, name: string): (...args: A) => ValueAndGrad<A> {
   if (typeof fn !== 'function') throw new InvalidArgumentError(`${name}: expected a function returning a one-element tensor, got ${repr(fn)}`);
   return (...args: A) => {
-    if (depth > 0) {
-      throw new GradientError(
-        `${name}: called inside another pg.grad/pg.valueAndGrad function: higher-order gradients (a gradient of a gradient) are not supported yet, and the outer gradient would silently be 0. Compute the inner gradient outside, or write the derivative out by hand.`,
-      );
-    }
     args.forEach((a: unknown, i) => {
       if (!(a instanceof Tensor)) throw new InvalidArgumentError(`${name}: argument ${i} is ${repr(a)}, not a Tensor`);
       a._live(name);
     });
+    if (depth > 0) return nested(fn, name, args);
     const leaves = args.map((a) => {
       const leaf = a.detach();
       leaf.requiresGrad = true;
       return leaf;
     });
-    const prev = engine.gradEnabled;
-    engine.gradEnabled = true;
-    depth++;
-    let out: Tensor;
-    try {
-      out = fn(...(leaves as A));
-      if (!(out instanceof Tensor)) throw new InvalidArgumentError(`${name}: fn must return a Tensor, got ${repr(out)}`);
-      if (out.size !== 1) throw new GradientError(`${name}: fn must return a one-element tensor, got shape [${out.shape.join(', ')}]; reduce it (sum or mean) first`);
-    } catch (e) {
-      for (const leaf of leaves) leaf.dispose();
-      throw e;
-    } finally {
-      engine.gradEnabled = prev;
-      depth--;
-    }
+    const out = callChecked(fn, name, leaves);
     if (out.requiresGrad) out.backward();
     const scope = engine.scopes.at(-1);
     const grads = leaves.map((leaf) => {
@@ -99,6 +83,57 @@ function gradFunction<A extends Tensor[]>(fn: (...args: A) => Tensor, name: stri
     out.dispose();
     return { value, grads: grads as Grads<A> };
   };
+}
+
+/** Calls fn, checking it returned a one-element tensor (disposing `leaves` if not). */
+function callChecked<A extends Tensor[]>(fn: (...args: A) => Tensor, name: string, leaves: Tensor[]): Tensor {
+  const prev = engine.gradEnabled;
+  engine.gradEnabled = true;
+  depth++;
+  try {
+    const out = fn(...(leaves as A));
+    if (!(out instanceof Tensor)) throw new InvalidArgumentError(`${name}: fn must return a Tensor, got ${repr(out)}`);
+    if (out.size !== 1) throw new GradientError(`${name}: fn must return a one-element tensor, got shape [${out.shape.join(', ')}]; reduce it (sum or mean) first`);
+    return out;
+  } catch (e) {
+    for (const leaf of leaves) leaf.dispose();
+    throw e;
+  } finally {
+    engine.gradEnabled = prev;
+    depth--;
+  }
+}
+
+/**
+ * Inside another grad function: the gradients (and the value) stay in the graph, linked to the
+ * arguments' own history, so the outer function differentiates through them. Each argument gets
+ * a node of its own (an alias, no copy), so an argument passed twice gets two gradients.
+ */
+function nested<A extends Tensor[]>(fn: (...args: A) => Tensor, name: string, args: A): ValueAndGrad<A> {
+  const prev = engine.gradEnabled;
+  engine.gradEnabled = true;
+  const leaves = args.map((a) => {
+    if (a.requiresGrad) return a.reshape(a.shape);
+    const leaf = a.detach();
+    leaf.requiresGrad = true;
+    return leaf;
+  });
+  engine.gradEnabled = prev;
+  const nodes = leaves.map((l) => l._gradNode()!);
+  const out = callChecked(fn, name, leaves);
+  let found: Map<unknown, Tensor>;
+  try {
+    found = out.requiresGrad ? graphGradients(name, out, undefined, new Set(nodes)) : new Map();
+  } finally {
+    for (const leaf of leaves) leaf.dispose();
+  }
+  const scope = engine.scopes.at(-1);
+  const grads = nodes.map((n, i) => {
+    const g = found.get(n) ?? full(args[i]!.shape, 0);
+    scope?.tensors.add(g);
+    return g;
+  });
+  return { value: out, grads: grads as Grads<A> };
 }
 
 /**

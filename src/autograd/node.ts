@@ -14,6 +14,8 @@ export interface LeafTensor {
   readonly isDisposed: boolean;
   /** Adds g (owned by the callee) into .grad. */
   accumulateGrad(g: Storage): void;
+  /** Adds g, a tensor in the graph (owned by the callee), into .grad out of place; returns the new .grad. */
+  accumulateGradTensor(g: import('../tensor.ts').Tensor): import('../tensor.ts').Tensor;
 }
 
 export class Node {
