@@ -49,8 +49,8 @@ export interface BackwardOptions {
    * Record the gradient computation itself, so that .grad is a tensor in the graph and can be
    * differentiated again (a second derivative, a gradient penalty), as PyTorch's create_graph.
    * The graph is then kept (retainGraph is implied), and .grad is replaced by a new tensor rather
-   * than added into in place (the previous .grad is disposed). Ops whose gradient is a kernel with
-   * no rule of its own (conv2d, maxPool2d, colorMixLoss) throw GradientError here.
+   * than added into in place (the previous .grad is disposed). The fused colorMixLoss, whose
+   * forward keeps only first-order gradients, throws GradientError here.
    * @example
    * const x = pg.tensor([2], { requiresGrad: true });
    * x.pow(3).sum().backward({ createGraph: true });

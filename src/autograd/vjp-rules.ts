@@ -12,6 +12,7 @@
 import { full } from '../creation.ts';
 import { where } from '../logic.ts';
 import { cumsumOp } from '../ops/cumsum.ts';
+import { conv2dVjp, maxPool2dVjp } from './vjp-windows.ts';
 import { flipOp } from '../ops/flip.ts';
 import { padOp } from '../ops/pad.ts';
 import { scatterAddOp, takeAlongAxisOp } from '../ops/gather.ts';
@@ -138,8 +139,9 @@ const structural: Record<string, VjpRule | string> = {
   },
   colorMixLoss:
     'its forward pass keeps only the first-order gradients (a fused loss); write the loss from colorMix and plain ops (pg.colorMix(w, p).sub(t).square().mean(), as colorMixLoss computes) to differentiate its gradient',
-  conv2d: 'its gradients are convolution kernels with no gradient rule of their own yet',
-  maxPool2d: 'its gradient is a scatter kernel with no gradient rule of its own yet',
+  // Through the module's functions at call time: the two modules import each other.
+  conv2d: (a) => conv2dVjp(a),
+  maxPool2d: (a) => maxPool2dVjp(a),
 };
 
 function inverse(perm: readonly number[]): number[] {

@@ -143,16 +143,43 @@ export function higherOrderSuite(kind: BackendKind): void {
     expect(pg.memory().liveTensors).toBe(before);
   });
 
-  test('ops whose gradient is a kernel throw GradientError naming the op, and the engine keeps working', async () => {
-    const x = pg.rand([1, 4, 4, 2], { requiresGrad: true });
-    const k = pg.rand([3, 3, 2, 2]);
-    const y = pg.conv2d(x, k, { padding: 'same' }).sum();
-    expectError(() => y.backward({ createGraph: true }), pg.GradientError, 'conv2d', 'createGraph');
-    y.backward();
-    expect(x.grad!.shape).toEqual([1, 4, 4, 2]);
-    const outer = pg.grad((t: pg.Tensor) => pg.grad((u: pg.Tensor) => pg.maxPool2d(u, 2).sum())(t)[0].sum());
-    expectError(() => outer(pg.rand([1, 4, 4, 1])), pg.GradientError, 'maxPool2d');
-    pg.dispose([x, k, y]);
+  test('conv2d and maxPool2d gradients are differentiable; the fused colorMixLoss throws GradientError naming it, and the engine keeps working', async () => {
+    // A gradient penalty through a convolution: f = sum(conv(x, k)²), |∇x f|² differentiated in k.
+    const x = pg.rand([1, 5, 4, 2], { seed: 3 });
+    const k = pg.rand([3, 3, 2, 2], { seed: 4 });
+    const [gk] = pg.grad((kk: pg.Tensor) =>
+      pg.tidy(() => {
+        const [gx] = pg.grad((xx: pg.Tensor) => pg.conv2d(xx, kk, { padding: 'same' }).square().sum())(x);
+        return gx.square().sum();
+      }),
+    )(k);
+    // Against central differences of the same penalty computed with first-order gradients.
+    const penalty = async (kv: Float32Array) => {
+      const kk = pg.tensor(kv, { shape: [3, 3, 2, 2] });
+      const [gx] = pg.grad((xx: pg.Tensor) => pg.conv2d(xx, kk, { padding: 'same' }).square().sum())(x);
+      const p = gx.square().sum();
+      const v = await p.item();
+      pg.dispose([kk, gx, p]);
+      return v;
+    };
+    const kv = await k.data();
+    const got = await gk.data();
+    const eps = 1e-2;
+    for (const i of [0, 7, 20, 35]) {
+      const [up, down] = [Float32Array.from(kv), Float32Array.from(kv)];
+      up[i]! += eps;
+      down[i]! -= eps;
+      const fd = ((await penalty(up)) - (await penalty(down))) / (2 * eps);
+      expect(Math.abs(got[i]! - fd)).toBeLessThan(2e-2 * Math.max(1, Math.abs(fd)));
+    }
+    const w = pg.rand([6, 3], { requiresGrad: true });
+    const pal = pg.rand([3, 3]);
+    const t = pg.rand([6, 3]);
+    const loss = pg.colorMixLoss(w, pal, t);
+    expectError(() => loss.backward({ createGraph: true }), pg.GradientError, 'colorMixLoss', 'colorMix');
+    loss.backward();
+    expect(w.grad!.shape).toEqual([6, 3]);
+    pg.dispose([x, k, gk, w, pal, t, loss]);
   });
 
   test('every registered op has a rule or a reason', () => {
