@@ -1,14 +1,14 @@
 /**
  * Movement ops built on views: flip (a negative-stride view), roll (two slices joined) and pad
  * (zeros through the IR's pad node, reflect and replicate as flipped or broadcast edge slices
- * joined). Parts are joined as a sum of zero-padded views, not with cat: every term is index
- * arithmetic and a select in the kernel that reads the result, so none of these ops dispatches
- * a kernel of its own (cat copies each part with a scatter kernel). Roll and the reflect and
+ * joined). Parts are joined with cat, which merges a few zero-padded views bit for bit in the
+ * kernel that reads the result, so none of these ops dispatches a kernel of its own. Roll and the reflect and
  * replicate pads have no gradient of their own: autograd composes those of the parts, so a border
  * element that is copied receives the gradients of all its copies.
  */
 import { full } from './creation.ts';
 import { InvalidArgumentError } from './errors.ts';
+import { catOp } from './ops/concat.ts';
 import { flipOp } from './ops/flip.ts';
 import { padOp } from './ops/pad.ts';
 import { tidy } from './runtime.ts';
@@ -65,18 +65,9 @@ export function roll(x: Tensor, shifts: number | readonly number[], axes?: numbe
   return tidy(() => norm.reduce((y, a, i) => rollAxis(y, sh[i]!, a), x.reshape(x.shape)));
 }
 
-/** The parts side by side along `axis` (same sizes elsewhere), as cat, but as a fused sum of zero-padded views. */
+/** The parts side by side along `axis` (same sizes elsewhere): cat, which joins a few parts as padded views in the reader. */
 function join(parts: readonly Tensor[], axis: number): Tensor {
-  const total = parts.reduce((n, p) => n + p.shape[axis]!, 0);
-  let at = 0;
-  const placed = parts.map((p) => {
-    const n = p.shape[axis]!;
-    const before = p.shape.map((_, d) => (d === axis ? at : 0));
-    const after = p.shape.map((_, d) => (d === axis ? total - at - n : 0));
-    at += n;
-    return apply(padOp, [p], { before, after });
-  });
-  return placed.reduce((sum, p) => sum.add(p));
+  return apply(catOp, parts, { axis });
 }
 
 function rollAxis(x: Tensor, shift: number, axis: number): Tensor {

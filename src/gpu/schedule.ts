@@ -134,8 +134,17 @@ export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[]
       else batches.delete(id);
     }
   }
-  /** Where a node runs among the queued ones: its own place, or just after the walk if it depends on it. */
-  const pos = (e: Expr) => (walkRows.has(e) || walk?.reduces.has(e as ReduceExpr) ? walkPos : walk?.after.has(e) ? Math.max(e.id, walkPos) + 0.5 : e.id);
+  /**
+   * Where a node runs among the queued ones: its own place, or just after the walk if it depends
+   * on it. Nodes older than the walk's newest member that depend on it keep their creation order
+   * (a topological order) inside (walkPos + 0.5, walkPos + 1): one shared place would leave their
+   * order to the stored map's, where rule 2 adds scratch reductions readers first.
+   */
+  const pos = (e: Expr) => {
+    if (walkRows.has(e) || walk?.reduces.has(e as ReduceExpr)) return walkPos;
+    if (!walk?.after.has(e)) return e.id;
+    return e.id > walkPos ? e.id + 0.5 : walkPos + 0.5 + (0.5 * e.id) / (walkPos + 1);
+  };
   /** Each batch at the place of its newest node: what was queued before it reads the old values. */
   const batchAt = [...batches.values()].map((stores) => ({ id: Math.max(...stores.map((st) => pos(st.expr))), stores }));
 

@@ -1,9 +1,10 @@
 /** cat (joining tensors along an existing axis) and stack (along a new one). */
 import { InvalidArgumentError, ShapeError } from '../errors.ts';
 import { repr } from '../validate.ts';
-import { fmt, normalizeAxis, sameShape, type Shape, stridesOf } from '../shape.ts';
+import { fmt, normalizeAxis, sameShape, type Shape, sizeOf, stridesOf } from '../shape.ts';
 import { apply, Tensor } from '../tensor.ts';
-import { dot, forEachIndex } from './elementwise.ts';
+import * as ir from '../ir/expr.ts';
+import { dot, forEachIndex, template } from './elementwise.ts';
 import { defineOp } from './op.ts';
 import { gpuGather, gpuScatter, referenceGather } from './shape-ops.ts';
 
@@ -26,6 +27,10 @@ function blockBases(shapes: readonly Shape[], axis: number, outStrides: readonly
 
 const axisOf = (attrs: CatAttrs, rank: number) => (attrs.axis < 0 ? attrs.axis + rank : attrs.axis);
 
+/** Up to this many parts, cat is padded views merged in the reader; beyond, a copy kernel per part (a reader's expression grows with the parts). */
+const PAD_PARTS = 8;
+const MERGE = /* @__PURE__ */ template('cat:merge', 'cat_forward', ['a', 'b'], [], ['bitcast<f32>(bitcast<u32>(a) | bitcast<u32>(b))']);
+
 export const catOp = defineOp<CatAttrs>({
   name: 'cat',
   arity: -1,
@@ -47,7 +52,21 @@ export const catOp = defineOp<CatAttrs>({
   gpu: {
     forward(k, inputs, out, { shapes, attrs, outShape }) {
       const os = stridesOf(outShape);
-      const bases = blockBases(shapes, axisOf(attrs, outShape.length), os);
+      const axis = axisOf(attrs, outShape.length);
+      if (inputs.length <= PAD_PARTS && sizeOf(outShape) > 0) {
+        // Each part zero-padded to the output's shape and the parts merged bit for bit (padding is
+        // +0, all bits clear, so an OR gives each part's exact value, -0 and NaN payloads kept):
+        // index arithmetic in whatever kernel reads the result, no kernel of its own.
+        let at = 0;
+        const placed = inputs.map((x, j) => {
+          const before = outShape.map((_, d) => (d === axis ? at : 0));
+          at += shapes[j]![axis]!;
+          return ir.pad(k.expr(x, shapes[j]!), before, outShape);
+        });
+        k.define(out, placed.reduce((a, b) => ir.map(MERGE, [a, b])));
+        return;
+      }
+      const bases = blockBases(shapes, axis, os);
       inputs.forEach((x, j) => {
         gpuScatter(k, 'cat_forward', x, out, shapes[j]!, os, bases[j]);
       });

@@ -104,6 +104,20 @@ const programs: Program[] = [
       return [];
     },
   },
+  {
+    // The demo's palette seeding in small: the mean is walked, and the zeros queued last are a row
+    // of that walk, so every reduction after the mean is older than the walk's newest member. They
+    // run after the walk in creation order (the max before the sum that reads it), not in the
+    // order the scheduler stored them.
+    name: 'reductions that depend on a walk and are older than its newest row keep their order',
+    kernels: 8,
+    inputs: { x: { shape: [4096, 3] } },
+    run: ({ x }) => {
+      const d = x!.sub(x!.mean(0, true)).square().sum(1);
+      const w = d.sub(d.max()).exp();
+      return [w.div(w.sum()), pg.zeros([4096, 2])];
+    },
+  },
 ];
 
 function makeInputs(p: Program, seed: number): Inputs {

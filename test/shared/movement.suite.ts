@@ -204,9 +204,24 @@ export function movementSuite(kind: BackendKind): void {
     expect(await dispatchesOf(() => pg.roll(x.mul(2), [1, -2], [0, 1]).add(1))).toBe(plain);
     expect(await dispatchesOf(() => pg.pad(x.mul(2), [[1, 2], [3, 1]], { mode: 'reflect' }).add(1))).toBe(plain);
     expect(await dispatchesOf(() => pg.pad(x.mul(2), [[1, 2], [3, 1]], { mode: 'replicate' }).add(1))).toBe(plain);
+    expect(await dispatchesOf(() => pg.cat([x.mul(2), x.slice([0, 0], [4, 2])], 1).add(1))).toBe(plain);
     const reduced = await dispatchesOf(() => x.mul(w).sum(0));
     expect(await dispatchesOf(() => pg.flip(x, 0).mul(w).sum(0))).toBe(reduced);
     pg.dispose([x, w]);
+  });
+
+  test('cat, roll and pad keep every value bit for bit: -0, NaN and infinities', async () => {
+    const x = pg.tensor([-0, Number.NaN, Number.POSITIVE_INFINITY, -3.5, 0, Number.NEGATIVE_INFINITY]);
+    const bits = async (t: pg.Tensor) => {
+      const d = await t.data();
+      t.dispose();
+      return Array.from(d, (v) => (Object.is(v, -0) ? '-0' : String(v)));
+    };
+    const xs = ['-0', 'NaN', 'Infinity', '-3.5', '0', '-Infinity'];
+    expect(await bits(pg.cat([x.slice([3]), x.slice([0], [3])]))).toEqual([...xs.slice(3), ...xs.slice(0, 3)]);
+    expect(await bits(pg.roll(x, 2))).toEqual([...xs.slice(4), ...xs.slice(0, 4)]);
+    expect(await bits(pg.pad(x, [[1, 1]], { mode: 'reflect' }))).toEqual([xs[1], ...xs, xs[4]]);
+    x.dispose();
   });
 
   test('flip errors name the op, the axis and the shape; the next flip works', async () => {
