@@ -30,5 +30,6 @@ export { flip, roll, pad, type PadOptions } from './movement.ts';
 export { conv2d, avgPool2d, maxPool2d, type Conv2dOptions, type Pool2dOptions, type Padding2d } from './conv.ts';
 export { eq, ne, lt, le, gt, ge, logicalAnd, logicalOr, logicalNot, where } from './logic.ts';
 export { takeAlongAxis, indexSelect, scatterAdd } from './indexing.ts';
+export { sort, argsort, topk, SORT_MAX_AXIS, type SortOptions, type TopkOptions, type Sorted } from './sort.ts';
 export * from './image/index.ts';
 export * from './optim/index.ts';
