@@ -52,9 +52,12 @@ function runRule(fn: string, node: Node, g: Tensor, relevant: ReadonlySet<Node> 
     const y = node.savedOutput ? standIn(node.savedOutput, node.outShape, node) : null;
     standIns.push(...x.filter((t): t is Tensor => t !== null), ...(y ? [y] : []));
     const raw = rule({ x, y, g, shapes: node.inputShapes, outShape: node.outShape, attrs: node.attrs, needs: node.parents.map((p) => p !== null) });
-    inputGrads = raw.map((r, j) => {
-      const p = node.parents[j];
-      return r && p && (!relevant || relevant.has(p)) ? sumTo(r, node.inputShapes[j]!) : null;
+    // An input that gets no gradient from the rule (a mask's, an index's, x^0's) gets zeros, as
+    // the first-order kernels give it: .grad is a tensor of zeros, not missing.
+    inputGrads = node.parents.map((p, j) => {
+      if (!p || (relevant && !relevant.has(p))) return null;
+      const r = raw[j];
+      return r ? sumTo(r, node.inputShapes[j]!) : full(node.inputShapes[j]!, 0);
     });
   } finally {
     engine.scopes.pop();

@@ -169,6 +169,28 @@ const EDGY_OPS: Record<string, OpFn> = {
     return [x.t.takeAlongAxis(x.t.argmax(a, true), a), `${x.name}.takeAlongAxis(${x.name}.argmax(${a}, true), ${a})`];
   },
   argmin: (x, _y, k) => (x.t.size > 0 ? [x.t.argmin(axisOf(x.t, k), k % 2 === 0), `${x.name}.argmin(${axisOf(x.t, k)}, ${k % 2 === 0})`] : null),
+  // Masks: comparisons into where and into a product (their own gradient is none).
+  whereGt: (x, y) => (broadcasts(x.t.shape, y.t.shape) ? [pg.where(x.t.gt(y.t), x.t, y.t), `pg.where(${x.name}.gt(${y.name}), ${x.name}, ${y.name})`] : null),
+  maskLe: (x, _y, k) => [x.t.mul(x.t.le(k / 10 - 0.5).logicalOr(x.t.eq(0))), `${x.name}.mul(${x.name}.le(${k / 10 - 0.5}).logicalOr(${x.name}.eq(0)))`],
+  flip: (x, _y, k) => (x.t.rank > 0 ? [pg.flip(x.t, axisOf(x.t, k)), `pg.flip(${x.name}, ${axisOf(x.t, k)})`] : null),
+  padReflect: (x, _y, k) => {
+    if (x.t.rank === 0 || x.t.shape.at(-1)! < 2) return null;
+    const pads = x.t.shape.map((_, i) => (i === x.t.rank - 1 ? [1, k % 2] : [0, 0]) as [number, number]);
+    return [pg.pad(x.t, pads, { mode: 'reflect' }), `pg.pad(${x.name}, ${JSON.stringify(pads)}, { mode: 'reflect' })`];
+  },
+  catSelf: (x, y, k) => {
+    if (x.t.rank === 0 || y.t.rank !== x.t.rank) return null;
+    const a = axisOf(x.t, k);
+    const ax = (a + x.t.rank) % x.t.rank;
+    if (!x.t.shape.every((d, i) => i === ax || d === y.t.shape[i])) return null;
+    return [pg.cat([x.t, y.t, x.t], a), `pg.cat([${x.name}, ${y.name}, ${x.name}], ${a})`];
+  },
+  sortValues: (x, _y, k) => {
+    if (x.t.rank === 0) return null;
+    const { values, indices } = pg.sort(x.t, { axis: axisOf(x.t, k), descending: k % 2 === 1 });
+    indices.dispose();
+    return [values, `pg.sort(${x.name}, { axis: ${axisOf(x.t, k)}, descending: ${k % 2 === 1} }).values`];
+  },
 };
 const SMOOTH = Object.entries(SMOOTH_OPS);
 const OPS = [...SMOOTH, ...Object.entries(EDGY_OPS)];
@@ -192,7 +214,7 @@ interface Run {
  * the steps, then loss = (last · seeded weights).sum() and backward. `perturb` shifts one input
  * element (finite differences). Everything made is disposed.
  */
-async function run(p: Program, withGrad: boolean, perturb?: { input: number; index: number; h: number }): Promise<Run> {
+async function run(p: Program, withGrad: boolean, perturb?: { input: number; index: number; h: number }, createGraph = false): Promise<Run> {
   const made: pg.Tensor[] = [];
   const keep = <T extends pg.Tensor>(t: T) => {
     made.push(t);
@@ -218,11 +240,13 @@ async function run(p: Program, withGrad: boolean, perturb?: { input: number; ind
       const w = keep(pg.rand([...last.shape], { seed: 99, low: 0.5, high: 1.5 }));
       const l = keep(last.mul(w).sum());
       lines.push(`const loss = ${values.at(-1)!.name}.mul(pg.rand([${last.shape.join(', ')}], { seed: 99, low: 0.5, high: 1.5 })).sum();`, 'loss.backward();');
-      if (l.requiresGrad) l.backward();
+      if (l.requiresGrad) l.backward({ createGraph });
       loss = (await l.data())[0]!;
     }
     const out = await last.data();
     const grads = await Promise.all(leaves.map((t) => (canGrad && t.grad ? t.grad.data() : Promise.resolve(null))));
+    // createGraph's gradients are tensors of the graph: the leaves do not dispose them.
+    if (createGraph) pg.dispose(leaves.map((t) => t.grad).filter((g): g is pg.Tensor => g !== null));
     return { code: lines.join('\n'), out, outShape: last.shape, grads, loss };
   } finally {
     pg.dispose(made);
@@ -423,6 +447,25 @@ export function fuzzSuite(kind: BackendKind): void {
     test('random programs: WebGPU equals float64, forward and gradients (fixed seed)', () => compare(FIXED_SEED, 120), TIMEOUT);
     test(`random programs: WebGPU equals float64, forward and gradients (rotating seed ${ROTATING_SEED})`, () => compare(ROTATING_SEED, 40), TIMEOUT);
   }
+
+  // Gradients recorded in the graph (createGraph: each op's tensor-op rule, src/autograd/vjp-rules.ts)
+  // equal the first-order kernels' on the same backend, for every op in combination.
+  const createGraphAgrees = (seed: number, numRuns: number) =>
+    fc.assert(
+      fc.asyncProperty(program(false), async (p) => {
+        const plain = await run(p, true);
+        const graph = await run(p, true, undefined, true);
+        const tolerance = kind === 'cpu' ? 1e-9 : 2e-3;
+        for (let i = 0; i < plain.grads.length; i++) {
+          const [a, b] = [plain.grads[i], graph.grads[i]];
+          if (!a !== !b) throw fail(`createGraph: gradient of x${i} on one path only`, plain, `${!!a} vs ${!!b}`);
+          const m = a && b && mismatch(b, a, tolerance, tolerance);
+          if (m) throw fail(`createGraph: gradient of x${i} differs from the first-order one`, plain, m);
+        }
+      }),
+      params(seed, numRuns),
+    );
+  test('random programs: gradients recorded in the graph (createGraph) equal the first-order ones (fixed seed)', () => createGraphAgrees(FIXED_SEED, kind === 'cpu' ? 150 : 40), TIMEOUT);
 
   const finiteDifferences = (seed: number, numRuns: number) =>
     fc.assert(
