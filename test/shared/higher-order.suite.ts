@@ -81,6 +81,16 @@ export function higherOrderSuite(kind: BackendKind): void {
     pg.dispose([g2, g3]);
   });
 
+  test('pg.compile of a second derivative replays it', async () => {
+    const d2 = pg.compile(pg.grad((x: pg.Tensor) => pg.tidy(() => pg.grad((y: pg.Tensor) => y.pow(3).sum())(x)[0].sum())));
+    for (const v of [2, -1, 0.5]) {
+      const [g] = d2(pg.tensor([v, 2 * v]));
+      expectClose(await g.data(), [6 * v, 12 * v], 1e-5, 1e-5);
+      g.dispose();
+    }
+    d2.dispose();
+  });
+
   test('backward({ createGraph: true }) makes .grad differentiable (PyTorch create_graph)', async () => {
     const x = pg.tensor([2, -1], { requiresGrad: true });
     x.pow(3).sum().backward({ createGraph: true });
