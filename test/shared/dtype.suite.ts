@@ -271,6 +271,20 @@ export function dtypeSuite(kind: BackendKind): void {
     i.dispose();
   });
 
+  test('compiled functions keep the dtypes of their inputs and results', async () => {
+    const f = pg.compile((x: pg.Tensor) => ({ mask: x.gt(1), next: x.add(1), any: x.gt(1).add(x.lt(0)) }));
+    const i = pg.tensor([1, 2, -3], { dtype: 'int32' });
+    for (let call = 0; call < 3; call++) {
+      const r = f(i);
+      expect([r.mask.dtype, r.next.dtype, r.any.dtype]).toEqual(['bool', 'int32', 'bool']);
+      expect(await r.mask.toArray()).toEqual([false, true, false]);
+      expect(Array.from(await r.next.data<'int32'>())).toEqual([2, 3, -2]);
+      expect(await r.any.toArray()).toEqual([false, true, true]);
+      pg.dispose(r);
+    }
+    i.dispose();
+  });
+
   test('safetensors: int32 as I32, bool as BOOL, and back', async () => {
     const record = { b: pg.tensor([true, false, true]), f: pg.tensor([0.5]), i: pg.tensor([-(2 ** 24), 7], { dtype: 'int32' }) };
     const bytes = await pg.saveSafetensors(record);
