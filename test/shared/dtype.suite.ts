@@ -198,6 +198,11 @@ export function dtypeSuite(kind: BackendKind): void {
     }
     expect(i.neg().dtype).toBe('int32');
     expect(Array.from(await b.sum(1).data<'int32'>())).toEqual([1, 2]);
+    const padded = pg.pad(i.slice([0], [1]), [[0, 0], [1, 1]], { value: -7.9 });
+    expect([padded.dtype, ...(await padded.data<'int32'>())]).toEqual(['int32', -7, 1, -2, -7]);
+    const paddedB = pg.pad(b.slice([0], [1]), [[0, 0], [1, 0]], { value: 3 });
+    expect([paddedB.dtype, ...(await paddedB.data<'bool'>())]).toEqual(['bool', 1, 1, 0]);
+    pg.dispose([padded, paddedB]);
     expect(Array.from(await b.cumsum(0).data<'int32'>())).toEqual([1, 0, 2, 1]);
     expect(await i.max().item()).toBe(4);
     expect(Array.from(await i.argmax(1).data<'int32'>())).toEqual([0, 1]);
