@@ -49,7 +49,7 @@ export function castValue(op: string, dtype: DType, v: number): number {
   if (dtype === 'float32') return v;
   if (Number.isNaN(v)) throw new InvalidArgumentError(`${op}: NaN has no int32 value`);
   if (Math.abs(v) > INT_LIMIT) {
-    throw new LimitError(`${op}: ${v} is beyond ±2^24 (${INT_LIMIT}), the largest int32 magnitude pixelgrad holds exactly (int32 values are float32 underneath)`);
+    throw new LimitError(`${op}: int32 value ${v} is beyond ±2^24 (${INT_LIMIT}), the largest held exactly (int32 is float32 underneath)`);
   }
   return Math.trunc(v) + 0;
 }
@@ -82,11 +82,10 @@ export function resultDtype(name: string, inputs: readonly DType[], attrs: unkno
   const first = inputs[0] ?? 'float32';
   if (op === 'mean' && first !== 'float32') throw new InvalidArgumentError(`mean: needs a float32 tensor, got ${first} (as PyTorch); use t.to('float32').mean()`);
   if ((op === 'neg' && first === 'bool') || (op === 'sub' && !scalar && inputs[0] === 'bool' && inputs[1] === 'bool')) {
-    const what = op === 'neg' ? 'negating a bool tensor' : 'subtracting two bool tensors';
-    throw new InvalidArgumentError(`${op}: ${what} is not supported (as PyTorch); use logicalNot() for a mask's inverse, or .to('int32') first`);
+    throw new InvalidArgumentError(`${op}: not supported on bool tensors (as PyTorch); use logicalNot() for a mask's inverse, or .to('int32') first`);
   }
   if (op === 'pow' && scalar && first !== 'float32' && Number.isInteger(a.scalar) && a.scalar! < 0) {
-    throw new InvalidArgumentError(`pow: an ${first} tensor to a negative integer power (${a.scalar}) is not allowed (as PyTorch); use .to('float32') first`);
+    throw new InvalidArgumentError(`pow: ${first} to a negative integer power (${a.scalar}) is not allowed (as PyTorch); use .to('float32') first`);
   }
   const rule = (Object.keys(RULES) as (keyof typeof RULES)[]).find((r) => RULES[r].includes(` ${op} `));
   switch (rule) {
