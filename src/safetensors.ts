@@ -3,7 +3,7 @@
  * 8-byte little-endian header length N, N bytes of JSON (`{"name": {"dtype", "shape",
  * "data_offsets": [begin, end]}, "__metadata__": {...}}`, padded with spaces to a multiple of 8),
  * then the tensors' bytes, little-endian, with no holes. float32 tensors are F32, int32 I32 and
- * bool BOOL (one byte, 0 or 1), written and read. The layout is the reference library's: tensors in name order, compact
+ * bool BOOL (one byte, 0 or 1), written and read. The layout is the reference library's: tensors by dtype (wider first: F32, I32, BOOL), then in name order, compact
  * JSON, `__metadata__` first when given, so the same record gives the same bytes as Python's.
  */
 import { InvalidArgumentError, SafetensorsError } from './errors.ts';
@@ -14,6 +14,7 @@ import type { DType } from './dtype.ts';
 
 /** Each dtype's name in the format and its bytes per element. */
 const FORMAT: Readonly<Record<DType, readonly [string, number]>> = { float32: ['F32', 4], int32: ['I32', 4], bool: ['BOOL', 1] };
+const RANK_ORDER: readonly DType[] = ['float32', 'int32', 'bool'];
 
 /** Options of pg.saveSafetensors(). */
 export interface SaveSafetensorsOptions {
@@ -59,6 +60,8 @@ export async function saveSafetensors(record: Readonly<Record<string, Tensor>>, 
       if (typeof v !== 'string') throw new InvalidArgumentError(`${op}: options.metadata[${JSON.stringify(k)}] must be a string, got ${describeValue(v)}`);
     }
   }
+  // As the reference library: wider dtypes first (keeps every tensor aligned), then by name.
+  names.sort((a, b) => RANK_ORDER.indexOf(record[a]!.dtype) - RANK_ORDER.indexOf(record[b]!.dtype));
   const values = await Promise.all(names.map((n) => record[n]!.data<DType>()));
 
   const header: Record<string, unknown> = {};

@@ -5,7 +5,10 @@
  */
 import { expect, test } from 'vitest';
 import * as pg from '../../src/index.ts';
+import dtypesUrl from '../fixtures/python-dtypes.safetensors?inline';
 import { type BackendKind, expectError, useBackend } from './backends.ts';
+
+const bytesOf = (dataUrl: string): Uint8Array => Uint8Array.from(atob(dataUrl.slice(dataUrl.indexOf(',') + 1)), (c) => c.charCodeAt(0));
 
 const { NaN: nan, POSITIVE_INFINITY: inf } = Number;
 const DTYPES: readonly pg.DType[] = ['bool', 'int32', 'float32'];
@@ -296,19 +299,35 @@ export function dtypeSuite(kind: BackendKind): void {
     const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
     const header = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + n)));
     expect(header).toEqual({
-      b: { dtype: 'BOOL', shape: [3], data_offsets: [0, 3] },
-      f: { dtype: 'F32', shape: [1], data_offsets: [3, 7] },
-      i: { dtype: 'I32', shape: [2], data_offsets: [7, 15] },
+      f: { dtype: 'F32', shape: [1], data_offsets: [0, 4] },
+      i: { dtype: 'I32', shape: [2], data_offsets: [4, 12] },
+      b: { dtype: 'BOOL', shape: [3], data_offsets: [12, 15] },
     });
-    expect(Array.from(bytes.subarray(8 + n, 8 + n + 3))).toEqual([1, 0, 1]);
+    // Wider dtypes first, as the reference library writes them (keys in that order too).
+    expect(Object.keys(header)).toEqual(['f', 'i', 'b']);
+    expect(Array.from(bytes.subarray(8 + n + 12, 8 + n + 15))).toEqual([1, 0, 1]);
     const back = pg.loadSafetensors(bytes);
     expect([back.b!.dtype, back.f!.dtype, back.i!.dtype]).toEqual(['bool', 'float32', 'int32']);
     expect(await back.b!.toArray()).toEqual([true, false, true]);
     expect(Array.from(await back.i!.data<'int32'>())).toEqual([-(2 ** 24), 7]);
     // An I32 value beyond 2^24 cannot be held exactly.
     const big = new Uint8Array(bytes);
-    new DataView(big.buffer).setInt32(8 + n + 11, 2 ** 24 + 1, true);
+    new DataView(big.buffer).setInt32(8 + n + 8, 2 ** 24 + 1, true);
     expectError(() => pg.loadSafetensors(big), pg.LimitError, 'loadSafetensors', '2^24');
     pg.dispose([record, back]);
+  });
+
+  test("Python's I32 and BOOL tensors load as int32 and bool, and save back to the same bytes", async () => {
+    const file = bytesOf(dtypesUrl);
+    const t = pg.loadSafetensors(file);
+    expect([t.ids!.dtype, t.mask!.dtype, t.w!.dtype]).toEqual(['int32', 'bool', 'float32']);
+    expect(await t.ids!.toArray()).toEqual([
+      [0, -1, 2 ** 24],
+      [-(2 ** 24), 7, 123456],
+    ]);
+    expect(await t.mask!.toArray()).toEqual([true, false, false, true, true]);
+    expect(await t.w!.toArray()).toEqual([0.5, -2]);
+    expect(await pg.saveSafetensors(t)).toEqual(file);
+    pg.dispose(t);
   });
 }
