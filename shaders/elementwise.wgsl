@@ -62,3 +62,11 @@ fn min_nan(a: f32, b: f32) -> f32 { return select(min(a, b), nan_f(), is_nan_f(a
 fn tie_share(x: f32, other: f32) -> f32 {
   return select(select(1.0, 0.5, x == other), 0.0, x < other);
 }
+
+// t.to('int32'): toward zero, or to the nearest (ties to even) when `nearest` is set; NaN gives 0,
+// and the result stays within ±2^24, where float32 stops holding every whole number. A zero is
+// +0 (trunc(-0.5) is -0, which int32 has no room for).
+fn to_int32(x: f32, nearest: bool) -> f32 {
+  let r = clamp(select(trunc(x), round(x), nearest), -16777216.0, 16777216.0);
+  return select(r, 0.0, is_nan_f(x) | (r == 0.0));
+}

@@ -11,6 +11,7 @@
  * alive, optimizers must still exist (their step count and learning rate are read on every call),
  * and a .grad that fn adds into must be in the state the trace left it.
  */
+import type { DType } from './dtype.ts';
 import type { Backend, CapturedWork, Storage } from './backend.ts';
 import { activeBackend, engine, type TraceWatch, type UpdateHook } from './engine.ts';
 import { CompileError, InvalidArgumentError } from './errors.ts';
@@ -116,7 +117,7 @@ class Program {
      * The results' storages (held here). `rebind`: a call has the kernels write it into a new
      * storage that becomes the result, instead of copying it out.
      */
-    readonly outputs: readonly { storage: Storage; shape: readonly number[]; rebind: boolean }[],
+    readonly outputs: readonly { storage: Storage; shape: readonly number[]; dtype: DType; rebind: boolean }[],
     readonly rebuild: Rebuild,
     /** Tensors made before the trace that fn used, with the storage it used. */
     readonly externals: readonly (readonly [Tensor, Storage])[],
@@ -214,12 +215,18 @@ export function compile<A extends Tensor[], R>(fn: (...args: A) => NotPromise<R>
   return call as Compiled<A, R>;
 }
 
+/** A copy keeps its source's dtype (a bool times 1 would promote to int32). */
+function retype(t: Tensor, dtype: DType): Tensor {
+  t._dtype = dtype;
+  return t;
+}
+
 /** Where kernels cannot be captured (the CPU reference): fn every call, results detached copies. */
 function eager<A extends Tensor[], R>(fn: (...args: A) => R, args: A): R {
   return tidy<R>(() => {
     const found: Tensor[] = [];
     const rebuild = resultTemplate(called(fn, args), found, '');
-    return rebuild(noGrad(() => found.map((t) => apply(binaryScalarOps.mul!, [t], { scalar: 1 })))) as NotPromise<R>;
+    return rebuild(noGrad(() => found.map((t) => retype(apply(binaryScalarOps.mul!, [t], { scalar: 1 }), t.dtype)))) as NotPromise<R>;
   });
 }
 
@@ -244,7 +251,7 @@ function trace<A extends Tensor[]>(be: Backend, fn: (...args: A) => unknown, arg
     try {
       for (const [i, s] of inputs.entries()) {
         s.refs++;
-        wrapped.push(new Tensor(be, s, args[i]!.shape, false, false));
+        wrapped.push(new Tensor(be, s, args[i]!.shape, false, false, args[i]!.dtype));
       }
       // Inside the tidy: a result it cannot hand back disposes every tensor fn made.
       const kept = tidy(() => {
@@ -267,7 +274,7 @@ function trace<A extends Tensor[]>(be: Backend, fn: (...args: A) => unknown, arg
         if (t.id < watch.firstId) watch.readExternal(t, storage);
         storage.refs++;
         held.push(storage);
-        return { storage, shape: t.shape, rebind: false };
+        return { storage, shape: t.shape, dtype: t.dtype, rebind: false };
       });
       for (const [t] of watch.externals) {
         if (t.isDisposed) {
@@ -411,13 +418,13 @@ function replay(p: Program, args: readonly Storage[]): unknown {
 /** Tensors holding the results: the storages the kernels wrote for this call, or copies. */
 function copyOut(p: Program, rebind: ReadonlyMap<Storage, Storage>): unknown {
   const be = p.backend;
-  const tensors = p.outputs.map(({ storage, shape, rebind: own }) => {
+  const tensors = p.outputs.map(({ storage, shape, dtype, rebind: own }) => {
     let s = own ? rebind.get(storage) : undefined;
     if (!s) {
       s = be.allocate('compiled function result', shape);
       be.capture!.copyStorage(rebind.get(storage) ?? storage, s);
     }
-    return new Tensor(be, s, shape, false);
+    return new Tensor(be, s, shape, false, true, dtype);
   });
   void be.flushSoon();
   return p.rebuild(tensors);

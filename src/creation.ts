@@ -3,7 +3,8 @@ import { activeBackend } from './engine.ts';
 import { InvalidArgumentError, LimitError, ShapeError } from './errors.ts';
 import { nextSeed, normalArray, uniformArray } from './random.ts';
 import { checkShape, fmt, type Shape, sizeOf } from './shape.ts';
-import { type NestedArray, Tensor } from './tensor.ts';
+import { checkGradDtype, type NestedArray, Tensor } from './tensor.ts';
+import { castValue, checkDtype, type DType } from './dtype.ts';
 import { checkBool, checkFinite, checkOptions, repr } from './validate.ts';
 
 /**
@@ -24,25 +25,42 @@ export interface TensorOptions {
    * const w = pg.zeros([3], { requiresGrad: true });
    */
   readonly requiresGrad?: boolean;
+  /**
+   * The element type (see DType). Default: 'int32' for an Int32Array, 'bool' for a Uint8Array or
+   * booleans, 'float32' otherwise (whole numbers too, unlike PyTorch's int64, so existing code keeps
+   * float32). Int32 values are truncated toward zero; beyond ±2^24 is a LimitError (int32 values
+   * are float32 underneath, exact up to 2^24). Bool values are `!= 0`.
+   * @example
+   * pg.tensor([1, 2], { dtype: 'int32' }).dtype;  // 'int32'
+   * pg.tensor(new Int32Array([1, 2])).dtype;        // 'int32'
+   * pg.tensor([true, false]).dtype;                 // 'bool'
+   */
+  readonly dtype?: DType;
 }
 
 /**
- * What pg.tensor() takes: a number (a scalar), nested arrays of numbers, or a flat typed array.
+ * What pg.tensor() takes: a number or boolean (a scalar), nested arrays of numbers or booleans, or
+ * a flat typed array (Int32Array makes an int32 tensor, Uint8Array a bool one).
  * @example
  * pg.tensor(3);                  // shape []
  * pg.tensor([[1, 2], [3, 4]]);   // shape [2, 2]
  * pg.tensor(new Float32Array(4)); // shape [4]
  */
-export type TensorData = NestedArray | readonly NestedArray[] | Float32Array | Float64Array | readonly number[];
+export type TensorData = NestedArray | readonly NestedArray[] | Float32Array | Float64Array | Int32Array | Uint8Array | readonly number[] | readonly boolean[];
+
+type Flat = number[] | Float32Array | Float64Array | Int32Array | Uint8Array;
 
 /** Deepest nesting tensor() reads from JavaScript arrays. */
 const MAX_RANK = 64;
 
-/** Flattens nested arrays, checking they are rectangular; returns the data and its shape. */
-function flatten(data: TensorData): [number[] | Float32Array | Float64Array, number[]] {
-  if (data instanceof Float32Array || data instanceof Float64Array) return [data, [data.length]];
-  if (typeof data === 'number') return [[data], []];
-  if (!Array.isArray(data)) throw new InvalidArgumentError(`tensor: data must be a number, a (nested) array of numbers or a Float32Array, got ${repr(data)}`);
+/** Flattens nested arrays, checking they are rectangular; returns the data, its shape and the dtype it implies. */
+function flatten(data: TensorData): [Flat, number[], DType] {
+  if (data instanceof Float32Array || data instanceof Float64Array) return [data, [data.length], 'float32'];
+  if (data instanceof Int32Array) return [data, [data.length], 'int32'];
+  if (data instanceof Uint8Array) return [data, [data.length], 'bool'];
+  if (typeof data === 'number') return [[data], [], 'float32'];
+  if (typeof data === 'boolean') return [[+data], [], 'bool'];
+  if (!Array.isArray(data)) throw new InvalidArgumentError(`tensor: data must be a number, a boolean, a (nested) array of them or a typed array, got ${repr(data)}`);
   const shape: number[] = [];
   for (let level: unknown = data; Array.isArray(level); level = level[0]) {
     // An array that contains itself would nest forever.
@@ -50,10 +68,12 @@ function flatten(data: TensorData): [number[] | Float32Array | Float64Array, num
     shape.push(level.length);
   }
   const flat: number[] = [];
+  let bools = 0;
   const walk = (x: unknown, depth: number, path: number[]) => {
     if (depth === shape.length) {
-      if (typeof x !== 'number') throw new InvalidArgumentError(`tensor: element at [${path.join('][')}] is ${Array.isArray(x) ? 'an array' : repr(x)}, expected a number (ragged nested array?)`);
-      flat.push(x);
+      if (typeof x === 'boolean') bools++;
+      else if (typeof x !== 'number') throw new InvalidArgumentError(`tensor: element at [${path.join('][')}] is ${Array.isArray(x) ? 'an array' : repr(x)}, expected a number or a boolean (ragged nested array?)`);
+      flat.push(+x);
       return;
     }
     if (!Array.isArray(x) || x.length !== shape[depth]) {
@@ -65,19 +85,37 @@ function flatten(data: TensorData): [number[] | Float32Array | Float64Array, num
     for (let i = 0; i < x.length; i++) walk(x[i], depth + 1, [...path, i]);
   };
   walk(data, 0, []);
-  return [flat, shape];
+  // All booleans make a bool tensor (as PyTorch); mixed with numbers they are 1 and 0 of float32.
+  return [flat, shape, bools > 0 && bools === flat.length ? 'bool' : 'float32'];
+}
+
+/** The dtype and requiresGrad options, checked together (only float32 takes a gradient). */
+function dtypeOptions(fn: string, o: { dtype?: DType; requiresGrad?: boolean }, implied: DType): [DType, boolean] {
+  const dtype = o.dtype === undefined ? implied : checkDtype(fn, o.dtype);
+  const requiresGrad = checkBool(fn, 'requiresGrad', o.requiresGrad, false);
+  if (requiresGrad) checkGradDtype(fn, dtype);
+  return [dtype, requiresGrad];
+}
+
+/** Values as `dtype` holds them (a copy where any changes), checked against int32's range. */
+function cast(fn: string, dtype: DType, flat: Flat): Flat {
+  if (dtype === 'float32') return flat;
+  return Float32Array.from(flat as ArrayLike<number>, (v) => castValue(fn, dtype, v));
 }
 
 /**
- * A tensor from numbers, nested arrays or a typed array; float32.
+ * A tensor from numbers, booleans, nested arrays or a typed array: float32 unless the data
+ * (Int32Array, Uint8Array, booleans) or options.dtype say otherwise.
  * @example
  * const x = pg.tensor([[0.2, 0.4], [0.6, 0.8]], { requiresGrad: true });
+ * pg.tensor([3, 1, 2], { dtype: 'int32' });
  */
-export function tensor(data: TensorData, options?: TensorOptions): Tensor {
-  const o = checkOptions('tensor', options);
-  const requiresGrad = checkBool('tensor', 'requiresGrad', o.requiresGrad, false);
-  const be = activeBackend('tensor');
-  const [flat, inferred] = flatten(data);
+export function tensor(data: TensorData, options?: TensorOptions, fn = 'tensor'): Tensor {
+  const o = checkOptions(fn, options);
+  const be = activeBackend(fn);
+  const [raw, inferred, implied] = flatten(data);
+  const [dtype, requiresGrad] = dtypeOptions(fn, o, implied);
+  const flat = cast(fn, dtype, raw);
   let shape: Shape = inferred;
   if (o.shape !== undefined) {
     shape = checkShape('tensor', o.shape);
@@ -86,7 +124,7 @@ export function tensor(data: TensorData, options?: TensorOptions): Tensor {
     }
   }
   be.checkSize('tensor', shape);
-  return new Tensor(be, be.upload('tensor', shape, flat), shape, requiresGrad);
+  return new Tensor(be, be.upload('tensor', shape, flat as number[] | Float32Array), shape, requiresGrad, true, dtype);
 }
 
 /**
@@ -101,21 +139,28 @@ export interface CreationOptions {
    * const w = pg.zeros([3], { requiresGrad: true });
    */
   readonly requiresGrad?: boolean;
+  /**
+   * The element type (see DType); default 'float32' (zerosLike and onesLike: the tensor's). A
+   * value is held as the dtype holds it: truncated for int32 (beyond ±2^24 is a LimitError), `!= 0`
+   * for bool.
+   * @example
+   * pg.zeros([3], { dtype: 'int32' });
+   * pg.full([2], 1, { dtype: 'bool' });
+   */
+  readonly dtype?: DType;
 }
-
-const gradOption = (fn: string, options: CreationOptions | undefined): boolean => checkBool(fn, 'requiresGrad', checkOptions(fn, options).requiresGrad, false);
 
 /**
  * A tensor of `shape` filled with `value`, written by a kernel (no upload).
  * @example
  * await pg.full([2], 7).data(); // Float32Array [7, 7]
  */
-export function full(shape: readonly number[], value: number, options?: CreationOptions, fn = 'full'): Tensor {
-  const requiresGrad = gradOption(fn, options);
+export function full(shape: readonly number[], value: number, options?: CreationOptions, fn = 'full', implied: DType = 'float32'): Tensor {
+  const [dtype, requiresGrad] = dtypeOptions(fn, checkOptions(fn, options), implied);
   const be = activeBackend(fn);
   const s = checkShape(fn, shape);
   if (typeof value !== 'number') throw new InvalidArgumentError(`${fn}: value must be a number, got ${repr(value)}`);
-  return new Tensor(be, be.fill(fn, s, value), s, requiresGrad);
+  return new Tensor(be, be.fill(fn, s, castValue(fn, dtype, value)), s, requiresGrad, true, dtype);
 }
 
 /**
@@ -133,16 +178,16 @@ export const ones = (shape: readonly number[], options?: CreationOptions): Tenso
 
 function like(fn: string, t: Tensor, value: number, options: CreationOptions | undefined): Tensor {
   if (!(t instanceof Tensor)) throw new InvalidArgumentError(`${fn}: expected a Tensor, got ${repr(t)}`);
-  return full(t.shape, value, options, fn);
+  return full(t.shape, value, options, fn, t.dtype);
 }
 /**
- * A tensor of t's shape filled with 0.
+ * A tensor of t's shape (and dtype, unless options.dtype says otherwise) filled with 0.
  * @example
  * pg.zerosLike(x).shape; // x.shape
  */
 export const zerosLike = (t: Tensor, options?: CreationOptions): Tensor => like('zerosLike', t, 0, options);
 /**
- * A tensor of t's shape filled with 1.
+ * A tensor of t's shape (and dtype, unless options.dtype says otherwise) filled with 1.
  * @example
  * pg.onesLike(x).shape; // x.shape
  */
@@ -199,13 +244,16 @@ export function randn(shape: readonly number[], options?: RandomOptions & { mean
 }
 
 /**
- * Values from start (inclusive) to stop (exclusive) by step; arange(n) is 0..n-1.
+ * Values from start (inclusive) to stop (exclusive) by step; arange(n) is 0..n-1. Float32 unless
+ * options.dtype says otherwise, even for whole numbers (PyTorch gives int64 there; float32 keeps
+ * existing code working); with dtype 'int32' each value is truncated toward zero.
  * @example
  * await pg.arange(4).data();        // Float32Array [0, 1, 2, 3]
  * await pg.arange(1, 2, 0.25).data(); // Float32Array [1, 1.25, 1.5, 1.75]
+ * await pg.arange(3, undefined, 1, { dtype: 'int32' }).data<'int32'>(); // Int32Array [0, 1, 2]
  */
 export function arange(start: number, stop?: number, step = 1, options?: CreationOptions): Tensor {
-  const requiresGrad = gradOption('arange', options);
+  const [dtype, requiresGrad] = dtypeOptions('arange', checkOptions('arange', options), 'float32');
   const be = activeBackend('arange');
   if (stop === undefined) [start, stop] = [0, start];
   if (![start, stop, step].every((v) => typeof v === 'number' && Number.isFinite(v)) || step === 0) {
@@ -215,6 +263,7 @@ export function arange(start: number, stop?: number, step = 1, options?: Creatio
   // Before the values are built: arange(0, 1e10) is a LimitError at once, not a RangeError (or a minute) later.
   if (!Number.isSafeInteger(n)) throw new LimitError(`arange: (${start}, ${stop}, ${step}) has ${n} values, too many for one tensor`);
   be.checkSize('arange', [n]);
-  const data = Float32Array.from({ length: n }, (_, i) => start + i * step);
-  return tensor(data, { shape: [n], requiresGrad });
+  // float32 as before; int32 truncates the exact value, not its float32 rounding.
+  const data = Float64Array.from({ length: n }, (_, i) => start + i * step);
+  return tensor(dtype === 'float32' ? Float32Array.from(data) : data, { shape: [n], requiresGrad, dtype }, 'arange');
 }

@@ -7,6 +7,7 @@
 import { InvalidArgumentError } from './errors.ts';
 import { fmt, stridesOf } from './shape.ts';
 import type { Tensor } from './tensor.ts';
+import type { DType } from './dtype.ts';
 
 /**
  * How `pg.format` and `t.print()` lay out values.
@@ -72,6 +73,12 @@ export interface TensorSummary {
    */
   readonly requiresGrad: boolean;
   /**
+   * The dtype, present when it is not float32.
+   * @example
+   * pg.tensor([1], { dtype: 'int32' }).toJSON().dtype; // 'int32'
+   */
+  readonly dtype?: Exclude<DType, 'float32'>;
+  /**
    * The op that made the tensor (non-leaf tensors in a graph), else absent.
    * @example
    * x.mul(2).toJSON().gradFn; // 'mul_scalar' when x requires grad
@@ -92,15 +99,17 @@ const LINE_WIDTH = 80;
 /** The op that made t, where autograd recorded one. */
 const gradFnOf = (t: Tensor): string | undefined => (t._node && !t._node.leaf ? (t._node.op?.name ?? undefined) : undefined);
 
+const dtypeNote = (d: DType): string => (d === 'float32' ? '' : `, dtype=${d}`);
+
 /**
- * A one-line description from what is known without a read (shape, flags): what `String(t)`,
+ * A one-line description from what is known without a read (shape, dtype, flags): what `String(t)`,
  * template literals and Node's `util.inspect` (`console.log(t)`) show.
  * @example
  * describeTensor(pg.zeros([2, 3])); // 'Tensor(id=1, shape=[2, 3])'
  */
 export function describeTensor(t: Tensor): string {
   const fn = gradFnOf(t);
-  return `Tensor(id=${t.id}, shape=${fmt(t.shape)}${t.requiresGrad ? ', requiresGrad' : ''}${fn ? `, gradFn=${fn}` : ''}${t.isDisposed ? ', disposed' : ''})`;
+  return `Tensor(id=${t.id}, shape=${fmt(t.shape)}${dtypeNote(t.dtype)}${t.requiresGrad ? ', requiresGrad' : ''}${fn ? `, gradFn=${fn}` : ''}${t.isDisposed ? ', disposed' : ''})`;
 }
 
 /**
@@ -116,6 +125,7 @@ export function summary(t: Tensor): TensorSummary {
     shape: [...t.shape],
     size: t.size,
     requiresGrad: t.requiresGrad,
+    ...(t.dtype !== 'float32' ? { dtype: t.dtype } : {}),
     ...(fn ? { gradFn: fn } : {}),
     ...(t.isDisposed ? { disposed: true as const } : {}),
   };
@@ -147,14 +157,16 @@ export async function format(t: Tensor, options: FormatOptions = {}): Promise<st
   const threshold = checkInt('threshold', options.threshold ?? 1000, 0, Number.POSITIVE_INFINITY);
   const edgeItems = checkInt('edgeItems', options.edgeItems ?? 3, 1, Number.MAX_SAFE_INTEGER);
   const fn = gradFnOf(t);
-  const suffix = `shape=${fmt(t.shape)}${t.requiresGrad ? ', requiresGrad=true' : ''}${fn ? `, gradFn=${fn}` : ''}`;
+  // As PyTorch: int32 says its dtype, bool's True/False say theirs (an empty one says it).
+  const named = t.dtype === 'int32' || (t.dtype === 'bool' && (t.size === 0 || t.isDisposed)) ? `dtype=${t.dtype}, ` : '';
+  const suffix = `${named}shape=${fmt(t.shape)}${t.requiresGrad ? ', requiresGrad=true' : ''}${fn ? `, gradFn=${fn}` : ''}`;
   if (t.isDisposed) return `${PREFIX}<disposed>, ${suffix})`;
-  const data = await t.data();
+  const data = await t.data<DType>();
   if (t.size === 0) return `${PREFIX}[], ${suffix})`;
 
   // The indices shown on each axis; null stands for the `...` of a summarised axis.
   const summarise = t.size > threshold;
-  const shown = t.shape.map((d) => {
+  const picked = t.shape.map((d) => {
     const all = Array.from({ length: d }, (_, i) => i);
     return summarise && d > 2 * edgeItems ? [...all.slice(0, edgeItems), null, ...all.slice(d - edgeItems)] : all;
   });
@@ -165,14 +177,14 @@ export async function format(t: Tensor, options: FormatOptions = {}): Promise<st
       values.push(data[offset]!);
       return;
     }
-    for (const i of shown[dim]!) if (i !== null) gather(dim + 1, offset + i * strides[dim]!);
+    for (const i of picked[dim]!) if (i !== null) gather(dim + 1, offset + i * strides[dim]!);
   };
   gather(0, 0);
-  const number = numberFormat(values, precision);
+  const number = numberFormat(values, precision, t.dtype);
 
   const block = (dim: number, offset: number, indent: number): string => {
     if (dim === t.rank) return number(data[offset]!);
-    const indices = shown[dim]!;
+    const indices = picked[dim]!;
     if (dim === t.rank - 1) {
       const items = indices.map((i) => (i === null ? '...' : number(data[offset + i * strides[dim]!]!)));
       const width = items.reduce((w, s) => Math.max(w, s.length), 0) + 2;
@@ -188,11 +200,11 @@ export async function format(t: Tensor, options: FormatOptions = {}): Promise<st
 }
 
 /**
- * PyTorch's choice of notation over the values shown: integers as `3.`, scientific when the
+ * PyTorch's choice of notation over the values shown: int32 as `3`, bool as `True`, float integers as `3.`, scientific when the
  * magnitudes span more than 1000× or leave [1e-4, 1e8), fixed-point otherwise; every value padded
  * to one width so columns line up.
  */
-function numberFormat(values: readonly number[], precision: number): (v: number) => string {
+function numberFormat(values: readonly number[], precision: number, dtype: DType): (v: number) => string {
   const finite = values.filter(Number.isFinite);
   const magnitudes = finite.map(Math.abs).filter((v) => v > 0);
   const max = magnitudes.reduce((a, b) => Math.max(a, b), 0);
@@ -200,6 +212,8 @@ function numberFormat(values: readonly number[], precision: number): (v: number)
   const integers = finite.every(Number.isInteger);
   const scientific = integers ? max > 1e8 : max > 1e8 || min < 1e-4 || max / min > 1000;
   const plain = (v: number): string => {
+    if (dtype === 'bool') return v ? 'True' : 'False';
+    if (dtype === 'int32') return String(v);
     if (Number.isNaN(v)) return 'nan';
     if (!Number.isFinite(v)) return v > 0 ? 'inf' : '-inf';
     if (scientific) return v.toExponential(precision).replace(/e([+-])(\d)$/, 'e$10$2');

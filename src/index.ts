@@ -11,6 +11,7 @@
  * ```
  */
 export { Tensor, type Operand, type NestedArray, type BackwardOptions } from './tensor.ts';
+export type { DType, ArrayFor } from './dtype.ts';
 export { tensor, full, zeros, ones, zerosLike, onesLike, rand, randn, arange, type TensorOptions, type TensorData, type CreationOptions, type RandomOptions } from './creation.ts';
 export { init, backend, shutdown, flush, memory, releasePooled, tidy, noGrad, dispose, type InitOptions, type MemoryInfo, type NotPromise } from './runtime.ts';
 export { grad, valueAndGrad, type Grads, type ValueAndGrad } from './autograd/functional.ts';

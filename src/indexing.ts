@@ -1,6 +1,6 @@
 /**
  * Index-driven ops as functions: pg.takeAlongAxis(x, index, axis) is x.takeAlongAxis(index, axis),
- * and so on. Index tensors are float32 holding integers (there is no integer dtype yet).
+ * and so on. Index tensors are int32, or float32 holding integers.
  */
 import { InvalidArgumentError } from './errors.ts';
 import { Tensor } from './tensor.ts';

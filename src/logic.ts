@@ -1,6 +1,6 @@
 /**
  * Comparisons, logic and selection as functions: pg.eq(a, b) is a.eq(b), and pg.where(cond, a, b)
- * picks elementwise. Masks are float32 1 and 0 (there is no bool dtype yet) and carry no gradient.
+ * picks elementwise. Masks are bool tensors and carry no gradient.
  */
 import { full } from './creation.ts';
 import { InvalidArgumentError } from './errors.ts';
@@ -9,64 +9,64 @@ import { apply, type Operand, Tensor } from './tensor.ts';
 import { repr } from './validate.ts';
 
 /**
- * Elementwise a == b as a 1/0 mask (see Tensor.eq).
+ * Elementwise a == b as a bool mask (see Tensor.eq).
  * @example
- * await pg.eq(pg.tensor([1, 2]), 2).data(); // Float32Array [0, 1]
+ * await pg.eq(pg.tensor([1, 2]), 2).data<'bool'>(); // Uint8Array [0, 1]
  */
 export const eq = (a: Tensor, b: Operand): Tensor => first('eq', a).eq(b);
 /**
- * Elementwise a != b as a 1/0 mask (see Tensor.ne).
+ * Elementwise a != b as a bool mask (see Tensor.ne).
  * @example
- * await pg.ne(pg.tensor([1, 2]), 2).data(); // Float32Array [1, 0]
+ * await pg.ne(pg.tensor([1, 2]), 2).data<'bool'>(); // Uint8Array [1, 0]
  */
 export const ne = (a: Tensor, b: Operand): Tensor => first('ne', a).ne(b);
 /**
- * Elementwise a < b as a 1/0 mask (see Tensor.lt).
+ * Elementwise a < b as a bool mask (see Tensor.lt).
  * @example
- * await pg.lt(pg.tensor([1, 2]), 2).data(); // Float32Array [1, 0]
+ * await pg.lt(pg.tensor([1, 2]), 2).data<'bool'>(); // Uint8Array [1, 0]
  */
 export const lt = (a: Tensor, b: Operand): Tensor => first('lt', a).lt(b);
 /**
- * Elementwise a <= b as a 1/0 mask (see Tensor.le).
+ * Elementwise a <= b as a bool mask (see Tensor.le).
  * @example
- * await pg.le(pg.tensor([1, 3]), 2).data(); // Float32Array [1, 0]
+ * await pg.le(pg.tensor([1, 3]), 2).data<'bool'>(); // Uint8Array [1, 0]
  */
 export const le = (a: Tensor, b: Operand): Tensor => first('le', a).le(b);
 /**
- * Elementwise a > b as a 1/0 mask (see Tensor.gt).
+ * Elementwise a > b as a bool mask (see Tensor.gt).
  * @example
- * await pg.gt(pg.tensor([1, 3]), 2).data(); // Float32Array [0, 1]
+ * await pg.gt(pg.tensor([1, 3]), 2).data<'bool'>(); // Uint8Array [0, 1]
  */
 export const gt = (a: Tensor, b: Operand): Tensor => first('gt', a).gt(b);
 /**
- * Elementwise a >= b as a 1/0 mask (see Tensor.ge).
+ * Elementwise a >= b as a bool mask (see Tensor.ge).
  * @example
- * await pg.ge(pg.tensor([1, 2]), 2).data(); // Float32Array [0, 1]
+ * await pg.ge(pg.tensor([1, 2]), 2).data<'bool'>(); // Uint8Array [0, 1]
  */
 export const ge = (a: Tensor, b: Operand): Tensor => first('ge', a).ge(b);
 /**
- * 1 where both are nonzero, else 0 (see Tensor.logicalAnd).
+ * True where both are nonzero, as a bool mask (see Tensor.logicalAnd).
  * @example
- * await pg.logicalAnd(pg.tensor([0, 1]), 1).data(); // Float32Array [0, 1]
+ * await pg.logicalAnd(pg.tensor([0, 1]), 1).data<'bool'>(); // Uint8Array [0, 1]
  */
 export const logicalAnd = (a: Tensor, b: Operand): Tensor => first('logicalAnd', a).logicalAnd(b);
 /**
- * 1 where either is nonzero, else 0 (see Tensor.logicalOr).
+ * True where either is nonzero, as a bool mask (see Tensor.logicalOr).
  * @example
- * await pg.logicalOr(pg.tensor([0, 1]), 0).data(); // Float32Array [0, 1]
+ * await pg.logicalOr(pg.tensor([0, 1]), 0).data<'bool'>(); // Uint8Array [0, 1]
  */
 export const logicalOr = (a: Tensor, b: Operand): Tensor => first('logicalOr', a).logicalOr(b);
 /**
- * 1 where x is 0, else 0 (see Tensor.logicalNot).
+ * True where x is 0, as a bool mask (see Tensor.logicalNot).
  * @example
- * await pg.logicalNot(pg.tensor([0, 2])).data(); // Float32Array [1, 0]
+ * await pg.logicalNot(pg.tensor([0, 2])).data<'bool'>(); // Uint8Array [1, 0]
  */
 export const logicalNot = (x: Tensor): Tensor => first('logicalNot', x).logicalNot();
 
 /**
  * Elementwise `a` where `cond` is nonzero (NaN counts as nonzero), `b` elsewhere; the three
  * broadcast NumPy-style and `a`, `b` may be numbers. The gradient goes to `a` where cond holds and
- * to `b` elsewhere, never to `cond`. One fused elementwise kernel with its neighbours.
+ * to `b` elsewhere, never to `cond`. The result's dtype is a's and b's promoted (see DType). One fused elementwise kernel with its neighbours.
  * @example
  * const x = pg.tensor([-1, 2, -3]);
  * await pg.where(x.gt(0), x, 0).data(); // Float32Array [0, 2, 0]
@@ -78,7 +78,8 @@ export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
   const operand = (v: Operand, what: string) => {
     if (v instanceof Tensor) return v;
     if (typeof v !== 'number') throw new InvalidArgumentError(`where: ${what} must be a Tensor or a number, got ${repr(v)}`);
-    const t = full([], v);
+    // An int number keeps an int32 or bool operand's category (as a Python scalar in PyTorch's where).
+    const t = full([], v, { dtype: Number.isInteger(v) ? 'int32' : 'float32' });
     made.push(t);
     return t;
   };

@@ -7,6 +7,7 @@
  * element that is copied receives the gradients of all its copies.
  */
 import { full } from './creation.ts';
+import { castValue } from './dtype.ts';
 import { InvalidArgumentError } from './errors.ts';
 import { catOp } from './ops/concat.ts';
 import { flipOp } from './ops/flip.ts';
@@ -136,7 +137,13 @@ export function pad(x: Tensor, pads: readonly (readonly [number, number])[], opt
     const attrs = { before: all.map((p) => p[0]), after: all.map((p) => p[1]) };
     if (value === 0) return apply(padOp, [x], attrs);
     // value where the zero padding is: a padded mask of ones marks x's window exactly (no x - v + v rounding).
-    return tidy(() => apply(padOp, [x], attrs).add(apply(padOp, [full(x.shape, 1)], attrs).mul(-value).add(value)));
+    // An int32 or bool tensor keeps its dtype: the value as it holds it, the sums in int32.
+    const v = castValue('pad', x.dtype, value);
+    return tidy(() => {
+      const ones = full(x.shape, 1, { dtype: x.dtype === 'float32' ? 'float32' : 'int32' });
+      const r = apply(padOp, [x], attrs).add(apply(padOp, [ones], attrs).mul(-v).add(v));
+      return x.dtype === 'bool' ? r.to('bool') : r;
+    });
   }
   all.forEach(([b, a], d) => {
     const n = x.shape[d]!;

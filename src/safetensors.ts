@@ -2,14 +2,19 @@
  * Saving and loading named tensors in the safetensors format (PyTorch's and Hugging Face's): an
  * 8-byte little-endian header length N, N bytes of JSON (`{"name": {"dtype", "shape",
  * "data_offsets": [begin, end]}, "__metadata__": {...}}`, padded with spaces to a multiple of 8),
- * then the tensors' bytes, little-endian, with no holes. pixelgrad tensors are float32, so only
- * F32 is written and read. The layout is the reference library's: tensors in name order, compact
+ * then the tensors' bytes, little-endian, with no holes. float32 tensors are F32, int32 I32 and
+ * bool BOOL (one byte, 0 or 1), written and read. The layout is the reference library's: tensors by dtype (wider first: F32, I32, BOOL), then in name order, compact
  * JSON, `__metadata__` first when given, so the same record gives the same bytes as Python's.
  */
 import { InvalidArgumentError, SafetensorsError } from './errors.ts';
 import { tensor } from './creation.ts';
 import { fmt, sizeOf } from './shape.ts';
 import { Tensor } from './tensor.ts';
+import type { DType } from './dtype.ts';
+
+/** Each dtype's name in the format and its bytes per element. */
+const FORMAT: Readonly<Record<DType, readonly [string, number]>> = { float32: ['F32', 4], int32: ['I32', 4], bool: ['BOOL', 1] };
+const RANK_ORDER: readonly DType[] = ['float32', 'int32', 'bool'];
 
 /** Options of pg.saveSafetensors(). */
 export interface SaveSafetensorsOptions {
@@ -28,7 +33,7 @@ const METADATA_KEY = '__metadata__';
 const MAX_HEADER_BYTES = 100_000_000;
 
 /**
- * Serialises named tensors to safetensors bytes (F32, little-endian), reading every tensor in one
+ * Serialises named tensors to safetensors bytes (F32, I32 or BOOL by dtype, little-endian), reading every tensor in one
  * batch. The tensors are left as they are.
  *
  * @example
@@ -55,15 +60,18 @@ export async function saveSafetensors(record: Readonly<Record<string, Tensor>>, 
       if (typeof v !== 'string') throw new InvalidArgumentError(`${op}: options.metadata[${JSON.stringify(k)}] must be a string, got ${describeValue(v)}`);
     }
   }
-  const values = await Promise.all(names.map((n) => record[n]!.data()));
+  // As the reference library: wider dtypes first (keeps every tensor aligned), then by name.
+  names.sort((a, b) => RANK_ORDER.indexOf(record[a]!.dtype) - RANK_ORDER.indexOf(record[b]!.dtype));
+  const values = await Promise.all(names.map((n) => record[n]!.data<DType>()));
 
   const header: Record<string, unknown> = {};
   // Keys sorted, as the reference library writes them.
   if (metadata !== undefined) header[METADATA_KEY] = Object.fromEntries(Object.entries(metadata).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
   let offset = 0;
   names.forEach((name, i) => {
-    const bytes = values[i]!.length * 4;
-    header[name] = { dtype: 'F32', shape: [...record[name]!.shape], data_offsets: [offset, offset + bytes] };
+    const [dtype, width] = FORMAT[record[name]!.dtype];
+    const bytes = values[i]!.length * width;
+    header[name] = { dtype, shape: [...record[name]!.shape], data_offsets: [offset, offset + bytes] };
     offset += bytes;
   });
   const json = new TextEncoder().encode(JSON.stringify(header));
@@ -75,15 +83,18 @@ export async function saveSafetensors(record: Readonly<Record<string, Tensor>>, 
   out.fill(0x20, 8 + json.length, 8 + padded);
   let at = 8 + padded;
   for (const v of values) {
-    for (let j = 0; j < v.length; j++) view.setFloat32(at + 4 * j, v[j]!, true);
-    at += v.length * 4;
+    if (v instanceof Uint8Array) out.set(v, at);
+    else if (v instanceof Int32Array) for (let j = 0; j < v.length; j++) view.setInt32(at + 4 * j, v[j]!, true);
+    else for (let j = 0; j < v.length; j++) view.setFloat32(at + 4 * j, v[j]!, true);
+    at += v.byteLength;
   }
   return out;
 }
 
 /**
  * Reads safetensors bytes (from PyTorch, Hugging Face or saveSafetensors) into new tensors on the
- * active backend. Only F32 tensors are supported; any other dtype, or a malformed header, throws
+ * active backend: F32 as float32, I32 as int32 (beyond ±2^24 is a LimitError: int32 values are
+ * float32 underneath) and BOOL as bool; any other dtype, or a malformed header, throws
  * SafetensorsError naming the tensor and what is wrong. The `__metadata__` entry is skipped.
  *
  * @example
@@ -113,25 +124,27 @@ export function loadSafetensors(bytes: Uint8Array | ArrayBuffer): Record<string,
   const dataStart = 8 + n;
   const dataLength = bytes.length - dataStart;
 
-  const entries: { name: string; shape: number[]; begin: number; end: number }[] = [];
+  const entries: { name: string; shape: number[]; begin: number; end: number; dtype: DType }[] = [];
   for (const [name, info] of Object.entries(header as Record<string, unknown>)) {
     if (name === METADATA_KEY) continue;
     const where = `${op}: tensor ${JSON.stringify(name)}`;
     if (!info || typeof info !== 'object') throw new SafetensorsError(`${where}: its entry must be an object with dtype, shape and data_offsets`);
     const { dtype, shape, data_offsets: offsets } = info as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof dtype !== 'string') throw new SafetensorsError(`${where}: dtype is missing`);
-    if (dtype !== 'F32') throw new SafetensorsError(`${where} has dtype ${dtype}; pixelgrad reads F32 only (convert it, e.g. tensor.float() in PyTorch, before saving)`);
+    const ours = (Object.keys(FORMAT) as DType[]).find((d) => FORMAT[d][0] === dtype);
+    if (!ours) throw new SafetensorsError(`${where} has dtype ${dtype}; pixelgrad reads F32, I32 and BOOL only (convert it, e.g. tensor.float() in PyTorch, before saving)`);
+    const width = FORMAT[ours][1];
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new SafetensorsError(`${where}: shape must be an array of non-negative integers, got ${JSON.stringify(shape)}`);
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0)) {
       throw new SafetensorsError(`${where}: data_offsets must be [begin, end], got ${JSON.stringify(offsets)}`);
     }
     const [begin, end] = offsets as [number, number];
-    const bytesNeeded = sizeOf(shape) * 4;
+    const bytesNeeded = sizeOf(shape) * width;
     if (end < begin || end - begin !== bytesNeeded) {
-      throw new SafetensorsError(`${where}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes, but F32 of shape ${fmt(shape)} needs ${bytesNeeded}`);
+      throw new SafetensorsError(`${where}: data_offsets [${begin}, ${end}] hold ${end - begin} bytes, but ${dtype} of shape ${fmt(shape)} needs ${bytesNeeded}`);
     }
     if (end > dataLength) throw new SafetensorsError(`${where}: data_offsets [${begin}, ${end}] run past the ${dataLength} bytes of data; the file is truncated`);
-    entries.push({ name, shape, begin, end });
+    entries.push({ name, shape, begin, end, dtype: ours });
   }
   // The format requires the data to be covered exactly: no holes, no overlaps.
   const ordered = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
@@ -146,9 +159,12 @@ export function loadSafetensors(bytes: Uint8Array | ArrayBuffer): Record<string,
 
   const out: Record<string, Tensor> = {};
   for (const e of entries) {
-    const values = new Float32Array((e.end - e.begin) / 4);
-    for (let j = 0; j < values.length; j++) values[j] = view.getFloat32(dataStart + e.begin + 4 * j, true);
-    out[e.name] = tensor(values, { shape: e.shape });
+    const at = dataStart + e.begin;
+    const n = sizeOf(e.shape);
+    const values = e.dtype === 'bool' ? bytes.slice(at, at + n) : e.dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);
+    if (values instanceof Int32Array) for (let j = 0; j < n; j++) values[j] = view.getInt32(at + 4 * j, true);
+    else if (values instanceof Float32Array) for (let j = 0; j < n; j++) values[j] = view.getFloat32(at + 4 * j, true);
+    out[e.name] = tensor(values, { shape: e.shape }, op);
   }
   return out;
 }

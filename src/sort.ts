@@ -50,9 +50,9 @@ export interface Sorted {
    */
   readonly values: Tensor;
   /**
-   * Where each sorted element was along the axis (float32 integers, no gradient).
+   * Where each sorted element was along the axis (int32, no gradient).
    * @example
-   * await pg.sort(pg.tensor([3, 1, 2])).indices.data(); // Float32Array [1, 2, 0]
+   * await pg.sort(pg.tensor([3, 1, 2])).indices.data(); // Int32Array [1, 2, 0]
    */
   readonly indices: Tensor;
 }
@@ -90,7 +90,7 @@ function lastAxisOrder(x: Tensor, descending: boolean): Tensor {
     return strictly.logicalOr(tied).sum(-1);
   });
   // Element i goes to position rank[i]: the index i lands there (each position receives exactly one).
-  return tidy(() => rank.mul(0).scatterAdd(-1, rank, arange(n).expand(x.shape)));
+  return tidy(() => rank.mul(0).scatterAdd(-1, rank, arange(0, n, 1, { dtype: 'int32' }).expand(x.shape)));
 }
 
 function sorted(fn: string, x0: unknown, options: SortOptions | undefined, k?: number): Sorted {
@@ -123,9 +123,9 @@ export function sort(x: Tensor, options?: SortOptions): Sorted {
 }
 
 /**
- * The indices that sort x along an axis (torch.argsort, stable): float32 integers, no gradient.
+ * The indices that sort x along an axis (torch.argsort, stable): int32, no gradient.
  * @example
- * await pg.argsort(pg.tensor([3, 1, 2]), { descending: true }).data(); // Float32Array [0, 2, 1]
+ * await pg.argsort(pg.tensor([3, 1, 2]), { descending: true }).data(); // Int32Array [0, 2, 1]
  */
 export function argsort(x: Tensor, options?: SortOptions): Tensor {
   const { values, indices } = sorted('argsort', x, options);
@@ -159,7 +159,7 @@ export interface TopkOptions {
  * @example
  * const { values, indices } = pg.topk(pg.tensor([1, 9, 4, 7]), 2);
  * await values.data();  // Float32Array [9, 7]
- * await indices.data(); // Float32Array [1, 3]
+ * await indices.data(); // Int32Array [1, 3]
  */
 export function topk(x: Tensor, k: number, options?: TopkOptions): Sorted {
   const o = checkOptions('topk', options);

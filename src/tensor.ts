@@ -17,6 +17,7 @@ import { cumsumOp } from './ops/cumsum.ts';
 import { scatterAddOp, takeAlongAxisOp } from './ops/gather.ts';
 import { checkShape, fmt, normalizeAxes, normalizeAxis, type Shape, sameShape, sizeOf } from './shape.ts';
 import { checkBool, checkOptions, repr } from './validate.ts';
+import { type ArrayFor, checkDtype, type DType, resultDtype, typedFor } from './dtype.ts';
 
 /**
  * The other operand of a binary op: a tensor (broadcast NumPy-style) or a number.
@@ -26,11 +27,12 @@ import { checkBool, checkOptions, repr } from './validate.ts';
  */
 export type Operand = Tensor | number;
 /**
- * A number or nested arrays of numbers: what toArray() returns and pg.tensor() accepts.
+ * A number or nested arrays of numbers (booleans for a bool tensor): what toArray() returns and
+ * pg.tensor() accepts.
  * @example
  * const a: pg.NestedArray = await pg.tensor([[1, 2]]).toArray(); // [[1, 2]]
  */
-export type NestedArray = number | NestedArray[];
+export type NestedArray = number | boolean | NestedArray[];
 
 /**
  * Options of backward().
@@ -63,7 +65,7 @@ export interface BackwardOptions {
 }
 
 /**
- * An n-dimensional float32 array on the active backend (a WebGPU buffer, or float64 on the CPU
+ * An n-dimensional array (float32 by default; see dtype) on the active backend (a WebGPU buffer, or float64 on the CPU
  * reference backend), with a link into the autograd graph. Make one with pg.tensor(), pg.zeros(),
  * pg.rand() and the like; every op returns a new tensor. Free it with dispose() or inside pg.tidy().
  * @example
@@ -105,9 +107,11 @@ export class Tensor {
   /** @internal */
   readonly _backend: Backend;
   private _requiresGrad: boolean;
+  /** @internal */
+  _dtype: DType;
 
   /** @internal Use pg.tensor(), pg.zeros() and the like. */
-  constructor(backend: Backend, storage: Storage, shape: Shape, requiresGrad: boolean, inScope = true) {
+  constructor(backend: Backend, storage: Storage, shape: Shape, requiresGrad: boolean, inScope = true, dtype: DType = 'float32') {
     if (!inspectHooked) hookInspect();
     this.id = engine.nextTensorId++;
     this._backend = backend;
@@ -115,6 +119,7 @@ export class Tensor {
     this.shape = Object.freeze([...shape]);
     this.size = sizeOf(shape);
     this._requiresGrad = requiresGrad;
+    this._dtype = dtype;
     engine.liveTensors++;
     if (inScope) engine.scopes.at(-1)?.tensors.add(this);
   }
@@ -126,6 +131,18 @@ export class Tensor {
    */
   get rank(): number {
     return this.shape.length;
+  }
+
+  /**
+   * The element type: 'float32' (the default), 'int32' or 'bool' (see DType). Storage is float
+   * either way; each op decides its result's dtype by PyTorch's promotion rules.
+   * @example
+   * pg.tensor([1, 2]).dtype;          // 'float32'
+   * pg.tensor([1, 2]).gt(1).dtype;    // 'bool'
+   * pg.tensor([1, 2]).argmax().dtype; // 'int32'
+   */
+  get dtype(): DType {
+    return this._dtype;
   }
 
   /**
@@ -142,6 +159,7 @@ export class Tensor {
   set requiresGrad(flag: boolean) {
     // Strict: the string 'false' is truthy and would turn recording on.
     if (typeof flag !== 'boolean') throw new InvalidArgumentError(`requiresGrad: must be set to true or false, got ${repr(flag)}`);
+    if (flag) checkGradDtype('requiresGrad', this._dtype);
     if (this._node && !this._node.leaf) {
       throw new GradientError('requiresGrad can only be changed on leaf tensors; use detach() to get a leaf from a computed tensor');
     }
@@ -253,13 +271,16 @@ export class Tensor {
   // ---------- reading ----------
 
   /**
-   * The values, flat, row-major.
+   * The values, flat, row-major: a Float32Array, an Int32Array for an int32 tensor, a Uint8Array
+   * of 0 and 1 for a bool tensor. The type parameter names the dtype you expect (as tfjs's), so
+   * code that reads float32 keeps its Float32Array type.
    * @example
-   * await pg.tensor([[1, 2], [3, 4]]).data(); // Float32Array [1, 2, 3, 4]
+   * await pg.tensor([[1, 2], [3, 4]]).data();         // Float32Array [1, 2, 3, 4]
+   * await pg.tensor([3, 1]).argmax().data<'int32'>(); // Int32Array [0]
    */
-  async data(): Promise<Float32Array> {
+  async data<D extends DType = 'float32'>(): Promise<ArrayFor<D>> {
     const s = this._live('data');
-    return this._backend.read(s, this.size);
+    return typedFor(this._dtype, await this._backend.read(s, this.size)) as ArrayFor<D>;
   }
 
   /**
@@ -287,14 +308,16 @@ export class Tensor {
   }
 
   /**
-   * The values as nested arrays in this tensor's shape (a number for rank 0).
+   * The values as nested arrays in this tensor's shape (a number for rank 0); true and false for a
+   * bool tensor, as PyTorch's tolist().
    * @example
    * await pg.tensor([[1, 2], [3, 4]]).toArray(); // [[1, 2], [3, 4]]
    */
   async toArray(): Promise<NestedArray> {
-    const flat = await this.data();
+    const flat = await this.data<DType>();
+    const bool = this._dtype === 'bool';
     const build = (dim: number, offset: number): NestedArray => {
-      if (dim === this.shape.length) return flat[offset]!;
+      if (dim === this.shape.length) return bool ? flat[offset] === 1 : flat[offset]!;
       const stride = sizeOf(this.shape.slice(dim + 1));
       return Array.from({ length: this.shape[dim]! }, (_, i) => build(dim + 1, offset + i * stride));
     };
@@ -302,13 +325,35 @@ export class Tensor {
   }
 
   /**
-   * The single value of a one-element tensor.
+   * The single value of a one-element tensor: a number, or a boolean for a bool tensor (the type
+   * parameter says which, as data()'s).
    * @example
-   * await pg.tensor([1, 2, 3]).sum().item(); // 6
+   * await pg.tensor([1, 2, 3]).sum().item();        // 6
+   * await pg.tensor([1, 2]).sum().gt(2).item<'bool'>(); // true
    */
-  async item(): Promise<number> {
+  async item<D extends DType = 'float32'>(): Promise<D extends 'bool' ? boolean : number> {
     if (this.size !== 1) throw new InvalidArgumentError(`item: needs a one-element tensor, got shape ${fmt(this.shape)}; use data() or toArray()`);
-    return (await this.data())[0]!;
+    const v = (await this.data<DType>())[0]!;
+    return (this._dtype === 'bool' ? v === 1 : v) as D extends 'bool' ? boolean : number;
+  }
+
+  /**
+   * This tensor's values as another dtype (PyTorch's .to(dtype)), an elementwise map fused with
+   * its neighbours: float32 to int32 truncates toward zero, NaN gives 0 and values beyond ±2^24
+   * clamp to ±2^24 (where int32 values stop being exact); anything to bool is `!= 0` (NaN is true);
+   * bool and int32 to float32 are exact and share the storage. Only float32 results carry a
+   * gradient (float32 to float32 is a recorded view).
+   * @example
+   * await pg.tensor([-1.5, 2.7, NaN]).to('int32').data<'int32'>(); // Int32Array [-1, 2, 0]
+   * await pg.tensor([0, 2, NaN]).to('bool').toArray();             // [false, true, true]
+   */
+  to(dtype: DType): Tensor {
+    const d = checkDtype('to', dtype);
+    if (d === 'bool') return this._dtype === 'bool' ? this.reshape(this.shape) : this.ne(0);
+    if (d === 'int32' && this._dtype === 'float32') return apply(unaryOps.toInt32!, [this], { params: [0] });
+    const t = this.reshape(this.shape);
+    t._dtype = d;
+    return t;
   }
 
   // ---------- lifetime ----------
@@ -528,78 +573,77 @@ export class Tensor {
     return apply(unaryOps.clamp!, [this], { params: [min, max] });
   }
 
-  // ---------- comparisons and logic: float32 masks of 1 and 0, outside the graph ----------
+  // ---------- comparisons and logic: bool masks, outside the graph ----------
 
   /**
-   * Elementwise a == b as a mask of 1 and 0 (float32), broadcasting; `other` may be a number. A
-   * mask carries no gradient (as PyTorch's bool results): it has requiresGrad false. NaN is equal
-   * to nothing.
+   * Elementwise a == b as a bool mask, broadcasting; `other` may be a number. A mask carries no
+   * gradient (as PyTorch's bool results): it has requiresGrad false. NaN is equal to nothing.
    * @example
-   * await pg.tensor([1, 2, NaN]).eq(2).data(); // Float32Array [0, 1, 0]
+   * await pg.tensor([1, 2, NaN]).eq(2).toArray(); // [false, true, false]
    */
   eq(other: Operand): Tensor {
     return mask('eq', this, other);
   }
   /**
-   * Elementwise a != b as a 1/0 mask, broadcasting; true wherever either side is NaN. No gradient.
+   * Elementwise a != b as a bool mask, broadcasting; true wherever either side is NaN. No gradient.
    * @example
-   * await pg.tensor([1, 2, NaN]).ne(2).data(); // Float32Array [1, 0, 1]
+   * await pg.tensor([1, 2, NaN]).ne(2).data<'bool'>(); // Uint8Array [1, 0, 1]
    */
   ne(other: Operand): Tensor {
     return mask('ne', this, other);
   }
   /**
-   * Elementwise a < b as a 1/0 mask, broadcasting; false wherever either side is NaN. No gradient.
+   * Elementwise a < b as a bool mask, broadcasting; false wherever either side is NaN. No gradient.
    * @example
-   * await pg.tensor([1, 2, 3]).lt(2).data(); // Float32Array [1, 0, 0]
+   * await pg.tensor([1, 2, 3]).lt(2).data<'bool'>(); // Uint8Array [1, 0, 0]
    */
   lt(other: Operand): Tensor {
     return mask('lt', this, other);
   }
   /**
-   * Elementwise a <= b as a 1/0 mask, broadcasting; false wherever either side is NaN. No gradient.
+   * Elementwise a <= b as a bool mask, broadcasting; false wherever either side is NaN. No gradient.
    * @example
-   * await pg.tensor([1, 2, 3]).le(2).data(); // Float32Array [1, 1, 0]
+   * await pg.tensor([1, 2, 3]).le(2).data<'bool'>(); // Uint8Array [1, 1, 0]
    */
   le(other: Operand): Tensor {
     return mask('le', this, other);
   }
   /**
-   * Elementwise a > b as a 1/0 mask, broadcasting; false wherever either side is NaN. No gradient.
+   * Elementwise a > b as a bool mask, broadcasting; false wherever either side is NaN. No gradient.
    * @example
-   * await pg.tensor([1, 2, 3]).gt(2).data(); // Float32Array [0, 0, 1]
+   * await pg.tensor([1, 2, 3]).gt(2).data<'bool'>(); // Uint8Array [0, 0, 1]
    */
   gt(other: Operand): Tensor {
     return mask('gt', this, other);
   }
   /**
-   * Elementwise a >= b as a 1/0 mask, broadcasting; false wherever either side is NaN. No gradient.
+   * Elementwise a >= b as a bool mask, broadcasting; false wherever either side is NaN. No gradient.
    * @example
-   * await pg.tensor([1, 2, 3]).ge(2).data(); // Float32Array [0, 1, 1]
+   * await pg.tensor([1, 2, 3]).ge(2).data<'bool'>(); // Uint8Array [0, 1, 1]
    */
   ge(other: Operand): Tensor {
     return mask('ge', this, other);
   }
   /**
-   * 1 where both are nonzero (NaN counts as nonzero), else 0, broadcasting. No gradient.
+   * True where both are nonzero (NaN counts as nonzero), as a bool mask, broadcasting. No gradient.
    * @example
-   * await pg.tensor([0, 1, 1]).logicalAnd(pg.tensor([1, 0, 2])).data(); // Float32Array [0, 0, 1]
+   * await pg.tensor([0, 1, 1]).logicalAnd(pg.tensor([1, 0, 2])).data<'bool'>(); // Uint8Array [0, 0, 1]
    */
   logicalAnd(other: Operand): Tensor {
     return mask('logicalAnd', this, other);
   }
   /**
-   * 1 where either is nonzero (NaN counts as nonzero), else 0, broadcasting. No gradient.
+   * True where either is nonzero (NaN counts as nonzero), as a bool mask, broadcasting. No gradient.
    * @example
-   * await pg.tensor([0, 1, 0]).logicalOr(pg.tensor([0, 0, 2])).data(); // Float32Array [0, 1, 1]
+   * await pg.tensor([0, 1, 0]).logicalOr(pg.tensor([0, 0, 2])).data<'bool'>(); // Uint8Array [0, 1, 1]
    */
   logicalOr(other: Operand): Tensor {
     return mask('logicalOr', this, other);
   }
   /**
-   * 1 where x is 0, else 0 (NaN counts as nonzero). No gradient.
+   * True where x is 0, as a bool mask (NaN counts as nonzero). No gradient.
    * @example
-   * await pg.tensor([0, 3, NaN]).logicalNot().data(); // Float32Array [1, 0, 0]
+   * await pg.tensor([0, 3, NaN]).logicalNot().data<'bool'>(); // Uint8Array [1, 0, 0]
    */
   logicalNot(): Tensor {
     return withoutGrad(() => apply(unaryOps.logicalNot!, [this], {}));
@@ -636,10 +680,11 @@ export class Tensor {
   }
   /**
    * Index of the first largest element along `axis` (of the flattened tensor when omitted), NaN
-   * counting as the largest, as torch.argmax. The indices are float32 holding exact integers (no
-   * integer dtype yet; an axis above 2^24 is a LimitError). No gradient: requiresGrad is false.
+   * counting as the largest, as torch.argmax. The indices are int32 (PyTorch: int64), exact
+   * integers: int32 values are float32 underneath, so an axis above 2^24 is a LimitError, and int32
+   * arithmetic whose results pass ±2^24 is not exact. No gradient: requiresGrad is false.
    * @example
-   * await pg.tensor([[1, 5, 5], [7, 0, 2]]).argmax(1).data(); // Float32Array [1, 0]
+   * await pg.tensor([[1, 5, 5], [7, 0, 2]]).argmax(1).data<'int32'>(); // Int32Array [1, 0]
    * await pg.tensor([[1, 5], [7, 0]]).argmax().item();         // 2 (flattened)
    */
   argmax(axis?: number | null, keepDims = false): Tensor {
@@ -647,7 +692,7 @@ export class Tensor {
   }
   /**
    * Index of the first smallest element along `axis` (of the flattened tensor when omitted), NaN
-   * counting as the smallest, as torch.argmin; float32 indices and no gradient, as argmax.
+   * counting as the smallest, as torch.argmin; int32 indices and no gradient, as argmax.
    * @example
    * await pg.tensor([3, 1, 1]).argmin().item(); // 1
    */
@@ -699,7 +744,7 @@ export class Tensor {
 
   /**
    * Elements picked along `axis` by `index` (NumPy's take_along_axis, PyTorch's gather): out[..., k,
-   * ...] = x[..., index[..., k, ...], ...]. `index` has x's rank and float32 integer values; its
+   * ...] = x[..., index[..., k, ...], ...]. `index` has x's rank and int32 (or float32 integer) values; its
    * other axes broadcast against x's. The gradient sums back into the picked positions. An index
    * out of [0, n) (or not an integer) throws on the CPU backend; the GPU clamps it into range
    * (rounding a fraction) rather than read out of bounds.
@@ -711,8 +756,8 @@ export class Tensor {
     return takeAlong(this, indexArg('takeAlongAxis', index), axis);
   }
   /**
-   * The slices of `axis` that a 1-D `index` names, in its order (torch.index_select); float32
-   * integer indices, range-checked as takeAlongAxis. Differentiable in this tensor.
+   * The slices of `axis` that a 1-D `index` names, in its order (torch.index_select); int32 (or
+   * float32 integer) indices, range-checked as takeAlongAxis. Differentiable in this tensor.
    * @example
    * await pg.tensor([[1, 2], [3, 4], [5, 6]]).indexSelect(0, pg.tensor([2, 0])).data(); // Float32Array [5, 6, 1, 2]
    */
@@ -728,7 +773,7 @@ export class Tensor {
    * This tensor plus `src` summed into the positions `index` names along `axis`
    * (torch.scatter_add): out[..., index[..., k, ...], ...] += src[..., k, ...]. `index` and `src`
    * have one shape, equal to this tensor's on every other axis. Differentiable in this tensor (the
-   * identity) and in src (a takeAlongAxis). Float32 integer indices, range-checked as
+   * identity) and in src (a takeAlongAxis). Int32 (or float32 integer) indices, range-checked as
    * takeAlongAxis. On the GPU, an index `axis` of up to 16 is looped over per output element
    * (deterministic sums); a longer one adds each src element with a compare-exchange loop (WGSL
    * has no float atomics), so the order of the sums, and their last bits, may vary by run.
@@ -737,6 +782,7 @@ export class Tensor {
    */
   scatterAdd(axis: number, index: Tensor, src: Tensor): Tensor {
     if (!(src instanceof Tensor)) throw new InvalidArgumentError(`scatterAdd: src must be a Tensor, got ${repr(src)}`);
+    if (src.dtype !== this.dtype) throw new InvalidArgumentError(`scatterAdd: src is ${src.dtype} but the tensor is ${this.dtype}; they must match (as PyTorch): convert one with .to()`);
     return apply(scatterAddOp, [this, indexArg('scatterAdd', index), src], { axis: normalizeAxis('scatterAdd', axis, this.rank) });
   }
 
@@ -841,13 +887,19 @@ export function apply<A>(op: OpDef<A>, inputs: readonly Tensor[], attrs: A): Ten
   const be = inputs[0]?._backend ?? engine.backend!;
   const shapes = inputs.map((t) => t.shape);
   const outShape = op.shape(shapes, attrs);
+  const dtype = resultDtype(op.name, inputs.map((t) => t._dtype), attrs);
   const needs = inputs.map((t) => engine.gradEnabled && t.requiresGrad);
-  const track = needs.some(Boolean);
+  // Gradients flow through float32 only: an int32 or bool result is a constant to the graph.
+  const track = dtype === 'float32' && needs.some(Boolean);
   let grads: (Storage | null)[] | null = null;
   let out: Storage;
   if (op.gradsInForward && track) [out, grads] = be.forwardWithGrads(op, storages, shapes, attrs, outShape, needs);
   else out = be.forward(op, storages, shapes, attrs, outShape);
-  const t = new Tensor(be, out, outShape, track);
+  const t = new Tensor(be, out, outShape, track, true, dtype);
+  // Sums of bools (bool + bool, a bool matmul) are logical or: back to 0 and 1. An int32 pow is
+  // rounded: its float result may miss the whole number by an ulp.
+  if (dtype === 'bool' && (op.name === 'add' || op.name === 'matmul')) return settle(t, dtype);
+  if (dtype === 'int32' && op.name.startsWith('pow')) return settle(t, dtype);
   if (track) {
     const saves = op.saves(needs, attrs);
     // A fused loss keeps the gradients its forward pass wrote, in place of inputs.
@@ -856,6 +908,20 @@ export function apply<A>(op: OpDef<A>, inputs: readonly Tensor[], attrs: A): Ten
     t._node = new Node(be, op as OpDef<unknown>, attrs, shapes, outShape, parents, saved, saves.output ? retain(out) : null);
   }
   return t;
+}
+
+/** Brings an op's float result back to its dtype's values (t is used up). */
+function settle(t: Tensor, dtype: DType): Tensor {
+  try {
+    return dtype === 'bool' ? apply(binaryScalarOps.ne!, [t], { scalar: 0 }) : apply(unaryOps.toInt32!, [t], { params: [1] });
+  } finally {
+    t.dispose();
+  }
+}
+
+/** requiresGrad on an int32 or bool tensor: a GradientError, as PyTorch's (only floats have gradients). */
+export function checkGradDtype(op: string, dtype: DType): void {
+  if (dtype !== 'float32') throw new GradientError(`${op}: only float32 tensors can require gradients, got a ${dtype} tensor; convert it with .to('float32') first`);
 }
 
 let inspectHooked = false;
@@ -901,6 +967,8 @@ function temps<T>(made: Tensor[], fn: (made: Tensor[]) => T): T {
 
 function indexArg(op: string, index: unknown): Tensor {
   if (!(index instanceof Tensor)) throw new InvalidArgumentError(`${op}: index must be a Tensor of integer values, got ${repr(index)}`);
+  // As PyTorch, a mask is not an index (int32 and integer-valued float32 are).
+  if (index.dtype === 'bool') throw new InvalidArgumentError(`${op}: index must be int32 or float32 integer values, got a bool tensor; convert it with .to('int32')`);
   return index;
 }
 

@@ -42,7 +42,8 @@ export interface VjpArgs {
  */
 export type VjpRule = (a: VjpArgs) => (Tensor | null)[];
 
-const sign = (x: Tensor) => x.gt(0).sub(x.lt(0));
+// int32 first: two bool masks do not subtract (as PyTorch).
+const sign = (x: Tensor) => x.gt(0).to('int32').sub(x.lt(0));
 /** g where the mask holds, else exactly 0 (not g·0, which is NaN for an infinite g). */
 const keep = (mask: Tensor, g: Tensor) => where(mask, g, 0);
 /** maximum's share of the gradient for x against `other`: 1 above, 0.5 at a tie, 0 below, 1 with a NaN. */
@@ -62,6 +63,7 @@ const unary: Record<string, VjpRule | string> = {
   tanh: ({ g, y }) => [g.mul(y!.square().neg().add(1))],
   clamp: ({ g, x, attrs }) => [keep(x[0]!.ge(attrs.params[0]).logicalAnd(x[0]!.le(attrs.params[1])), g)],
   logicalNot: () => [null],
+  toInt32: () => [null],
 };
 
 /** A binary op's rule on a tensor `a` and a tensor or number `b` (the `_scalar` variants share it). */

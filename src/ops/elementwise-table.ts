@@ -36,6 +36,10 @@ function maskEntry(name: string, wgsl: string, f: (a: number, b: number) => bool
   return { name, wgsl, gradA: '0.0', gradB: '0.0', usesA: 'none', usesB: 'none', f: (a, b) => +f(a, b), da: () => 0, db: () => 0 };
 }
 
+const roundEven = (x: number) => {
+  const r = Math.round(x);
+  return r - x === 0.5 && r % 2 !== 0 ? r - 1 : r;
+};
 const sigmoid = (x: number) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
 
 export const UNARY: readonly UnaryEntry[] = [
@@ -67,6 +71,17 @@ export const UNARY: readonly UnaryEntry[] = [
   // 1 where x is 0, else 0 (NaN is nonzero, so true, as PyTorch's bool(NaN)). A mask carries no
   // gradient (PyTorch's bool outputs do not require grad); the rule says 0 for the registry tests.
   { name: 'logicalNot', wgsl: `select(0.0, 1.0, ${isZero('x')})`, grad: '0.0', uses: 'none', f: (x) => +(x === 0), df: () => 0 },
+  // The int32 conversion (t.to('int32'), shaders/elementwise.wgsl's to_int32): toward zero, or to
+  // the nearest (ties to even, as WGSL's round) when param 0 is 1 (an int32 pow, whose float result
+  // may miss the whole number by an ulp); NaN gives 0, clamped to ±2^24 (int32's exact range).
+  {
+    name: 'toInt32',
+    wgsl: 'to_int32(x, param(0u) > 0.0)',
+    grad: '0.0',
+    uses: 'none',
+    f: (x, p) => (Number.isNaN(x) ? 0 : Math.min(Math.max(p[0]! > 0 ? roundEven(x) : Math.trunc(x), -(2 ** 24)), 2 ** 24) + 0),
+    df: () => 0,
+  },
 ];
 
 export interface BinaryEntry {

@@ -69,6 +69,7 @@ function defineUnary(e: UnaryEntry): OpDef<UnaryAttrs> {
     },
     ...(e.domain ? { domain: () => e.domain! } : {}),
     ...(e.name === 'clamp' ? { testAttrs: [{ params: [-0.5, 0.6] }] } : {}),
+    ...(e.name === 'toInt32' ? { testAttrs: [{ params: [0] }, { params: [1] }] } : {}),
   });
 }
 

@@ -48,9 +48,9 @@ export function logicSuite(kind: BackendKind): void {
     const m = col.gt(row);
     expect(m.shape).toEqual([3, 2]);
     expect(await m.toArray()).toEqual([
-      [0, 0],
-      [1, 0],
-      [1, 1],
+      [false, false],
+      [true, false],
+      [true, true],
     ]);
     expect(await values(row.le(col))).toEqual([1, 0, 1, 1, 1, 1]);
     expectError(() => pg.zeros([2, 3]).lt(pg.zeros([4])), pg.ShapeError, 'lt', '[2, 3]', '[4]');

@@ -68,7 +68,7 @@ export function safetensorsSuite(kind: BackendKind): void {
   });
 
   test('other dtypes and malformed bytes are SafetensorsErrors that say what is wrong', async () => {
-    expect(() => pg.loadSafetensors(bytesOf(f16Url))).toThrow(/loadSafetensors: tensor "half" has dtype F16; pixelgrad reads F32 only/);
+    expect(() => pg.loadSafetensors(bytesOf(f16Url))).toThrow(/loadSafetensors: tensor "half" has dtype F16; pixelgrad reads F32, I32 and BOOL only/);
     expect(() => pg.loadSafetensors(new Uint8Array(4))).toThrow(pg.SafetensorsError);
     const good = await pg.saveSafetensors({ x: pg.tensor([1, 2]) });
     expect(() => pg.loadSafetensors(good.subarray(0, good.length - 1))).toThrow(/run past the 7 bytes of data; the file is truncated/);
