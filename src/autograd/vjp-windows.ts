@@ -6,7 +6,6 @@
  * Only gradients of gradients take this path; it is slower than the kernels, not different.
  */
 import { full } from '../creation.ts';
-import { catOp, stack } from '../ops/concat.ts';
 import { where } from '../logic.ts';
 import type { Conv2dAttrs } from '../ops/conv2d.ts';
 import type { Pool2dAttrs } from '../ops/max-pool2d.ts';
@@ -45,27 +44,37 @@ function taps(x: Tensor, { kernel: [KH, KW], stride: [SH, SW], dilation: [DH, DW
 function convByTaps(x: Tensor, w: Tensor, a: Conv2dAttrs): Tensor {
   const [KH, KW, CG, COUT] = w.shape as [number, number, number, number];
   const OG = COUT / a.groups;
-  const ts = taps(x, { ...a, kernel: [KH, KW] });
   let y: Tensor | null = null;
-  ts.forEach((t, i) => {
+  taps(x, { ...a, kernel: [KH, KW] }).forEach((t, i) => {
     const [kh, kw] = [Math.floor(i / KW), i % KW];
-    const parts = Array.from({ length: a.groups }, (_, gi) => {
+    for (let gi = 0; gi < a.groups; gi++) {
       const tg = a.groups === 1 ? t : t.slice([0, 0, 0, gi * CG], [...t.shape.slice(0, 3), (gi + 1) * CG]);
-      return tg.matmul(w.slice([kh, kw, 0, gi * OG], [kh + 1, kw + 1, CG, (gi + 1) * OG]).reshape([CG, OG]));
-    });
-    const term = parts.length === 1 ? parts[0]! : apply(catOp, parts, { axis: 3 });
-    y = y ? y.add(term) : term;
+      let term = tg.matmul(w.slice([kh, kw, 0, gi * OG], [kh + 1, kw + 1, CG, (gi + 1) * OG]).reshape([CG, OG]));
+      // The group's outputs placed among all COUT channels (zeros elsewhere): summed, the groups join.
+      if (a.groups > 1) term = apply(padOp, [term], { before: [0, 0, 0, gi * OG], after: [0, 0, 0, COUT - (gi + 1) * OG] });
+      y = y ? y.add(term) : term;
+    }
   });
   return y!;
 }
 
-/** maxPool2d as the first largest tap (argmax over the stacked taps, padding never chosen), picked by takeAlongAxis. */
+/**
+ * maxPool2d as the first largest tap of each window (padding never chosen): a running comparison
+ * over the taps keeps the winner's number, and the output is the sum of each tap where it won.
+ */
 function poolByTaps(x: Tensor, a: Pool2dAttrs): Tensor {
   const win = { ...a, dilation: [1, 1] as const };
-  const values = stack(taps(x, win), 4);
-  const inside = stack(taps(full(x.shape, 1), win), 4);
-  const index = where(inside, values, Number.NEGATIVE_INFINITY).argmax(4, true);
-  return values.takeAlongAxis(index, 4).reshape(values.shape.slice(0, 4));
+  const values = taps(x, win);
+  const inside = taps(full(x.shape, 1), win);
+  let best = where(inside[0]!, values[0]!, Number.NEGATIVE_INFINITY);
+  let winner = full(best.shape, 0);
+  for (let t = 1; t < values.length; t++) {
+    const v = where(inside[t]!, values[t]!, Number.NEGATIVE_INFINITY);
+    const better = v.gt(best);
+    best = where(better, v, best);
+    winner = where(better, t, winner);
+  }
+  return values.map((v, t) => where(winner.eq(t), v, 0)).reduce((s, term) => s.add(term));
 }
 
 /**
