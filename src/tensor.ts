@@ -341,7 +341,7 @@ export class Tensor {
    * This tensor's values as another dtype (PyTorch's .to(dtype)), an elementwise map fused with
    * its neighbours: float32 to int32 truncates toward zero, NaN gives 0 and values beyond ±2^24
    * clamp to ±2^24 (where int32 values stop being exact); anything to bool is `!= 0` (NaN is true);
-   * bool and int32 to float32 are exact and share the storage. Only float32 results carry a
+   * bool and int32 to float32 are exact (bool shares the storage). Only float32 results carry a
    * gradient (float32 to float32 is a recorded view).
    * @example
    * await pg.tensor([-1.5, 2.7, NaN]).to('int32').data<'int32'>(); // Int32Array [-1, 2, 0]
@@ -351,7 +351,8 @@ export class Tensor {
     const d = checkDtype('to', dtype);
     if (d === 'bool') return this._dtype === 'bool' ? this.reshape(this.shape) : this.ne(0);
     if (d === 'int32' && this._dtype === 'float32') return apply(unaryOps.toInt32!, [this], { params: [0] });
-    const t = this.reshape(this.shape);
+    // An int32 zero may be stored as -0 (neg, mul): + 0 makes it +0, as an integer converts.
+    const t = this._dtype === 'int32' && d === 'float32' ? this.add(0) : this.reshape(this.shape);
     t._dtype = d;
     return t;
   }

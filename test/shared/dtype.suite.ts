@@ -82,7 +82,11 @@ export function dtypeSuite(kind: BackendKind): void {
     // Fused with its neighbours on the GPU: a chain through to() gives the same values.
     expect(Array.from(await pg.tensor([1.7, -2.2]).mul(2).to('int32').add(1).data<'int32'>())).toEqual([4, -3]);
     expectError(() => x.to('float16' as pg.DType), pg.InvalidArgumentError, 'to', 'float16');
-    pg.dispose([x, i, b, back]);
+    // An int32 zero from neg or a product converts to +0, as an integer does (1 / it is +inf).
+    const zeros = pg.tensor([0, 3], { dtype: 'int32' }).neg().mul(pg.tensor([1, 0], { dtype: 'int32' }));
+    const recip = pg.tensor([1, 1]).div(zeros.to('float32'));
+    expect(Array.from(await recip.data())).toEqual([inf, inf]);
+    pg.dispose([x, i, b, back, zeros, recip]);
   });
 
   test('to(float32) of a float32 tensor keeps the gradient; to(int32) records nothing', async () => {
