@@ -216,7 +216,13 @@ export function dtypeSuite(kind: BackendKind): void {
     const f = pg.tensor([1.5, 2]);
     expect([f.sum().dtype, f.mean().dtype, f.argmax().dtype, f.logicalNot().dtype]).toEqual(['float32', 'float32', 'int32', 'bool']);
     expect(await pg.tensor([2, 0]).logicalNot().toArray()).toEqual([false, true]);
-    pg.dispose([i, b, f]);
+    // Max pooling picks values, so it keeps the dtype (as PyTorch); a convolution's sums are float32.
+    const img = pg.tensor([5, -3, 7, 2], { shape: [2, 2, 1], dtype: 'int32' });
+    const pooled = pg.maxPool2d(img, 2);
+    expect([pooled.dtype, ...(await pooled.data<'int32'>())]).toEqual(['int32', 7]);
+    const conv = pg.conv2d(img, pg.ones([1, 1, 1, 1]));
+    expect(conv.dtype).toBe('float32');
+    pg.dispose([i, b, f, img, pooled, conv]);
   });
 
   test('int32 index tensors for takeAlongAxis, indexSelect and scatterAdd; x keeps its dtype', async () => {
