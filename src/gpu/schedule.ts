@@ -10,8 +10,10 @@
  *    reads it computes it inline instead.
  * 2. Every other node is recomputed where it is read (inlined), except a reduction that is read
  *    more than once, or read through a broadcasting view (each of its values would be recomputed
- *    per reader: softmax's row max, a max's tie count): those are stored in scratch memory.
- *    Elementwise work is cheaper to recompute than to store and load back.
+ *    per reader: softmax's row max, a max's tie count), and a map that a broadcasting view spreads
+ *    over at least 64 times its own elements (a palette's sigmoid read at every pixel): those are
+ *    stored in scratch memory. Other elementwise work is cheaper to recompute than to store and
+ *    load back.
  * 3. Stored nodes with no inlined reduction and the same element count share one elementwise
  *    kernel (four elements per thread), as long as its bindings and parameters fit the device;
  *    a member read by another member at the same element costs nothing (it is in a register),
@@ -80,6 +82,8 @@ export interface ScheduleHost {
   readonly isSoftware: boolean;
 }
 
+/** A map read through a broadcast this many times per element or more is stored (rule 2). */
+const SPREAD_STORE = 64;
 /** Threads worth launching for a reduction with few outputs (below this, rule 4 splits it). */
 const TARGET_THREADS = 16384;
 const MAX_PARTIALS = 1024;
@@ -151,15 +155,21 @@ export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[]
   // Rule 2: parents before children (ids descend), counting readers and broadcast reads.
   const nodes = reachable([...stored.keys()]);
   const uses = new Map<Expr, number>();
-  const spread = new Set<Expr>();
+  /** Nodes read through a broadcasting view: the most elements a reader spreads each one over. */
+  const spread = new Map<Expr, number>();
   for (const e of nodes) {
     // What the walk computes inline counts only the readers outside it.
     if (walk?.inline.has(e) || walkRows.has(e) || walk?.reduces.has(e as ReduceExpr)) continue;
-    if (!stored.has(e) && e.op === 'reduce' && ((uses.get(e) ?? 0) > 1 || spread.has(e))) stored.set(e, host.scratch(e.size));
-    const spreads = (!stored.has(e) && spread.has(e)) || (e.op === 'view' && broadcasts(e));
+    const fan = spread.get(e) ?? 0;
+    if (!stored.has(e) && e.op === 'reduce' && ((uses.get(e) ?? 0) > 1 || fan > 0)) stored.set(e, host.scratch(e.size));
+    // A small map of real operands spread over many elements (a palette's sigmoid read at every
+    // pixel) is computed once and loaded, not once per element that reads it.
+    if (!stored.has(e) && e.op === 'map' && e.inputs.length > 0 && fan >= SPREAD_STORE * e.size) stored.set(e, host.scratch(e.size));
+    const spreads = !stored.has(e) && (fan > 0 || (e.op === 'view' && broadcasts(e)));
+    const reach = e.op === 'view' && broadcasts(e) ? Math.max(fan, e.size) : fan;
     for (const c of new Set(children(e))) {
       uses.set(c, (uses.get(c) ?? 0) + 1);
-      if (spreads) spread.add(c);
+      if (spreads) spread.set(c, Math.max(spread.get(c) ?? 0, reach));
     }
   }
 

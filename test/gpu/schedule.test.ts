@@ -49,6 +49,14 @@ const programs: Program[] = [
     run: ({ a, b }) => [a!.matmul(b!).sub(0.5)],
   },
   {
+    // Rule 2: the sigmoid of an 18-element palette, read at each of 2048 pixels, is computed once
+    // (its own small kernel) rather than 2048 times inside the mix.
+    name: 'a small map spread over many elements by a broadcast is stored once',
+    kernels: 2,
+    inputs: { w: { shape: [2048, 6] }, q: { shape: [6, 3] } },
+    run: ({ w, q }) => [w!.unsqueeze(-1).mul(q!.sigmoid()).sum(1)],
+  },
+  {
     name: 'softmax over short rows (row max and row sum stored once, in one small kernel)',
     kernels: 2,
     inputs: { x: { shape: [500, 8] } },
