@@ -9,7 +9,7 @@
 import { children, type Expr, type MapTemplate, type PadExpr, type ReduceExpr, reduce as reduceExpr, sameDims } from '../ir/expr.ts';
 import type { GpuStorage, KernelRun } from './gpu-ops.ts';
 import type { KernelPlan, Store } from './schedule.ts';
-import { add, alias, delinearize, type Idx, linearOf, lit, mul, num, resetForms, viewIndex } from './coords.ts';
+import { add, alias, delinearize, type Idx, linearOf, lit, mul, num, resetForms, sub, viewIndex } from './coords.ts';
 import { MAX_PARAMS, workgroupFor } from './quirks.ts';
 import { kernelCache, section, walkBounds, walkSizing, wgslModule } from './wgsl.ts';
 import compensated from '../../shaders/compensated.wgsl?raw';
@@ -273,7 +273,7 @@ class Body {
       }
       if (b > 0) inside.push(`${ci} >= ${b}u`);
       if (b + xs[d]! < e.shape[d]!) inside.push(`${ci} < ${b + xs[d]!}u`);
-      return b > 0 ? `(${ci} - ${b}u)` : ci;
+      return sub(ci, b);
     });
     if (inside.includes('false') || e.x.size === 0) return OPAQUE_ZERO;
     const v = this.eval(e.x, this.named({ c }, scope), scope);
