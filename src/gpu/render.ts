@@ -153,6 +153,18 @@ class Body {
       this.hoisted.set(name, `let ${name}q = ${name}[q];`);
       return `${name}q.${'xyzw'[lane]}`;
     }
+    // A constant step from the lane's element (a neighbour, x[1:] against x[:-1]): a component
+    // of the vec4 that holds it, loaded once for all four lanes (tv's gradient read X at e ± 3
+    // and e ± 1536 with 16 scalar loads per vec4). Outside the buffer (the edges, which a pad
+    // masks) the load is clamped like the scalar one.
+    const shifted = out < 0 ? /^\((e[0-3]) ([+-]) (\d+)u\)$/.exec(lin) : null;
+    if (shifted) {
+      const at = LANES.indexOf(shifted[1]!) + (shifted[2] === '+' ? 1 : -1) * Number(shifted[3]);
+      const d = Math.floor(at / 4);
+      const v = d === 0 ? `${name}q` : `${name}q${d < 0 ? 'm' : 'p'}${Math.abs(d)}`;
+      this.hoisted.set(d === 0 ? name : v, d === 0 ? `let ${v} = ${name}[q];` : `let ${v} = ${name}[q ${d < 0 ? '-' : '+'} ${Math.abs(d)}u];`);
+      return `${v}.${'xyzw'[at - 4 * d]}`;
+    }
     if (out < 0 && this.scalarAliases) {
       // A scalar view of the same buffer: a vec4 component picked by a run-time index is slow (on
       // SwiftShader it goes through memory), a scalar load is one load.
@@ -230,7 +242,8 @@ class Body {
         }
         this.key.push(`M${e.t.id}.${e.j}@${pb}`);
         const code = `${this.func(e.t, e.j)}(${[`${pb}u`, ...args].join(', ')})`;
-        return this.emit(key, code, this.placeOf([...idx.c, ...args].join(' ')));
+        // A map's value depends on its arguments alone: where they are all outside a loop, so is it.
+        return this.emit(key, code, this.placeOf(args.join(' ')));
       }
       case 'view': {
         this.key.push(`V${e.shape}:${e.strides}:${e.base}`);
