@@ -45,6 +45,13 @@ const kahanStep = (acc: string, comp: string, v: string) => [
 ];
 /** Reductions at least this long sum with compensation (a few more adds per element, no more loads). */
 const KAHAN_MIN = 64;
+/**
+ * Elements (a walk's rows) a compensated sum adds plainly before adding the block's sum to its
+ * compensated total: a compensated step per row cost a third of a layers step (4 gradient outputs
+ * and the loss, 64 rows a thread; 20 against 14 ms without compensation, same page, alternating;
+ * 15 in blocks of 16), and 16 plain adds lose at most 15 roundings of the block's magnitude.
+ */
+const SUM_BLOCK = 16;
 /** Reductions at most this long are unrolled. */
 const UNROLL = 16;
 /** max that propagates NaN, as PyTorch's does (WGSL's max may return either operand). */
@@ -315,18 +322,30 @@ class Body {
       const body: Scope = { parent: place, depth: place.depth + 1, lines: [], cache: new Map() };
       this.define(r, body);
       const v = this.eval(e.x, at(this.named(delinearize(r, rShape), body)), body);
+      const w = walked ? this.walk!.bounds : { setup: '', start: '0u', end: `${Rn}u`, step: '1u' };
+      if (w.setup) place.lines.push(w.setup);
       if (e.fn === 'sum' && (walked || Rn >= KAHAN_MIN)) {
-        // Compensated (Kahan) summation: 2^24 values of 0.1 come within 1e-6 of the exact sum.
+        // Compensated (Kahan) summation of blocks of SUM_BLOCK plain sums: 2^24 values of 0.1
+        // come within 1e-6 of the exact sum.
         const comp = this.fresh('k');
         place.lines.push(`var ${comp}: f32 = 0.0;`);
         this.helpers.add(KAHAN_HELPERS);
-        body.lines.push(...kahanStep(acc, comp, v));
+        body.lines.push(`${acc}b = ${acc}b + ${v};`);
+        const span = mul(w.step, SUM_BLOCK);
+        place.lines.push(
+          `for (var ${r}b = ${w.start}; ${r}b < ${w.end}; ${r}b = ${r}b + ${span}) {`,
+          `  var ${acc}b: f32 = 0.0;`,
+          `  let ${r}e = min(${r}b + ${span}, ${w.end});`,
+          `  for (var ${r} = ${r}b; ${r} < ${r}e; ${r} = ${r} + ${w.step}) {`,
+          ...body.lines.map((l) => `    ${l}`),
+          '  }',
+          ...kahanStep(acc, comp, `${acc}b`).map((l) => `  ${l}`),
+          '}',
+        );
       } else {
         body.lines.push(`${acc} = ${combine(e.fn, acc, v)};`);
+        place.lines.push(`for (var ${r} = ${w.start}; ${r} < ${w.end}; ${r} = ${r} + ${w.step}) {`, ...body.lines.map((l) => `  ${l}`), '}');
       }
-      const w = walked ? this.walk!.bounds : { setup: '', start: '0u', end: `${Rn}u`, step: '1u' };
-      if (w.setup) place.lines.push(w.setup);
-      place.lines.push(`for (var ${r} = ${w.start}; ${r} < ${w.end}; ${r} = ${r} + ${w.step}) {`, ...body.lines.map((l) => `  ${l}`), '}');
     }
     place.cache.set(key, acc);
     return acc;
@@ -547,14 +566,6 @@ ${indent(b.root.lines, '  ')}
 }
 
 /**
- * Rows a walk's thread sums plainly before adding the block's sum to its compensated total: a
- * compensated step per row cost a third of a layers step (4 gradient outputs and the loss, 64
- * rows a thread; 20 against 14 ms without compensation, same page, alternating; 15 in blocks of
- * 16), and 16 plain adds lose at most 15 roundings of the block's magnitude.
- */
-const WALK_BLOCK = 16;
-
-/**
  * A walk (src/gpu/walks.ts): thread t walks its rows o; per row it computes every row store's
  * elements and every reduction's contribution (unrolled, so a row's shared values are computed
  * once), then writes the row: all of a row's reads come before its writes, which is what lets an
@@ -610,11 +621,11 @@ function walk(plan: Extract<KernelPlan, { kind: 'walk' }>, isSoftware: boolean):
     }
   });
   const rowLoop = (start: string, end: string) => [`for (var o = ${start}; o < ${end}; o = o + ${bounds.step}) {`, ...[...body.lines, ...writes].map((l) => `  ${l}`), '}'];
-  // A thread's rows in blocks of WALK_BLOCK, each summed plainly, the blocks' sums compensated.
+  // A thread's rows in blocks of SUM_BLOCK, each summed plainly, the blocks' sums compensated.
   const loop = blockInit.length
     ? [
-        `for (var ob = ${bounds.start}; ob < ${bounds.end}; ob = ob + ${mul(bounds.step, WALK_BLOCK)}) {`,
-        ...[...blockInit, `let oe = min(ob + ${mul(bounds.step, WALK_BLOCK)}, ${bounds.end});`, ...rowLoop('ob', 'oe'), ...blockEnd].map((l) => `  ${l}`),
+        `for (var ob = ${bounds.start}; ob < ${bounds.end}; ob = ob + ${mul(bounds.step, SUM_BLOCK)}) {`,
+        ...[...blockInit, `let oe = min(ob + ${mul(bounds.step, SUM_BLOCK)}, ${bounds.end});`, ...rowLoop('ob', 'oe'), ...blockEnd].map((l) => `  ${l}`),
         '}',
       ]
     : rowLoop(bounds.start, bounds.end);
