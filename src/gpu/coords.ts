@@ -30,16 +30,112 @@ interface Affine {
 }
 const forms = new Map<string, Affine>();
 
+/**
+ * Index expressions as sums Σ coef · atom + k (u32 arithmetic wraps, so any such sum may be
+ * reordered), where an atom is a name or a division: what lets two views that meet at one element
+ * (x[1:] − x[:-1] read back through its gradient's pad) give the same text for the same element.
+ */
+interface Sum {
+  readonly t: ReadonlyMap<string, number>;
+  readonly k: number;
+}
+const sums = new Map<string, Sum>();
+
+/** The coordinates delinearize made of a linear index: Σ c[k] · strides[k] = lin. */
+interface Split {
+  readonly lin: string;
+  readonly c: readonly string[];
+  readonly strides: readonly number[];
+}
+/** Each coordinate text, with the splits it is axis k of. */
+const splitsOf = new Map<string, { split: Split; k: number }[]>();
+
 /** Forgets the names of the previous kernel. */
 export function resetForms(): void {
   forms.clear();
+  sums.clear();
+  splitsOf.clear();
 }
 
 /** Records that `name` stands for `code`. */
 export function alias(name: string, code: string): void {
   const f = forms.get(code);
   if (f) forms.set(name, f);
+  const sm = sums.get(code);
+  if (sm) sums.set(name, sm);
+  else if (num(code) === null) {
+    // An atom: its sums are written in the text it names, so a split's coordinates match.
+    sums.set(name, { t: new Map([[code, 1]]), k: 0 });
+  }
+  const sp = splitsOf.get(code);
+  if (sp) splitsOf.set(name, sp);
 }
+
+function sumOf(s: string): Sum {
+  const x = num(s);
+  if (x !== null) return { t: new Map(), k: x };
+  return sums.get(s) ?? { t: new Map([[s, 1]]), k: 0 };
+}
+
+function combine(a: Sum, b: Sum, scale: number): Sum {
+  const t = new Map(a.t);
+  for (const [atom, c] of b.t) {
+    const v = (t.get(atom) ?? 0) + scale * c;
+    if (v === 0) t.delete(atom);
+    else t.set(atom, v);
+  }
+  return { t, k: a.k + scale * b.k };
+}
+
+/** Remembers what `code` sums to (returns it). */
+function noted(code: string, sm: Sum): string {
+  if (num(code) === null && !sums.has(code)) sums.set(code, sm);
+  return code;
+}
+
+/** `a` − k (a coordinate shifted back by a pad), known to stay ≥ 0 where it is used. */
+export function sub(a: string, k: number): string {
+  const x = num(a);
+  if (x !== null && x >= k) return lit(x - k);
+  if (k === 0) return a;
+  return noted(`(${a} - ${k}u)`, combine(sumOf(a), { t: new Map(), k: -k }, 1));
+}
+
+/**
+ * The shortest text for a linear index: every full set of coordinates of one split (with matching
+ * strides, times a common factor) folds back into its linear index, e.g. the coordinates
+ * (i / 1536, i / 3 % 512, i % 3) of element i read at [i / 1536, i / 3 % 512 − 1 + 1, i % 3]
+ * become i itself. `code` unchanged where nothing folds.
+ */
+function simplified(code: string): string {
+  let sm = sumOf(code);
+  let folded = false;
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const atom of sm.t.keys()) {
+      for (const { split, k } of splitsOf.get(atom) ?? []) {
+        const f = sm.t.get(atom)! / split.strides[k]!;
+        if (!Number.isInteger(f) || !split.c.every((c, j) => split.strides[j] === 0 || sm.t.get(c) === f * split.strides[j]!)) continue;
+        const rest: Sum = { t: new Map(split.c.flatMap((c, j) => (split.strides[j] ? [[c, split.strides[j]!] as const] : []))), k: 0 };
+        sm = combine(combine(sm, rest, -f), sumOf(split.lin), f);
+        folded = changed = true;
+        break;
+      }
+      if (changed) break;
+    }
+  }
+  if (!folded) return code;
+  const terms = [...sm.t].filter(([, c]) => c > 0);
+  const minus = [...sm.t].filter(([, c]) => c < 0);
+  let out = terms.length ? terms.map(([atom, c]) => mulText(atom, c)).reduce((a, b) => `(${a} + ${b})`) : '0u';
+  if (sm.k > 0) out = out === '0u' ? lit(sm.k) : `(${out} + ${sm.k}u)`;
+  for (const [atom, c] of minus) out = `(${out} - ${mulText(atom, -c)})`;
+  if (sm.k < 0) out = `(${out} - ${-sm.k}u)`;
+  return noted(out, sm);
+}
+
+// Atoms are written as their own text: a name bound to one may live in a scope that has closed.
+const mulText = (atom: string, c: number) => (c === 1 ? atom : `${atom} * ${c}u`);
 
 const formOf = (s: string): Affine => forms.get(s) ?? { x: s, a: 1, b: 0 };
 
@@ -50,6 +146,10 @@ function affine(x: string, a: number, b: number): string {
 }
 
 export function add(a: string, b: string): string {
+  return noted(addText(a, b), combine(sumOf(a), sumOf(b), 1));
+}
+
+function addText(a: string, b: string): string {
   const x = num(a);
   const y = num(b);
   if (x !== null && y !== null) return lit(x + y);
@@ -62,6 +162,10 @@ export function add(a: string, b: string): string {
 }
 
 export function mul(a: string, k: number): string {
+  return noted(mulLin(a, k), combine({ t: new Map(), k: 0 }, sumOf(a), k));
+}
+
+function mulLin(a: string, k: number): string {
   const x = num(a);
   if (x !== null) return lit(x * k);
   if (k === 0) return '0u';
@@ -97,14 +201,24 @@ function mod(a: string, k: number): string {
 export function delinearize(lin: string, shape: Shape): Idx {
   const st = stridesOf(shape);
   const first = shape.findIndex((d) => d !== 1);
-  return { c: shape.map((d, k) => (d === 1 ? '0u' : k === first ? div(lin, st[k]!) : mod(div(lin, st[k]!), d))), lin };
+  const c = shape.map((d, k) => (d === 1 ? '0u' : k === first ? div(lin, st[k]!) : mod(div(lin, st[k]!), d)));
+  // Remembered only where every coordinate is an expression of its own: a literal one (a row's
+  // unrolled element) folds through the affine forms above instead.
+  const own = c.filter((_, k) => shape[k] !== 1);
+  if (num(lin) === null && own.every((x) => num(x) === null && x !== lin) && new Set(own).size === own.length) {
+    const split: Split = { lin, c, strides: shape.map((d, k) => (d === 1 ? 0 : st[k]!)) };
+    c.forEach((x, k) => {
+      if (shape[k] !== 1) splitsOf.set(x, [...(splitsOf.get(x) ?? []), { split, k }]);
+    });
+  }
+  return { c, lin };
 }
 
 /** The row-major linear index of `idx` in `shape`. */
 export function linearOf(idx: Idx, shape: Shape): string {
   if (idx.lin !== undefined) return idx.lin;
   const st = stridesOf(shape);
-  return idx.c.reduce((acc, c, k) => (shape[k] === 1 ? acc : add(acc, mul(c, st[k]!))), '0u');
+  return simplified(idx.c.reduce((acc, c, k) => (shape[k] === 1 ? acc : add(acc, mul(c, st[k]!))), '0u'));
 }
 
 /**
