@@ -6,6 +6,8 @@
 import type { OpDef } from './ops/op.ts';
 import type { UpdateRule } from './optim/update-rule.ts';
 import type { Shape } from './shape.ts';
+import type { KernelList } from './gpu/capture.ts';
+import type { KernelTimer } from './gpu/kernel-timer.ts';
 
 /** A reference-counted block of device memory holding `length` float32 (or float64 on the CPU) values. */
 export interface Storage {
@@ -168,7 +170,7 @@ export interface Backend {
   /** @internal The GPUBuffer behind `s` once all work recorded so far is submitted (Tensor.gpuBuffer). */
   bufferOf?(fn: string, s: Storage): GPUBuffer;
   /** @internal Starts listing (and, with timestamp queries, timing) every dispatch (pg.profile). */
-  startProfile?(): void;
+  startProfile?(timer: typeof KernelTimer): void;
   /** @internal Submits, stops listing, and returns the kernels with their times once the GPU is done. */
   endProfile?(): Promise<ProfiledKernels>;
   /** @internal Recording kernels once and replaying them (pg.compile); null where every call runs eagerly. */
@@ -221,7 +223,7 @@ export interface CapturedWork {
 
 export interface Capturing {
   /** Records the work queued so far, then keeps every kernel recorded until endCapture(). */
-  startCapture(): void;
+  startCapture(list: typeof KernelList): void;
   /** Records what is still queued and returns the kept kernels, which hold everything they bind. */
   endCapture(): CapturedWork;
   /** Stops keeping kernels after a failed trace, giving back what they held. */

@@ -15,6 +15,7 @@ import type { DType } from './dtype.ts';
 import type { Backend, CapturedWork, Storage } from './backend.ts';
 import { activeBackend, engine, type TraceWatch, type UpdateHook } from './engine.ts';
 import { CompileError, InvalidArgumentError } from './errors.ts';
+import { KernelList } from './gpu/capture.ts';
 import { binaryScalarOps } from './ops/elementwise.ts';
 import { type NotPromise, noGrad, tidy } from './runtime.ts';
 import { fmt } from './shape.ts';
@@ -245,7 +246,7 @@ function trace<A extends Tensor[]>(be: Backend, fn: (...args: A) => unknown, arg
       held.push(s);
       cap.copyStorage(a._storage!, s);
     }
-    cap.startCapture();
+    cap.startCapture(KernelList);
     let rebuild: Rebuild;
     engine.trace = watch;
     try {

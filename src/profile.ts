@@ -1,6 +1,7 @@
 /** pg.profile(): which kernels a piece of work ran, and for how long each ran on the GPU. */
 import type { KernelTime } from './backend.ts';
 import { activeBackend } from './engine.ts';
+import { KernelTimer } from './gpu/kernel-timer.ts';
 import { checkFunction } from './validate.ts';
 
 /**
@@ -73,7 +74,7 @@ export async function profile<T>(fn: () => T | Promise<T>): Promise<Profile<Awai
     const result = await fn();
     return { result, timed: false, untimed: `the ${be.kind} backend runs no GPU kernels`, kernels: [], gpuMs: null, wallMs: performance.now() - started };
   }
-  be.startProfile();
+  be.startProfile(KernelTimer);
   let result: Awaited<T>;
   try {
     result = await fn();

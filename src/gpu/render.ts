@@ -11,6 +11,7 @@ import type { GpuStorage, KernelRun } from './gpu-ops.ts';
 import type { KernelPlan, Store } from './schedule.ts';
 import { add, alias, delinearize, type Idx, linearOf, lit, mul, num, resetForms, sub, viewIndex } from './coords.ts';
 import { MAX_PARAMS, workgroupFor } from './quirks.ts';
+import { vectorizeRows } from './row-vectors.ts';
 import { kernelCache, section, walkBounds, walkSizing, wgslModule } from './wgsl.ts';
 import compensated from '../../shaders/compensated.wgsl?raw';
 
@@ -199,6 +200,19 @@ class Body {
     return fn;
   }
 
+  private jointFunc(t: MapTemplate): string {
+    const fn = `f${t.id}_all`;
+    if (!this.funcs.has(fn)) {
+      const withBase = (e: string) => e.replace(/\bparam\(/g, 'param(pb + ');
+      const lets = t.lets.map(([name, e]) => `let ${name} = ${withBase(e)}; `).join('');
+      const args = ['pb: u32', ...t.loads.map((l) => `${l}: f32`)].join(', ');
+      const outs = [...t.stores.map(withBase), '0.0', '0.0', '0.0'].slice(0, 4);
+      this.funcs.set(fn, `fn ${fn}(${args}) -> vec4<f32> { ${lets}return vec4<f32>(${outs.join(', ')}); }`);
+      this.helpers.add(t.helpers);
+    }
+    return fn;
+  }
+
   /**
    * A value named in the scope where it can live, cached for the rest of that scope. Keyed by its
    * code as well: two nodes that compute the same thing (a source read twice through different
@@ -248,9 +262,14 @@ class Body {
           this.paramBase.set(e.params, pb);
         }
         this.key.push(`M${e.t.id}.${e.j}@${pb}`);
-        const code = `${this.func(e.t, e.j)}(${[`${pb}u`, ...args].join(', ')})`;
+        const call = (fn: string) => `${fn}(${[`${pb}u`, ...args].join(', ')})`;
         // A map's value depends on its arguments alone: where they are all outside a loop, so is it.
-        return this.emit(key, code, this.placeOf(args.join(' ')));
+        const place = this.placeOf(args.join(' '));
+        if (!jointOutputs(e.t)) return this.emit(key, call(this.func(e.t, e.j)), place);
+        // The outputs of one op share its lets (an optimizer's update of param and state): computed
+        // once as a vec4, which every output's node finds by its code.
+        const all = this.emit(`${key}#all`, call(this.jointFunc(e.t)), place);
+        return this.emit(key, `${all}.${'xyzw'[e.j]}`, place);
       }
       case 'view': {
         this.key.push(`V${e.shape}:${e.strides}:${e.base}`);
@@ -464,6 +483,9 @@ export function render(plan: KernelPlan, isSoftware: boolean, maxBindings: numbe
   }
 }
 
+/** Whether a map's outputs are computed together: they share lets, and fit one vec4. */
+const jointOutputs = (t: MapTemplate): boolean => t.lets.length > 0 && t.stores.length > 1 && t.stores.length <= 4;
+
 function kernelName(stores: readonly Store[], fallback: string): string {
   const names = new Set<string>();
   const seen = new Set<Expr>();
@@ -620,7 +642,12 @@ function walk(plan: Extract<KernelPlan, { kind: 'walk' }>, isSoftware: boolean):
       writes.push(`o${k}[${lin}] = ${b.eval(st.expr, { c, lin }, body)};`);
     }
   });
-  const rowLoop = (start: string, end: string) => [`for (var o = ${start}; o < ${end}; o = o + ${bounds.step}) {`, ...[...body.lines, ...writes].map((l) => `  ${l}`), '}'];
+  const rowBody = vectorizeRows(
+    [...body.lines, ...writes],
+    [...accs, ...b.root.lines, ...results],
+    [...b.inputs.map((_, k) => `i${k}`), ...plan.rows.map((_, k) => `o${k}`)],
+  );
+  const rowLoop = (start: string, end: string) => [`for (var o = ${start}; o < ${end}; o = o + ${bounds.step}) {`, ...rowBody.loop.map((l) => `  ${l}`), '}'];
   // A thread's rows in blocks of SUM_BLOCK, each summed plainly, the blocks' sums compensated.
   const loop = blockInit.length
     ? [
@@ -632,7 +659,7 @@ function walk(plan: Extract<KernelPlan, { kind: 'walk' }>, isSoftware: boolean):
   const key = `walk|${N}|${P}|${+chunked}|${b.key.join(',')}|${loop.join(';')}|${results.join(';')}`;
   const wgsl = cached(key, () =>
     wgslModule(
-      { inputs: b.inputs.map((_, k) => `i${k}`), outputs: outputs.map((_, k) => `o${k}`), threads: P, ...walkSizing(P, chunked && isSoftware) },
+      { inputs: b.inputs.map((_, k) => `i${k}`), outputs: outputs.map((_, k) => `o${k}`), types: Object.fromEntries(rowBody.vec4.map((x) => [x, 'vec4<f32>'])), threads: P, ...walkSizing(P, chunked && isSoftware) },
       `${b.preamble()}@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = linear_index(gid, nwg);

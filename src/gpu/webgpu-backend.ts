@@ -8,10 +8,10 @@ import { type UpdateRule, updateTemplate } from '../optim/update-rule.ts';
 import { fmt, type Shape, sizeOf } from '../shape.ts';
 import memoryWgsl from '../../shaders/memory.wgsl?raw';
 import { BufferPool, type PoolHooks, type PooledBuffer } from './buffer-pool.ts';
-import { KernelList } from './capture.ts';
+import type { KernelList } from './capture.ts';
 import type { GpuDeviceInfo } from './device.ts';
 import type { DeferredLoss, FusedUpdate, GpuOps, GpuStorage, KernelRun, MapRun } from './gpu-ops.ts';
-import { KernelTimer } from './kernel-timer.ts';
+import type { KernelTimer } from './kernel-timer.ts';
 import { fillTemplate, LazyQueue } from './lazy.ts';
 import { AllocationFailures } from './out-of-memory.ts';
 import { PipelineCache } from './pipeline-cache.ts';
@@ -335,12 +335,13 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     return s.buf.buffer;
   }
 
-  startProfile(): void {
+  /** The timer class comes from pg.profile(), so an app that never profiles does not bundle it. */
+  startProfile(timer: typeof KernelTimer): void {
     this.assertUsable('profile');
     if (this.recorder.timer) throw new InvalidArgumentError('profile: another pg.profile() is still running; await it before starting the next');
     // Work recorded before the profile is not the profiled function's.
     this.flush();
-    this.recorder.timer = new KernelTimer(this.device, this.timestamps);
+    this.recorder.timer = new timer(this.device, this.timestamps);
   }
 
   async endProfile(): Promise<ProfiledKernels> {
@@ -466,10 +467,11 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     this.capturing?.add(k, p, bg, x, y);
   }
 
-  startCapture(): void {
+  /** The list class comes from pg.compile(), so an app that never compiles does not bundle it. */
+  startCapture(list: typeof KernelList): void {
     this.assertUsable('compile');
     this.emitQueued();
-    this.capturing = new KernelList((s) => this.retain(s));
+    this.capturing = new list((s) => this.retain(s));
   }
 
   endCapture(): CapturedWork {

@@ -23,7 +23,9 @@ export function ruleCall(p: string, g: string, stateVars: readonly string[], pb:
 /**
  * The rule as an elementwise template over (g, p, ...state) with one output per updated array
  * (p, then each state): the queue assigns them in place (src/gpu/lazy.ts). The rule's function is
- * written for vec4 lanes and f32 alike, so its f32 copy (renamed per rule) serves here.
+ * written for vec4 lanes and f32 alike, so its f32 copy (renamed per rule) serves here. The rule
+ * runs once per element, into a vec4 let that the outputs pick from (the renderer computes a
+ * template's outputs together where they share lets): an output each would run it once per array.
  */
 export function updateTemplate(rule: UpdateRule): MapTemplate {
   return mapTemplate(`update:${rule.name}`, () => {
@@ -31,16 +33,17 @@ export function updateTemplate(rule: UpdateRule): MapTemplate {
     const scalar = rule.shader.replaceAll('vec4<f32>', 'f32').replaceAll('rule_update', fn);
     const state = rule.state.map((_, j) => `s${j}`);
     const outs = ['p', ...state];
-    const helper = (k: number) =>
-      `fn ${fn}_out${k}(g: f32, p0: f32, ${state.map((v) => `${v}0: f32, `).join('')}pb: u32) -> f32 {\n` +
+    if (outs.length > 4) throw new Error(`internal: update rule ${rule.name} updates ${outs.length} arrays, above 4`);
+    const helper =
+      `fn ${fn}_all(g: f32, p0: f32, ${state.map((v) => `${v}0: f32, `).join('')}pb: u32) -> vec4<f32> {\n` +
       `  var p = p0;\n${state.map((v) => `  var ${v} = ${v}0;\n`).join('')}` +
-      `  ${fn}(&p, g, ${state.map((v) => `&${v}, `).join('')}pb);\n  return ${outs[k]};\n}`;
+      `  ${fn}(&p, g, ${state.map((v) => `&${v}, `).join('')}pb);\n  return vec4<f32>(${[...outs, '0.0', '0.0', '0.0'].slice(0, 4).join(', ')});\n}`;
     return {
       name: rule.name,
       loads: ['g', 'p', ...state],
-      lets: [],
-      stores: outs.map((_, k) => `${fn}_out${k}(g, p, ${state.map((v) => `${v}, `).join('')}pb)`),
-      helpers: [scalar, ...outs.map((_, k) => helper(k))].join('\n'),
+      lets: [['r', `${fn}_all(g, p, ${state.map((v) => `${v}, `).join('')}pb)`]],
+      stores: outs.map((_, k) => `r.${'xyzw'[k]}`),
+      helpers: [scalar, helper].join('\n'),
     };
   });
 }
