@@ -188,26 +188,19 @@ class Body {
     return `${name}[(${lin}) >> 2u][(${lin}) & 3u]`;
   }
 
-  private func(t: MapTemplate, j: number): string {
+  /**
+   * The function computing output `j` of a map, or, for 'all', every output as one vec4 (outputs
+   * that share the template's lets compute them once).
+   */
+  private func(t: MapTemplate, j: number | 'all'): string {
     const fn = `f${t.id}_${j}`;
     if (!this.funcs.has(fn)) {
       const withBase = (e: string) => e.replace(/\bparam\(/g, 'param(pb + ');
       const lets = t.lets.map(([name, e]) => `let ${name} = ${withBase(e)}; `).join('');
       const args = ['pb: u32', ...t.loads.map((l) => `${l}: f32`)].join(', ');
-      this.funcs.set(fn, `fn ${fn}(${args}) -> f32 { ${lets}return ${withBase(t.stores[j]!)}; }`);
-      this.helpers.add(t.helpers);
-    }
-    return fn;
-  }
-
-  private jointFunc(t: MapTemplate): string {
-    const fn = `f${t.id}_all`;
-    if (!this.funcs.has(fn)) {
-      const withBase = (e: string) => e.replace(/\bparam\(/g, 'param(pb + ');
-      const lets = t.lets.map(([name, e]) => `let ${name} = ${withBase(e)}; `).join('');
-      const args = ['pb: u32', ...t.loads.map((l) => `${l}: f32`)].join(', ');
-      const outs = [...t.stores.map(withBase), '0.0', '0.0', '0.0'].slice(0, 4);
-      this.funcs.set(fn, `fn ${fn}(${args}) -> vec4<f32> { ${lets}return vec4<f32>(${outs.join(', ')}); }`);
+      const result =
+        j === 'all' ? `vec4<f32> { ${lets}return vec4<f32>(${[...t.stores.map(withBase), '0.0', '0.0', '0.0'].slice(0, 4).join(', ')}); }` : `f32 { ${lets}return ${withBase(t.stores[j]!)}; }`;
+      this.funcs.set(fn, `fn ${fn}(${args}) -> ${result}`);
       this.helpers.add(t.helpers);
     }
     return fn;
@@ -268,7 +261,7 @@ class Body {
         if (!jointOutputs(e.t)) return this.emit(key, call(this.func(e.t, e.j)), place);
         // The outputs of one op share its lets (an optimizer's update of param and state): computed
         // once as a vec4, which every output's node finds by its code.
-        const all = this.emit(`${key}#all`, call(this.jointFunc(e.t)), place);
+        const all = this.emit(`${key}#all`, call(this.func(e.t, 'all')), place);
         return this.emit(key, `${all}.${'xyzw'[e.j]}`, place);
       }
       case 'view': {
