@@ -168,7 +168,8 @@ const EDGY_OPS: Record<string, OpFn> = {
     const a = axisOf(x.t, k);
     return [x.t.takeAlongAxis(x.t.argmax(a, true), a), `${x.name}.takeAlongAxis(${x.name}.argmax(${a}, true), ${a})`];
   },
-  argmin: (x, _y, k) => (x.t.size > 0 ? [x.t.argmin(axisOf(x.t, k), k % 2 === 0), `${x.name}.argmin(${axisOf(x.t, k)}, ${k % 2 === 0})`] : null),
+  // Indices are int32; as float32 they go on into the float-only ops (mean, softmax) like any value.
+  argmin: (x, _y, k) => (x.t.size > 0 ? [x.t.argmin(axisOf(x.t, k), k % 2 === 0).to('float32'), `${x.name}.argmin(${axisOf(x.t, k)}, ${k % 2 === 0}).to('float32')`] : null),
   // Masks: comparisons into where and into a product (their own gradient is none).
   whereGt: (x, y) => (broadcasts(x.t.shape, y.t.shape) ? [pg.where(x.t.gt(y.t), x.t, y.t), `pg.where(${x.name}.gt(${y.name}), ${x.name}, ${y.name})`] : null),
   maskLe: (x, _y, k) => [x.t.mul(x.t.le(k / 10 - 0.5).logicalOr(x.t.eq(0))), `${x.name}.mul(${x.name}.le(${k / 10 - 0.5}).logicalOr(${x.name}.eq(0)))`],
