@@ -1,89 +1,127 @@
 /**
  * A walk kernel's row loop with vec4 loads and stores where its rows allow them: the renderer
- * reads a row of R elements as R scalar loads, element o · R + c of row o, and on SwiftShader a
+ * reads a row of R elements as R scalar loads, element off + o · R of row o, and on SwiftShader a
  * scalar load costs about what a vec4 load does (the plain-op palette step read and wrote 48
  * scalars a pixel for its weights and Adam's two states, against 12 vec4s in the hand-fused
  * kernel). Done on the rendered loop because only the whole loop shows every access to a binding.
+ *
+ * Rows whose length is not a multiple of 4 (a pixel's 3 channels) stay scalar: taking four rows an
+ * iteration, so that their 12 elements are 3 vec4s, made both the plain-op palette and layers steps
+ * slower on SwiftShader (1.57x against 1.23x the hand-fused palette step, 1.65x against 1.33x the
+ * fused layers step, same page, alternating), the body repeated four times.
  */
 
-/** One access to a binding: its row length R, the element c within the row. */
+/** One access to a binding: element off + o · R of row o. */
 interface Access {
   readonly R: number;
-  readonly c: number;
+  readonly off: number;
+}
+
+/** What the walk runs per row: the body, and the bindings now read as vec4s. */
+export interface RowLoop {
+  readonly loop: string[];
+  readonly vec4: string[];
 }
 
 const COMPONENTS = 'xyzw';
 
+/** `o`, `o * Ru`, constants and sums of them, through parentheses: the index forms the renderer writes for a row's elements. */
+function parseIndex(text: string): Access | null {
+  const e = text.replace(/[()\s]/g, '');
+  if (!/^[o0-9u*+]+$/.test(e)) return null;
+  let R = 0;
+  let off = 0;
+  for (const term of e.split('+')) {
+    const k = /^(\d+)u$/.exec(term);
+    const r = /^o(?:\*(\d+)u)?$/.exec(term) ?? /^(\d+)u\*o$/.exec(term);
+    if (k) off += Number(k[1]);
+    else if (r && !R) R = Number(r[1] ?? 1);
+    else return null;
+  }
+  return R ? { R, off } : null;
+}
+
 /**
- * The loop body with each eligible binding read as vec4s (loaded once at the top of the body) and
- * written as whole vec4s, and the bindings that became vec4 arrays. A binding is eligible when
- * every access to it, in the loop and outside it, is an element o · R + c with R a multiple of 4,
- * and its writes cover whole vec4s, each component once.
+ * The loop body with each eligible binding read as vec4s (each loaded just before its first use)
+ * and written as whole vec4s (each stored once its last component is computed), and the bindings
+ * that became vec4 arrays. A binding is eligible when every access to it, in the loop and outside
+ * it, is an element off + o · R with R a multiple of 4, and its writes cover whole vec4s, each
+ * component once.
  */
-export function vectorizeRows(loop: readonly string[], outside: readonly string[], names: readonly string[]): { loop: string[]; vec4: string[] } {
+export function vectorizeRows(loop: readonly string[], outside: readonly string[], names: readonly string[]): RowLoop {
   const aliases = new Map<string, string>();
   for (const line of loop) {
     const m = /^let (x\d+) = (.+);$/.exec(line);
     if (m) aliases.set(m[1]!, m[2]!);
   }
-  const accessOf = (idx: string): Access | null => {
-    const m = /^\(?o \* (\d+)u(?: \+ (\d+)u)?\)?$/.exec(aliases.get(idx) ?? idx);
-    if (!m) return null;
-    const R = Number(m[1]);
-    const c = Number(m[2] ?? 0);
-    return R % 4 === 0 && c < R ? { R, c } : null;
-  };
+  const accessOf = (idx: string) => parseIndex(aliases.get(idx) ?? idx);
   const outsideText = outside.join('\n');
-  let lines = [...loop];
-  const vec4: string[] = [];
+  const text = loop.join('\n');
+  const refOf = (name: string) => new RegExp(`\\b${name}\\[([^\\[\\]]+)\\]`, 'g');
+  const candidates = new Map<string, Access[]>();
   for (const name of names) {
     if (outsideText.includes(`${name}[`)) continue;
-    const ref = new RegExp(`\\b${name}\\[([^\\[\\]]+)\\]`, 'g');
-    const text = lines.join('\n');
-    const all = [...text.matchAll(ref)];
+    const all = [...text.matchAll(refOf(name))];
     if (!all.length || all.length !== text.split(`${name}[`).length - 1) continue;
-    if (all.some((m) => !accessOf(m[1]!))) continue;
-    const write = new RegExp(`^${name}\\[([^\\[\\]]+)\\] = (.+);$`);
-    const writes = new Map<string, (string | undefined)[]>();
-    let whole = true;
-    for (const line of lines) {
+    const accesses = all.map((m) => accessOf(m[1]!));
+    if (accesses.every((a) => a !== null)) candidates.set(name, accesses as Access[]);
+  }
+  /** Where element off + R · o lies: vec4 o · R / 4 + g, component k. */
+  const place = (a: Access) => ({ step: a.R / 4, g: a.off >> 2, k: a.off & 3 });
+  const groupOf = (name: string, p: { step: number; g: number }) => `${name}_${p.step}_${p.g}`;
+
+  const vec4 = [...candidates].filter(([name, accesses]) => {
+    if (accesses.some((a) => a.R % 4 !== 0)) return false;
+    const write = new RegExp(`^${name}\\[([^\\[\\]]+)\\] = `);
+    const written = new Map<string, number>();
+    for (const line of loop) {
       const m = write.exec(line);
       if (!m) continue;
-      const a = accessOf(m[1]!)!;
-      const group = `${a.R}_${a.c >> 2}`;
-      const vs = writes.get(group) ?? [];
-      if (vs[a.c & 3] !== undefined) whole = false;
-      vs[a.c & 3] = m[2]!;
-      writes.set(group, vs);
+      const p = place(accessOf(m[1]!)!);
+      const key = groupOf(name, p);
+      const mask = written.get(key) ?? 0;
+      if (mask & (1 << p.k)) return false;
+      written.set(key, mask | (1 << p.k));
     }
-    if (!whole || [...writes.values()].some((vs) => vs.filter((v) => v !== undefined).length !== 4)) continue;
-    const at = (R: number, c: number) => `${name}[o * ${R / 4}u + ${c >> 2}u]`;
-    const loads = new Map<string, string>();
-    const out: string[] = [];
-    const written = new Set<string>();
-    for (const line of lines) {
-      const w = write.exec(line);
-      if (w) {
-        const a = accessOf(w[1]!)!;
-        const group = `${a.R}_${a.c >> 2}`;
-        if (!written.has(group)) {
-          written.add(group);
-          out.push(`${at(a.R, a.c)} = vec4<f32>(${writes.get(group)!.join(', ')});`);
+    return [...written.values()].every((mask) => mask === 15);
+  }).map(([name]) => name);
+  if (!vec4.length) return { loop: [...loop], vec4 };
+
+  const vecAt = (name: string, p: { step: number; g: number }) => `${name}[o * ${p.step}u + ${p.g}u]`;
+  const out: string[] = [];
+  const loaded = new Set<string>();
+  const pending = new Map<string, string[]>();
+  const writeOf = vec4.map((name) => ({ name, re: new RegExp(`^${name}\\[([^\\[\\]]+)\\] = (.+);$`) }));
+  // A load goes before the top-level statement that first reads it (a read inside an inner loop
+  // is loaded before that loop, so that later statements see it too).
+  let depth = 0;
+  let statement = 0;
+  for (const line of loop) {
+    if (depth === 0) statement = out.length;
+    depth += (line.match(/\{/g)?.length ?? 0) - (line.match(/\}/g)?.length ?? 0);
+    const w = writeOf.map(({ name, re }) => ({ name, m: re.exec(line) })).find((x) => x.m);
+    if (w) {
+      const p = place(accessOf(w.m![1]!)!);
+      const key = groupOf(w.name, p);
+      const values = pending.get(key) ?? [];
+      values[p.k] = w.m![2]!;
+      pending.set(key, values);
+      if (values.filter((v) => v !== undefined).length === 4) out.push(`${vecAt(w.name, p)} = vec4<f32>(${values.join(', ')});`);
+      continue;
+    }
+    let next = line;
+    for (const name of vec4) {
+      next = next.replace(refOf(name), (_, idx: string) => {
+        const p = place(accessOf(idx)!);
+        const v = groupOf(name, p);
+        if (!loaded.has(v)) {
+          loaded.add(v);
+          out.splice(statement++, 0, `let ${v} = ${vecAt(name, p)};`);
         }
-        continue;
-      }
-      out.push(
-        line.replace(ref, (_, idx: string) => {
-          const a = accessOf(idx)!;
-          const v = `${name}_${a.R}_${a.c >> 2}`;
-          loads.set(v, `let ${v} = ${at(a.R, a.c)};`);
-          return `${v}.${COMPONENTS[a.c & 3]}`;
-        }),
-      );
+        return `${v}.${COMPONENTS[p.k]}`;
+      });
     }
-    // Every read of a row happens before the body writes it (writes come last), so the loads go first.
-    lines = [...loads.values(), ...out];
-    vec4.push(name);
+    out.push(next);
   }
-  return { loop: lines, vec4 };
+  return { loop: out, vec4 };
 }

@@ -33,6 +33,7 @@
  */
 import { broadcasts, children, type Expr, isContiguous, type ReduceExpr, reduce as reduceExpr, reshape, src } from '../ir/expr.ts';
 import { findWalk, type Walk } from './walks.ts';
+import { walkers } from './tuner.ts';
 import { walkThreads } from './wgsl.ts';
 import type { GpuStorage } from './gpu-ops.ts';
 import { MAX_PARAMS } from './quirks.ts';
@@ -87,9 +88,6 @@ const SPREAD_STORE = 64;
 /** Threads worth launching for a reduction with few outputs (below this, rule 4 splits it). */
 const TARGET_THREADS = 16384;
 const MAX_PARTIALS = 1024;
-/** Threads of a walk, and the fewest rows each walks. */
-const MAX_WALKERS = 4096;
-const MIN_WALK_ROWS = 32;
 
 /** Kernels, in the order they must be recorded, that compute every definition still held. */
 export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[] {
@@ -298,7 +296,7 @@ function walkPlans(walk: Walk, stored: ReadonlyMap<Expr, GpuStorage>, host: Sche
   const members = new Set<Expr>([...walk.rows, ...walk.reduces.keys()]);
   const loads = new Map([...stored].filter(([e]) => !members.has(e)));
   const chunked = host.isSoftware;
-  const P = walkThreads(Math.max(1, Math.min(MAX_WALKERS, Math.ceil(walk.N / MIN_WALK_ROWS))), chunked);
+  const P = walkThreads(walkers(host, walk.N), chunked);
   const partials = [...walk.reduces].map(([reduce, axis]) => ({ reduce, axis, partial: host.scratch(reduce.size * P) }));
   const plans: KernelPlan[] = [{ kind: 'walk', N: walk.N, P, chunked, rows: walk.rows.map((e) => ({ expr: e, storage: stored.get(e)! })), partials, loads }];
   for (const { reduce, partial } of partials) {

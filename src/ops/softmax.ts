@@ -24,7 +24,8 @@ const HELPERS = section(elementwiseWgsl, 'helpers');
 const t = (key: string, loads: string[], expr: string) => mapTemplate(`softmax:${key}`, () => ({ name: 'softmax', loads, lets: [], stores: [expr], helpers: HELPERS }));
 // exp of NaN is NaN here (SwiftShader's exp(NaN) is inf).
 const expShifted = () => t('exp', ['x', 'm'], 'select(exp(x - m), x - m, is_nan_f(x - m))');
-const divide = () => t('div', ['e', 's'], 'e / s');
+const expRow = () => t('expr', ['x', 'm'], 'exp(x - m)');
+const reciprocal = () => t('recip', ['s', 'm'], 'select(1.0 / s, nan_f(), is_nan_f(m) | is_inf_f(m))');
 const logShifted = () => t('log', ['x', 'm', 's'], 'x - m - log(s)');
 const softmaxGrad = () => t('grad', ['y', 'g', 'gy'], 'y * (g - gy)');
 const logSoftmaxGrad = () => t('lgrad', ['y', 'g', 'gs'], 'g - select(exp(y), y, is_nan_f(y)) * gs');
@@ -60,10 +61,17 @@ function defineSoftmax(kind: Kind): OpDef<SoftmaxAttrs> {
         const axes = [attrs.axis];
         const xe = k.expr(x!, shape);
         // Shifted by the row max (detached: softmax does not change under a shift).
-        const m = ir.expand(ir.reduce('max', xe, axes), shape);
-        const e = ir.map(expShifted(), [xe, m]);
-        const s = ir.expand(ir.reduce('sum', e, axes), shape);
-        k.define(out, kind === 'softmax' ? ir.map(divide(), [e, s]) : ir.map(logShifted(), [xe, m, s]));
+        const rowMax = ir.reduce('max', xe, axes);
+        const m = ir.expand(rowMax, shape);
+        if (kind === 'softmax') {
+          // x - m is NaN only in a row whose max is not finite, and then the whole row is NaN (as
+          // in PyTorch): decided once per row, in the reciprocal the row's elements multiply by.
+          const e = ir.map(expRow(), [xe, m]);
+          k.define(out, ir.map(mul(), [e, ir.expand(ir.map(reciprocal(), [ir.reduce('sum', e, axes), rowMax]), shape)]));
+        } else {
+          const e = ir.map(expShifted(), [xe, m]);
+          k.define(out, ir.map(logShifted(), [xe, m, ir.expand(ir.reduce('sum', e, axes), shape)]));
+        }
       },
       backward(k, { shapes, attrs, grad, output }) {
         const shape = shapes[0]!;

@@ -2,20 +2,21 @@
 import { describe, expect, test } from 'vitest';
 import { vectorizeRows } from '../../src/gpu/row-vectors.ts';
 
-const row = (name: string, R: number, from = 0, to = R) =>
+const row = (name: string, R: number, from = 0, to = R, off = 0) =>
   Array.from({ length: to - from }, (_, k) => {
-    const c = from + k;
+    const c = from + k + off;
     return c === 0 ? `${name}[o * ${R}u]` : `${name}[(o * ${R}u + ${c}u)]`;
   });
 
 describe('vectorizeRows', () => {
-  test('a row of 8 read and written in place becomes two vec4 loads before the body and two vec4 stores', () => {
+  test('a row of 8 read and written in place becomes two vec4 loads, each before its first use, and two vec4 stores', () => {
     const reads = row('o0', 8).map((r, k) => `let v${k} = ${r};`);
     const writes = row('o0', 8).map((w, k) => `${w} = v${k + 10};`);
     const { loop, vec4 } = vectorizeRows([...reads, 'let v10 = v0 * 2.0;', ...writes], [], ['o0']);
     expect(vec4).toEqual(['o0']);
-    expect(loop.slice(0, 2)).toEqual(['let o0_8_0 = o0[o * 2u + 0u];', 'let o0_8_1 = o0[o * 2u + 1u];']);
-    expect(loop).toContain('let v5 = o0_8_1.y;');
+    expect(loop.slice(0, 2)).toEqual(['let o0_2_0 = o0[o * 2u + 0u];', 'let v0 = o0_2_0.x;']);
+    expect(loop.indexOf('let o0_2_1 = o0[o * 2u + 1u];')).toBe(loop.indexOf('let v4 = o0_2_1.x;') - 1);
+    expect(loop).toContain('let v5 = o0_2_1.y;');
     expect(loop).toContain('o0[o * 2u + 0u] = vec4<f32>(v10, v11, v12, v13);');
     expect(loop).toContain('o0[o * 2u + 1u] = vec4<f32>(v14, v15, v16, v17);');
     expect(loop.join('\n')).not.toMatch(/o0\[\(o \* 8u/);
@@ -24,14 +25,27 @@ describe('vectorizeRows', () => {
   test('an index named by an earlier let is followed to its expression', () => {
     const { loop, vec4 } = vectorizeRows(['let x2 = o * 4u;', 'let v3 = i0[x2];', 'let v4 = i0[(o * 4u + 3u)];'], [], ['i0']);
     expect(vec4).toEqual(['i0']);
-    expect(loop).toContain('let v3 = i0_4_0.x;');
-    expect(loop).toContain('let v4 = i0_4_0.w;');
+    expect(loop).toContain('let v3 = i0_1_0.x;');
+    expect(loop).toContain('let v4 = i0_1_0.w;');
+  });
+
+  test('a row at a constant offset (one image of a [K, n, 4] stack) reads whole vec4s past the offset', () => {
+    const lines = ['let v0 = i0[(8192u + o * 4u)];', 'let v1 = i0[((8192u + o * 4u) + 3u)];', 'let v2 = i0[(o * 4u + 6u)];', 'let v3 = i0[(o * 4u + 5u)];'];
+    const { loop, vec4 } = vectorizeRows(lines, [], ['i0']);
+    expect(vec4).toEqual(['i0']);
+    expect(loop).toEqual(['let i0_1_2048 = i0[o * 1u + 2048u];', 'let v0 = i0_1_2048.x;', 'let v1 = i0_1_2048.w;', 'let i0_1_1 = i0[o * 1u + 1u];', 'let v2 = i0_1_1.z;', 'let v3 = i0_1_1.y;']);
+  });
+
+  test('a read inside an inner loop is loaded before that loop', () => {
+    const lines = ['var a0: f32 = 0.0;', 'for (var r1 = 0u; r1 < 9u; r1 = r1 + 1u) {', '  a0 = a0 + i0[(o * 4u + 1u)] * f32(r1);', '}', 'let v2 = a0;'];
+    const { loop } = vectorizeRows(lines, [], ['i0']);
+    expect(loop.slice(0, 3)).toEqual(['var a0: f32 = 0.0;', 'let i0_1_0 = i0[o * 1u + 0u];', 'for (var r1 = 0u; r1 < 9u; r1 = r1 + 1u) {']);
   });
 
   test('rows of 3, reads at other indices, reads outside the loop and partial vec4 writes stay scalar', () => {
     const three = ['let v0 = i0[o * 3u];', 'let v1 = i0[(o * 3u + 1u)];'];
     expect(vectorizeRows(three, [], ['i0']).vec4).toEqual([]);
-    const scattered = ['let v0 = i0[o * 8u];', 'let v1 = i0[(o + 1u)];'];
+    const scattered = ['let v0 = i0[o * 8u];', 'let v1 = i0[(o * t + 1u)];'];
     expect(vectorizeRows(scattered, [], ['i0']).vec4).toEqual([]);
     expect(vectorizeRows(['let v0 = i0[o * 8u];'], ['let v9 = i0[0u];'], ['i0']).vec4).toEqual([]);
     const partial = row('o0', 8, 0, 3).map((w, k) => `${w} = v${k};`);
@@ -44,6 +58,6 @@ describe('vectorizeRows', () => {
     const lines = ['let v0 = i0[(o * 4u + 1u)];', 'let v1 = i1[(o * 3u + 1u)];', 'let v2 = i0[(o * 4u + 2u)];'];
     const { loop, vec4 } = vectorizeRows(lines, [], ['i0', 'i1']);
     expect(vec4).toEqual(['i0']);
-    expect(loop).toEqual(['let i0_4_0 = i0[o * 1u + 0u];', 'let v0 = i0_4_0.y;', 'let v1 = i1[(o * 3u + 1u)];', 'let v2 = i0_4_0.z;']);
+    expect(loop).toEqual(['let i0_1_0 = i0[o * 1u + 0u];', 'let v0 = i0_1_0.y;', 'let v1 = i1[(o * 3u + 1u)];', 'let v2 = i0_1_0.z;']);
   });
 });
