@@ -52,6 +52,15 @@ const KAHAN_MIN = 64;
  * 15 in blocks of 16), and 16 plain adds lose at most 15 roundings of the block's magnitude.
  */
 const SUM_BLOCK = 16;
+/**
+ * A walk whose row body is at most this many statements computes four rows an iteration: the loop's
+ * own cost is a large share of a short body, and four rows of 1 or 3 elements are whole vec4s.
+ * SwiftShader, same page, alternating, medians of 25, against the hand-fused colorMixLoss step:
+ * `Y.matmul(c).sub(T)` (Y [3·S², 4], c [4, 1], 35 statements) with SGD at S = 512 went from 1.61x
+ * to 1.37x; the layers step from [K, S², 3] images (about 100) went from 1.39x to 1.67x, and the
+ * palette step (about 350) from 1.23x to 1.57x: long bodies lose to the registers four copies hold.
+ */
+const UNROLL_ROWS_MAX_LINES = 48;
 /** Reductions at most this long are unrolled. */
 const UNROLL = 16;
 /**
@@ -644,13 +653,15 @@ function walk(plan: Extract<KernelPlan, { kind: 'walk' }>, isSoftware: boolean):
       writes.push(`o${k}[${lin}] = ${b.eval(st.expr, { c, lin }, body)};`);
     }
   });
+  const unroll: 1 | 4 = N % 4 === 0 && body.lines.length + writes.length <= UNROLL_ROWS_MAX_LINES ? 4 : 1;
   const rowBody = vectorizeRows(
     [...body.lines, ...writes],
     [...accs, ...b.root.lines, ...results],
     [...b.inputs.map((_, k) => `i${k}`), ...plan.rows.map((_, k) => `o${k}`)],
+    unroll,
   );
-  const bounds = walkBounds(N, P, chunked, 't');
-  const block = mul(bounds.step, SUM_BLOCK);
+  const bounds = walkBounds(N / unroll, P, chunked, 't');
+  const block = mul(bounds.step, SUM_BLOCK / unroll);
   const rowLoop = (start: string, end: string) => [`for (var o = ${start}; o < ${end}; o = o + ${bounds.step}) {`, ...rowBody.loop.map((l) => `  ${l}`), '}'];
   // A thread's rows in blocks of SUM_BLOCK, each summed plainly, the blocks' sums compensated.
   const loop = blockInit.length

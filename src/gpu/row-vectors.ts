@@ -5,10 +5,10 @@
  * scalars a pixel for its weights and Adam's two states, against 12 vec4s in the hand-fused
  * kernel). Done on the rendered loop because only the whole loop shows every access to a binding.
  *
- * Rows whose length is not a multiple of 4 (a pixel's 3 channels) stay scalar: taking four rows an
- * iteration, so that their 12 elements are 3 vec4s, made both the plain-op palette and layers steps
- * slower on SwiftShader (1.57x against 1.23x the hand-fused palette step, 1.65x against 1.33x the
- * fused layers step, same page, alternating), the body repeated four times.
+ * Rows whose length is not a multiple of 4 (a pixel's 3 channels) become vec4s only where the
+ * caller takes four rows an iteration (`unroll` 4, for short bodies: src/gpu/render.ts says when),
+ * whose 4 · R elements are R whole vec4s: the body is repeated for each of the four rows, each copy
+ * with its own names.
  */
 
 /** One access to a binding: element off + o · R of row o. */
@@ -17,7 +17,7 @@ interface Access {
   readonly off: number;
 }
 
-/** What the walk runs per row: the body, and the bindings now read as vec4s. */
+/** What the walk runs per iteration: the body, and the bindings now read as vec4s. */
 export interface RowLoop {
   readonly loop: string[];
   readonly vec4: string[];
@@ -45,10 +45,10 @@ function parseIndex(text: string): Access | null {
  * The loop body with each eligible binding read as vec4s (each loaded just before its first use)
  * and written as whole vec4s (each stored once its last component is computed), and the bindings
  * that became vec4 arrays. A binding is eligible when every access to it, in the loop and outside
- * it, is an element off + o · R with R a multiple of 4, and its writes cover whole vec4s, each
- * component once.
+ * it, is an element off + o · R with R · unroll a multiple of 4, and its writes cover whole vec4s,
+ * each component once. With `unroll` 4 the loop's o counts groups of four rows.
  */
-export function vectorizeRows(loop: readonly string[], outside: readonly string[], names: readonly string[]): RowLoop {
+export function vectorizeRows(loop: readonly string[], outside: readonly string[], names: readonly string[], unroll: 1 | 4 = 1): RowLoop {
   const aliases = new Map<string, string>();
   for (const line of loop) {
     const m = /^let (x\d+) = (.+);$/.exec(line);
@@ -66,26 +66,36 @@ export function vectorizeRows(loop: readonly string[], outside: readonly string[
     const accesses = all.map((m) => accessOf(m[1]!));
     if (accesses.every((a) => a !== null)) candidates.set(name, accesses as Access[]);
   }
-  /** Where element off + R · o lies: vec4 o · R / 4 + g, component k. */
-  const place = (a: Access) => ({ step: a.R / 4, g: a.off >> 2, k: a.off & 3 });
+  /** Where element off + R · (unroll · o + j) lies: vec4 o · R · unroll / 4 + g, component k. */
+  const place = (a: Access, j: number) => {
+    const e = a.off + a.R * j;
+    return { step: (a.R * unroll) / 4, g: e >> 2, k: e & 3 };
+  };
+  const copies = Array.from({ length: unroll }, (_, j) => j);
   const groupOf = (name: string, p: { step: number; g: number }) => `${name}_${p.step}_${p.g}`;
 
   const vec4 = [...candidates].filter(([name, accesses]) => {
-    if (accesses.some((a) => a.R % 4 !== 0)) return false;
+    if (accesses.some((a) => (a.R * unroll) % 4 !== 0)) return false;
     const write = new RegExp(`^${name}\\[([^\\[\\]]+)\\] = `);
     const written = new Map<string, number>();
     for (const line of loop) {
       const m = write.exec(line);
       if (!m) continue;
-      const p = place(accessOf(m[1]!)!);
-      const key = groupOf(name, p);
-      const mask = written.get(key) ?? 0;
-      if (mask & (1 << p.k)) return false;
-      written.set(key, mask | (1 << p.k));
+      for (const j of copies) {
+        const p = place(accessOf(m[1]!)!, j);
+        const key = groupOf(name, p);
+        const mask = written.get(key) ?? 0;
+        if (mask & (1 << p.k)) return false;
+        written.set(key, mask | (1 << p.k));
+      }
     }
     return [...written.values()].every((mask) => mask === 15);
   }).map(([name]) => name);
-  if (!vec4.length) return { loop: [...loop], vec4 };
+  if (!vec4.length && unroll === 1) return { loop: [...loop], vec4 };
+  const declared = new Set(loop.map((l) => /^(?:let|var) (\w+)/.exec(l)?.[1]));
+  /** Row j's copy of a line: its own names, row 4o + j for o. */
+  const rename = (line: string, j: number) =>
+    unroll === 1 ? line : line.replace(/\b[a-z]\w*\b/g, (tok) => (tok === 'o' ? `oq${j}` : declared.has(tok) ? `${tok}_q${j}` : tok));
 
   const vecAt = (name: string, p: { step: number; g: number }) => `${name}[o * ${p.step}u + ${p.g}u]`;
   const out: string[] = [];
@@ -96,32 +106,35 @@ export function vectorizeRows(loop: readonly string[], outside: readonly string[
   // is loaded before that loop, so that later statements see it too).
   let depth = 0;
   let statement = 0;
-  for (const line of loop) {
-    if (depth === 0) statement = out.length;
-    depth += (line.match(/\{/g)?.length ?? 0) - (line.match(/\}/g)?.length ?? 0);
-    const w = writeOf.map(({ name, re }) => ({ name, m: re.exec(line) })).find((x) => x.m);
-    if (w) {
-      const p = place(accessOf(w.m![1]!)!);
-      const key = groupOf(w.name, p);
-      const values = pending.get(key) ?? [];
-      values[p.k] = w.m![2]!;
-      pending.set(key, values);
-      if (values.filter((v) => v !== undefined).length === 4) out.push(`${vecAt(w.name, p)} = vec4<f32>(${values.join(', ')});`);
-      continue;
+  for (const j of copies) {
+    if (unroll > 1) out.push(`let oq${j} = o * ${unroll}u + ${j}u;`);
+    for (const line of loop) {
+      if (depth === 0) statement = out.length;
+      depth += (line.match(/\{/g)?.length ?? 0) - (line.match(/\}/g)?.length ?? 0);
+      const w = writeOf.map(({ name, re }) => ({ name, m: re.exec(line) })).find((x) => x.m);
+      if (w) {
+        const p = place(accessOf(w.m![1]!)!, j);
+        const key = groupOf(w.name, p);
+        const values = pending.get(key) ?? [];
+        values[p.k] = rename(w.m![2]!, j);
+        pending.set(key, values);
+        if (values.filter((v) => v !== undefined).length === 4) out.push(`${vecAt(w.name, p)} = vec4<f32>(${values.join(', ')});`);
+        continue;
+      }
+      let next = line;
+      for (const name of vec4) {
+        next = next.replace(refOf(name), (_, idx: string) => {
+          const p = place(accessOf(idx)!, j);
+          const v = groupOf(name, p);
+          if (!loaded.has(v)) {
+            loaded.add(v);
+            out.splice(statement++, 0, `let ${v} = ${vecAt(name, p)};`);
+          }
+          return `${v}.${COMPONENTS[p.k]}`;
+        });
+      }
+      out.push(rename(next, j));
     }
-    let next = line;
-    for (const name of vec4) {
-      next = next.replace(refOf(name), (_, idx: string) => {
-        const p = place(accessOf(idx)!);
-        const v = groupOf(name, p);
-        if (!loaded.has(v)) {
-          loaded.add(v);
-          out.splice(statement++, 0, `let ${v} = ${vecAt(name, p)};`);
-        }
-        return `${v}.${COMPONENTS[p.k]}`;
-      });
-    }
-    out.push(next);
   }
   return { loop: out, vec4 };
 }

@@ -91,6 +91,28 @@ const programs: Program[] = [
     },
   },
   {
+    name: 'a short walk body computes four rows an iteration: Y @ c − T over rows of 4 and of 1, forward and backward',
+    kernels: 2,
+    inputs: { Y: { shape: [8000, 4] }, c: { shape: [4, 1], grad: true }, T: { shape: [8000, 1] } },
+    run: ({ Y, c, T }) => {
+      const d = Y!.matmul(c!).sub(T!);
+      const loss = d.mul(d).mean();
+      loss.backward();
+      return [loss];
+    },
+  },
+  {
+    name: 'the same with a row count that is not a multiple of 4 (one row an iteration)',
+    kernels: 2,
+    inputs: { Y: { shape: [8002, 4] }, c: { shape: [4, 1], grad: true }, T: { shape: [8002, 1] } },
+    run: ({ Y, c, T }) => {
+      const d = Y!.matmul(c!).sub(T!);
+      const loss = d.mul(d).mean();
+      loss.backward();
+      return [loss];
+    },
+  },
+  {
     name: 'the layers step from plain ops, forward and backward',
     kernels: 2,
     inputs: { c: { shape: [4], grad: true }, Y: { shape: [4, 2000, 3] }, T: { shape: [2000, 3] } },

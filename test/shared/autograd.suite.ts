@@ -70,6 +70,14 @@ export function autogradSuite(kind: BackendKind): void {
     const x = pg.tensor([1.5, -2], { requiresGrad: true });
     x.mul(x).add(x).sum().backward();
     close(await x.grad!.data(), [4, -3]);
+    // (x · x is recorded as a square: the same values, int32 stays int32, a disposed x still names mul.)
+    const i = pg.tensor([3, -2], { dtype: 'int32' });
+    const ii = i.mul(i);
+    expect(ii.dtype).toBe('int32');
+    expect(Array.from(await ii.data())).toEqual([9, 4]);
+    i.dispose();
+    expect(() => i.mul(i)).toThrow(/^mul/);
+    ii.dispose();
     const a = pg.tensor([0.5, 2], { requiresGrad: true });
     const b = a.mul(2);
     const c = a.mul(3);

@@ -36,6 +36,29 @@ describe('vectorizeRows', () => {
     expect(loop).toEqual(['let i0_1_2048 = i0[o * 1u + 2048u];', 'let v0 = i0_1_2048.x;', 'let v1 = i0_1_2048.w;', 'let i0_1_1 = i0[o * 1u + 1u];', 'let v2 = i0_1_1.z;', 'let v3 = i0_1_1.y;']);
   });
 
+  test('four rows an iteration: each copy renames its lets, and rows of 3 become 3 vec4s', () => {
+    const lines = ['let v0 = i0[o * 3u];', 'let v1 = i0[(o * 3u + 2u)];', 'var a2: f32 = v0 + v1;', 'p0b = p0b + a2;'];
+    const { loop, vec4 } = vectorizeRows(lines, [], ['i0'], 4);
+    expect(vec4).toEqual(['i0']);
+    // Row 4o + j reads elements 3j and 3j + 2 of the iteration's 12.
+    expect(loop).toContain('let i0_3_0 = i0[o * 3u + 0u];');
+    expect(loop).toContain('let v0_q1 = i0_3_0.w;');
+    expect(loop).toContain('let v1_q1 = i0_3_1.y;');
+    expect(loop).toContain('let v1_q3 = i0_3_2.w;');
+    expect(loop).toContain('var a2_q2: f32 = v0_q2 + v1_q2;');
+    expect(loop.filter((l) => l === 'p0b = p0b + a2_q3;')).toHaveLength(1);
+    expect(loop.filter((l) => l.startsWith('let i0_3_'))).toHaveLength(3);
+  });
+
+  test('four rows of 3 at a constant offset are written as 3 whole vec4s; a binding read elsewhere keeps scalar reads of its own row', () => {
+    const lines = ['let v0 = 0.5;', 'let v1 = i1[o * 2u + t];', 'let v2 = 2.5;', ...row('o0', 3, 0, 3, 12).map((w, k) => `${w} = v${k};`)];
+    const { loop, vec4 } = vectorizeRows(lines, [], ['o0', 'i1'], 4);
+    expect(vec4).toEqual(['o0']);
+    expect(loop.filter((l) => l.startsWith('o0['))).toEqual(['o0[o * 3u + 3u] = vec4<f32>(v0_q0, v1_q0, v2_q0, v0_q1);', 'o0[o * 3u + 4u] = vec4<f32>(v1_q1, v2_q1, v0_q2, v1_q2);', 'o0[o * 3u + 5u] = vec4<f32>(v2_q2, v0_q3, v1_q3, v2_q3);']);
+    expect(loop).toContain('let oq2 = o * 4u + 2u;');
+    expect(loop).toContain('let v1_q2 = i1[oq2 * 2u + t];');
+  });
+
   test('a read inside an inner loop is loaded before that loop', () => {
     const lines = ['var a0: f32 = 0.0;', 'for (var r1 = 0u; r1 < 9u; r1 = r1 + 1u) {', '  a0 = a0 + i0[(o * 4u + 1u)] * f32(r1);', '}', 'let v2 = a0;'];
     const { loop } = vectorizeRows(lines, [], ['i0']);
