@@ -296,7 +296,7 @@ function walkPlans(walk: Walk, stored: ReadonlyMap<Expr, GpuStorage>, host: Sche
   const members = new Set<Expr>([...walk.rows, ...walk.reduces.keys()]);
   const loads = new Map([...stored].filter(([e]) => !members.has(e)));
   const chunked = host.isSoftware;
-  const P = walkThreads(walkers(host, walk.N), chunked);
+  const P = walkThreads(walkers(host, walk.N, walk.rowElements), chunked);
   const partials = [...walk.reduces].map(([reduce, axis]) => ({ reduce, axis, partial: host.scratch(reduce.size * P) }));
   const plans: KernelPlan[] = [{ kind: 'walk', N: walk.N, P, chunked, rows: walk.rows.map((e) => ({ expr: e, storage: stored.get(e)! })), partials, loads }];
   for (const { reduce, partial } of partials) {

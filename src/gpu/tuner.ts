@@ -67,21 +67,28 @@ export function gemmTiling(actual: DeviceProfile, batch: number, M: number, N: n
   return { TM, TN: 4, targetThreads: GPU_TARGET_THREADS, width: GPU_WIDTH };
 }
 
-/** A walk on a GPU: threads enough to fill it, each walking at least MIN_WALK_ROWS rows. */
+/** A walk on a GPU: threads enough to fill it, each with at least GPU_WALK_ELEMENTS elements of its rows. */
 const GPU_WALKERS = 4096;
-const MIN_WALK_ROWS = 32;
+const GPU_WALK_ELEMENTS = 256;
+/**
+ * A walker's elements on a CPU adapter: as many as a hand-fused per-pixel kernel's thread reads
+ * (CPU_WALK_ITEMS groups of 4 pixels of 8 weights). A walker sets up its loads and keeps a partial
+ * sum per reduced output, which the finishing pass adds up, so fewer and longer walks win while
+ * the workgroups still outnumber the cores. Plain-op palette step with Adam at S = 512 (rows of 8,
+ * 25 partial sums a walker), same page, alternating, medians of 25: 1.15x the hand-fused step with
+ * 4096 walkers of 64 rows, 1.13x with 1024 of 256, 1.10x with 256 of 1024 (4 workgroups, too few
+ * for a CPU with more cores).
+ */
+const CPU_WALK_ELEMENTS = CPU_WALK_ITEMS * 4 * 8;
 
 /**
- * Threads of a walk kernel (src/gpu/walks.ts) over `rows` rows. On a CPU adapter each walks as
- * many rows as a hand-fused per-pixel kernel's thread (CPU_WALK_ITEMS groups of 4 pixels): a
- * walker sets up its loads and keeps a partial sum per reduced output, which the finishing pass
- * adds up, so fewer and longer walks win while the workgroups still outnumber the cores. Plain-op
- * palette step with Adam at S = 512 (25 partial sums a walker), same page, alternating, medians of
- * 25: 1.15x the hand-fused step with 4096 walkers of 64 rows, 1.13x with 1024 of 256, 1.10x with
- * 256 of 1024 (4 workgroups, too few for a CPU with more cores).
+ * Threads of a walk kernel (src/gpu/walks.ts) over `rows` rows, each reading or writing up to
+ * `rowElements` elements of stored tensors: sized by the elements, not the rows, so that a walk over an image's 256 rows of 768 values
+ * (total variation's sums) still has dozens of walkers; never more walkers than rows.
  */
-export function walkers(actual: DeviceProfile, rows: number): number {
+export function walkers(actual: DeviceProfile, rows: number, rowElements: number): number {
   const device = tunerTesting.profile ?? actual;
-  if (device.isSoftware) return Math.max(1, Math.ceil(rows / (CPU_WALK_ITEMS * 4)));
-  return Math.max(1, Math.min(GPU_WALKERS, Math.ceil(rows / MIN_WALK_ROWS)));
+  const elements = rows * Math.max(1, rowElements);
+  const wanted = device.isSoftware ? Math.ceil(elements / CPU_WALK_ELEMENTS) : Math.min(GPU_WALKERS, Math.ceil(elements / GPU_WALK_ELEMENTS));
+  return Math.max(1, Math.min(rows, wanted));
 }

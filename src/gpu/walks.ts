@@ -12,7 +12,7 @@
  * that an in-place update in the walk reads its target only at the row it writes.
  */
 import { children, type Expr, isContiguous, type ReduceExpr, sameDims } from '../ir/expr.ts';
-import { stridesOf } from '../shape.ts';
+import { sizeOf, stridesOf } from '../shape.ts';
 import { viewAxes } from './coords.ts';
 import type { GpuStorage } from './gpu-ops.ts';
 import { MAX_PARAMS } from './quirks.ts';
@@ -39,6 +39,8 @@ export interface Walk {
   readonly inline: ReadonlySet<Expr>;
   /** Nodes that depend on the walk's reductions (the reductions included). */
   readonly after: ReadonlySet<Expr>;
+  /** The most elements a row reads from one stored tensor or source. */
+  readonly rowElements: number;
 }
 
 interface Scan {
@@ -243,7 +245,9 @@ export function findWalk(stored: ReadonlyMap<Expr, GpuStorage>, assigns: Readonl
     const reduced = [...reduces.keys()].reduce((n, r) => n + r.size, 0);
     if (reduced < 2 && !members.some((e) => assigns.has(e))) return null;
     if (inputs + outputs.size + reduces.size <= maxBindings && params <= MAX_PARAMS) {
-      return { N, reduces, rows: members, loads: total.loads, before: total.before, inline: total.nodes, after: reaching };
+      // Elements of stored tensors a row reads (the largest read along the walk), for the tuner.
+      const rowElements = Math.max(1, ...total.reads.filter((r) => r.at.p >= 0).map((r) => sizeOf(r.shape) / N));
+      return { N, reduces, rows: members, loads: total.loads, before: total.before, inline: total.nodes, after: reaching, rowElements };
     }
     if (!members.length) return null;
     members.pop();
