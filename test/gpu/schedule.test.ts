@@ -113,6 +113,27 @@ const programs: Program[] = [
     },
   },
   {
+    name: "the demo's objective from plain ops (error, sparsity, smoothness) with Adam: each image-wide mean is summed by many threads, none by one (11 before, with one thread summing the sparsity over every pixel)",
+    kernels: 14,
+    inputs: { l: { shape: [256, 256, 6] }, q: { shape: [6, 3] }, photo: { shape: [256, 256, 3] } },
+    run: ({ l, q, photo }) => {
+      l!.requiresGrad = true;
+      q!.requiresGrad = true;
+      const opt = new pg.Adam([q!, l!], { lr: 0.05 });
+      const w2 = l!.reshape([-1, 6]).softmax(-1);
+      const w = w2.reshape([256, 256, 6]);
+      const error = w2.matmul(q!.sigmoid()).sub(photo!.reshape([-1, 3])).square().mean();
+      const sparsity = w.sub(w.square()).sum(-1).mean();
+      const across = w.slice([0, 1, 0]).sub(w.slice([0, 0, 0], [256, 255, 6])).square().mean();
+      const down = w.slice([1, 0, 0]).sub(w.slice([0, 0, 0], [255, 256, 6])).square().mean();
+      const loss = error.add(sparsity.mul(0.001)).add(across.add(down).mul(0.01));
+      loss.backward();
+      opt.step();
+      opt.dispose();
+      return [loss, q!];
+    },
+  },
+  {
     name: 'the layers step from plain ops, forward and backward',
     kernels: 2,
     inputs: { c: { shape: [4], grad: true }, Y: { shape: [4, 2000, 3] }, T: { shape: [2000, 3] } },
