@@ -453,9 +453,6 @@ export class Tensor {
    * await pg.tensor([3, 4]).mul(2).data(); // Float32Array [6, 8]
    */
   mul(other: Operand): Tensor {
-    // x · x is recorded as a square (the same values): its backward is 2gx, where a product's is
-    // gx + gx, two gradients of the same tensor added (every squared-error loss has one).
-    if (other === this && this.dtype === 'float32' && !this.isDisposed) return this.square();
     return binary('mul', this, other);
   }
   /**

@@ -58,6 +58,7 @@ export function vectorizeRows(loop: readonly string[], outside: readonly string[
   const outsideText = outside.join('\n');
   const text = loop.join('\n');
   const refOf = (name: string) => new RegExp(`\\b${name}\\[([^\\[\\]]+)\\]`, 'g');
+  const writeOf = (name: string) => new RegExp(`^${name}\\[([^\\[\\]]+)\\] = (.+);$`);
   const candidates = new Map<string, Access[]>();
   for (const name of names) {
     if (outsideText.includes(`${name}[`)) continue;
@@ -76,7 +77,7 @@ export function vectorizeRows(loop: readonly string[], outside: readonly string[
 
   const vec4 = [...candidates].filter(([name, accesses]) => {
     if (accesses.some((a) => (a.R * unroll) % 4 !== 0)) return false;
-    const write = new RegExp(`^${name}\\[([^\\[\\]]+)\\] = `);
+    const write = writeOf(name);
     const written = new Map<string, number>();
     for (const line of loop) {
       const m = write.exec(line);
@@ -101,7 +102,7 @@ export function vectorizeRows(loop: readonly string[], outside: readonly string[
   const out: string[] = [];
   const loaded = new Set<string>();
   const pending = new Map<string, string[]>();
-  const writeOf = vec4.map((name) => ({ name, re: new RegExp(`^${name}\\[([^\\[\\]]+)\\] = (.+);$`) }));
+  const writes = vec4.map((name) => ({ name, re: writeOf(name) }));
   // A load goes before the top-level statement that first reads it (a read inside an inner loop
   // is loaded before that loop, so that later statements see it too).
   let depth = 0;
@@ -111,7 +112,7 @@ export function vectorizeRows(loop: readonly string[], outside: readonly string[
     for (const line of loop) {
       if (depth === 0) statement = out.length;
       depth += (line.match(/\{/g)?.length ?? 0) - (line.match(/\}/g)?.length ?? 0);
-      const w = writeOf.map(({ name, re }) => ({ name, m: re.exec(line) })).find((x) => x.m);
+      const w = writes.map(({ name, re }) => ({ name, m: re.exec(line) })).find((x) => x.m);
       if (w) {
         const p = place(accessOf(w.m![1]!)!, j);
         const key = groupOf(w.name, p);

@@ -17,6 +17,19 @@ interface Program {
   run(x: Inputs): pg.Tensor[];
 }
 
+/** `Y.matmul(c).sub(T)` over `rows` rows (Y [rows, 4], c [4, 1]), its mean square and c's gradient: a walk of 35 statements a row. */
+const shortWalk = (rows: number, name: string): Program => ({
+  name,
+  kernels: 2,
+  inputs: { Y: { shape: [rows, 4] }, c: { shape: [4, 1], grad: true }, T: { shape: [rows, 1] } },
+  run: ({ Y, c, T }) => {
+    const d = Y!.matmul(c!).sub(T!);
+    const loss = d.mul(d).mean();
+    loss.backward();
+    return [loss];
+  },
+});
+
 const programs: Program[] = [
   {
     name: 'a broadcasting chain',
@@ -90,28 +103,8 @@ const programs: Program[] = [
       return [loss, L!, P!];
     },
   },
-  {
-    name: 'a short walk body computes four rows an iteration: Y @ c − T over rows of 4 and of 1, forward and backward',
-    kernels: 2,
-    inputs: { Y: { shape: [8000, 4] }, c: { shape: [4, 1], grad: true }, T: { shape: [8000, 1] } },
-    run: ({ Y, c, T }) => {
-      const d = Y!.matmul(c!).sub(T!);
-      const loss = d.mul(d).mean();
-      loss.backward();
-      return [loss];
-    },
-  },
-  {
-    name: 'the same with a row count that is not a multiple of 4 (one row an iteration)',
-    kernels: 2,
-    inputs: { Y: { shape: [8002, 4] }, c: { shape: [4, 1], grad: true }, T: { shape: [8002, 1] } },
-    run: ({ Y, c, T }) => {
-      const d = Y!.matmul(c!).sub(T!);
-      const loss = d.mul(d).mean();
-      loss.backward();
-      return [loss];
-    },
-  },
+  shortWalk(8000, 'a short walk body computes four rows an iteration: Y @ c − T over rows of 4 and of 1, forward and backward'),
+  shortWalk(8002, 'the same with a row count that is not a multiple of 4 (one row an iteration)'),
   {
     name: "the demo's objective from plain ops (error, sparsity, smoothness) with Adam: each image-wide mean is summed by many threads, none by one (11 before, with one thread summing the sparsity over every pixel)",
     kernels: 14,

@@ -70,7 +70,7 @@ export function autogradSuite(kind: BackendKind): void {
     const x = pg.tensor([1.5, -2], { requiresGrad: true });
     x.mul(x).add(x).sum().backward();
     close(await x.grad!.data(), [4, -3]);
-    // (x · x is recorded as a square: the same values, int32 stays int32, a disposed x still names mul.)
+    // x · x of int32 stays int32; a disposed x names mul.
     const i = pg.tensor([3, -2], { dtype: 'int32' });
     const ii = i.mul(i);
     expect(ii.dtype).toBe('int32');
