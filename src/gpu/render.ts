@@ -653,7 +653,10 @@ function walk(plan: Extract<KernelPlan, { kind: 'walk' }>, isSoftware: boolean):
       writes.push(`o${k}[${lin}] = ${b.eval(st.expr, { c, lin }, body)};`);
     }
   });
-  const unroll: 1 | 4 = N % 4 === 0 && body.lines.length + writes.length <= UNROLL_ROWS_MAX_LINES ? 4 : 1;
+  // Rows with a loop of their own are long (a row of an image summed inside): four copies of the
+  // loop load no vec4, and left three of four threads without rows in a TV loss's walk.
+  const short = !body.lines.some((l) => l.startsWith('for '));
+  const unroll: 1 | 4 = short && N % 4 === 0 && body.lines.length + writes.length <= UNROLL_ROWS_MAX_LINES ? 4 : 1;
   const rowBody = vectorizeRows(
     [...body.lines, ...writes],
     [...accs, ...b.root.lines, ...results],

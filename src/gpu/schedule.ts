@@ -88,6 +88,8 @@ const SPREAD_STORE = 64;
 /** Threads worth launching for a reduction with few outputs (below this, rule 4 splits it). */
 const TARGET_THREADS = 16384;
 const MAX_PARTIALS = 1024;
+/** A map read by two kernels is stored when computing it reads this many values. */
+const HEAVY_LOADS = 8;
 
 /** Kernels, in the order they must be recorded, that compute every definition still held. */
 export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[] {
@@ -124,7 +126,11 @@ export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[]
   // the walked axis is stored before it, and what depends on them runs after it.
   const batchOf = new Map<Expr, Expr[]>();
   for (const stores of batches.values()) for (const st of stores) batchOf.set(st.expr, stores.map((x) => x.expr));
-  const walk = findWalk(stored, assigns, batchOf, host.maxBindings);
+  let walk = findWalk(stored, assigns, batchOf, host.maxBindings);
+  for (let shared = walk && sharedWithWalk(walk, stored); shared?.length; shared = walk && sharedWithWalk(walk, stored)) {
+    for (const r of shared) stored.set(r, host.scratch(r.size));
+    walk = findWalk(stored, assigns, batchOf, host.maxBindings);
+  }
   const walkRows = new Set(walk?.rows);
   const walkPos = walk ? Math.max(...walk.rows.map((e) => e.id), ...[...walk.reduces.keys()].map((r) => r.id)) : -1;
   if (walk) {
@@ -169,6 +175,22 @@ export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[]
       uses.set(c, (uses.get(c) ?? 0) + 1);
       if (spreads) spread.set(c, Math.max(spread.get(c) ?? 0, reach));
     }
+  }
+
+  // A map that reads many values and that two kernels would compute inline (a softmax's incoming
+  // gradient, gathered from each neighbour's smoothness term, read by the softmax's row sum and by
+  // the optimizer's update) is stored once.
+  const inlinedBy = new Map<Expr, number>();
+  for (const root of stored.keys()) {
+    if (walkRows.has(root) || walk?.reduces.has(root as ReduceExpr)) continue;
+    for (const e of regionNodes(root, stored)) if (e.op === 'map') inlinedBy.set(e, (inlinedBy.get(e) ?? 0) + 1);
+  }
+  // Newest first: what a stored map computes inline is no longer computed by the two kernels.
+  const covered = new Set<Expr>();
+  for (const [e, n] of [...inlinedBy].sort((a, b) => b[0].id - a[0].id)) {
+    if (n < 2 || covered.has(e) || stored.has(e) || loadSites(e, stored) < HEAVY_LOADS) continue;
+    stored.set(e, host.scratch(e.size));
+    for (const x of regionNodes(e, stored)) covered.add(x);
   }
 
   // Limits: a node whose inlined region binds or passes too much stores the largest part of it
@@ -288,7 +310,7 @@ export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[]
   }
   closeAll();
   for (const s of extraStores) plans.push({ kind: 'elementwise', n: s.expr.size, stores: [s], loads: loadsFor(new Set()) });
-  return plans.filter((p) => p.kind !== 'elementwise' || p.n > 0);
+  return plans.filter((p) => p.kind !== "elementwise" || p.n > 0);
 }
 
 /** The walk kernel, then one finishing kernel per reduction that stores its value. */
@@ -304,6 +326,35 @@ function walkPlans(walk: Walk, stored: ReadonlyMap<Expr, GpuStorage>, host: Sche
     plans.push({ kind: 'rows', store: { expr: reduce, storage: stored.get(reduce)! }, loads: new Map(), replace: new Map([[reduce, finish]]) });
   }
   return plans;
+}
+
+/**
+ * What the walk computes inline that kernels outside it read too, to be stored before the walk
+ * (which then loads it): the reductions (a softmax's row max and row sum), and the value built
+ * on a reduction that the most outside nodes read, if two or more do (the softmax's weights, read by the
+ * smoothness terms at each neighbour). Each outside reader would otherwise recompute them at every
+ * element it reads: the demo's objective from plain ops spent 210 of 350 ms recomputing the
+ * softmax of every neighbour.
+ */
+function sharedWithWalk(walk: Walk, stored: ReadonlyMap<Expr, GpuStorage>): Expr[] {
+  const found = new Set<Expr>();
+  const readers = new Map<Expr, Set<Expr>>();
+  const seen = new Set<Expr>();
+  const stack = [...stored.keys()].filter((e) => !walk.rows.includes(e) && !walk.reduces.has(e as ReduceExpr));
+  while (stack.length) {
+    const e = stack.pop()!;
+    if (seen.has(e)) continue;
+    seen.add(e);
+    for (const c of children(e)) {
+      if (stored.has(c) || walk.reduces.has(c as ReduceExpr)) continue;
+      if (c.op === 'reduce' && walk.inline.has(c)) found.add(c);
+      else stack.push(c);
+      if (c.op === 'map' && walk.inline.has(c)) readers.set(c, new Set(readers.get(c)).add(e));
+    }
+  }
+  const shared = [...readers].filter(([c, r]) => r.size > 1 && region(c, stored).reduces.length + [...region(c, stored).loads].filter((l) => l.op === 'reduce').length > 0);
+  const most = shared.sort((a, b) => b[1].size - a[1].size || b[0].id - a[0].id)[0];
+  return [...found, ...(most ? [most[0]] : [])];
 }
 
 /** The inlined node below `root` with the most parameters whose own region fits one kernel. */
@@ -389,6 +440,26 @@ function reductionPlans(store: Store, reduces: readonly ReduceExpr[], stored: Re
   }
   plans.push({ kind: 'rows', store, loads, ...(replace.size ? { replace } : {}) });
   return plans;
+}
+
+/** The nodes `root`'s kernel computes inline (not `root` itself). */
+function regionNodes(root: Expr, stored: ReadonlyMap<Expr, GpuStorage>): Set<Expr> {
+  const seen = new Set<Expr>();
+  const stack = [...children(root)];
+  while (stack.length) {
+    const e = stack.pop()!;
+    if (seen.has(e) || stored.has(e)) continue;
+    seen.add(e);
+    stack.push(...children(e));
+  }
+  return seen;
+}
+
+/** How many reads of memory computing `e` inline makes: each source or stored node read by a distinct node. */
+function loadSites(e: Expr, stored: ReadonlyMap<Expr, GpuStorage>): number {
+  let n = 0;
+  for (const x of [e, ...regionNodes(e, stored)]) for (const c of children(x)) if (c.op === 'src' || stored.has(c)) n++;
+  return n;
 }
 
 /** Every node reachable from `roots`, parents before children (descending id). */

@@ -37,7 +37,7 @@ export interface Walk {
   readonly before: ReadonlySet<Expr>;
   /** Nodes the walk computes inline. */
   readonly inline: ReadonlySet<Expr>;
-  /** Nodes that depend on the walk's reductions (the reductions included). */
+  /** Nodes that depend on the walk's reductions or rows (them included). */
   readonly after: ReadonlySet<Expr>;
   /** The most elements a row reads from one stored tensor or source. */
   readonly rowElements: number;
@@ -170,7 +170,10 @@ export function findWalk(stored: ReadonlyMap<Expr, GpuStorage>, assigns: Readonl
     const N = r.x.shape[walkedAxis(r)]!;
     byN.set(N, [...(byN.get(N) ?? []), r]);
   }
-  const [N, group] = [...byN].sort((a, b) => b[1].length - a[1].length)[0]!;
+  // The axis whose reductions have the most outputs: each output of a reduction left out costs a
+  // partial-sums pass that recomputes the row, where a scalar loss costs one.
+  const outputs = (rs: readonly ReduceExpr[]) => rs.reduce((n, r) => n + r.size, 0);
+  const [N, group] = [...byN].sort((a, b) => outputs(b[1]) - outputs(a[1]) || b[0] - a[0])[0]!;
   const order = new Set<Expr>();
   const stack = [...stored.keys()];
   while (stack.length) {
@@ -235,6 +238,15 @@ export function findWalk(stored: ReadonlyMap<Expr, GpuStorage>, assigns: Readonl
     const total = newScan();
     merge(total, all);
     for (const e of members) merge(total, scans.get(e)!);
+    // A row that a value the walk loads depends on would be read before the walk writes it.
+    const early = members.findIndex((m) => {
+      const after = dependents([m]);
+      return [...total.loads].some((l) => l !== m && !members.includes(l) && after.has(l));
+    });
+    if (early >= 0) {
+      members.splice(early, 1);
+      continue;
+    }
     const outputs = new Set<unknown>(members.map((e) => stored.get(e)));
     const inputs = [...total.bindings].filter((b) => !outputs.has(b)).length;
     const params = [...total.params].reduce((n, a) => n + a.length, 0);
@@ -247,7 +259,7 @@ export function findWalk(stored: ReadonlyMap<Expr, GpuStorage>, assigns: Readonl
     if (inputs + outputs.size + reduces.size <= maxBindings && params <= MAX_PARAMS) {
       // Elements of stored tensors a row reads (the largest read along the walk), for the tuner.
       const rowElements = Math.max(1, ...total.reads.filter((r) => r.at.p >= 0).map((r) => sizeOf(r.shape) / N));
-      return { N, reduces, rows: members, loads: total.loads, before: total.before, inline: total.nodes, after: reaching, rowElements };
+      return { N, reduces, rows: members, loads: total.loads, before: total.before, inline: total.nodes, after: dependents([...reduces.keys(), ...members]), rowElements };
     }
     if (!members.length) return null;
     members.pop();

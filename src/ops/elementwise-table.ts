@@ -163,7 +163,7 @@ export const BINARY: readonly BinaryEntry[] = [
     // With y = a^b and l = log2|a| shared with the forward: one log and two exp2 for the forward
     // and both gradients, where pow_real three times and log_real take three pows and a log.
     withY: {
-      gradA: 'select(g * b * pow_log(a, b - 1.0, l), 0.0, b == 0.0)',
+      gradA: 'select(g * b * pow_less1(a, b, y, l), 0.0, b == 0.0)',
       gradB: 'select(g * y * ln_log2(a, l), 0.0, (a == 0.0) & (b >= 0.0))',
       l: { expr: 'log2_abs(a)', forward: 'pow_log(a, b, l)' },
     },

@@ -106,8 +106,8 @@ const programs: Program[] = [
   shortWalk(8000, 'a short walk body computes four rows an iteration: Y @ c − T over rows of 4 and of 1, forward and backward'),
   shortWalk(8002, 'the same with a row count that is not a multiple of 4 (one row an iteration)'),
   {
-    name: "the demo's objective from plain ops (error, sparsity, smoothness) with Adam: each image-wide mean is summed by many threads, none by one (11 before, with one thread summing the sparsity over every pixel)",
-    kernels: 14,
+    name: "the demo's objective from plain ops (error, sparsity, smoothness) with Adam: each image-wide mean is summed by many threads, none by one, and the softmax's weights and their incoming gradient are stored once, not recomputed at each neighbour",
+    kernels: 16,
     inputs: { l: { shape: [256, 256, 6] }, q: { shape: [6, 3] }, photo: { shape: [256, 256, 3] } },
     run: ({ l, q, photo }) => {
       l!.requiresGrad = true;
