@@ -4,7 +4,7 @@
  *   palette  P = sigmoid(Q)          Q [K, 3]     (colours stay in [0, 1])
  *   weights  W = softmax(L, axis -1) L [H, W, K]  (w >= 0 and sum_k w = 1 per pixel)
  *   recon    R = colorMix(W, P)                   [H, W, 3]
- *   loss     mse(R, photo) (colorMixLoss, fused) + lambdaSparse * mean_p(1 - sum_k w^2) + lambdaSmooth * mean |grad W|^2
+ *   loss     mse(R, photo) + lambdaSparse * mean_p(1 - sum_k w^2) + lambdaSmooth * mean |grad W|^2
  *
  * With the perceptual colour error, the first term is mse(Lab(R), Lab(photo)) / 100^2 instead: a
  * squared CIE76 ΔE, so an error counts as much as it shows (sRGB's squared error underweights
@@ -97,29 +97,18 @@ export class PaletteModel {
     this.optimizer = new Trainer(kind, this.q, this.l, lr);
   }
 
-  /** One optimisation step. Call inside pg.tidy; the returned terms are the losses before the update. */
+  /**
+   * One optimisation step. Call inside pg.tidy; the returned terms are the losses before the
+   * update. Every term is plain ops: the compiler fuses the softmax, the mix, the error, the
+   * regularizers, their gradients and the optimizer's update into a few kernels.
+   */
   step(lambdas: Lambdas): StepTerms {
-    const regularized = lambdas.sparsity > 0 || lambdas.smoothness > 0;
-    const terms = (weights: Tensor) => ({ sparsity: weights.sub(weights.square()).sum(-1).mean(), smoothness: this.smoothness(weights) });
-    let mse: Tensor;
-    let shown: { sparsity: Tensor; smoothness: Tensor };
-    if (lambdas.perceptual) {
-      // Plain ops: the compiler fuses the mix, the conversion and the error into a few kernels.
-      const weights = this.weights();
-      mse = pg.rgbToLab(pg.colorMix(weights, this.palette())).sub(this.photoLab).div(100).square().mean();
-      shown = regularized ? terms(weights) : pg.noGrad(() => terms(weights));
-    } else if (regularized) {
-      // colorMixLoss computes the mix, the squared error and their gradients in one pass.
-      const weights = this.weights();
-      mse = pg.colorMixLoss(weights, this.palette(), this.photo);
-      shown = terms(weights);
-    } else {
-      // Nothing else needs the weights: the softmax runs inside the fused kernel, and the chart's
-      // other terms are computed outside the graph.
-      mse = pg.colorMixLoss(this.l, this.palette(), this.photo, { softmax: true });
-      shown = pg.noGrad(() => terms(this.weights()));
-    }
-    const { sparsity, smoothness } = shown;
+    const weights = this.weights();
+    const recon = pg.colorMix(weights, this.palette());
+    const mse = lambdas.perceptual ? pg.rgbToLab(recon).sub(this.photoLab).div(100).square().mean() : recon.sub(this.photo).square().mean();
+    // The chart shows the regularizers even when they are off: then outside the graph.
+    const terms = () => ({ sparsity: weights.sub(weights.square()).sum(-1).mean(), smoothness: this.smoothness(weights) });
+    const { sparsity, smoothness } = lambdas.sparsity > 0 || lambdas.smoothness > 0 ? terms() : pg.noGrad(terms);
     let loss = mse;
     if (lambdas.sparsity > 0) loss = loss.add(sparsity.mul(lambdas.sparsity));
     if (lambdas.smoothness > 0) loss = loss.add(smoothness.mul(lambdas.smoothness));

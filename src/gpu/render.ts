@@ -14,6 +14,7 @@ import { MAX_PARAMS, workgroupFor } from './quirks.ts';
 import { vectorizeRows } from './row-vectors.ts';
 import { kernelCache, section, walkBounds, walkSizing, wgslModule } from './wgsl.ts';
 import compensated from '../../shaders/compensated.wgsl?raw';
+import type { Shape } from '../shape.ts';
 
 /**
  * 0 (a sum over nothing, a pad's outside), but not a 0 the shader compiler can see: one it can see
@@ -61,6 +62,10 @@ const SUM_BLOCK = 16;
  * palette step (about 350) from 1.23x to 1.57x: long bodies lose to the registers four copies hold.
  */
 const UNROLL_ROWS_MAX_LINES = 48;
+/** A rows kernel computes a whole row of at most this many outputs per thread... */
+const ROW_OUTPUTS = 4;
+/** ...when that still leaves this many threads. */
+const ROW_THREADS_MIN = 4096;
 /** Reductions at most this long are unrolled. */
 const UNROLL = 16;
 /**
@@ -116,8 +121,8 @@ class Body {
   }
 
   /** Node `e` at linear index variable `v` (declared in the root scope). */
-  at(v: string, e: Expr): Idx {
-    return this.named(delinearize(v, e.shape), this.root);
+  at(v: string, e: Expr | Shape): Idx {
+    return this.named(delinearize(v, Array.isArray(e) ? e : (e as Expr).shape), this.root);
   }
 
   /** Declares an index variable or value in `scope`. */
@@ -549,23 +554,33 @@ function elementwise(n: number, stores: readonly Store[], loads: ReadonlyMap<Exp
 
 function rows(store: Store, loads: ReadonlyMap<Expr, GpuStorage>, replace?: ReadonlyMap<Expr, Expr>): KernelRun {
   const O = store.expr.size;
+  const shape = store.expr.shape;
+  const C = shape[shape.length - 1] ?? 1;
+  // A thread per row of a short last axis: what the row's outputs share (a pixel's weights, read
+  // by each of its mix's channels) is loaded once, not once per output.
+  const G = shape.length >= 2 && C > 1 && C <= ROW_OUTPUTS && O / C >= ROW_THREADS_MIN ? C : 1;
   const b = new Body(false, O, [store.storage], loads, replace);
   b.define('o', b.root);
-  const v = b.eval(store.expr, b.at('o', store.expr), b.root);
-  const key = `rows|${O}|${b.key.join(',')}|${v}`;
+  const lead = b.at('o', shape.slice(0, -1)).c;
+  const values = Array.from({ length: G }, (_, j) => {
+    const idx = G === 1 ? b.at('o', store.expr) : { c: [...lead, lit(j)], lin: add(mul('o', G), lit(j)) };
+    return b.eval(store.expr, idx, b.root);
+  });
+  const T = O / G;
+  const key = `rows|${O}|${G}|${b.key.join(',')}|${values.join(',')}`;
   const wgsl = cached(key, () =>
     wgslModule(
-      { inputs: b.inputs.map((_, k) => `i${k}`), outputs: ['o0'], threads: O },
+      { inputs: b.inputs.map((_, k) => `i${k}`), outputs: ['o0'], threads: T },
       `${b.preamble()}@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let o = linear_index(gid, nwg);
-  if (o >= ${O}u) { return; }
+  if (o >= ${T}u) { return; }
 ${indent(b.root.lines, '  ')}
-  o0[o] = ${v};
+${indent(G === 1 ? [`o0[o] = ${values[0]};`] : values.map((v, j) => `o0[${add(mul('o', G), lit(j))}] = ${v};`), '  ')}
 }`,
     ),
   );
-  return { name: kernelName([store], 'rows'), wgsl, threads: O, inputs: b.inputs, outputs: [store.storage], params: b.params, paramArrays: b.paramArrays };
+  return { name: kernelName([store], 'rows'), wgsl, threads: T, inputs: b.inputs, outputs: [store.storage], params: b.params, paramArrays: b.paramArrays };
 }
 
 function partials(plan: Extract<KernelPlan, { kind: 'partials' }>, isSoftware: boolean): KernelRun {
