@@ -455,10 +455,20 @@ function regionNodes(root: Expr, stored: ReadonlyMap<Expr, GpuStorage>): Set<Exp
   return seen;
 }
 
-/** How many reads of memory computing `e` inline makes: each source or stored node read by a distinct node. */
-function loadSites(e: Expr, stored: ReadonlyMap<Expr, GpuStorage>): number {
-  let n = 0;
-  for (const x of [e, ...regionNodes(e, stored)]) for (const c of children(x)) if (c.op === 'src' || stored.has(c)) n++;
+/**
+ * How many reads of memory computing `e` inline makes, up to HEAVY_LOADS: each source or stored
+ * node read, once per path to it (a value read through four shifted views is computed four times).
+ */
+function loadSites(e: Expr, stored: ReadonlyMap<Expr, GpuStorage>, memo = new Map<Expr, number>()): number {
+  let n = memo.get(e);
+  if (n !== undefined) return n;
+  n = 0;
+  for (const c of children(e)) {
+    n += c.op === 'src' || stored.has(c) ? 1 : loadSites(c, stored, memo);
+    if (n >= HEAVY_LOADS) break;
+  }
+  n = Math.min(n, HEAVY_LOADS);
+  memo.set(e, n);
   return n;
 }
 

@@ -62,6 +62,13 @@ const programs: Program[] = [
     run: ({ a, b }) => [a!.matmul(b!).sub(0.5)],
   },
   {
+    // 8192 rows of 3 outputs: a thread per row, its 8 weights loaded once for the three channels.
+    name: 'a thin matmul over many rows computes each row (its three outputs) in one thread',
+    kernels: 1,
+    inputs: { a: { shape: [8192, 8] }, b: { shape: [8, 3] } },
+    run: ({ a, b }) => [a!.matmul(b!).sub(0.5)],
+  },
+  {
     // Rule 2: the sigmoid of an 18-element palette, read at each of 2048 pixels, is computed once
     // (its own small kernel) rather than 2048 times inside the mix.
     name: 'a small map spread over many elements by a broadcast is stored once',
@@ -145,6 +152,34 @@ const programs: Program[] = [
       const down = x!.slice([1]).sub(x!.slice([0], [-1])).abs().sum();
       const across = x!.slice([0, 1]).sub(x!.slice([0, 0], [60, -1])).square().sum();
       down.add(across).backward();
+      return [];
+    },
+  },
+  {
+    // A total-variation loss over a 64 × 64 image: the walk over its rows sums each 192-value row
+    // in a loop of its own, one row an iteration (four copies of that loop left three of four
+    // walkers idle), beside the down term's own partial sums.
+    name: 'total variation walked over image rows, each row summed in a loop',
+    kernels: 4,
+    inputs: { x: { shape: [64, 64, 3] }, y: { shape: [64, 64, 3] } },
+    run: ({ x, y }) => {
+      const data = x!.sub(y!).square().mean();
+      const down = x!.slice([1]).sub(x!.slice([0], [-1])).abs().mean();
+      const across = x!.slice([0, 1]).sub(x!.slice([0, 0], [64, -1])).abs().mean();
+      return [data.add(down.add(across).mul(0.1))];
+    },
+  },
+  {
+    // A map read at many elements (the gradient reaching a softmax: its neighbours' smoothness
+    // terms) that both the softmax's row sum and the update read is stored once, not computed in each.
+    name: "a gradient that reads many values and that two kernels read is stored once",
+    kernels: 5,
+    inputs: { l: { shape: [64, 64, 4], grad: true } },
+    run: ({ l }) => {
+      const w = l!.softmax(-1);
+      const across = w.slice([0, 1, 0]).sub(w.slice([0, 0, 0], [64, 63, 4])).square().mean();
+      const down = w.slice([1, 0, 0]).sub(w.slice([0, 0, 0], [63, 64, 4])).square().mean();
+      across.add(down).backward();
       return [];
     },
   },
