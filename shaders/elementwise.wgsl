@@ -56,6 +56,14 @@ fn pow_less1(a: f32, b: f32, y: f32, l: f32) -> f32 {
   let flip = (a < 0.0) & ((bitcast<u32>(y) & 0x80000000u) == 0u) & (b == round(b)) & (abs(b) < 16777216.0);
   return select(select(select(m, -m, flip), nan_f(), is_nan_f(y)), 1.0, (b == 1.0) | (a == 1.0));
 }
+// pow_log for a base that is +0 or above, or NaN (never -0).
+fn pow_nonneg(a: f32, b: f32, l: f32) -> f32 {
+  let inf = inf_f();
+  let r0 = exp2(clamp(b, -1e30, 1e30) * l) * (1.0 + (l - l));
+  let r1 = select(r0, select(0.0, inf, b < 0.0), a == 0.0);
+  let r2 = select(r1, select(0.0, inf, b > 0.0), a == inf);
+  return select(select(r2, inf - inf, is_nan_f(b)), 1.0, (b == 0.0) | (a == 1.0));
+}
 // ln a from l = log2_abs(a): NaN below 0, as log_real.
 fn ln_log2(a: f32, l: f32) -> f32 { return select(l * 0.6931471805599453, nan_f(), a < 0.0); }
 fn sigmoid_f(x: f32) -> f32 {

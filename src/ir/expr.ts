@@ -39,6 +39,8 @@ export interface MapTemplate {
   readonly stores: readonly string[];
   /** WGSL functions the expressions call (shared text, included once per kernel). */
   readonly helpers: string;
+  /** Every output is +0 or above, or NaN (never -0): a sigmoid's, an exp's, a square's. */
+  readonly nonNegative?: boolean;
 }
 
 const templates = new Map<string, MapTemplate>();
@@ -210,5 +212,23 @@ export function children(e: Expr): readonly Expr[] {
     case 'view':
     case 'pad':
       return [e.x];
+  }
+}
+
+/**
+ * Whether every value of `e` is +0 or above, or NaN (never -0), as far as its expression shows: a
+ * map marked nonNegative, or a view, pad, sum or max of one. An op picks cheaper code for such an
+ * operand (pow of a sigmoid's output needs no tests for a negative base).
+ */
+export function neverNegative(e: Expr): boolean {
+  switch (e.op) {
+    case 'map':
+      return e.t.nonNegative === true;
+    case 'view':
+    case 'pad':
+    case 'reduce':
+      return neverNegative(e.x);
+    default:
+      return false;
   }
 }

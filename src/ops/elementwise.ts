@@ -14,8 +14,8 @@ import { unbroadcastExpr, unbroadcastReference } from './unbroadcast.ts';
 const HELPERS = section(src, 'helpers');
 
 /** An elementwise map's template (queued as an expression and fused by the scheduler; see src/gpu/lazy.ts). */
-export function template(key: string, name: string, loads: readonly string[], lets: readonly (readonly [string, string])[], stores: readonly string[]) {
-  return mapTemplate(key, () => ({ name, loads, lets, stores, helpers: HELPERS }));
+export function template(key: string, name: string, loads: readonly string[], lets: readonly (readonly [string, string])[], stores: readonly string[], nonNegative = false) {
+  return mapTemplate(key, () => ({ name, loads, lets, stores, helpers: HELPERS, ...(nonNegative ? { nonNegative } : {}) }));
 }
 
 /** A number operand: bound to `b` from the kernel's first parameter. */
@@ -46,7 +46,7 @@ function defineUnary(e: UnaryEntry): OpDef<UnaryAttrs> {
     saves: () => ({ inputs: [e.uses === 'x'], output: e.uses === 'y' }),
     gpu: {
       forward(k, [x], out, { attrs, outShape }) {
-        const t = template(`${e.name}:f`, `${e.name}_forward`, ['x'], [], [e.wgsl]);
+        const t = template(`${e.name}:f`, `${e.name}_forward`, ['x'], [], [e.wgsl], e.nonNegative);
         k.define(out, ir.map(t, [k.expr(x!, outShape)], params(attrs)));
       },
       backward(k, args) {
@@ -95,8 +95,6 @@ function binaryBackwardGpu(e: BinaryEntry, k: GpuOps, args: BackwardArgs<unknown
   const usesB = withY !== undefined || (!isScalar && ((wantA && needsB(e.usesA)) || (wantB && needsB(e.usesB))));
   const flags = `${+wantA}${+wantB}${+usesA}${+usesB}${+isScalar}`;
   const loads = ['g', ...(usesA ? ['a'] : []), ...(usesB ? ['b'] : []), ...(withY ? ['y'] : []), ...(withY?.l ? ['l'] : [])];
-  const rules = withY ?? e;
-  const t = template(`${e.name}:b:${flags}`, `${e.name}_backward`, loads, isScalar ? SCALAR_B : [], [...(wantA ? [rules.gradA] : []), ...(wantB ? [rules.gradB] : [])]);
   // Operands read where they broadcast; each gradient summed back to its input's shape in the same expression.
   const ins = [
     k.expr(args.grad, outShape),
@@ -104,6 +102,9 @@ function binaryBackwardGpu(e: BinaryEntry, k: GpuOps, args: BackwardArgs<unknown
     ...(usesB ? [ir.expand(k.expr(args.inputs[1]!, shapes[1]!), outShape)] : []),
     ...(withY ? [k.expr(args.output!, outShape)] : []),
   ];
+  const nonNeg = withY !== undefined && nonNegBase(e, ins[1]!);
+  const rules = nonNeg ? { ...withY, ...withY.nonNegative! } : (withY ?? e);
+  const t = template(`${e.name}:b:${flags}${nonNeg ? '+' : ''}`, `${e.name}_backward`, loads, isScalar ? SCALAR_B : [], [...(wantA ? [rules.gradA] : []), ...(wantB ? [rules.gradB] : [])]);
   if (withY?.l) ins.push(sharedL(e, ins[1]!, ins[ins.length - 1]!));
   const params = isScalar ? [scalar!] : [];
   const grad = (i: number, j: number) => {
@@ -115,16 +116,21 @@ function binaryBackwardGpu(e: BinaryEntry, k: GpuOps, args: BackwardArgs<unknown
 }
 
 const lTemplate = (e: BinaryEntry) => template(`${e.name}:l`, `${e.name}_forward`, ['a'], [], [e.withY!.l!.expr]);
-const viaLTemplate = (e: BinaryEntry) => template(`${e.name}:fl`, `${e.name}_forward`, ['a', 'b', 'l'], [], [e.withY!.l!.forward]);
+const viaLTemplate = (e: BinaryEntry, nonNeg: boolean) =>
+  nonNeg
+    ? template(`${e.name}:fl+`, `${e.name}_forward`, ['a', 'b', 'l'], [], [e.withY!.nonNegative!.forward])
+    : template(`${e.name}:fl`, `${e.name}_forward`, ['a', 'b', 'l'], [], [e.withY!.l!.forward]);
+/** Whether the entry has cheaper rules for a base that is never negative, and `a` is one. */
+const nonNegBase = (e: BinaryEntry, a: ir.Expr) => e.withY?.nonNegative !== undefined && ir.neverNegative(a);
 
 /** The forward of an entry with a shared `l`: l as its own node, then the forward reading it. */
 function forwardViaL(e: BinaryEntry, a: ir.Expr, b: ir.Expr): ir.Expr {
-  return ir.map(viaLTemplate(e), [a, b, ir.map(lTemplate(e), [a])]);
+  return ir.map(viaLTemplate(e, nonNegBase(e, a)), [a, b, ir.map(lTemplate(e), [a])]);
 }
 
 /** The forward's own l node when y is still that forward (so one kernel computes it once), else a new one. */
 function sharedL(e: BinaryEntry, a: ir.Expr, y: ir.Expr): ir.Expr {
-  return y.op === 'map' && y.t === viaLTemplate(e) ? y.inputs[2]! : ir.map(lTemplate(e), [a]);
+  return y.op === 'map' && (y.t === viaLTemplate(e, false) || y.t === viaLTemplate(e, true)) ? y.inputs[2]! : ir.map(lTemplate(e), [a]);
 }
 
 function binaryReferenceForward(e: BinaryEntry, a: Float64Array, b: Float64Array | number, args: ForwardArgs<unknown>): Float64Array {

@@ -127,6 +127,37 @@ export function edgeElementwiseSuite(kind: BackendKind): void {
     b.dispose();
   });
 
+  test("pow of a base that is never negative (abs, exp, square, sigmoid) takes the same values and gradients at every edge", async () => {
+    // The compiler gives such a base cheaper code (no sign or integer tests); mul(1) hides the
+    // fact, so the second form takes the general path, which the C pow cases above check.
+    const xs = [0, -0, 2, -2, 0.5, inf, -inf, 1, -1, 2 ** -100, nan, -30, 30];
+    const bs = [0, 1, 2, 3, 0.5, -1, -2.5, 1.5, inf, -inf, nan];
+    const pairs = xs.flatMap((x) => bs.map((y) => [x, y] as const));
+    const bases: [string, (t: pg.Tensor) => pg.Tensor][] = [
+      ['abs', (t) => t.abs()],
+      ['exp', (t) => t.exp()],
+      ['square', (t) => t.square()],
+      ['sigmoid', (t) => t.sigmoid()],
+    ];
+    for (const [name, base] of bases) {
+      const run = async (hide: boolean) => {
+        const x = pg.tensor(pairs.map(([v]) => v), { requiresGrad: true });
+        const b = pg.tensor(pairs.map(([, v]) => v), { requiresGrad: true });
+        const a = hide ? base(x).mul(1) : base(x);
+        const y = a.pow(b);
+        const out = Array.from(await y.data());
+        y.sum().backward();
+        const grads = [await values(x.grad!), await values(b.grad!)];
+        pg.dispose([x, b, a, y]);
+        return [out, ...grads];
+      };
+      const [fast, general] = [await run(false), await run(true)];
+      ['value', 'd/dx', 'd/db'].forEach((what, k) => {
+        pairs.forEach(([x, y], i) => expectValues([fast[k]![i]!], [general[k]![i]!], `${what} ${name}(${x}).pow(${y})`));
+      });
+    }
+  });
+
   test('gradient conventions at kinks and poles', async () => {
     expectValues(await gradOf([0, 1, -1], (x) => x.relu()), [0, 1, 0], 'relu at 0');
     expectValues(await gradOf([0, 2, -2], (x) => x.abs()), [0, 1, -1], 'abs at 0');
