@@ -125,6 +125,11 @@ class Body {
     return this.named(delinearize(v, Array.isArray(e) ? e : (e as Expr).shape), this.root);
   }
 
+  /** Shape `shape` at linear index variable `v`, its coordinates named in `scope`. */
+  atIn(v: string, shape: Shape, scope: Scope): Idx {
+    return this.named(delinearize(v, shape), scope);
+  }
+
   /** Declares an index variable or value in `scope`. */
   define(name: string, scope: Scope): void {
     this.scopeOf.set(name, scope);
@@ -493,6 +498,8 @@ export function render(plan: KernelPlan, isSoftware: boolean, maxBindings: numbe
       return rows(plan.store, plan.loads, plan.replace);
     case 'partials':
       return partials(plan, isSoftware);
+    case 'siblings':
+      return siblings(plan);
     case 'walk':
       return walk(plan, isSoftware);
   }
@@ -610,6 +617,56 @@ ${indent(b.root.lines, '  ')}
     ),
   );
   return { name: `${reduce.fn}_reduce`, wgsl, threads: T, inputs: b.inputs, outputs: [plan.partial], params: b.params, paramArrays: b.paramArrays };
+}
+
+/**
+ * Sibling sums (src/gpu/schedule.ts): thread p walks its part of the domain, evaluates each
+ * reduction's operand at every element inside that operand's own shape, and keeps a plain sum
+ * per block of SUM_BLOCK elements and a compensated total per reduction.
+ */
+function siblings(plan: Extract<KernelPlan, { kind: 'siblings' }>): KernelRun {
+  const { domain, reduces, P, chunked } = plan;
+  const n = domain.reduce((a, b) => a * b, 1);
+  const b = new Body(false, P, plan.partials, plan.loads, undefined);
+  b.define('p', b.root);
+  const bounds = walkBounds(n, P, chunked, 'p');
+  const body: Scope = { parent: b.root, depth: 1, lines: [], cache: new Map() };
+  b.define('r', body);
+  const at = b.atIn('r', domain, body);
+  b.helpers.add(KAHAN_HELPERS);
+  const adds = reduces.map((red, k) => {
+    const v = b.eval(red.x, at, body);
+    const inside = red.x.shape.flatMap((d, i) => (d < domain[i]! ? [`(${at.c[i]} < ${d}u)`] : []));
+    return `s${k}b = s${k}b + ${inside.length ? `select(0.0, ${v}, ${inside.join(' & ')})` : v};`;
+  });
+  const span = mul(bounds.step, SUM_BLOCK);
+  const lines = [
+    ...reduces.flatMap((_, k) => [`var s${k}: f32 = 0.0;`, `var s${k}k: f32 = 0.0;`]),
+    ...b.root.lines,
+    bounds.setup,
+    `for (var rb = ${bounds.start}; rb < ${bounds.end}; rb = rb + ${span}) {`,
+    ...reduces.map((_, k) => `  var s${k}b: f32 = 0.0;`),
+    `  let re = min(rb + ${span}, ${bounds.end});`,
+    `  for (var r = rb; r < re; r = r + ${bounds.step}) {`,
+    ...[...body.lines, ...adds].map((l) => `    ${l}`),
+    '  }',
+    ...reduces.flatMap((_, k) => kahanStep(`s${k}`, `s${k}k`, `s${k}b`).map((l) => `  ${l}`)),
+    '}',
+    ...reduces.map((_, k) => `o${k}[p] = s${k};`),
+  ];
+  const key = `sib|${domain}|${P}|${+chunked}|${b.key.join(',')}|${lines.join(';')}`;
+  const wgsl = cached(key, () =>
+    wgslModule(
+      { inputs: b.inputs.map((_, k) => `i${k}`), outputs: plan.partials.map((_, k) => `o${k}`), threads: P, ...walkSizing(P, chunked) },
+      `${b.preamble()}@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let p = linear_index(gid, nwg);
+  if (p >= ${P}u) { return; }
+${indent(lines, '  ')}
+}`,
+    ),
+  );
+  return { name: `sums(${kernelName(reduces.map((expr, k) => ({ expr, storage: plan.partials[k]! })), 'sum').replace(/^fused\((.*)\)$/, '$1')})`, wgsl, threads: P, inputs: b.inputs, outputs: [...plan.partials], params: b.params, paramArrays: b.paramArrays };
 }
 
 /**

@@ -20,9 +20,11 @@
  *    at another element it is recomputed.
  * 4. A stored node with an inlined reduction gets a kernel of its own: one thread per output,
  *    each looping over its reduced elements (the reduction's producers computed inside the loop,
- *    its consumers after it). With few outputs and long reductions, the single top reduction is
+ *    its consumers after it). With few outputs and long reductions, each outermost reduction is
  *    split: threads sum interleaved parts into partials (CPU adapters: contiguous chunks, see
- *    walkBounds), and a second kernel sums the partials and applies the consumers.
+ *    walkBounds), and a second kernel sums the partials and applies the consumers. Scalar sums
+ *    over operands of nearly one shape (a loss's terms over an image and its shifted slices)
+ *    share one partials pass (siblingSums).
  * 5. A kernel that reads a stored node waits for the kernel that stores it; a still-open
  *    elementwise kernel is closed (recorded) first when something outside it reads its stores.
  * 6. In-place assignments (optimizer updates) run in the order they were queued among the
@@ -63,6 +65,20 @@ export type KernelPlan =
       readonly P: number;
       readonly chunked: boolean;
       readonly partial: GpuStorage;
+      readonly loads: ReadonlyMap<Expr, GpuStorage>;
+    }
+  /**
+   * P threads each summing a part of `domain` for several scalar sums at once (a loss's terms over
+   * one image and its shifted slices), each operand read where it lies inside the domain; thread
+   * p stores reduction k's partial at partials[k][p].
+   */
+  | {
+      readonly kind: 'siblings';
+      readonly domain: readonly number[];
+      readonly reduces: readonly ReduceExpr[];
+      readonly P: number;
+      readonly chunked: boolean;
+      readonly partials: readonly GpuStorage[];
       readonly loads: ReadonlyMap<Expr, GpuStorage>;
     }
   /** P threads walking the rows of an axis of length N (src/gpu/walks.ts): row stores, and partials of each reduction at partial[q * P + p]. */
@@ -426,10 +442,23 @@ function reductionPlans(store: Store, reduces: readonly ReduceExpr[], stored: Re
   const nested = new Set(reduces.flatMap((r) => reachable([r.x])));
   const plans: KernelPlan[] = [];
   const replace = new Map<Expr, Expr>();
+  const together = siblingSums(
+    reduces.filter((r) => !nested.has(r)),
+    loads,
+    host.maxBindings,
+  );
+  for (const group of together) {
+    const domain = group[0]!.x.shape.map((_, d) => Math.max(...group.map((r) => r.x.shape[d]!)));
+    const n = domain.reduce((a, b) => a * b, 1);
+    const P = walkThreads(Math.max(1, Math.min(MAX_PARTIALS, TARGET_THREADS, Math.floor(n / 32))), host.isSoftware);
+    const partials = group.map(() => host.scratch(P));
+    plans.push({ kind: 'siblings', domain, reduces: group, P, chunked: host.isSoftware, partials, loads });
+    group.forEach((r, k) => replace.set(r, reshape(reduceExpr('sum', src(partials[k]!, [1, P]), [1]), r.shape)));
+  }
   for (const r of reduces) {
     const O = r.size;
     const Rn = r.x.size / Math.max(1, O);
-    if (nested.has(r) || O >= TARGET_THREADS || Rn < 64) continue;
+    if (replace.has(r) || nested.has(r) || O >= TARGET_THREADS || Rn < 64) continue;
     const innerReduced = r.axes.includes(r.x.shape.length - 1);
     const chunked = host.isSoftware && innerReduced;
     const P = walkThreads(Math.max(1, Math.min(MAX_PARTIALS, Math.ceil(TARGET_THREADS / O), Math.floor(Rn / 32))), chunked);
@@ -470,6 +499,45 @@ function loadSites(e: Expr, stored: ReadonlyMap<Expr, GpuStorage>, memo = new Ma
   n = Math.min(n, HEAVY_LOADS);
   memo.set(e, n);
   return n;
+}
+
+/** A sibling group takes a sum whose operand is at least this share of the group's domain. */
+const SIBLING_SHARE = 0.9;
+
+/**
+ * Scalar sums over operands of one rank whose shapes nearly coincide (an image's squared error
+ * and the differences of its shifted slices), grouped to be summed by one pass over their common
+ * domain: each element read once for every sum, where a pass each read the image three times.
+ * Groups of two or more whose bindings fit one kernel.
+ */
+function siblingSums(reduces: readonly ReduceExpr[], stored: ReadonlyMap<Expr, GpuStorage>, maxBindings: number): ReduceExpr[][] {
+  const eligible = reduces.filter((r) => r.fn === 'sum' && r.size === 1 && r.axes.length === r.x.shape.length && r.x.size >= TARGET_THREADS);
+  const groups: ReduceExpr[][] = [];
+  for (const r of eligible) {
+    const fits = groups.find((g) => {
+      const x = g[0]!.x.shape;
+      if (x.length !== r.x.shape.length) return false;
+      const domain = x.map((_, d) => Math.max(r.x.shape[d]!, ...g.map((m) => m.x.shape[d]!)));
+      const n = domain.reduce((a, b) => a * b, 1);
+      const fit = footprint([...g, r], stored);
+      return [...g, r].every((m) => m.x.size >= SIBLING_SHARE * n) && fit.bindings + g.length + 1 <= maxBindings && fit.params <= MAX_PARAMS;
+    });
+    if (fits) fits.push(r);
+    else groups.push([r]);
+  }
+  return groups.filter((g) => g.length > 1);
+}
+
+/** The storages that computing `reduces` in one kernel binds, and the parameters it passes (an upper bound). */
+function footprint(reduces: readonly ReduceExpr[], stored: ReadonlyMap<Expr, GpuStorage>): { bindings: number; params: number } {
+  const all = new Set<unknown>();
+  let params = 0;
+  for (const r of reduces) {
+    const reg = region(r, stored);
+    for (const b of reg.bindings) all.add(b);
+    params += reg.params;
+  }
+  return { bindings: all.size, params };
 }
 
 /** Every node reachable from `roots`, parents before children (descending id). */

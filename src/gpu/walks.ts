@@ -259,6 +259,10 @@ export function findWalk(stored: ReadonlyMap<Expr, GpuStorage>, assigns: Readonl
     if (inputs + outputs.size + reduces.size <= maxBindings && params <= MAX_PARAMS) {
       // Elements of stored tensors a row reads (the largest read along the walk), for the tuner.
       const rowElements = Math.max(1, ...total.reads.filter((r) => r.at.p >= 0).map((r) => sizeOf(r.shape) / N));
+      // Long rows and nothing written row by row (an image's rows summed in loops: a total
+      // variation loss): a walker's neighbours read rows far apart, where the partial sums' plans
+      // read neighbouring elements.
+      if (!members.length && rowElements > MAX_ROW) return null;
       return { N, reduces, rows: members, loads: total.loads, before: total.before, inline: total.nodes, after: dependents([...reduces.keys(), ...members]), rowElements };
     }
     if (!members.length) return null;

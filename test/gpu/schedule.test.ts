@@ -114,7 +114,7 @@ const programs: Program[] = [
   shortWalk(8002, 'the same with a row count that is not a multiple of 4 (one row an iteration)'),
   {
     name: "the demo's objective from plain ops (error, sparsity, smoothness) with Adam: each image-wide mean is summed by many threads, none by one, and the softmax's weights and their incoming gradient are stored once, not recomputed at each neighbour",
-    kernels: 16,
+    kernels: 15,
     inputs: { l: { shape: [256, 256, 6] }, q: { shape: [6, 3] }, photo: { shape: [256, 256, 3] } },
     run: ({ l, q, photo }) => {
       l!.requiresGrad = true;
@@ -156,16 +156,17 @@ const programs: Program[] = [
     },
   },
   {
-    // A total-variation loss over a 64 × 64 image: the walk over its rows sums each 192-value row
-    // in a loop of its own, one row an iteration (four copies of that loop left three of four
-    // walkers idle), beside the down term's own partial sums.
-    name: 'total variation walked over image rows, each row summed in a loop',
-    kernels: 4,
-    inputs: { x: { shape: [64, 64, 3] }, y: { shape: [64, 64, 3] } },
+    // A total-variation loss over a 128 × 128 image: its three sums (the error over the image, the
+    // differences of its rows and of its columns) in one pass over the image, each shifted slice
+    // read where it lies inside, then one finishing kernel (4 before: a walk over the image's
+    // rows with a loop in each, a pass for the down term and two tails).
+    name: "total variation's three sums in one pass over the image",
+    kernels: 2,
+    inputs: { x: { shape: [128, 128, 3] }, y: { shape: [128, 128, 3] } },
     run: ({ x, y }) => {
       const data = x!.sub(y!).square().mean();
       const down = x!.slice([1]).sub(x!.slice([0], [-1])).abs().mean();
-      const across = x!.slice([0, 1]).sub(x!.slice([0, 0], [64, -1])).abs().mean();
+      const across = x!.slice([0, 1]).sub(x!.slice([0, 0], [128, -1])).abs().mean();
       return [data.add(down.add(across).mul(0.1))];
     },
   },
