@@ -627,7 +627,8 @@ ${indent(b.root.lines, '  ')}
 function siblings(plan: Extract<KernelPlan, { kind: 'siblings' }>): KernelRun {
   const { domain, reduces, P, chunked } = plan;
   const n = domain.reduce((a, b) => a * b, 1);
-  const b = new Body(false, P, plan.partials, plan.loads, undefined);
+  const outputs = [...plan.partials, ...plan.stores.map((st) => st.storage)];
+  const b = new Body(false, P, outputs, plan.loads, undefined);
   b.define('p', b.root);
   const bounds = walkBounds(n, P, chunked, 'p');
   const body: Scope = { parent: b.root, depth: 1, lines: [], cache: new Map() };
@@ -639,6 +640,7 @@ function siblings(plan: Extract<KernelPlan, { kind: 'siblings' }>): KernelRun {
     const inside = red.x.shape.flatMap((d, i) => (d < domain[i]! ? [`(${at.c[i]} < ${d}u)`] : []));
     return `s${k}b = s${k}b + ${inside.length ? `select(0.0, ${v}, ${inside.join(' & ')})` : v};`;
   });
+  const writes = plan.stores.map((st, k) => `o${reduces.length + k}[r] = ${b.eval(st.expr, { ...b.atIn('r', st.expr.shape, body), lin: 'r' }, body)};`);
   const span = mul(bounds.step, SUM_BLOCK);
   const lines = [
     ...reduces.flatMap((_, k) => [`var s${k}: f32 = 0.0;`, `var s${k}k: f32 = 0.0;`]),
@@ -648,7 +650,7 @@ function siblings(plan: Extract<KernelPlan, { kind: 'siblings' }>): KernelRun {
     ...reduces.map((_, k) => `  var s${k}b: f32 = 0.0;`),
     `  let re = min(rb + ${span}, ${bounds.end});`,
     `  for (var r = rb; r < re; r = r + ${bounds.step}) {`,
-    ...[...body.lines, ...adds].map((l) => `    ${l}`),
+    ...[...body.lines, ...adds, ...writes].map((l) => `    ${l}`),
     '  }',
     ...reduces.flatMap((_, k) => kahanStep(`s${k}`, `s${k}k`, `s${k}b`).map((l) => `  ${l}`)),
     '}',
@@ -657,7 +659,7 @@ function siblings(plan: Extract<KernelPlan, { kind: 'siblings' }>): KernelRun {
   const key = `sib|${domain}|${P}|${+chunked}|${b.key.join(',')}|${lines.join(';')}`;
   const wgsl = cached(key, () =>
     wgslModule(
-      { inputs: b.inputs.map((_, k) => `i${k}`), outputs: plan.partials.map((_, k) => `o${k}`), threads: P, ...walkSizing(P, chunked) },
+      { inputs: b.inputs.map((_, k) => `i${k}`), outputs: outputs.map((_, k) => `o${k}`), threads: P, ...walkSizing(P, chunked) },
       `${b.preamble()}@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let p = linear_index(gid, nwg);
@@ -666,7 +668,8 @@ ${indent(lines, '  ')}
 }`,
     ),
   );
-  return { name: `sums(${kernelName(reduces.map((expr, k) => ({ expr, storage: plan.partials[k]! })), 'sum').replace(/^fused\((.*)\)$/, '$1')})`, wgsl, threads: P, inputs: b.inputs, outputs: [...plan.partials], params: b.params, paramArrays: b.paramArrays };
+  const sums = `sums(${kernelName(reduces.map((expr, k) => ({ expr, storage: plan.partials[k]! })), 'sum').replace(/^fused\((.*)\)$/, '$1')})`;
+  return { name: plan.stores.length ? `${sums}+${kernelName(plan.stores, 'copy')}` : sums, wgsl, threads: P, inputs: b.inputs, outputs, params: b.params, paramArrays: b.paramArrays };
 }
 
 /**

@@ -76,6 +76,8 @@ export type KernelPlan =
       readonly kind: 'siblings';
       readonly domain: readonly number[];
       readonly reduces: readonly ReduceExpr[];
+      /** Elementwise stores of the domain's size, written as the walk passes each element. */
+      readonly stores: readonly Store[];
       readonly P: number;
       readonly chunked: boolean;
       readonly partials: readonly GpuStorage[];
@@ -326,7 +328,11 @@ export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[]
   }
   closeAll();
   for (const s of extraStores) plans.push({ kind: 'elementwise', n: s.expr.size, stores: [s], loads: loadsFor(new Set()) });
-  return plans.filter((p) => p.kind !== "elementwise" || p.n > 0);
+  return mergeSiblings(
+    plans.filter((p) => p.kind !== 'elementwise' || p.n > 0),
+    stored,
+    host.maxBindings,
+  );
 }
 
 /** The walk kernel, then one finishing kernel per reduction that stores its value. */
@@ -452,7 +458,7 @@ function reductionPlans(store: Store, reduces: readonly ReduceExpr[], stored: Re
     const n = domain.reduce((a, b) => a * b, 1);
     const P = walkThreads(Math.max(1, Math.min(MAX_PARTIALS, TARGET_THREADS, Math.floor(n / 32))), host.isSoftware);
     const partials = group.map(() => host.scratch(P));
-    plans.push({ kind: 'siblings', domain, reduces: group, P, chunked: host.isSoftware, partials, loads });
+    plans.push({ kind: 'siblings', domain, reduces: group, stores: [], P, chunked: host.isSoftware, partials, loads });
     group.forEach((r, k) => replace.set(r, reshape(reduceExpr('sum', src(partials[k]!, [1, P]), [1]), r.shape)));
   }
   for (const r of reduces) {
@@ -499,6 +505,87 @@ function loadSites(e: Expr, stored: ReadonlyMap<Expr, GpuStorage>, memo = new Ma
   n = Math.min(n, HEAVY_LOADS);
   memo.set(e, n);
   return n;
+}
+
+/**
+ * A loss's sibling sums join a later elementwise kernel over as many elements (total variation's
+ * terms and the gradient of the image they are summed over): one pass reads the image for both.
+ * The sums move to that kernel's place, and the pass that finishes them right after it, when
+ * nothing in between writes what the sums read or reads what the finishing pass writes, and the
+ * kernel's stores read neither the sums nor anything the sums' operands read from them.
+ */
+function mergeSiblings(plans: KernelPlan[], stored: ReadonlyMap<Expr, GpuStorage>, maxBindings: number): KernelPlan[] {
+  const reads = (roots: readonly Expr[]) => {
+    const r = new Set<unknown>();
+    for (const e of roots) for (const b of region(e, stored).bindings) r.add(b);
+    return r;
+  };
+  const readsOf = (p: KernelPlan): Set<unknown> => {
+    switch (p.kind) {
+      case 'elementwise':
+        return reads(p.stores.map((st) => st.expr));
+      case 'rows':
+        return reads([p.store.expr, ...(p.replace ? p.replace.values() : [])]);
+      case 'siblings':
+        return new Set([...reads(p.reduces), ...reads(p.stores.map((st) => st.expr))]);
+      case 'partials':
+        return new Set([...reads([p.reduce])]);
+      case 'walk':
+        return new Set([...reads(p.rows.map((st) => st.expr)), ...reads(p.partials.map((x) => x.reduce))]);
+    }
+  };
+  const writesOf = (p: KernelPlan): GpuStorage[] => {
+    switch (p.kind) {
+      case 'elementwise':
+        return p.stores.map((st) => st.storage);
+      case 'rows':
+        return [p.store.storage];
+      case 'siblings':
+        return [...p.partials, ...p.stores.map((st) => st.storage)];
+      case 'partials':
+        return [p.partial];
+      case 'walk':
+        return [...p.rows.map((st) => st.storage), ...p.partials.map((x) => x.partial)];
+    }
+  };
+  const out = [...plans];
+  for (let i = 0; i < out.length; i++) {
+    const S = out[i]!;
+    if (S.kind !== 'siblings' || S.stores.length) continue;
+    const f = out.findIndex((p, k) => k > i && p.kind === 'rows' && S.reduces.some((r) => p.replace?.has(r)));
+    if (f < 0) continue;
+    const F = out[f] as Extract<KernelPlan, { kind: 'rows' }>;
+    const n = S.domain.reduce((a, b) => a * b, 1);
+    const sumReads = readsOf(S);
+    const finishWrites = new Set<unknown>(writesOf(F));
+    const finishReads = readsOf(F);
+    for (let j = f + 1; j < out.length; j++) {
+      const E = out[j]!;
+      const candidate = E.kind === 'elementwise' && E.n === n;
+      if (candidate) {
+        const own = new Set<unknown>(writesOf(E));
+        const eReads = readsOf(E);
+        const bindings = new Set([...sumReads, ...eReads].filter((b) => !own.has(b)));
+        const clean =
+          ![...own].some((w) => sumReads.has(w) || finishReads.has(w)) &&
+          ![...eReads].some((b) => finishWrites.has(b) || S.partials.includes(b as GpuStorage)) &&
+          bindings.size + own.size + S.partials.length <= maxBindings &&
+          footprint(S.reduces, stored).params + E.stores.reduce((k, st) => k + region(st.expr, stored).params, 0) <= MAX_PARAMS;
+        if (clean) {
+          const loads = new Map([...S.loads].filter(([e]) => E.loads.has(e)));
+          out[j] = { ...S, stores: E.stores, loads };
+          out.splice(j + 1, 0, F);
+          out.splice(f, 1);
+          out.splice(i, 1);
+          i--;
+          break;
+        }
+      }
+      // What runs in between must not write what the sums or the finish read, nor read what they write.
+      if (writesOf(E).some((w) => sumReads.has(w) || finishReads.has(w)) || [...readsOf(E)].some((b) => finishWrites.has(b) || S.partials.includes(b as GpuStorage))) break;
+    }
+  }
+  return out;
 }
 
 /** A sibling group takes a sum whose operand is at least this share of the group's domain. */

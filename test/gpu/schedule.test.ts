@@ -171,6 +171,27 @@ const programs: Program[] = [
     },
   },
   {
+    // The same loss with Adam, read at the step: the three sums ride in the pass that writes the
+    // image's gradient (one read of the image for both), then the loss's finishing pass and the
+    // update, which must wait for the gradient (it reads neighbours of what it overwrites).
+    name: "total variation's sums in the pass that writes its gradient, then the update",
+    kernels: 4,
+    inputs: { x: { shape: [128, 128, 3] }, y: { shape: [128, 128, 3] } },
+    run: ({ x, y }) => {
+      x!.requiresGrad = true;
+      const opt = new pg.Adam([x!], { lr: 0.01 });
+      const data = x!.sub(y!).square().mean();
+      const down = x!.slice([1]).sub(x!.slice([0], [-1])).abs().mean();
+      const across = x!.slice([0, 1]).sub(x!.slice([0, 0], [128, -1])).abs().mean();
+      const loss = data.add(down.add(across).mul(0.1));
+      loss.backward();
+      opt.step();
+      opt.zeroGrad();
+      opt.dispose();
+      return [loss, x!];
+    },
+  },
+  {
     // A map read at many elements (the gradient reaching a softmax: its neighbours' smoothness
     // terms) that both the softmax's row sum and the update read is stored once, not computed in each.
     name: "a gradient that reads many values and that two kernels read is stored once",
@@ -234,6 +255,34 @@ test('each program of the corpus compiles to its number of kernels and matches t
     for (const [j, v] of got.values.entries()) expectClose(v, want[i]![j]!, 2e-4, 2e-5, `${p.name}, value ${j}`);
     expect(got.dispatches, p.name).toBe(p.kernels);
   }
+});
+
+test("a total-variation step's loss sums ride in the pass that writes the image's gradient", async () => {
+  await pg.init();
+  const x = pg.rand([96, 128, 3], { seed: 7 });
+  x.requiresGrad = true;
+  const y = pg.rand([96, 128, 3], { seed: 8 });
+  const opt = new pg.Adam([x], { lr: 0.01 });
+  const p = await pg.profile(async () => {
+    const loss = pg.tidy(() => {
+      const down = x.slice([1]).sub(x.slice([0], [-1])).abs().mean();
+      const across = x.slice([0, 1]).sub(x.slice([0, 0], [96, -1])).abs().mean();
+      const l = x.sub(y).square().mean().add(down.add(across).mul(0.1));
+      l.backward();
+      opt.step();
+      opt.zeroGrad();
+      return l;
+    });
+    await loss.data();
+    loss.dispose();
+  });
+  // One pass both sums the three terms and writes the gradient (its name: the sums, then the
+  // stores); no kernel of its own writes the gradient.
+  const names = p.kernels.map((k) => k.name);
+  expect(names.filter((n) => n.startsWith('sums(') && n.includes(')+')), names.join(' | ')).toHaveLength(1);
+  expect(names.filter((n) => n.startsWith('sums(') && !n.includes(')+')), names.join(' | ')).toHaveLength(0);
+  opt.dispose();
+  pg.dispose([x, y]);
 });
 
 test('a reduction that reads a held value of its own size runs after the kernel that stores it', async () => {
