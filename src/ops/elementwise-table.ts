@@ -19,8 +19,6 @@ export interface UnaryEntry {
   readonly df: (x: number, y: number, g: number, p: readonly number[]) => number;
   /** Inputs where the op is smooth, for gradient tests. */
   readonly domain?: { min: number; max: number };
-  /** Every output is +0 or above, or NaN (never -0): see neverNegative in src/ir/expr.ts. */
-  readonly nonNegative?: boolean;
 }
 
 /**
@@ -47,17 +45,17 @@ const sigmoid = (x: number) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / 
 export const UNARY: readonly UnaryEntry[] = [
   { name: 'neg', wgsl: '-x', grad: '-g', uses: 'none', f: (x) => -x, df: (_x, _y, g) => -g },
   // exp(NaN) = NaN (WGSL's exp of NaN is undefined: SwiftShader gives inf).
-  { name: 'exp', nonNegative: true, wgsl: 'select(exp(x), x, is_nan_f(x))', grad: 'g * y', uses: 'y', f: Math.exp, df: (_x, y, g) => g * y, domain: { min: -4, max: 4 } },
+  { name: 'exp', wgsl: 'select(exp(x), x, is_nan_f(x))', grad: 'g * y', uses: 'y', f: Math.exp, df: (_x, y, g) => g * y, domain: { min: -4, max: 4 } },
   // log(0) = -inf, log(x < 0) = NaN, log(inf) = inf (Math.log agrees). Gradient g / x: ±inf at 0, as PyTorch.
   { name: 'log', wgsl: 'log_real(x)', grad: 'g / x', uses: 'x', f: Math.log, df: (x, _y, g) => g / x, domain: { min: 0.2, max: 4 } },
   // sqrt(x < 0) = NaN, sqrt(0) = 0, sqrt(inf) = inf. Gradient g / (2 sqrt x): inf at 0, as PyTorch.
   { name: 'sqrt', wgsl: 'sqrt_real(x)', grad: 'g * 0.5 / y', uses: 'y', f: Math.sqrt, df: (_x, y, g) => (g * 0.5) / y, domain: { min: 0.2, max: 4 } },
   // Gradient sign(x): 0 at 0 and at NaN, as PyTorch's sign, (0 < x) - (x < 0) (WGSL's sign of NaN is undefined).
-  { name: 'abs', nonNegative: true, wgsl: 'abs(x)', grad: 'select(select(0.0, -g, x < 0.0), g, x > 0.0)', uses: 'x', f: Math.abs, df: (x, _y, g) => (x > 0 ? g : x < 0 ? -g : 0) },
-  { name: 'square', nonNegative: true, wgsl: 'x * x', grad: 'g * 2.0 * x', uses: 'x', f: (x) => x * x, df: (x, _y, g) => g * 2 * x },
+  { name: 'abs', wgsl: 'abs(x)', grad: 'select(select(0.0, -g, x < 0.0), g, x > 0.0)', uses: 'x', f: Math.abs, df: (x, _y, g) => (x > 0 ? g : x < 0 ? -g : 0) },
+  { name: 'square', wgsl: 'x * x', grad: 'g * 2.0 * x', uses: 'x', f: (x) => x * x, df: (x, _y, g) => g * 2 * x },
   // relu(NaN) = NaN. Gradient 1 above 0, 0 at 0, below 0 and at NaN (PyTorch's threshold_backward).
   { name: 'relu', wgsl: 'select(max(x, 0.0), x, is_nan_f(x))', grad: 'select(0.0, g, x > 0.0)', uses: 'x', f: (x) => Math.max(x, 0), df: (x, _y, g) => (x > 0 ? g : 0) },
-  { name: 'sigmoid', nonNegative: true, wgsl: 'select(sigmoid_f(x), x, is_nan_f(x))', grad: 'g * y * (1.0 - y)', uses: 'y', f: sigmoid, df: (_x, y, g) => g * y * (1 - y) },
+  { name: 'sigmoid', wgsl: 'select(sigmoid_f(x), x, is_nan_f(x))', grad: 'g * y * (1.0 - y)', uses: 'y', f: sigmoid, df: (_x, y, g) => g * y * (1 - y) },
   // Clamped at ±15 (tanh is ±1 in float32 there; some adapters overflow exp inside tanh); tanh(NaN) = NaN.
   { name: 'tanh', wgsl: 'select(tanh(clamp(x, -15.0, 15.0)), x, is_nan_f(x))', grad: 'g * (1.0 - y * y)', uses: 'y', f: Math.tanh, df: (_x, y, g) => g * (1 - y * y) },
   {

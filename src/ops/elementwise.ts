@@ -23,6 +23,9 @@ const SCALAR_B = [['b', 'param(0u)']] as const;
 
 // ---------- unary ----------
 
+/** Ops whose every output is +0 or above, or NaN (never -0): see neverNegative in src/ir/expr.ts. */
+const NON_NEGATIVE = new Set(['exp', 'abs', 'square', 'sigmoid']);
+
 export interface UnaryAttrs {
   /** clamp's [min, max]; empty for the others. */
   readonly params?: readonly number[];
@@ -46,7 +49,7 @@ function defineUnary(e: UnaryEntry): OpDef<UnaryAttrs> {
     saves: () => ({ inputs: [e.uses === 'x'], output: e.uses === 'y' }),
     gpu: {
       forward(k, [x], out, { attrs, outShape }) {
-        const t = template(`${e.name}:f`, `${e.name}_forward`, ['x'], [], [e.wgsl], e.nonNegative);
+        const t = template(`${e.name}:f`, `${e.name}_forward`, ['x'], [], [e.wgsl], NON_NEGATIVE.has(e.name));
         k.define(out, ir.map(t, [k.expr(x!, outShape)], params(attrs)));
       },
       backward(k, args) {
