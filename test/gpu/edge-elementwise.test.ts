@@ -1,4 +1,35 @@
-import { describe } from 'vitest';
+import { describe, expect, test } from 'vitest';
+import * as pg from '../../src/index.ts';
 import { edgeElementwiseSuite } from '../shared/edge-elementwise.suite.ts';
 
 describe('elementwise edge values on WebGPU', () => edgeElementwiseSuite('webgpu'));
+
+test("pow of a sigmoid's, an exp's, an abs's or a square's output compiles to the never-negative form, and of anything else to the general one", async () => {
+  await pg.init();
+  const shaders: string[] = [];
+  const create = GPUDevice.prototype.createShaderModule;
+  GPUDevice.prototype.createShaderModule = function (d) {
+    shaders.push(d.code);
+    return create.call(this, d);
+  };
+  try {
+    const formOf = async (base: (x: pg.Tensor) => pg.Tensor) => {
+      shaders.length = 0;
+      // Sizes no other test compiles, so each program builds its own kernels.
+      const x = pg.rand([37, 3], { seed: 3 });
+      const b = pg.rand([37, 3], { seed: 4 });
+      const y = base(x).pow(b);
+      await y.data();
+      pg.dispose([x, b, y]);
+      // The forward's own function (one per template output), not the shared helpers.
+      const uses = (fn: string) => shaders.some((s) => new RegExp(`fn f\\w+\\(pb: u32[^)]*\\) -> f32 \\{ return ${fn}\\(a, b, l\\); \\}`).test(s));
+      return { fast: uses('pow_nonneg'), general: uses('pow_log') };
+    };
+    for (const base of [(x: pg.Tensor) => x.sigmoid(), (x: pg.Tensor) => x.exp(), (x: pg.Tensor) => x.abs(), (x: pg.Tensor) => x.square()]) {
+      expect(await formOf(base)).toEqual({ fast: true, general: false });
+    }
+    expect(await formOf((x) => x.sub(0.5))).toEqual({ fast: false, general: true });
+  } finally {
+    GPUDevice.prototype.createShaderModule = create;
+  }
+});
