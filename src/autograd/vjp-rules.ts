@@ -125,10 +125,6 @@ const structural: Record<string, VjpRule | string> = {
       return g.slice(begin, s.map((d, i) => (i === attrs.axis ? at : d)));
     });
   },
-  mseLoss: ({ g, x, shapes }) => {
-    const d = x[0]!.sub(x[1]!).mul(g.mul(2 / sizeOf(shapes[0]!)));
-    return [d, d.neg()];
-  },
   colorMix: ({ g, x, shapes, attrs, needs }) => {
     const [K, C] = shapes[1]! as [number, number];
     const P = sizeOf(shapes[0]!) / K;

@@ -630,36 +630,53 @@ function siblings(plan: Extract<KernelPlan, { kind: 'siblings' }>): KernelRun {
   const outputs = [...plan.partials, ...plan.stores.map((st) => st.storage)];
   const b = new Body(false, P, outputs, plan.loads, undefined);
   b.define('p', b.root);
-  const bounds = walkBounds(n, P, chunked, 'p');
   const body: Scope = { parent: b.root, depth: 1, lines: [], cache: new Map() };
-  b.define('r', body);
-  const at = b.atIn('r', domain, body);
+  b.define('o', body);
+  const at = b.atIn('o', domain, body);
   b.helpers.add(KAHAN_HELPERS);
   const adds = reduces.map((red, k) => {
     const v = b.eval(red.x, at, body);
     const inside = red.x.shape.flatMap((d, i) => (d < domain[i]! ? [`(${at.c[i]} < ${d}u)`] : []));
     return `s${k}b = s${k}b + ${inside.length ? `select(0.0, ${v}, ${inside.join(' & ')})` : v};`;
   });
-  const writes = plan.stores.map((st, k) => `o${reduces.length + k}[r] = ${b.eval(st.expr, { ...b.atIn('r', st.expr.shape, body), lin: 'r' }, body)};`);
-  const span = mul(bounds.step, SUM_BLOCK);
+  const writes = plan.stores.map((st, k) => `o${reduces.length + k}[o] = ${b.eval(st.expr, { ...b.atIn('o', st.expr.shape, body), lin: 'o' }, body)};`);
+  // Four elements an iteration where the body is short, so that contiguous reads and the stores
+  // are vec4s (src/gpu/row-vectors.ts); the elements then walk in quads.
+  const unroll: 1 | 4 = n % 4 === 0 && body.lines.length + adds.length + writes.length <= UNROLL_ROWS_MAX_LINES ? 4 : 1;
+  const accs = reduces.flatMap((_, k) => [`var s${k}: f32 = 0.0;`, `var s${k}k: f32 = 0.0;`]);
+  const results = reduces.map((_, k) => `o${k}[p] = s${k};`);
+  const rowBody = vectorizeRows(
+    [...body.lines, ...adds, ...writes],
+    [...accs, ...b.root.lines, ...results],
+    [...b.inputs.map((_, k) => `i${k}`), ...plan.stores.map((_, k) => `o${reduces.length + k}`)],
+    unroll,
+  );
+  const bounds = walkBounds(n / unroll, P, chunked, 'p');
+  const span = mul(bounds.step, SUM_BLOCK / unroll);
   const lines = [
-    ...reduces.flatMap((_, k) => [`var s${k}: f32 = 0.0;`, `var s${k}k: f32 = 0.0;`]),
+    ...accs,
     ...b.root.lines,
     bounds.setup,
-    `for (var rb = ${bounds.start}; rb < ${bounds.end}; rb = rb + ${span}) {`,
+    `for (var ob = ${bounds.start}; ob < ${bounds.end}; ob = ob + ${span}) {`,
     ...reduces.map((_, k) => `  var s${k}b: f32 = 0.0;`),
-    `  let re = min(rb + ${span}, ${bounds.end});`,
-    `  for (var r = rb; r < re; r = r + ${bounds.step}) {`,
-    ...[...body.lines, ...adds, ...writes].map((l) => `    ${l}`),
+    `  let oe = min(ob + ${span}, ${bounds.end});`,
+    `  for (var o = ob; o < oe; o = o + ${bounds.step}) {`,
+    ...rowBody.loop.map((l) => `    ${l}`),
     '  }',
     ...reduces.flatMap((_, k) => kahanStep(`s${k}`, `s${k}k`, `s${k}b`).map((l) => `  ${l}`)),
     '}',
-    ...reduces.map((_, k) => `o${k}[p] = s${k};`),
+    ...results,
   ];
   const key = `sib|${domain}|${P}|${+chunked}|${b.key.join(',')}|${lines.join(';')}`;
   const wgsl = cached(key, () =>
     wgslModule(
-      { inputs: b.inputs.map((_, k) => `i${k}`), outputs: outputs.map((_, k) => `o${k}`), threads: P, ...walkSizing(P, chunked) },
+      {
+        inputs: b.inputs.map((_, k) => `i${k}`),
+        outputs: outputs.map((_, k) => `o${k}`),
+        types: Object.fromEntries(rowBody.vec4.map((x) => [x, 'vec4<f32>'])),
+        threads: P,
+        ...walkSizing(P, chunked),
+      },
       `${b.preamble()}@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let p = linear_index(gid, nwg);

@@ -5,7 +5,6 @@ import { conv2dOp } from './conv2d.ts';
 import { binaryOps, binaryScalarOps, unaryOps } from './elementwise.ts';
 import { matmulOp } from './matmul.ts';
 import { maxPool2dOp } from './max-pool2d.ts';
-import { mseLossOp } from './mse-loss.ts';
 import type { OpDef } from './op.ts';
 import { maxOp, meanOp, sumOp } from './reduce.ts';
 import { flipOp } from './flip.ts';
@@ -52,7 +51,6 @@ export function registeredOps(): OpDef<unknown>[] {
       padOp,
       catOp,
       colorMixOp,
-      mseLossOp,
       colorMixLossOp,
       conv2dOp,
       maxPool2dOp,

@@ -7,14 +7,14 @@
 import type { FusedUpdate, GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
 import { MAX_PARAMS, WORKGROUP_SIZE } from '../gpu/quirks.ts';
 import { ruleCall, type UpdateRule } from '../optim/update-rule.ts';
-import { fillTemplate } from '../gpu/lazy.ts';
 import { fill, kernelCache, section, walkSizing, wgslModule } from '../gpu/wgsl.ts';
 import { ShapeError } from '../errors.ts';
 import { fmt, sameShape, type Shape, sizeOf } from '../shape.ts';
 import { apply, type Tensor } from '../tensor.ts';
 import src from '../../shaders/color_mix.wgsl?raw';
 import { type ColorMixAttrs, type ColorMixOptions, backwardThreads, mixAttrs, colorMixOp, dims, groupWalk, indent, lane, pal, paletteLoads, partialWorkgroups, sum, sumsPerWorkgroup, UNROLLED_KC, vec4s, weightsOf } from './color-mix.ts';
-import { mseLossOp } from './mse-loss.ts';
+import * as ir from '../ir/expr.ts';
+import { template } from './elementwise.ts';
 import { defineOp } from './op.ts';
 
 const cached = kernelCache('colorMixLoss');
@@ -158,27 +158,29 @@ function finishKernel(KC: number, T: number, update: UpdateRule | null, serial: 
   });
 }
 
-/** The unfused route (palettes too large to unroll): colorMix, mseLoss and their backward kernels. */
+/** The unfused route (palettes too large to unroll): colorMix's kernels, the mean square and its gradient as expressions. */
 function composed(k: GpuOps, [w, p, t]: readonly GpuStorage[], out: GpuStorage, shapes: readonly Shape[], attrs: ColorMixAttrs, need: readonly boolean[]): (GpuStorage | null)[] {
   const mixShape = shapes[2]!;
+  const n = sizeOf(mixShape);
   const mix = k.alloc('colorMixLoss', mixShape);
   colorMixOp.gpu.forward(k, [w!, p!], mix, { shapes: shapes.slice(0, 2), attrs, outShape: mixShape });
-  mseLossOp.gpu.forward(k, [mix, t!], out, { shapes: [mixShape, mixShape], attrs: {}, outShape: [] });
+  const d = () => ir.map(template('colorMixLoss:d', 'colorMixLoss', ['a', 'b'], [], ['a - b']), [k.expr(mix, [n]), k.expr(t!, [n])]);
+  const square = template('colorMixLoss:sq', 'colorMixLoss', ['x'], [], ['x * x * param(0u)']);
+  k.define(out, ir.reshape(ir.reduce('sum', ir.map(square, [d()], [1 / n]), [0]), []));
   const [needW, needP, needT] = need as [boolean, boolean, boolean];
-  let grads: (GpuStorage | null)[] = [null, null, null];
-  if (needW || needP || needT) {
-    const one = k.alloc('colorMixLoss', []);
-    k.map({ template: fillTemplate(), n: 1, inputs: [], outputs: [one], params: [1] });
-    const mseArgs = { shapes: [mixShape, mixShape], attrs: {}, outShape: [], inputs: [mix, t!], output: null, grad: one, needs: [needW || needP, needT] };
-    const [dMix, dt] = mseLossOp.gpu.backward(k, mseArgs);
-    k.release(one);
-    grads = [null, null, dt ?? null];
-    if (dMix) {
-      const mixArgs = { shapes: shapes.slice(0, 2), attrs, outShape: mixShape, inputs: [w!, p!], output: null, grad: dMix, needs: [needW, needP] };
-      const [dw, dp] = colorMixOp.gpu.backward(k, mixArgs);
-      grads = [dw ?? null, dp ?? null, dt ?? null];
-      k.release(dMix);
-    }
+  const scaled = (s: number) => {
+    const g = k.alloc('colorMixLoss backward', mixShape);
+    k.define(g, ir.reshape(ir.map(template('colorMixLoss:g', 'colorMixLoss_backward', ['x'], [], ['x * param(0u)']), [d()], [s]), mixShape));
+    return g;
+  };
+  const dt = needT ? scaled(-2 / n) : null;
+  let grads: (GpuStorage | null)[] = [null, null, dt];
+  if (needW || needP) {
+    const dMix = scaled(2 / n);
+    const mixArgs = { shapes: shapes.slice(0, 2), attrs, outShape: mixShape, inputs: [w!, p!], output: null, grad: dMix, needs: [needW, needP] };
+    const [dw, dp] = colorMixOp.gpu.backward(k, mixArgs);
+    grads = [dw ?? null, dp ?? null, dt];
+    k.release(dMix);
   }
   k.release(mix);
   return grads;

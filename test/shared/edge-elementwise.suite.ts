@@ -153,7 +153,9 @@ export function edgeElementwiseSuite(kind: BackendKind): void {
       };
       const [fast, general] = [await run(false), await run(true)];
       ['value', 'd/dx', 'd/db'].forEach((what, k) => {
-        pairs.forEach(([x, y], i) => expectValues([fast[k]![i]!], [general[k]![i]!], `${what} ${name}(${x}).pow(${y})`));
+        pairs.forEach(([x, y], i) => {
+          expectValues([fast[k]![i]!], [general[k]![i]!], `${what} ${name}(${x}).pow(${y})`);
+        });
       });
     }
   });
