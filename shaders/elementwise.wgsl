@@ -67,9 +67,10 @@ fn pow_nonneg(a: f32, b: f32, l: f32) -> f32 {
 // ln a from l = log2_abs(a): NaN below 0, as log_real.
 fn ln_log2(a: f32, l: f32) -> f32 { return select(l * 0.6931471805599453, nan_f(), a < 0.0); }
 fn sigmoid_f(x: f32) -> f32 {
-  // One exp of a non-positive number (no overflow), either side of 0.
+  // One exp of a non-positive number (no overflow), either side of 0, and one division.
   let e = exp(-abs(x));
-  return select(e / (1.0 + e), 1.0 / (1.0 + e), x >= 0.0);
+  let r = 1.0 / (1.0 + e);
+  return select(e * r, r, x >= 0.0);
 }
 // WGSL's max, min and clamp may drop a NaN; PyTorch's propagate it.
 fn max_nan(a: f32, b: f32) -> f32 { return select(max(a, b), nan_f(), is_nan_f(a) | is_nan_f(b)); }
