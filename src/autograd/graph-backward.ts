@@ -129,8 +129,11 @@ export function graphGradients(fn: string, root: Tensor, seed: Tensor | undefine
       } else if (node.leaf) {
         handed.add(node.leaf.accumulateGradTensor(g));
       } else {
-        runRule(fn, node, g, relevant).forEach((ig, j) => {
-          if (ig) addInto(node.parents[j]!, own(ig));
+        // Owned before any is added: a rule may give two inputs one tensor (x.add(x): g for both),
+        // and adding the first into its parent disposes it; the second then takes an alias.
+        const mine = runRule(fn, node, g, relevant).map((ig) => ig && own(ig));
+        mine.forEach((ig, j) => {
+          if (ig) addInto(node.parents[j]!, ig);
         });
         if (!owned.has(g)) g.dispose();
       }

@@ -115,6 +115,21 @@ export function higherOrderSuite(kind: BackendKind): void {
     pg.dispose([x, x2, g]);
   });
 
+  test('createGraph through x.add(x): a rule that gives both inputs one tensor (found by the fuzzer, seed 20)', async () => {
+    // x1 = x + x, x2 = x1 + x: d(x2·w)/dx = 3w. The add rule hands g to both of x1's inputs, one
+    // node; adding the first into x's gradient disposed the tensor the second still needed.
+    const x = pg.tensor(0.4, { requiresGrad: true });
+    const w = pg.tensor(0.75);
+    x.add(x).add(x).mul(w).sum().backward({ createGraph: true });
+    expectClose(await x.grad!.data(), [2.25], 1e-6, 1e-7);
+    const g = x.grad!;
+    x.grad = null;
+    g.mul(x).backward();
+    // d(3w·x)/dx = 3w again.
+    expectClose(await x.grad!.data(), [2.25], 1e-6, 1e-7);
+    pg.dispose([x, w, g]);
+  });
+
   test('a gradient penalty: the gradient of |∇f|² reaches the input and a weight the inner function closes over', async () => {
     // f(x) = sum(w · x²), ∇f = 2wx, |∇f|² = Σ 4w²x²: d/dx = 8w²x, d/dw = 8wx².
     const w = pg.tensor([0.5, -2]);
