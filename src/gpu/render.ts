@@ -121,8 +121,8 @@ class Body {
   }
 
   /** Node `e` at linear index variable `v` (declared in the root scope). */
-  at(v: string, e: Expr | Shape): Idx {
-    return this.named(delinearize(v, Array.isArray(e) ? e : (e as Expr).shape), this.root);
+  at(v: string, e: Expr): Idx {
+    return this.atIn(v, e.shape, this.root);
   }
 
   /** Shape `shape` at linear index variable `v`, its coordinates named in `scope`. */
@@ -568,7 +568,7 @@ function rows(store: Store, loads: ReadonlyMap<Expr, GpuStorage>, replace?: Read
   const G = shape.length >= 2 && C > 1 && C <= ROW_OUTPUTS && O / C >= ROW_THREADS_MIN ? C : 1;
   const b = new Body(false, O, [store.storage], loads, replace);
   b.define('o', b.root);
-  const lead = b.at('o', shape.slice(0, -1)).c;
+  const lead = b.atIn('o', shape.slice(0, -1), b.root).c;
   const values = Array.from({ length: G }, (_, j) => {
     const idx = G === 1 ? b.at('o', store.expr) : { c: [...lead, lit(j)], lin: add(mul('o', G), lit(j)) };
     return b.eval(store.expr, idx, b.root);
@@ -620,6 +620,30 @@ ${indent(b.root.lines, '  ')}
 }
 
 /**
+ * Four rows an iteration for a short body without loops of its own (see UNROLL_ROWS_MAX_LINES;
+ * rows holding a loop are long, and four copies of it load no vec4), else one.
+ */
+function rowsPerIteration(rows: number, lines: readonly string[]): 1 | 4 {
+  return rows % 4 === 0 && lines.length <= UNROLL_ROWS_MAX_LINES && !lines.some((l) => l.startsWith('for ')) ? 4 : 1;
+}
+
+/**
+ * The loop over a thread's rows o (a walk's rows, a sibling-sums pass's elements), `unroll` rows
+ * an iteration; with block sums, the rows go in blocks of SUM_BLOCK, each summed plainly, the
+ * blocks' sums compensated.
+ */
+function rowLoops(bounds: ReturnType<typeof walkBounds>, unroll: 1 | 4, body: readonly string[], blockInit: readonly string[], blockEnd: readonly string[]): string[] {
+  const rowLoop = (start: string, end: string) => [`for (var o = ${start}; o < ${end}; o = o + ${bounds.step}) {`, ...body.map((l) => `  ${l}`), '}'];
+  if (!blockInit.length) return rowLoop(bounds.start, bounds.end);
+  const block = mul(bounds.step, SUM_BLOCK / unroll);
+  return [
+    `for (var ob = ${bounds.start}; ob < ${bounds.end}; ob = ob + ${block}) {`,
+    ...[...blockInit, `let oe = min(ob + ${block}, ${bounds.end});`, ...rowLoop('ob', 'oe'), ...blockEnd].map((l) => `  ${l}`),
+    '}',
+  ];
+}
+
+/**
  * Sibling sums (src/gpu/schedule.ts): thread p walks its part of the domain, evaluates each
  * reduction's operand at every element inside that operand's own shape, and keeps a plain sum
  * per block of SUM_BLOCK elements and a compensated total per reduction.
@@ -642,7 +666,7 @@ function siblings(plan: Extract<KernelPlan, { kind: 'siblings' }>): KernelRun {
   const writes = plan.stores.map((st, k) => `o${reduces.length + k}[o] = ${b.eval(st.expr, { ...b.atIn('o', st.expr.shape, body), lin: 'o' }, body)};`);
   // Four elements an iteration where the body is short, so that contiguous reads and the stores
   // are vec4s (src/gpu/row-vectors.ts); the elements then walk in quads.
-  const unroll: 1 | 4 = n % 4 === 0 && body.lines.length + adds.length + writes.length <= UNROLL_ROWS_MAX_LINES ? 4 : 1;
+  const unroll = rowsPerIteration(n, [...body.lines, ...adds, ...writes]);
   const accs = reduces.flatMap((_, k) => [`var s${k}: f32 = 0.0;`, `var s${k}k: f32 = 0.0;`]);
   const results = reduces.map((_, k) => `o${k}[p] = s${k};`);
   const rowBody = vectorizeRows(
@@ -652,21 +676,9 @@ function siblings(plan: Extract<KernelPlan, { kind: 'siblings' }>): KernelRun {
     unroll,
   );
   const bounds = walkBounds(n / unroll, P, chunked, 'p');
-  const span = mul(bounds.step, SUM_BLOCK / unroll);
-  const lines = [
-    ...accs,
-    ...b.root.lines,
-    bounds.setup,
-    `for (var ob = ${bounds.start}; ob < ${bounds.end}; ob = ob + ${span}) {`,
-    ...reduces.map((_, k) => `  var s${k}b: f32 = 0.0;`),
-    `  let oe = min(ob + ${span}, ${bounds.end});`,
-    `  for (var o = ob; o < oe; o = o + ${bounds.step}) {`,
-    ...rowBody.loop.map((l) => `    ${l}`),
-    '  }',
-    ...reduces.flatMap((_, k) => kahanStep(`s${k}`, `s${k}k`, `s${k}b`).map((l) => `  ${l}`)),
-    '}',
-    ...results,
-  ];
+  const blockInit = reduces.map((_, k) => `var s${k}b: f32 = 0.0;`);
+  const blockEnd = reduces.flatMap((_, k) => kahanStep(`s${k}`, `s${k}k`, `s${k}b`));
+  const lines = [...accs, ...b.root.lines, bounds.setup, ...rowLoops(bounds, unroll, rowBody.loop, blockInit, blockEnd), ...results];
   const key = `sib|${domain}|${P}|${+chunked}|${b.key.join(',')}|${lines.join(';')}`;
   const wgsl = cached(key, () =>
     wgslModule(
@@ -745,10 +757,8 @@ function walk(plan: Extract<KernelPlan, { kind: 'walk' }>, isSoftware: boolean):
       writes.push(`o${k}[${lin}] = ${b.eval(st.expr, { c, lin }, body)};`);
     }
   });
-  // Rows with a loop of their own are long (a row of an image summed inside): four copies of the
-  // loop load no vec4, and left three of four threads without rows in a TV loss's walk.
-  const short = !body.lines.some((l) => l.startsWith('for '));
-  const unroll: 1 | 4 = short && N % 4 === 0 && body.lines.length + writes.length <= UNROLL_ROWS_MAX_LINES ? 4 : 1;
+  // (Four copies of an image row's loop left three of four threads without rows in a TV loss's walk.)
+  const unroll = rowsPerIteration(N, [...body.lines, ...writes]);
   const rowBody = vectorizeRows(
     [...body.lines, ...writes],
     [...accs, ...b.root.lines, ...results],
@@ -756,16 +766,7 @@ function walk(plan: Extract<KernelPlan, { kind: 'walk' }>, isSoftware: boolean):
     unroll,
   );
   const bounds = walkBounds(N / unroll, P, chunked, 't');
-  const block = mul(bounds.step, SUM_BLOCK / unroll);
-  const rowLoop = (start: string, end: string) => [`for (var o = ${start}; o < ${end}; o = o + ${bounds.step}) {`, ...rowBody.loop.map((l) => `  ${l}`), '}'];
-  // A thread's rows in blocks of SUM_BLOCK, each summed plainly, the blocks' sums compensated.
-  const loop = blockInit.length
-    ? [
-        `for (var ob = ${bounds.start}; ob < ${bounds.end}; ob = ob + ${block}) {`,
-        ...[...blockInit, `let oe = min(ob + ${block}, ${bounds.end});`, ...rowLoop('ob', 'oe'), ...blockEnd].map((l) => `  ${l}`),
-        '}',
-      ]
-    : rowLoop(bounds.start, bounds.end);
+  const loop = rowLoops(bounds, unroll, rowBody.loop, blockInit, blockEnd);
   const key = `walk|${N}|${P}|${+chunked}|${b.key.join(',')}|${loop.join(';')}|${results.join(';')}`;
   const wgsl = cached(key, () =>
     wgslModule(

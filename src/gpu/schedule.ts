@@ -201,14 +201,14 @@ export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[]
   const inlinedBy = new Map<Expr, number>();
   for (const root of stored.keys()) {
     if (walkRows.has(root) || walk?.reduces.has(root as ReduceExpr)) continue;
-    for (const e of regionNodes(root, stored)) if (e.op === 'map') inlinedBy.set(e, (inlinedBy.get(e) ?? 0) + 1);
+    for (const e of region(root, stored).nodes) if (e !== root && e.op === 'map') inlinedBy.set(e, (inlinedBy.get(e) ?? 0) + 1);
   }
   // Newest first: what a stored map computes inline is no longer computed by the two kernels.
   const covered = new Set<Expr>();
   for (const [e, n] of [...inlinedBy].sort((a, b) => b[0].id - a[0].id)) {
     if (n < 2 || covered.has(e) || stored.has(e) || loadSites(e, stored) < HEAVY_LOADS) continue;
     stored.set(e, host.scratch(e.size));
-    for (const x of regionNodes(e, stored)) covered.add(x);
+    for (const x of region(e, stored).nodes) covered.add(x);
   }
 
   // Limits: a node whose inlined region binds or passes too much stores the largest part of it
@@ -374,7 +374,11 @@ function sharedWithWalk(walk: Walk, stored: ReadonlyMap<Expr, GpuStorage>): Expr
       if (c.op === 'map' && walk.inline.has(c)) readers.set(c, new Set(readers.get(c)).add(e));
     }
   }
-  const shared = [...readers].filter(([c, r]) => r.size > 1 && region(c, stored).reduces.length + [...region(c, stored).loads].filter((l) => l.op === 'reduce').length > 0);
+  const onReduction = (c: Expr) => {
+    const r = region(c, stored);
+    return r.reduces.length > 0 || [...r.loads].some((l) => l.op === 'reduce');
+  };
+  const shared = [...readers].filter(([c, r]) => r.size > 1 && onReduction(c));
   const most = shared.sort((a, b) => b[1].size - a[1].size || b[0].id - a[0].id)[0];
   return [...found, ...(most ? [most[0]] : [])];
 }
@@ -455,8 +459,7 @@ function reductionPlans(store: Store, reduces: readonly ReduceExpr[], stored: Re
   );
   for (const group of together) {
     const domain = group[0]!.x.shape.map((_, d) => Math.max(...group.map((r) => r.x.shape[d]!)));
-    const n = domain.reduce((a, b) => a * b, 1);
-    const P = walkThreads(Math.max(1, Math.min(MAX_PARTIALS, TARGET_THREADS, Math.floor(n / 32))), host.isSoftware);
+    const P = walkThreads(partialThreads(1, domain.reduce((a, b) => a * b, 1)), host.isSoftware);
     const partials = group.map(() => host.scratch(P));
     plans.push({ kind: 'siblings', domain, reduces: group, stores: [], P, chunked: host.isSoftware, partials, loads });
     group.forEach((r, k) => {
@@ -469,7 +472,7 @@ function reductionPlans(store: Store, reduces: readonly ReduceExpr[], stored: Re
     if (replace.has(r) || nested.has(r) || O >= TARGET_THREADS || Rn < 64) continue;
     const innerReduced = r.axes.includes(r.x.shape.length - 1);
     const chunked = host.isSoftware && innerReduced;
-    const P = walkThreads(Math.max(1, Math.min(MAX_PARTIALS, Math.ceil(TARGET_THREADS / O), Math.floor(Rn / 32))), chunked);
+    const P = walkThreads(partialThreads(O, Rn), chunked);
     if (P <= 1) continue;
     const partial = host.scratch(O * P);
     plans.push({ kind: 'partials', reduce: r, P, chunked, partial, loads });
@@ -477,19 +480,6 @@ function reductionPlans(store: Store, reduces: readonly ReduceExpr[], stored: Re
   }
   plans.push({ kind: 'rows', store, loads, ...(replace.size ? { replace } : {}) });
   return plans;
-}
-
-/** The nodes `root`'s kernel computes inline (not `root` itself). */
-function regionNodes(root: Expr, stored: ReadonlyMap<Expr, GpuStorage>): Set<Expr> {
-  const seen = new Set<Expr>();
-  const stack = [...children(root)];
-  while (stack.length) {
-    const e = stack.pop()!;
-    if (seen.has(e) || stored.has(e)) continue;
-    seen.add(e);
-    stack.push(...children(e));
-  }
-  return seen;
 }
 
 /**
@@ -531,7 +521,7 @@ function mergeSiblings(plans: KernelPlan[], stored: ReadonlyMap<Expr, GpuStorage
       case 'siblings':
         return new Set([...reads(p.reduces), ...reads(p.stores.map((st) => st.expr))]);
       case 'partials':
-        return new Set([...reads([p.reduce])]);
+        return reads([p.reduce]);
       case 'walk':
         return new Set([...reads(p.rows.map((st) => st.expr)), ...reads(p.partials.map((x) => x.reduce))]);
     }
@@ -590,6 +580,9 @@ function mergeSiblings(plans: KernelPlan[], stored: ReadonlyMap<Expr, GpuStorage
   return out;
 }
 
+/** Threads for each of O outputs summing Rn elements: TARGET_THREADS in all, 32 elements each at least. */
+const partialThreads = (O: number, Rn: number) => Math.max(1, Math.min(MAX_PARTIALS, Math.ceil(TARGET_THREADS / O), Math.floor(Rn / 32)));
+
 /** A sibling group takes a sum whose operand is at least this share of the group's domain. */
 const SIBLING_SHARE = 0.9;
 
@@ -645,6 +638,8 @@ function reachable(roots: readonly Expr[]): Expr[] {
 }
 
 interface Region {
+  /** The nodes computed inline, `root` included. */
+  readonly nodes: Set<Expr>;
   /** Storages the inlined region binds for reading. */
   readonly bindings: Set<unknown>;
   /** Stored nodes it reads from memory. */
@@ -656,7 +651,7 @@ interface Region {
 
 /** What computing `root` inline reads, stopping at stored nodes (other than `root` and members of `inline`). */
 function region(root: Expr, stored: ReadonlyMap<Expr, GpuStorage>, inline?: ReadonlySet<Expr>): Region {
-  const r: Region = { bindings: new Set(), loads: new Set(), reduces: [], params: 0 };
+  const r: Region = { nodes: new Set(), bindings: new Set(), loads: new Set(), reduces: [], params: 0 };
   const paramArrays = new Set<readonly number[]>();
   const seen = new Set<Expr>();
   const walk = (e: Expr, inReduce: boolean) => {
@@ -667,6 +662,7 @@ function region(root: Expr, stored: ReadonlyMap<Expr, GpuStorage>, inline?: Read
       r.bindings.add(stored.get(e));
       return;
     }
+    r.nodes.add(e);
     if (e.op === 'src') r.bindings.add(e.storage);
     if (e.op === 'map') paramArrays.add(e.params);
     if (e.op === 'reduce' && !inReduce) r.reduces.push(e);

@@ -5,7 +5,7 @@
  * one page on SwiftShader: forward 6.3 against 6.9 ms, forward and backward 17.6 against 20.9).
  */
 import { InvalidArgumentError, ShapeError } from '../errors.ts';
-import { fmt, sameShape, sizeOf } from '../shape.ts';
+import { fmt, sameShape } from '../shape.ts';
 import { Tensor } from '../tensor.ts';
 import { repr } from '../validate.ts';
 
@@ -13,7 +13,7 @@ import { repr } from '../validate.ts';
 export function mseLoss(a: Tensor, b: Tensor): Tensor {
   for (const t of [a, b]) if (!(t instanceof Tensor)) throw new InvalidArgumentError(`mseLoss: expected a Tensor, got ${repr(t)}`);
   if (!sameShape(a.shape, b.shape)) throw new ShapeError(`mseLoss: the prediction ${fmt(a.shape)} and the target ${fmt(b.shape)} must have the same shape (mseLoss does not broadcast)`);
-  if (sizeOf(a.shape) === 0) throw new ShapeError(`mseLoss: inputs of shape ${fmt(a.shape)} are empty; the mean of no elements is undefined`);
+  if (a.size === 0) throw new ShapeError(`mseLoss: inputs of shape ${fmt(a.shape)} are empty; the mean of no elements is undefined`);
   const f = (t: Tensor) => (t.dtype === 'float32' ? t : t.to('float32'));
   return f(a).sub(f(b)).square().mean();
 }
