@@ -54,15 +54,15 @@ const KAHAN_MIN = 64;
  */
 const SUM_BLOCK = 16;
 /**
- * A walk's rows summed plainly per block. A row's value already sums its own elements, and a
- * block of 16 rows (4 iterations of four rows) left the loop and the compensated steps a fifth of
- * a short walk: `Y.matmul(c).sub(T).square().mean()` with SGD (Y [3·S², 4], S = 512, same page,
- * alternating, medians of 16) took 14.4 ms against 11.5 in blocks of 64 rows and 10.5 for the
- * hand-fused colorMixLoss step; the layers step from [K, S², 3] images 13.4 against 11.6 (fused
- * 9.8). 64 plain adds of 0.1 are off by 6e-7 of their sum (256: 2.4e-6, past the 1e-6 the
- * reductions' edge tests ask of 2^24 of them).
+ * Rows of a walk or elements of a sibling-sums pass summed plainly per block. Blocks of 16 rows
+ * (4 iterations of four rows) left the loop and the compensated steps a fifth of a short walk;
+ * S = 512, same page, alternating, medians of 16: `Y.matmul(c).sub(T).square().mean()` with SGD
+ * (Y [3·S², 4]) 14.4 ms against 11.5 in blocks of 64 and 10.5 for the hand-fused colorMixLoss
+ * step; the layers step from [K, S², 3] images 13.4 against 11.6 (fused 9.8); total variation's
+ * sums pass 21.0 against 16.8. 64 plain adds of 0.1 are off by 6e-7 of their sum (256: 2.4e-6,
+ * past the 1e-6 the reductions' edge tests ask of 2^24 of them).
  */
-const WALK_SUM_BLOCK = 64;
+const ROW_SUM_BLOCK = 64;
 /**
  * A walk whose row body is at most this many statements computes four rows an iteration: the loop's
  * own cost is a large share of a short body, and four rows of 1 or 3 elements are whole vec4s.
@@ -639,13 +639,13 @@ function rowsPerIteration(rows: number, lines: readonly string[]): 1 | 4 {
 
 /**
  * The loop over a thread's rows o (a walk's rows, a sibling-sums pass's elements), `unroll` rows
- * an iteration; with block sums, the rows go in blocks of `blockRows`, each summed plainly, the
+ * an iteration; with block sums, the rows go in blocks of ROW_SUM_BLOCK, each summed plainly, the
  * blocks' sums compensated.
  */
-function rowLoops(bounds: ReturnType<typeof walkBounds>, unroll: 1 | 4, body: readonly string[], blockInit: readonly string[], blockEnd: readonly string[], blockRows = SUM_BLOCK): string[] {
+function rowLoops(bounds: ReturnType<typeof walkBounds>, unroll: 1 | 4, body: readonly string[], blockInit: readonly string[], blockEnd: readonly string[]): string[] {
   const rowLoop = (start: string, end: string) => [`for (var o = ${start}; o < ${end}; o = o + ${bounds.step}) {`, ...body.map((l) => `  ${l}`), '}'];
   if (!blockInit.length) return rowLoop(bounds.start, bounds.end);
-  const block = mul(bounds.step, blockRows / unroll);
+  const block = mul(bounds.step, ROW_SUM_BLOCK / unroll);
   return [
     `for (var ob = ${bounds.start}; ob < ${bounds.end}; ob = ob + ${block}) {`,
     ...[...blockInit, `let oe = min(ob + ${block}, ${bounds.end});`, ...rowLoop('ob', 'oe'), ...blockEnd].map((l) => `  ${l}`),
@@ -776,7 +776,7 @@ function walk(plan: Extract<KernelPlan, { kind: 'walk' }>, isSoftware: boolean):
     unroll,
   );
   const bounds = walkBounds(N / unroll, P, chunked, 't');
-  const loop = rowLoops(bounds, unroll, rowBody.loop, blockInit, blockEnd, WALK_SUM_BLOCK);
+  const loop = rowLoops(bounds, unroll, rowBody.loop, blockInit, blockEnd);
   const key = `walk|${N}|${P}|${+chunked}|${b.key.join(',')}|${loop.join(';')}|${results.join(';')}`;
   const wgsl = cached(key, () =>
     wgslModule(
