@@ -169,7 +169,7 @@ export const BINARY: readonly BinaryEntry[] = [
       gradB: 'select(g * y * ln_log2(a, l), 0.0, (a == 0.0) & (b >= 0.0))',
       l: { expr: 'log2_abs(a)', forward: 'pow_log(a, b, l)' },
       // A sigmoid's or an exp's output: no sign or integer tests (a tone curve's step, 25% faster).
-      nonNegative: { forward: 'pow_nonneg(a, b, l)', gradA: 'select(g * b * pow_nonneg(a, b - 1.0, l), 0.0, b == 0.0)' },
+      nonNegative: { forward: 'pow_nonneg(a, b, l)', gradA: 'select(g * b * pow_less1_nonneg(a, b, y, l), 0.0, b == 0.0)' },
     },
     usesA: 'ab',
     usesB: 'ab',
