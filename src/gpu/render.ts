@@ -76,6 +76,15 @@ const UNROLL_ROWS_MAX_LINES = 48;
 const ROW_OUTPUTS = 4;
 /** ...when that still leaves this many threads. */
 const ROW_THREADS_MIN = 4096;
+/**
+ * A rows kernel whose row body is at most this many statements computes four rows a thread: its
+ * rows of 3 outputs are then stored as whole vec4s, and what every row reads (a palette's colors)
+ * is loaded once for four rows. SwiftShader, S = 512, medians of 10 in one page: `W.matmul(P)`
+ * (W [S², 8], P [8, 3], 60 statements) 25.9 ms a row a thread, 11.1 four rows a thread (the
+ * hand-fused colorMix: 11.0); `L.softmax(-1).matmul(P)` (115 statements) 19.1 against colorMix's
+ * 19.0. Longer bodies are left at one row: four copies of a walk's 350 lost to its registers.
+ */
+const ROWS_UNROLL_MAX_LINES = 160;
 /** Reductions at most this long are unrolled. */
 const UNROLL = 16;
 /**
@@ -577,23 +586,31 @@ function rows(store: Store, loads: ReadonlyMap<Expr, GpuStorage>, replace?: Read
   // by each of its mix's channels) is loaded once, not once per output.
   const G = shape.length >= 2 && C > 1 && C <= ROW_OUTPUTS && O / C >= ROW_THREADS_MIN ? C : 1;
   const b = new Body(false, O, [store.storage], loads, replace);
-  b.define('o', b.root);
-  const lead = b.atIn('o', shape.slice(0, -1), b.root).c;
+  // The row's own values in a scope of their own: what every row shares (a palette's colors) is
+  // computed in the root scope, once per thread.
+  const body: Scope = { parent: b.root, depth: 1, lines: [], cache: new Map() };
+  b.define('o', body);
+  const lead = b.atIn('o', shape.slice(0, -1), body).c;
   const values = Array.from({ length: G }, (_, j) => {
-    const idx = G === 1 ? b.at('o', store.expr) : { c: [...lead, lit(j)], lin: add(mul('o', G), lit(j)) };
-    return b.eval(store.expr, idx, b.root);
+    const idx = G === 1 ? b.atIn('o', shape, body) : { c: [...lead, lit(j)], lin: add(mul('o', G), lit(j)) };
+    return b.eval(store.expr, idx, body);
   });
-  const T = O / G;
-  const key = `rows|${O}|${G}|${b.key.join(',')}|${values.join(',')}`;
+  const R = O / G;
+  const writes = G === 1 ? [`o0[o] = ${values[0]};`] : values.map((v, j) => `o0[${add(mul('o', G), lit(j))}] = ${v};`);
+  // Rows read and written as vec4s where their layout allows (src/gpu/row-vectors.ts), four rows a
+  // thread (see ROWS_UNROLL_MAX_LINES).
+  const unroll = G > 1 && R % 4 === 0 && body.lines.length <= ROWS_UNROLL_MAX_LINES ? 4 : 1;
+  const rowBody = vectorizeRows([...body.lines, ...writes], b.root.lines, [...b.inputs.map((_, k) => `i${k}`), 'o0'], unroll);
+  const T = R / unroll;
+  const key = `rows|${O}|${G}|${b.key.join(',')}|${b.root.lines.join(';')}|${rowBody.loop.join(';')}`;
   const wgsl = cached(key, () =>
     wgslModule(
-      { inputs: b.inputs.map((_, k) => `i${k}`), outputs: ['o0'], threads: T },
+      { inputs: b.inputs.map((_, k) => `i${k}`), outputs: ['o0'], types: Object.fromEntries(rowBody.vec4.map((x) => [x, 'vec4<f32>'])), threads: T },
       `${b.preamble()}@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let o = linear_index(gid, nwg);
   if (o >= ${T}u) { return; }
-${indent(b.root.lines, '  ')}
-${indent(G === 1 ? [`o0[o] = ${values[0]};`] : values.map((v, j) => `o0[${add(mul('o', G), lit(j))}] = ${v};`), '  ')}
+${indent([...b.root.lines, ...rowBody.loop], '  ')}
 }`,
     ),
   );

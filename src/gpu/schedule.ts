@@ -34,7 +34,7 @@
  *    that reads its element's old values and writes the new ones.
  */
 import { broadcasts, children, type Expr, isContiguous, type ReduceExpr, reduce as reduceExpr, reshape, src } from '../ir/expr.ts';
-import { findWalk, type Walk } from './walks.ts';
+import { findWalk, rowReductions, type Walk } from './walks.ts';
 import { walkers } from './tuner.ts';
 import { walkThreads } from './wgsl.ts';
 import type { GpuStorage } from './gpu-ops.ts';
@@ -108,6 +108,13 @@ const TARGET_THREADS = 16384;
 const MAX_PARTIALS = 1024;
 /** A map read by two kernels is stored when computing it reads this many values. */
 const HEAVY_LOADS = 8;
+/**
+ * Rows of at most this many outputs are computed a row a thread (src/gpu/render.ts), and a short
+ * reduction (at most ROW_REDUCE elements) that such a row reads only at its own row is computed
+ * there, not stored (rule 2).
+ */
+const ROW_OUTPUTS = 4;
+const ROW_REDUCE = 16;
 
 /** Kernels, in the order they must be recorded, that compute every definition still held. */
 export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[] {
@@ -176,6 +183,7 @@ export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[]
 
   // Rule 2: parents before children (ids descend), counting readers and broadcast reads.
   const nodes = reachable([...stored.keys()]);
+  const rowLocal = rowLocalReductions(stored, (e) => walkRows.has(e) || !!walk?.reduces.has(e as ReduceExpr));
   const uses = new Map<Expr, number>();
   /** Nodes read through a broadcasting view: the most elements a reader spreads each one over. */
   const spread = new Map<Expr, number>();
@@ -183,7 +191,7 @@ export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[]
     // What the walk computes inline counts only the readers outside it.
     if (walk?.inline.has(e) || walkRows.has(e) || walk?.reduces.has(e as ReduceExpr)) continue;
     const fan = spread.get(e) ?? 0;
-    if (!stored.has(e) && e.op === 'reduce' && ((uses.get(e) ?? 0) > 1 || fan > 0)) stored.set(e, host.scratch(e.size));
+    if (!stored.has(e) && e.op === 'reduce' && ((uses.get(e) ?? 0) > 1 || fan > 0) && !rowLocal.has(e)) stored.set(e, host.scratch(e.size));
     // A small map of real operands spread over many elements (a palette's sigmoid read at every
     // pixel) is computed once and loaded, not once per element that reads it.
     if (!stored.has(e) && e.op === 'map' && e.inputs.length > 0 && fan >= SPREAD_STORE * e.size) stored.set(e, host.scratch(e.size));
@@ -635,6 +643,31 @@ function reachable(roots: readonly Expr[]): Expr[] {
     stack.push(...children(e));
   }
   return [...seen].sort((a, b) => b.id - a.id);
+}
+
+/**
+ * Short reductions that every kernel reading them computes a row a thread at their own row (a
+ * softmax's row max and sum under a per-pixel mix [pixels, 3]): each such kernel computes them
+ * once per row, in registers, where storing them took two more kernels. `skip`: roots the walk
+ * computes, which rule 2 does not count as readers.
+ */
+function rowLocalReductions(stored: ReadonlyMap<Expr, GpuStorage>, skip: (e: Expr) => boolean): Set<Expr> {
+  const local = new Set<Expr>();
+  const elsewhere = new Set<Expr>();
+  for (const root of stored.keys()) {
+    if (skip(root)) continue;
+    const inline = [...region(root, stored).nodes].filter((e): e is ReduceExpr => e !== root && e.op === 'reduce');
+    if (!inline.length) continue;
+    // The renderer's rows: the last axis, when it holds the whole row (the rest is 1s).
+    const C = root.shape.at(-1) ?? 1;
+    const rows = root.shape.length >= 2 && C <= ROW_OUTPUTS && root.size === root.shape[0]! * C ? rowReductions(root, stored) : null;
+    for (const r of inline) {
+      const short = r.x.size <= ROW_REDUCE * Math.max(1, r.size);
+      (short && rows?.includes(r) ? local : elsewhere).add(r);
+    }
+  }
+  for (const r of elsewhere) local.delete(r);
+  return local;
 }
 
 interface Region {

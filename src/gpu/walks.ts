@@ -137,6 +137,17 @@ function scan(e: Expr, at: At, root: Expr, stored: ReadonlyMap<Expr, GpuStorage>
   }
 }
 
+/**
+ * The reductions that row o of a node (its elements at coordinate o of axis 0) computes from row o
+ * alone (a softmax's row max and sum under a per-pixel mix of its weights), or null where an index
+ * mixes rows.
+ */
+export function rowReductions(root: Expr, stored: ReadonlyMap<Expr, GpuStorage>): ReduceExpr[] | null {
+  const s = newScan();
+  if (!root.shape.length || !scan(root, { p: 0, B: 1, off: 0 }, root, stored, s)) return null;
+  return [...s.nodes].filter((e): e is ReduceExpr => e !== root && e.op === 'reduce');
+}
+
 /** Reductions inlined below the stored nodes (not inside another reduction's operand walk). */
 function reductionsBelow(roots: Iterable<Expr>, stored: ReadonlyMap<Expr, GpuStorage>): ReduceExpr[] {
   const seen = new Set<Expr>();
