@@ -137,8 +137,6 @@ export interface Backend {
   release(s: Storage): void;
   /** @internal */
   forward<A>(op: OpDef<A>, inputs: readonly Storage[], shapes: readonly Shape[], attrs: A, outShape: Shape): Storage;
-  /** @internal A gradsInForward op's forward: its output, and the gradients for an upstream 1 of the inputs in `needs`. */
-  forwardWithGrads<A>(op: OpDef<A>, inputs: readonly Storage[], shapes: readonly Shape[], attrs: A, outShape: Shape, needs: readonly boolean[]): [Storage, (Storage | null)[]];
   /** @internal */
   backward<A>(op: OpDef<A>, args: BackwardArgs<A, Storage>): (Storage | null)[];
   /** @internal target += addend, elementwise, in place (gradient accumulation). */
@@ -241,8 +239,6 @@ export interface ForwardArgs<A> {
   readonly shapes: readonly Shape[];
   readonly attrs: A;
   readonly outShape: Shape;
-  /** For gradsInForward ops: the inputs whose gradients the forward pass also computes. */
-  readonly needs?: readonly boolean[];
 }
 
 export interface BackwardArgs<A, S> extends ForwardArgs<A> {

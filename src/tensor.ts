@@ -51,8 +51,7 @@ export interface BackwardOptions {
    * Record the gradient computation itself, so that .grad is a tensor in the graph and can be
    * differentiated again (a second derivative, a gradient penalty), as PyTorch's create_graph.
    * The graph is then kept (retainGraph is implied), and .grad is replaced by a new tensor rather
-   * than added into in place (the previous .grad is disposed). The fused colorMixLoss, whose
-   * forward keeps only first-order gradients, throws GradientError here.
+   * than added into in place (the previous .grad is disposed).
    * @example
    * const x = pg.tensor([2], { requiresGrad: true });
    * x.pow(3).sum().backward({ createGraph: true });
@@ -892,10 +891,7 @@ export function apply<A>(op: OpDef<A>, inputs: readonly Tensor[], attrs: A): Ten
   const needs = inputs.map((t) => engine.gradEnabled && t.requiresGrad);
   // Gradients flow through float32 only: an int32 or bool result is a constant to the graph.
   const track = dtype === 'float32' && needs.some(Boolean);
-  let grads: (Storage | null)[] | null = null;
-  let out: Storage;
-  if (op.gradsInForward && track) [out, grads] = be.forwardWithGrads(op, storages, shapes, attrs, outShape, needs);
-  else out = be.forward(op, storages, shapes, attrs, outShape);
+  const out = be.forward(op, storages, shapes, attrs, outShape);
   const t = new Tensor(be, out, outShape, track, true, dtype);
   // Sums of bools (bool + bool, a bool matmul) are logical or: back to 0 and 1. An int32 pow is
   // rounded: its float result may miss the whole number by an ulp.
@@ -903,8 +899,7 @@ export function apply<A>(op: OpDef<A>, inputs: readonly Tensor[], attrs: A): Ten
   if (dtype === 'int32' && op.name.startsWith('pow')) return settle(t, dtype);
   if (track) {
     const saves = op.saves(needs, attrs);
-    // A fused loss keeps the gradients its forward pass wrote, in place of inputs.
-    const saved = grads ?? storages.map((s, i) => (saves.inputs[i] ? retain(s) : null));
+    const saved = storages.map((s, i) => (saves.inputs[i] ? retain(s) : null));
     const parents = inputs.map((x, i) => (needs[i] ? x._gradNode() : null));
     t._node = new Node(be, op as OpDef<unknown>, attrs, shapes, outShape, parents, saved, saves.output ? retain(out) : null);
   }

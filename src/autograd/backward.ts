@@ -34,21 +34,6 @@ export function topologicalOrder(root: Node, stop: ReadonlySet<Node> | null = nu
   return order;
 }
 
-/**
- * A gradsInForward op's input gradients: the ones its forward pass saved (for an upstream 1),
- * handed on as they are when `unit` (backward()'s implicit 1 at the root), else times the scalar
- * upstream gradient `g` (one broadcast multiply each).
- */
-function savedGrads(node: Node, g: Storage, unit: boolean): (Storage | null)[] {
-  const be = node.backend;
-  return node.saved.map((s, i) => {
-    if (!s || !node.parents[i]) return null;
-    if (unit) return retain(s);
-    const shape = node.inputShapes[i]!;
-    return be.forward(binaryOps.mul!, [s, g], [shape, node.outShape], {}, shape);
-  });
-}
-
 /** Throws unless backward can start at root with this seed (fn names the caller in messages). */
 export function checkBackwardRoot(fn: string, root: Tensor, gradient: Tensor | undefined): void {
   root._live(fn);
@@ -113,20 +98,16 @@ export function backward(root: Tensor, gradient: Tensor | undefined, retainGraph
       else node.leaf.accumulateGrad(g);
       continue;
     }
-    const inputGrads = node.op!.gradsInForward
-      ? savedGrads(node, g, node === rootNode && !seed)
-      : be.backward(node.op!, {
-          shapes: node.inputShapes,
-          attrs: node.attrs,
-          outShape: node.outShape,
-          inputs: node.saved,
-          output: node.savedOutput,
-          grad: g,
-          needs: node.parents.map((p) => p !== null),
-        });
+    const inputGrads = be.backward(node.op!, {
+      shapes: node.inputShapes,
+      attrs: node.attrs,
+      outShape: node.outShape,
+      inputs: node.saved,
+      output: node.savedOutput,
+      grad: g,
+      needs: node.parents.map((p) => p !== null),
+    });
     be.release(g);
-    // Released before the gradients move on, so a gradient a fused loss saved (and handed on as
-    // is) reaches .grad with one owner and needs no copy.
     if (!retainGraph) {
       node.releaseSaved();
       node.freed = true;

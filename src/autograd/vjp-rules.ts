@@ -125,18 +125,6 @@ const structural: Record<string, VjpRule | string> = {
       return g.slice(begin, s.map((d, i) => (i === attrs.axis ? at : d)));
     });
   },
-  colorMix: ({ g, x, shapes, attrs, needs }) => {
-    const [K, C] = shapes[1]! as [number, number];
-    const P = sizeOf(shapes[0]!) / K;
-    const g2 = g.reshape([P, C]);
-    const w = x[0] ? x[0].reshape([P, K]) : null;
-    const mix = attrs.softmax && w ? w.softmax(-1) : w;
-    let dw = needs[0] ? g2.matmul(x[1]!.transpose(0, 1)) : null;
-    if (dw && attrs.softmax) dw = mix!.mul(dw.sub(dw.mul(mix!).sum(-1, true)));
-    return [dw ? dw.reshape(shapes[0]!) : null, needs[1] ? mix!.transpose(0, 1).matmul(g2) : null];
-  },
-  colorMixLoss:
-    'its forward pass keeps only the first-order gradients (a fused loss); write the loss from colorMix and plain ops (pg.colorMix(w, p).sub(t).square().mean(), as colorMixLoss computes) to differentiate its gradient',
   // Through the module's functions at call time: the two modules import each other.
   conv2d: (a) => conv2dVjp(a),
   maxPool2d: (a) => maxPool2dVjp(a),

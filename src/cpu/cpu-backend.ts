@@ -83,12 +83,6 @@ export class CpuBackend implements Backend {
     return this.make(op.reference(inputs.map((s) => s.data), { shapes, attrs, outShape }));
   }
 
-  forwardWithGrads<A>(op: OpDef<A>, inputs: readonly CpuStorage[], shapes: readonly Shape[], attrs: A, outShape: Shape, needs: readonly boolean[]): [CpuStorage, (CpuStorage | null)[]] {
-    const out = this.forward(op, inputs, shapes, attrs, outShape);
-    const args = { shapes, attrs, outShape, needs, inputs: inputs.map((s) => s.data), output: out.data, grad: Float64Array.of(1) };
-    return [out, op.referenceBackward(args).map((g) => (g ? this.make(g) : null))];
-  }
-
   backward<A>(op: OpDef<A>, args: BackwardArgs<A, CpuStorage>): (CpuStorage | null)[] {
     this.assertUsable(`${op.name} backward`);
     const grads = op.referenceBackward({

@@ -32,11 +32,10 @@ export function workgroupFor(threads: number): number {
  */
 export const CPU_SIMD_LANES = 4;
 /**
- * On a CPU adapter, the items (vec4s or pixel groups) each thread of colorMix's and colorMixLoss's
- * per-pixel passes and of mseLoss takes, and the width of those kernels' workgroups (reductions
- * size their own threads). Long chunks mean fewer partials to write and sum: the raw
- * layers step with 64 items a thread ran 15-20% faster than with 16 (S=256 to 1024, same page),
- * and 128 was no faster. Narrow workgroups leave SwiftShader a dozen or more to spread over its
+ * On a CPU adapter, the items (vec4s or pixel groups) a per-pixel pass's thread takes (the tuner
+ * sizes walks from it), and the width of such kernels' workgroups. Long chunks mean fewer partials
+ * to write and sum: the raw layers step with 64 items a thread ran 15-20% faster than with 16
+ * (S=256 to 1024, same page), and 128 was no faster. Narrow workgroups leave SwiftShader a dozen or more to spread over its
  * worker threads even at S=256 (768 threads).
  */
 export const CPU_WALK_ITEMS = 64;

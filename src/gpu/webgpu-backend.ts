@@ -10,7 +10,7 @@ import memoryWgsl from '../../shaders/memory.wgsl?raw';
 import { BufferPool, type PoolHooks, type PooledBuffer } from './buffer-pool.ts';
 import type { KernelList } from './capture.ts';
 import type { GpuDeviceInfo } from './device.ts';
-import type { DeferredLoss, FusedUpdate, GpuOps, GpuStorage, KernelRun, MapRun } from './gpu-ops.ts';
+import type { GpuOps, GpuStorage, KernelRun, MapRun } from './gpu-ops.ts';
 import type { KernelTimer } from './kernel-timer.ts';
 import { fillTemplate, LazyQueue } from './lazy.ts';
 import { AllocationFailures } from './out-of-memory.ts';
@@ -66,13 +66,6 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
   private readonly pipelines: PipelineCache;
   private readonly recorder: Recorder;
   private readonly queue: LazyQueue;
-  private deferred: DeferredLoss | null = null;
-  /**
-   * Optimizer updates fused into the held-back loss but not recorded yet (one per fusable
-   * parameter): the loss waits for the next GPU work, by when a gradient it writes may have been
-   * dropped (zeroGrad) and need no store. Their parameters and state are held, and count as writes.
-   */
-  private attached: (FusedUpdate | null)[] = [];
   readonly maxStorageBuffers: number;
   private lostError: DeviceLostError | null = null;
   private pendingError: Error | null = null;
@@ -140,7 +133,7 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     void this.device.lost.then((info) => {
       if (this.destroyed && info.reason === 'destroyed') return;
       this.lostError = new DeviceLostError(info.reason, info.message);
-      this.dropQueued();
+      this.queue.discard();
       for (const reject of this.pendingReads) reject(this.lostError);
       this.pendingReads.clear();
     });
@@ -364,14 +357,14 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
 
   run(k: KernelRun): void {
     this.assertUsable(k.name);
-    this.emitQueued();
+    this.queue.emit();
     this.dispatch(k);
   }
 
   map(m: MapRun): void {
     this.assertUsable(m.template.name);
     if (m.n === 0) return;
-    this.beforeExpressions(m.inputs);
+    this.beforeExpressions();
     this.queue.map(m);
   }
 
@@ -384,67 +377,12 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
   }
 
   /**
-   * Called before an op builds expressions over `reads`: nothing may be recorded while it does
-   * (its expressions point into the queue). A read of what the held-back loss writes (or an update
-   * fused into it) needs the loss recorded first; one of its inputs need not: queued expressions
-   * are recorded before the loss, so they see the weights before any fused update, as they were
-   * called. A long queue, or one that ends with a step's updates, is compiled here too.
+   * Called before an op builds expressions: nothing may be recorded while it does (its expressions
+   * point into the queue). A long queue, or one that ends with a step's updates, is compiled here
+   * (not between one step's update() calls, which stay together).
    */
-  private beforeExpressions(reads: readonly (GpuStorage | null | undefined)[], update = false): void {
-    const d = this.deferred;
-    if (d) {
-      const writes = [...d.writes, ...this.attachedStorages(d)];
-      if (reads.some((s) => s && writes.includes(s))) this.emitDeferred();
-    }
-    // One step's updates (several update() calls) stay together.
-    if (this.queue.due && !update) this.emitQueued();
-  }
-
-  defer(d: DeferredLoss): void {
-    this.assertUsable('defer');
-    // Everything queued before the loss runs before it, as the calls came.
-    this.emitQueued();
-    for (const s of d.reads) this.retain(s);
-    this.deferred = d;
-  }
-
-  /** The parameters and state of the updates attached to the held-back loss: held, and written by it. */
-  private attachedStorages(d: DeferredLoss): GpuStorage[] {
-    return this.attached.flatMap((u, i) => (u ? [d.fusable[i]!.param, ...u.state] : []));
-  }
-
-  /** Takes the held-back loss and its updates out of the backend, with everything it holds. */
-  private takeDeferred(): { d: DeferredLoss; updates: (FusedUpdate | null)[]; held: GpuStorage[] } | null {
-    const d = this.deferred;
-    if (!d) return null;
-    const taken = { d, updates: this.attached, held: [...d.reads, ...this.attachedStorages(d)] };
-    this.deferred = null;
-    this.attached = [];
-    return taken;
-  }
-
-  /** Records the held-back loss (with its attached updates) after the maps queued since it, which came first. */
-  private emitDeferred(): void {
-    const taken = this.takeDeferred();
-    if (!taken) return;
-    try {
-      this.queue.emit();
-      taken.d.record(taken.updates);
-    } finally {
-      for (const s of taken.held) this.release(s);
-    }
-  }
-
-  /** Forgets held-back work that can no longer run (device lost or shut down), giving back what it held. */
-  private dropQueued(): void {
-    this.queue.discard();
-    for (const s of this.takeDeferred()?.held ?? []) this.release(s);
-  }
-
-  /** Records everything held back: the deferred loss, then the queued maps. */
-  private emitQueued(): void {
-    this.emitDeferred();
-    this.queue.emit();
+  private beforeExpressions(): void {
+    if (this.queue.due) this.queue.emit();
   }
 
   /** Records one kernel (queued maps first go through run()). */
@@ -470,13 +408,13 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
   /** The list class comes from pg.compile(), so an app that never compiles does not bundle it. */
   startCapture(list: typeof KernelList): void {
     this.assertUsable('compile');
-    this.emitQueued();
+    this.queue.emit();
     this.capturing = new list((s) => this.retain(s));
   }
 
   endCapture(): CapturedWork {
     try {
-      this.emitQueued();
+      this.queue.emit();
     } catch (e) {
       this.abortCapture();
       throw e;
@@ -493,7 +431,7 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
   abortCapture(): void {
     try {
       // What fn queued before it failed runs, as it would have without compile, and lets go of what it holds.
-      if (this.capturing && !this.lostError && !this.destroyed) this.emitQueued();
+      if (this.capturing && !this.lostError && !this.destroyed) this.queue.emit();
     } finally {
       this.capturing?.release((s) => this.release(s));
       this.capturing = null;
@@ -502,13 +440,13 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
 
   recordQueued(): void {
     this.assertUsable('compiled function');
-    this.emitQueued();
+    this.queue.emit();
   }
 
   runCaptured(work: CapturedWork, rebind: ReadonlyMap<GpuStorage, GpuStorage>): void {
     this.assertUsable('compiled function');
     const list = work as KernelList;
-    this.emitQueued();
+    this.queue.emit();
     for (const k of list.kernels) {
       let bg = k.bindGroup;
       let storages = k.storages;
@@ -531,7 +469,7 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
   copyStorage(from: GpuStorage, to: GpuStorage): void {
     this.assertUsable('copy');
     if (from.length !== to.length) throw new Error(`internal: copy of ${from.length} floats into ${to.length}`);
-    this.emitQueued();
+    this.queue.emit();
     const batch = this.recorder.batch;
     from.buf.lastBatch = batch;
     to.buf.lastBatch = to.buf.lastWrite = batch;
@@ -540,25 +478,15 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
 
   forward<A>(op: OpDef<A>, inputs: readonly GpuStorage[], shapes: readonly Shape[], attrs: A, outShape: Shape): GpuStorage {
     if (op.alias) return this.retain(inputs[0]!);
-    this.beforeExpressions(inputs);
+    this.beforeExpressions();
     const out = this.alloc(op.name, outShape);
     op.gpu.forward(this, inputs, out, { shapes, attrs, outShape });
     return out;
   }
 
-  forwardWithGrads<A>(op: OpDef<A>, inputs: readonly GpuStorage[], shapes: readonly Shape[], attrs: A, outShape: Shape, needs: readonly boolean[]): [GpuStorage, (GpuStorage | null)[]] {
-    // A loss still held back from the previous step is recorded before this one allocates: what it
-    // held is free again, so every step allocates the same buffers whether or not its loss was
-    // read (no new bind groups in steady state).
-    this.emitQueued();
-    const out = this.alloc(op.name, outShape);
-    const grads = op.gpu.forward(this, inputs, out, { shapes, attrs, outShape, needs }) ?? [];
-    return [out, inputs.map((_, i) => grads[i] ?? null)];
-  }
-
   backward<A>(op: OpDef<A>, args: BackwardArgs<A, GpuStorage>): (GpuStorage | null)[] {
     this.assertUsable(`${op.name} backward`);
-    this.beforeExpressions([args.grad, args.output, ...args.inputs]);
+    this.beforeExpressions();
     return op.gpu.backward(this, args);
   }
 
@@ -572,26 +500,9 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
 
   update(rule: UpdateRule, buffers: readonly GpuStorage[], params: readonly number[]): void {
     const [param, grad, ...state] = buffers;
-    const d = this.deferred;
-    const slot = d ? d.fusable.findIndex((f) => f.param === param && f.grad === grad) : -1;
-    // The fused kernel writes the parameter and state where the loss reads: not if they share
-    // memory with anything else it reads (WebGPU rejects writable aliasing).
-    // (The parameter is itself one of the reads, once; a detached copy of it is the same memory again.)
-    const aliased = (x: GpuStorage) => d!.reads.filter((r) => r.buf === x.buf).length > (x === param ? 1 : 0);
-    if (d && slot >= 0 && !this.attached[slot] && ![param!, ...state].some(aliased)) {
-      // The params are copied: the optimizer refills its array for the next parameter.
-      const fused = { rule, state, params: [...params] };
-      if (d.canFuse(slot, fused)) {
-        this.assertUsable(rule.name);
-        for (const s of [param!, ...state]) this.retain(s);
-        this.attached[slot] = fused;
-        return;
-      }
-    }
     // Queued as in-place assignments: the update runs with the kernels around it, after everything
     // queued before it read the old values (src/gpu/schedule.ts, rule 6).
     this.assertUsable(rule.name);
-    this.beforeExpressions(buffers, true);
     const shape = [param!.length];
     const t = updateTemplate(rule);
     const inputs = [grad!, param!, ...state].map((s) => this.queue.expr(s, shape));
@@ -603,7 +514,7 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
 
   flush(): void {
     if (this.lostError) return;
-    this.emitQueued();
+    this.queue.emit();
     this.recorder.flush();
     // Submitted: reads started before this (in this task, sharing the count) have passed it to the prodder.
     this.workBytes = 0;
@@ -634,7 +545,7 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     if (known) throw known;
     const bytes = length * 4;
     if (bytes === 0) return new Float32Array(0);
-    this.emitQueued();
+    this.queue.emit();
     // Bound in this batch: an upload into the buffer (freed and reused before the submit) must wait for the copy.
     s.buf.lastBatch = this.recorder.batch;
     const copyBatch = this.recorder.batch;
@@ -804,7 +715,7 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     for (const reject of this.pendingReads) reject(shut);
     this.pendingReads.clear();
     this.prodder.close();
-    this.dropQueued();
+    this.queue.discard();
     this.recorder.timer = null;
     if (!this.ownsDevice) {
       // The app keeps its device: everything the engine made on it goes (app buffers stay).

@@ -1,7 +1,6 @@
-/** Image work: per-pixel palette mixing, its losses (one fused with the mix), and moving pixels between images and tensors. */
+/** Image work: per-pixel palette mixing and its losses, and moving pixels between images and tensors. */
 export { hsvToRgb, labToRgb, linearToSrgb, rgbToHsv, rgbToLab, srgbToLinear } from './color-space.ts';
-export { colorMix, type ColorMixOptions } from '../ops/color-mix.ts';
-export { colorMixLoss } from '../ops/color-mix-loss.ts';
+export { colorMix, colorMixLoss, type ColorMixOptions } from '../ops/color-mix.ts';
 export { mseLoss } from '../ops/mse-loss.ts';
 export { fromImage, type FromImageOptions, type ImageSource } from './from-image.ts';
 export { type AnyCanvas, toCanvas } from './to-canvas.ts';

@@ -1,6 +1,4 @@
 import { catOp } from './concat.ts';
-import { colorMixOp } from './color-mix.ts';
-import { colorMixLossOp } from './color-mix-loss.ts';
 import { conv2dOp } from './conv2d.ts';
 import { binaryOps, binaryScalarOps, unaryOps } from './elementwise.ts';
 import { matmulOp } from './matmul.ts';
@@ -50,8 +48,6 @@ export function registeredOps(): OpDef<unknown>[] {
       flipOp,
       padOp,
       catOp,
-      colorMixOp,
-      colorMixLossOp,
       conv2dOp,
       maxPool2dOp,
     ] as unknown as OpDef<unknown>[];

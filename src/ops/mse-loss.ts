@@ -6,6 +6,7 @@
  */
 import { InvalidArgumentError, ShapeError } from '../errors.ts';
 import { fmt, sameShape } from '../shape.ts';
+import { tidy } from '../runtime.ts';
 import { Tensor } from '../tensor.ts';
 import { repr } from '../validate.ts';
 
@@ -15,5 +16,5 @@ export function mseLoss(a: Tensor, b: Tensor): Tensor {
   if (!sameShape(a.shape, b.shape)) throw new ShapeError(`mseLoss: the prediction ${fmt(a.shape)} and the target ${fmt(b.shape)} must have the same shape (mseLoss does not broadcast)`);
   if (a.size === 0) throw new ShapeError(`mseLoss: inputs of shape ${fmt(a.shape)} are empty; the mean of no elements is undefined`);
   const f = (t: Tensor) => (t.dtype === 'float32' ? t : t.to('float32'));
-  return f(a).sub(f(b)).square().mean();
+  return tidy(() => f(a).sub(f(b)).square().mean());
 }

@@ -25,15 +25,8 @@ export interface OpDef<A = unknown> {
    * storage itself and no kernel runs.
    */
   readonly alias?: boolean;
-  /**
-   * Fused losses: the forward kernel also writes the gradient of its scalar output with respect to
-   * each input in args.needs (for an upstream gradient of 1) and returns them; the graph keeps them
-   * instead of inputs, and backward only scales them by the upstream gradient (or hands them on
-   * untouched when that is backward()'s implicit 1). One pass over the data instead of two.
-   */
-  readonly gradsInForward?: boolean;
   readonly gpu: {
-    forward(k: GpuOps, inputs: readonly GpuStorage[], out: GpuStorage, args: ForwardArgs<A>): (GpuStorage | null)[] | undefined;
+    forward(k: GpuOps, inputs: readonly GpuStorage[], out: GpuStorage, args: ForwardArgs<A>): void;
     /**
      * Gradients for the inputs in `needs` (null elsewhere). Each has the input's shape, or a shape
      * the input broadcasts to (autograd sums it back: one shared unbroadcast).

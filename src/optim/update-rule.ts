@@ -15,11 +15,6 @@ export interface UpdateRule {
   reference(param: Float64Array, grad: Float64Array, state: readonly Float64Array[], params: readonly number[]): void;
 }
 
-/** The statement that updates `p` (a var) from gradient `g`, with the state in vars `stateVars`, params from `pb`. */
-export function ruleCall(p: string, g: string, stateVars: readonly string[], pb: number): string {
-  return `rule_update(&${p}, ${g}, ${stateVars.map((s) => `&${s}, `).join('')}${pb}u);`;
-}
-
 /**
  * The rule as an elementwise template over (g, p, ...state) with one output per updated array
  * (p, then each state): the queue assigns them in place (src/gpu/lazy.ts). The rule's function is

@@ -19,8 +19,8 @@ const close = (got: Float32Array, want: readonly number[], tol = 1e-5) => {
 
 /**
  * One training step as the README writes it: colorMixLoss, backward, the optimizer's step and
- * zeroGrad inside pg.tidy; the loss is returned. `unfused` submits before the step, so the update
- * runs as its own kernel.
+ * zeroGrad inside pg.tidy; the loss is returned. `unfused` submits before the step, so the
+ * gradients are computed before the update is queued.
  */
 function fitStep(W: pg.Tensor, P: pg.Tensor, T: pg.Tensor, opt: pg.Optimizer, options: { softmax?: boolean; unfused?: boolean } = {}): () => pg.Tensor {
   return () =>
@@ -32,11 +32,6 @@ function fitStep(W: pg.Tensor, P: pg.Tensor, T: pg.Tensor, opt: pg.Optimizer, op
       opt.zeroGrad();
       return loss;
     });
-}
-
-/** The per-workgroup sums need the subgroups feature: every adapter these tests run on has it, SwiftShader included. */
-function requireSubgroups(): void {
-  if (!(gpu() as { subgroups: boolean }).subgroups) throw new Error('this adapter has no subgroups feature: the per-workgroup path cannot be checked here');
 }
 
 test('the seed example is one dispatch (one invocation wide) and one submit per iteration, with the right gradients', async () => {
@@ -192,10 +187,13 @@ test('gradients accumulated in place over queued gradient kernels are exact', as
   x.dispose();
 });
 
-/** A palette fit, fused (the optimizer steps on the logits and the palette run inside colorMixLoss's two passes) or not. */
-async function paletteFit(makeOpt: (params: pg.Tensor[]) => pg.Optimizer, fused: boolean, steps: number, form: 'palette' | 'layers' | 'reversed' = 'palette') {
-  const n = 333; // not a multiple of 4 pixels: the tail group too
-  // layers: constant weights, only the palette learns; reversed: the palette listed first.
+/**
+ * A palette fit with the optimizer's step queued right after backward (`together`: the scheduler
+ * may run it in the kernels that compute the gradients) or after a flush (the gradients computed
+ * on their own first).
+ */
+async function paletteFit(makeOpt: (params: pg.Tensor[]) => pg.Optimizer, together: boolean, steps: number, form: 'palette' | 'layers' | 'reversed' = 'palette', n = 333) {
+  // 333: not a multiple of 4 pixels. layers: constant weights, only the palette learns; reversed: the palette listed first.
   const L = pg.randn([n, 8], { seed: 11, requiresGrad: form !== 'layers' });
   const P = pg.rand([8, 3], { seed: 12, requiresGrad: true });
   const T = pg.rand([n, 3], { seed: 13 });
@@ -208,8 +206,7 @@ async function paletteFit(makeOpt: (params: pg.Tensor[]) => pg.Optimizer, fused:
     const loss = pg.tidy(() => {
       const loss = pg.colorMixLoss(L, P, T, { softmax: true });
       loss.backward();
-      // Reading the gradient before the step records the loss kernel on its own: the unfused path.
-      if (!fused) pg.flush();
+      if (!together) pg.flush();
       opt.step();
       return loss;
     });
@@ -237,85 +234,45 @@ const optimizers: [string, (params: pg.Tensor[]) => pg.Optimizer][] = [
   ['plain SGD', (p) => new pg.SGD(p, { lr: 0.5 })],
 ];
 
-test.each(optimizers)('%s on the logits and the palette right after colorMixLoss backward runs inside the loss passes, with the same result', async (_, makeOpt) => {
-  await pg.init();
-  const fused = await paletteFit(makeOpt, true, 3);
-  const plain = await paletteFit(makeOpt, false, 3);
-  // The per-pixel pass and the pass that sums the partials; neither update is a kernel of its own.
-  expect(fused.dispatches).toBe(2);
-  expect(plain.dispatches).toBe(4);
-  const near = (a: Float32Array, b: Float32Array) => {
-    expect(a.length).toBe(b.length);
-    for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThanOrEqual(1e-5 * Math.max(1, Math.abs(b[i]!)));
-  };
-  near(fused.L, plain.L);
-  near(fused.P, plain.P);
-  fused.state.forEach((s, j) => {
-    near(s, plain.state[j]!);
-  });
-  // The gradient is still written for anyone who reads .grad after the step.
-  fused.grads.forEach((g, i) => {
-    near(g, plain.grads[i]!);
-  });
-});
-
-test.each(optimizers)('%s on the palette alone (constant weights) runs inside the pass that sums its gradient', async (_, makeOpt) => {
-  await pg.init();
-  const fused = await paletteFit(makeOpt, true, 3, 'layers');
-  const plain = await paletteFit(makeOpt, false, 3, 'layers');
-  expect(fused.dispatches).toBe(2);
-  expect(plain.dispatches).toBe(3);
-  for (const [a, b] of [[fused.P, plain.P], ...fused.state.map((s, j) => [s, plain.state[j]!]), ...fused.grads.map((g, i) => [g, plain.grads[i]!])] as [Float32Array, Float32Array][]) {
-    close(a, Array.from(b), 1e-5);
+type Fit = Awaited<ReturnType<typeof paletteFit>>;
+/** Parameters, optimizer state and the gradients read after each step agree. */
+function sameFit(a: Fit, b: Fit, tol = 1e-5): void {
+  for (const [x, y] of [[a.L, b.L], [a.P, b.P], ...a.state.map((s, j) => [s, b.state[j]!]), ...a.grads.map((g, i) => [g, b.grads[i]!])] as [Float32Array, Float32Array][]) {
+    close(x, Array.from(y), tol);
   }
-  close(fused.L, Array.from(plain.L), 0);
+}
+
+test.each(optimizers)('%s on the logits and the palette queued right after colorMixLoss backward gives the step it gives after a flush, gradients still readable', async (_, makeOpt) => {
+  await pg.init();
+  sameFit(await paletteFit(makeOpt, true, 3), await paletteFit(makeOpt, false, 3));
 });
 
-test("colorMixLoss's finishing pass for GPUs (one barrier) and for CPU adapters (serial sums) give the same step", async () => {
+test.each(optimizers)('%s on the palette alone (constant weights) queued with its gradient gives the step it gives after a flush', async (_, makeOpt) => {
+  await pg.init();
+  const together = await paletteFit(makeOpt, true, 3, 'layers');
+  sameFit(together, await paletteFit(makeOpt, false, 3, 'layers'));
+});
+
+test('an image-sized palette step with Adam takes at most 3 dispatches, and gives the step it gives after a flush', async () => {
   await pg.init();
   const make = (p: pg.Tensor[]) => new pg.Adam(p, { lr: 0.05 });
-  const [serial, barrier] = await cpuThenGpuForm(() => paletteFit(make, true, 3));
-  for (const [a, b] of [[serial.L, barrier.L], [serial.P, barrier.P], ...serial.state.map((s, j) => [s, barrier.state[j]!]), ...serial.grads.map((g, i) => [g, barrier.grads[i]!])] as [Float32Array, Float32Array][]) {
-    close(a, Array.from(b), 1e-5);
-  }
-  expect(serial.dispatches).toBe(2);
-  expect(barrier.dispatches).toBe(2);
+  const together = await paletteFit(make, true, 3, 'palette', 128 * 128);
+  expect(together.dispatches).toBeLessThanOrEqual(3);
+  sameFit(together, await paletteFit(make, false, 3, 'palette', 128 * 128));
 });
 
-test("on a GPU with subgroups colorMixLoss sums its partials per workgroup, with the CPU adapters' result", async () => {
+test("a palette step in the CPU adapters' kernel forms (chunked walks, serial finishing sums) and in a GPU's gives the same step", async () => {
   await pg.init();
-  requireSubgroups();
-  // The layer-mix form (palette-only gradient, scaled after the walk) with a tail group and spare
-  // workgroups, and a weights-and-palette fit over several workgroups.
-  const train = async (n: number, K: number, C: number, weightsToo: boolean) => {
-    const W = pg.rand([n, K], { seed: 41 + K, requiresGrad: weightsToo });
-    const P = pg.rand([K, C], { seed: 42 + K, requiresGrad: true });
-    const T = pg.rand([n, C], { seed: 43 + K });
-    const opt = new pg.SGD(weightsToo ? [W, P] : [P], { lr: 0.3 });
-    const step = fitStep(W, P, T, opt);
-    const losses: number[] = [];
-    for (let i = 0; i < 3; i++) {
-      const loss = step();
-      losses.push(await loss.item());
-      loss.dispose();
-    }
-    const out = { losses, W: await W.data(), P: await P.data() };
-    opt.dispose();
-    pg.dispose([W, P, T]);
-    return out;
-  };
-  for (const [n, K, C, weightsToo] of [[5003, 4, 1, false], [70001, 8, 3, true]] as const) {
-    const [serial, perWorkgroup] = await cpuThenGpuForm(() => train(n, K, C, weightsToo));
-    close(Float32Array.from(perWorkgroup.losses), serial.losses, 1e-5);
-    close(perWorkgroup.P, Array.from(serial.P), 1e-5);
-    close(perWorkgroup.W, Array.from(serial.W), 1e-5);
+  const make = (p: pg.Tensor[]) => new pg.Adam(p, { lr: 0.05 });
+  for (const n of [333, 20001]) {
+    const [cpu, gpuForm] = await cpuThenGpuForm(() => paletteFit(make, true, 3, 'palette', n));
+    sameFit(cpu, gpuForm);
   }
   expect(pg.memory().uncapturedErrors).toBe(0);
 });
 
-test("colorMix's backward on a GPU with subgroups sums the palette gradient per workgroup, with the CPU adapters' result", async () => {
+test("colorMix's gradients in the CPU adapters' kernel forms and in a GPU's agree, with and without softmax and the palette's gradient", async () => {
   await pg.init();
-  requireSubgroups();
   const grads = async (n: number, K: number, C: number, softmax: boolean, paletteGrad: boolean) => {
     const W = pg.rand([n, K], { seed: 51, requiresGrad: true });
     const P = pg.rand([K, C], { seed: 52, requiresGrad: paletteGrad });
@@ -326,21 +283,19 @@ test("colorMix's backward on a GPU with subgroups sums the palette gradient per 
     pg.dispose([W, P, G, loss]);
     return out;
   };
-  // The last case wants no palette gradient: a thread per pixel group on a GPU, no partials.
   for (const [n, K, C, softmax, paletteGrad] of [[1003, 4, 3, false, true], [70001, 8, 3, true, true], [70001, 8, 3, true, false]] as const) {
-    const [serial, perWorkgroup] = await cpuThenGpuForm(() => grads(n, K, C, softmax, paletteGrad));
-    close(perWorkgroup.dP, Array.from(serial.dP), 1e-5);
-    close(perWorkgroup.dW, Array.from(serial.dW), 1e-6);
+    const [cpu, gpuForm] = await cpuThenGpuForm(() => grads(n, K, C, softmax, paletteGrad));
+    close(gpuForm.dP, Array.from(cpu.dP), 1e-5);
+    close(gpuForm.dW, Array.from(cpu.dW), 1e-6);
   }
   expect(pg.memory().uncapturedErrors).toBe(0);
 });
 
-test('with the palette listed before the logits, both steps still fuse and the step is the same', async () => {
+test('with the palette listed before the logits the step is the same', async () => {
   await pg.init();
   const make = (p: pg.Tensor[]) => new pg.Adam(p, { lr: 0.05 });
   const reversed = await paletteFit(make, true, 3, 'reversed');
   const plain = await paletteFit(make, false, 3, 'palette');
-  expect(reversed.dispatches).toBe(2);
   close(reversed.L, Array.from(plain.L), 1e-5);
   close(reversed.P, Array.from(plain.P), 1e-5);
 });
@@ -381,7 +336,7 @@ test('an op on the logits queued after the step sees the updated logits, and dis
       return loss;
     });
     loss.dispose();
-    // Disposed while its step waits inside the held-back loss: the step must still happen.
+    // Disposed while its step is still queued: the step must still happen.
     opt.dispose();
     // Queued after the step, before anything is recorded: it must read the stepped logits.
     return pg.noGrad(() => L.mul(2));
@@ -397,7 +352,7 @@ test('an op on the logits queued after the step sees the updated logits, and dis
   close(fused.extra!, Array.from(plain.extra!));
 });
 
-test('a fused palette step creates nothing in steady state, whether or not its loss is read', async () => {
+test('a palette step creates nothing in steady state, whether or not its loss is read', async () => {
   await pg.init();
   const L = pg.randn([4096, 8], { seed: 31, requiresGrad: true });
   const P = pg.rand([8, 3], { seed: 32, requiresGrad: true });
@@ -408,9 +363,10 @@ test('a fused palette step creates nothing in steady state, whether or not its l
     const m = pg.memory();
     return m.buffersCreated + m.bindGroupsCreated + m.pipelinesCreated;
   };
-  // Warm-up: two steps, each loss read. Then steps whose losses are dropped unread must bind the
-  // same buffers (the held-back loss of one step is recorded before the next allocates).
+  // Warm-up: steps with the loss read and dropped unread (a dropped loss is never computed: its
+  // own kernels, compiled once). Then neither kind creates anything.
   for (let i = 0; i < 2; i++) {
+    step().dispose();
     const loss = step();
     await loss.item();
     loss.dispose();
@@ -473,7 +429,7 @@ test('steps whose kernel parameters repeat upload them once; a new learning rate
   pg.dispose([Y, T, c]);
 });
 
-test('an elementwise op on the held-back loss reads it after it is computed', async () => {
+test('an elementwise op on a colorMixLoss reads it after it is computed', async () => {
   await pg.init();
   const L = pg.tensor([0.5, -1, 2, 0.25, 1, -0.5, 0.1, 0.2], { shape: [2, 4], requiresGrad: true });
   const P = pg.tensor([1, 0, 0, 1, 0.5, 0.5, 0.2, 0.8], { shape: [4, 2], requiresGrad: true });
@@ -522,7 +478,7 @@ test('releasePooled right after a step that is not submitted yet keeps the step'
   x.dispose();
 });
 
-test('a fused optimizer step is skipped when the weights share memory with the target (no writable aliasing)', async () => {
+test('an optimizer step on weights that are also the target (shared memory) gives the step it gives after a flush', async () => {
   await pg.init();
   const run = async (flushFirst: boolean) => {
     const W = pg.tensor([0.2, 0.5, 0.9, 0.1, 0.4, 0.7], { shape: [2, 3], requiresGrad: true });
