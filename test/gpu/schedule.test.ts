@@ -83,6 +83,25 @@ const programs: Program[] = [
     run: ({ x }) => [x!.softmax(-1)],
   },
   {
+    // A row-local reduction: the softmax's max and sum are computed in the mix's row, four rows a
+    // thread, not stored by kernels of their own (they were: 3 kernels).
+    name: "a per-pixel softmax mix computes each row's softmax in its own thread: 1 kernel",
+    kernels: 1,
+    inputs: { L: { shape: [8192, 8] }, P: { shape: [8, 3] } },
+    run: ({ L, P }) => [L!.softmax(-1).matmul(P!)],
+  },
+  {
+    // The softmax's row max and sum are also read by a [rows, 8] elementwise kernel, which would
+    // compute them once per element: stored (two kernels), and the mix and the product read them.
+    name: 'row reductions that a wider kernel reads too are stored once',
+    kernels: 4,
+    inputs: { L: { shape: [8192, 8] }, P: { shape: [8, 3] } },
+    run: ({ L, P }) => {
+      const w = L!.softmax(-1);
+      return [w.matmul(P!), w.mul(2)];
+    },
+  },
+  {
     name: 'the README example, forward and backward',
     kernels: 1,
     inputs: { c1: { shape: [1], grad: true }, c2: { shape: [1], grad: true } },
