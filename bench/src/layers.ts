@@ -30,9 +30,9 @@ export const layersBytes = (S: number): number => (KL + 1) * S * S * 3 * 4;
 
 const pixelgrad: EngineFactory<LayersInput> = async ({ S, Y: Y0, c: c0, T: T0 }) => {
   const m = S * S * 3;
-  // The README's way: a weighted sum of K images is a colour mix whose per-pixel weights are the
-  // images' values and whose palette is the weights as [K, 1], so colorMixLoss fuses the mix, the
-  // loss and c's gradient into one pass over Y and T. Y is laid out [S·S·3, K] once, at setup.
+  // The README's layout: a weighted sum of K images is a colour mix whose per-pixel weights are the
+  // images' values and whose palette is the weights as [K, 1]; the compiler fuses colorMixLoss's
+  // mix, loss and c's gradient into one walk over Y and T. Y is laid out [S·S·3, K] once, at setup.
   const Yt = new Float32Array(m * KL);
   for (let k = 0; k < KL; k++) for (let i = 0; i < m; i++) Yt[i * KL + k] = Y0[k * m + i]!;
   const c = pg.tensor(c0, { shape: [KL, 1], requiresGrad: true });

@@ -70,7 +70,8 @@ export function pixelgradInstance(note: string, step: () => pg.Tensor, owned: pg
 
 /**
  * A bench instance for a colour-mix fit, its step exactly as the README teaches it: the mix and its
- * loss in one fused op (colorMixLoss), backward, the optimizer's step, zeroGrad, inside pg.tidy.
+ * loss as colorMixLoss (plain ops the compiler fuses), backward, the optimizer's step, zeroGrad,
+ * inside pg.tidy.
  */
 export function colorMixFitInstance(note: string, weights: pg.Tensor, palette: pg.Tensor, target: pg.Tensor, opt: pg.Optimizer, options: pg.ColorMixOptions = {}): Instance {
   const step = () =>
