@@ -104,8 +104,8 @@ export interface BinaryEntry {
      * and both gradients share: one node, so a fused kernel evaluates it once (pow: log2|a|).
      */
     readonly l?: { readonly expr: string; readonly forward: string };
-    /** The forward and the gradients where a is never negative (src/ir/expr.ts, neverNegative). */
-    readonly nonNegative?: { readonly forward: string; readonly gradA: string; readonly gradB: string };
+    /** The forward and a's gradient where a is never negative (src/ir/expr.ts, neverNegative). */
+    readonly nonNegative?: { readonly forward: string; readonly gradA: string };
   };
   readonly f: (a: number, b: number) => number;
   readonly da: (a: number, b: number, g: number) => number;
@@ -169,12 +169,7 @@ export const BINARY: readonly BinaryEntry[] = [
       gradB: 'select(g * y * ln_log2(a, l), 0.0, (a == 0.0) & (b >= 0.0))',
       l: { expr: 'log2_abs(a)', forward: 'pow_log(a, b, l)' },
       // A sigmoid's or an exp's output: no sign or integer tests (a tone curve's step, 25% faster).
-      nonNegative: {
-        forward: 'pow_nonneg(a, b, l)',
-        gradA: 'select(g * b * pow_less1_nonneg(a, b, y, l), 0.0, b == 0.0)',
-        // ln a without ln_log2's NaN for a negative base.
-        gradB: 'select(g * y * (l * 0.6931471805599453), 0.0, (a == 0.0) & (b >= 0.0))',
-      },
+      nonNegative: { forward: 'pow_nonneg(a, b, l)', gradA: 'select(g * b * pow_less1_nonneg(a, b, y, l), 0.0, b == 0.0)' },
     },
     usesA: 'ab',
     usesB: 'ab',
