@@ -8,7 +8,6 @@ export interface GpuDeviceInfo {
   readonly device: GPUDevice;
   readonly adapterName: string;
   readonly isSoftware: boolean;
-  readonly subgroups: boolean;
   /** The device records timestamp queries (pg.profile's kernel times). */
   readonly timestamps: boolean;
   /** The engine requested the device, so shutting down destroys it; false for one the app passed to pg.init({ device }). */
@@ -23,10 +22,8 @@ export async function requestGpuDevice(gpu: GPU | undefined, powerPreference?: G
   if (!g) throw new WebGPUUnavailableError('no-navigator-gpu');
   const adapter = await g.requestAdapter(powerPreference ? { powerPreference } : undefined);
   if (!adapter) throw new WebGPUUnavailableError('no-adapter');
-  const subgroups = adapter.features.has('subgroups');
   const timestamps = adapter.features.has('timestamp-query');
   const wanted: GPUFeatureName[] = [];
-  if (subgroups) wanted.push('subgroups' as GPUFeatureName);
   if (timestamps) wanted.push('timestamp-query');
   let device: GPUDevice;
   try {
@@ -35,7 +32,7 @@ export async function requestGpuDevice(gpu: GPU | undefined, powerPreference?: G
     throw new WebGPUUnavailableError('no-device', String(e));
   }
   const info = adapter.info;
-  return { gpu: g, device, adapterName: adapterLabel(info), isSoftware: isSoftwareAdapter(info, adapter), subgroups, timestamps, owned: true };
+  return { gpu: g, device, adapterName: adapterLabel(info), isSoftware: isSoftwareAdapter(info, adapter), timestamps, owned: true };
 }
 
 /**
@@ -49,7 +46,6 @@ export function adoptGpuDevice(device: GPUDevice): GpuDeviceInfo {
     device,
     adapterName: adapterLabel(info),
     isSoftware: info ? isSoftwareAdapter(info, null) : false,
-    subgroups: device.features.has('subgroups'),
     timestamps: device.features.has('timestamp-query'),
     owned: false,
   };

@@ -73,7 +73,7 @@ const ROW_SUM_BLOCK = 64;
  */
 const UNROLL_ROWS_MAX_LINES = 48;
 /** A rows kernel computes a whole row of at most this many outputs per thread... */
-const ROW_OUTPUTS = 4;
+export const ROW_OUTPUTS = 4;
 /** ...when that still leaves this many threads. */
 const ROW_THREADS_MIN = 4096;
 /**
@@ -85,8 +85,8 @@ const ROW_THREADS_MIN = 4096;
  * 19.0. Longer bodies are left at one row: four copies of a walk's 350 lost to its registers.
  */
 const ROWS_UNROLL_MAX_LINES = 160;
-/** Reductions at most this long are unrolled. */
-const UNROLL = 16;
+/** Reductions at most this long are unrolled (and a row computes one it reads, src/gpu/schedule.ts rule 2). */
+export const UNROLL = 16;
 /**
  * max that propagates NaN, as PyTorch's does (WGSL's max may return either operand): a plain max
  * per element and the largest magnitude's bits beside it, made NaN once at the end. Half the

@@ -34,6 +34,7 @@
  *    that reads its element's old values and writes the new ones.
  */
 import { broadcasts, children, type Expr, isContiguous, type ReduceExpr, reduce as reduceExpr, reshape, src } from '../ir/expr.ts';
+import { ROW_OUTPUTS, UNROLL } from './render.ts';
 import { findWalk, rowReductions, type Walk } from './walks.ts';
 import { walkers } from './tuner.ts';
 import { walkThreads } from './wgsl.ts';
@@ -108,13 +109,6 @@ const TARGET_THREADS = 16384;
 const MAX_PARTIALS = 1024;
 /** A map read by two kernels is stored when computing it reads this many values. */
 const HEAVY_LOADS = 8;
-/**
- * Rows of at most this many outputs are computed a row a thread (src/gpu/render.ts), and a short
- * reduction (at most ROW_REDUCE elements) that such a row reads only at its own row is computed
- * there, not stored (rule 2).
- */
-const ROW_OUTPUTS = 4;
-const ROW_REDUCE = 16;
 
 /** Kernels, in the order they must be recorded, that compute every definition still held. */
 export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[] {
@@ -662,7 +656,8 @@ function rowLocalReductions(stored: ReadonlyMap<Expr, GpuStorage>, skip: (e: Exp
     const C = root.shape.at(-1) ?? 1;
     const rows = root.shape.length >= 2 && C <= ROW_OUTPUTS && root.size === root.shape[0]! * C ? rowReductions(root, stored) : null;
     for (const r of inline) {
-      const short = r.x.size <= ROW_REDUCE * Math.max(1, r.size);
+      // Unrolled in the row (the renderer's UNROLL), where a row of the kernel computes it once.
+      const short = r.x.size <= UNROLL * Math.max(1, r.size);
       (short && rows?.includes(r) ? local : elsewhere).add(r);
     }
   }

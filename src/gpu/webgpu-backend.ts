@@ -45,7 +45,6 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
   readonly kind = 'webgpu' as const;
   readonly adapterName: string;
   readonly isSoftware: boolean;
-  readonly subgroups: boolean;
   readonly device: GPUDevice;
   /** The GPU object the device came from, kept alive with the backend (see GpuDeviceInfo.gpu). */
   private gpu: GPU | null;
@@ -89,7 +88,6 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     this.timestamps = info.timestamps;
     this.adapterName = info.adapterName;
     this.isSoftware = info.isSoftware;
-    this.subgroups = info.subgroups;
     this.prodder = new MapProdder(
       this.device.queue,
       () => this.mapping > 0 && !this.lostError && !this.destroyed,

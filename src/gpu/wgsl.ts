@@ -35,8 +35,6 @@ export interface Bindings {
   readonly outputs: readonly string[];
   /** Element type of every binding, f32 unless given (vec4<f32> for vectorized kernels). */
   readonly types?: Readonly<Record<string, string>>;
-  /** WGSL extensions the module enables (e.g. subgroups; the device must have the feature). */
-  readonly enables?: readonly string[];
   /**
    * Invocations the kernel runs, for a kernel whose threads share nothing: its workgroups shrink
    * to fit a small count (workgroupFor). Without it they are `width` wide.
@@ -64,10 +62,9 @@ export function wgslModule(b: Bindings, body: string): string {
     ...b.inputs.map((n, i) => decl(n, i, 'read')),
     ...b.outputs.map((n, i) => decl(n, b.inputs.length + i, 'read_write')),
   ];
-  const enables = (b.enables ?? []).map((e) => `enable ${e};\n`).join('');
   const widest = b.width ?? WORKGROUP_SIZE;
   const wg = b.threads === undefined ? widest : Math.min(widest, workgroupFor(b.threads));
-  return `${enables}${header(wg)}${lines.join('\n')}\n${body}`;
+  return `${header(wg)}${lines.join('\n')}\n${body}`;
 }
 
 /** The workgroup width a wgslModule() text declares (what dispatches divide its threads by). */

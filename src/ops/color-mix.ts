@@ -7,11 +7,12 @@
  * forward 19.1 against 19.0 ms, the palette step with Adam 40.3 against 37.6, the layers step
  * ([3·S², 4] @ [4, 1], SGD) 9.6 against 8.4 (its walk 8.7 against the fused pass's 8.1).
  */
-import { InvalidArgumentError, ShapeError } from '../errors.ts';
+import { ShapeError } from '../errors.ts';
 import { tidy } from '../runtime.ts';
 import { fmt, sameShape, type Shape, sizeOf } from '../shape.ts';
-import { Tensor } from '../tensor.ts';
-import { checkBool, checkOptions, repr } from '../validate.ts';
+import type { Tensor } from '../tensor.ts';
+import { checkBool, checkOptions } from '../validate.ts';
+import { asFloat, liveInputs } from './mse-loss.ts';
 
 /**
  * Options of pg.colorMix and pg.colorMixLoss.
@@ -21,15 +22,6 @@ import { checkBool, checkOptions, repr } from '../validate.ts';
 export interface ColorMixOptions {
   /** Treat `weights` as logits and mix with softmax(weights) over the last axis: the same as colorMix(weights.softmax(-1), palette). */
   readonly softmax?: boolean;
-}
-
-/** The inputs as live tensors (a clear error naming `fn` for anything else). */
-function live(fn: string, inputs: readonly unknown[]): Tensor[] {
-  return inputs.map((t) => {
-    if (!(t instanceof Tensor)) throw new InvalidArgumentError(`${fn}: expected a Tensor, got ${repr(t)}`);
-    t._live(fn);
-    return t;
-  });
 }
 
 /** The mix's shape [..., C] for weights [..., K] and palette [K, C]. */
@@ -45,12 +37,10 @@ function mixShape(fn: string, w: Shape, p: Shape): Shape {
   return [...w.slice(0, -1), C];
 }
 
-const float = (t: Tensor) => (t.dtype === 'float32' ? t : t.to('float32'));
-
 /** The mix as [pixels, C]: the weights' rows (softmaxed) times the palette. */
 function mixRows(w: Tensor, p: Tensor, softmax: boolean): Tensor {
-  const rows = float(w).reshape([-1, p.shape[0]!]);
-  return (softmax ? rows.softmax(-1) : rows).matmul(float(p));
+  const rows = asFloat(w).reshape([-1, p.shape[0]!]);
+  return (softmax ? rows.softmax(-1) : rows).matmul(asFloat(p));
 }
 
 const softmaxOption = (fn: string, options: ColorMixOptions | undefined) => checkBool(fn, 'softmax', checkOptions(fn, options).softmax, false);
@@ -62,7 +52,7 @@ const softmaxOption = (fn: string, options: ColorMixOptions | undefined) => chec
  * const mix = pg.colorMix(logits, palette, { softmax: true }); // [H, W, 3]
  */
 export function colorMix(weights: Tensor, palette: Tensor, options?: ColorMixOptions): Tensor {
-  const [w, p] = live('colorMix', [weights, palette]) as [Tensor, Tensor];
+  const [w, p] = liveInputs('colorMix', [weights, palette]) as [Tensor, Tensor];
   const softmax = softmaxOption('colorMix', options);
   const shape = mixShape('colorMix', w.shape, p.shape);
   return tidy(() => mixRows(w, p, softmax).reshape(shape));
@@ -76,12 +66,12 @@ export function colorMix(weights: Tensor, palette: Tensor, options?: ColorMixOpt
  * pg.colorMixLoss(logits, palette, photo, { softmax: true }).backward();
  */
 export function colorMixLoss(weights: Tensor, palette: Tensor, target: Tensor, options?: ColorMixOptions): Tensor {
-  const [w, p, t] = live('colorMixLoss', [weights, palette, target]) as [Tensor, Tensor, Tensor];
+  const [w, p, t] = liveInputs('colorMixLoss', [weights, palette, target]) as [Tensor, Tensor, Tensor];
   const softmax = softmaxOption('colorMixLoss', options);
   const shape = mixShape('colorMixLoss', w.shape, p.shape);
   if (!sameShape(shape, t.shape)) {
     throw new ShapeError(`colorMixLoss: the target ${fmt(t.shape)} must have the mix's shape ${fmt(shape)} (weights ${fmt(w.shape)}, palette ${fmt(p.shape)}); it does not broadcast`);
   }
   if (sizeOf(shape) === 0) throw new ShapeError(`colorMixLoss: the mix ${fmt(shape)} (weights ${fmt(w.shape)}, palette ${fmt(p.shape)}) is empty; the mean of no elements is undefined`);
-  return tidy(() => mixRows(w, p, softmax).sub(float(t).reshape([-1, p.shape[1]!])).square().mean());
+  return tidy(() => mixRows(w, p, softmax).sub(asFloat(t).reshape([-1, p.shape[1]!])).square().mean());
 }

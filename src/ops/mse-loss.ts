@@ -10,11 +10,22 @@ import { tidy } from '../runtime.ts';
 import { Tensor } from '../tensor.ts';
 import { repr } from '../validate.ts';
 
+/** The inputs of composite op `fn` as live tensors: a clear error naming `fn` for anything else, or a disposed one. */
+export function liveInputs(fn: string, inputs: readonly unknown[]): Tensor[] {
+  return inputs.map((t) => {
+    if (!(t instanceof Tensor)) throw new InvalidArgumentError(`${fn}: expected a Tensor, got ${repr(t)}`);
+    t._live(fn);
+    return t;
+  });
+}
+
+/** `t` as float32 (int32 and bool tensors are converted; a float32 one is itself). */
+export const asFloat = (t: Tensor): Tensor => (t.dtype === 'float32' ? t : t.to('float32'));
+
 /** Mean squared error: mean((a - b)²) over every element, a scalar tensor. a and b must have the same shape. */
 export function mseLoss(a: Tensor, b: Tensor): Tensor {
-  for (const t of [a, b]) if (!(t instanceof Tensor)) throw new InvalidArgumentError(`mseLoss: expected a Tensor, got ${repr(t)}`);
+  liveInputs('mseLoss', [a, b]);
   if (!sameShape(a.shape, b.shape)) throw new ShapeError(`mseLoss: the prediction ${fmt(a.shape)} and the target ${fmt(b.shape)} must have the same shape (mseLoss does not broadcast)`);
   if (a.size === 0) throw new ShapeError(`mseLoss: inputs of shape ${fmt(a.shape)} are empty; the mean of no elements is undefined`);
-  const f = (t: Tensor) => (t.dtype === 'float32' ? t : t.to('float32'));
-  return tidy(() => f(a).sub(f(b)).square().mean());
+  return tidy(() => asFloat(a).sub(asFloat(b)).square().mean());
 }

@@ -50,8 +50,7 @@ export function expectError(fn: () => unknown, cls: new (...a: never[]) => Error
 
 /**
  * WebGPU only: `run` with the backend taken for a CPU adapter (serial sums, chunked walks), then
- * for a GPU (isSoftware off: barriers, grid-stride walks, and subgroups where the adapter has
- * them); `run` is told which form it runs in.
+ * for a GPU (isSoftware off: barriers, grid-stride walks); `run` is told which form it runs in.
  */
 export async function cpuThenGpuForm<T>(run: (cpuForm: boolean) => Promise<T>): Promise<[T, T]> {
   const backend = pg.backend() as unknown as { isSoftware: boolean };

@@ -120,6 +120,20 @@ export function imageOpsSuite(kind: BackendKind): void {
     expect(pg.memory().liveTensors).toBe(before - 4);
   });
 
+  test('a disposed input to colorMix, colorMixLoss or mseLoss is an error naming the function, not one of the ops it is made of', async () => {
+    const w = pg.rand([5, 4], { seed: 64 });
+    const p = pg.rand([4, 3], { seed: 65 });
+    const t = pg.rand([5, 3], { seed: 66 });
+    const gone = pg.rand([5, 3], { seed: 67 });
+    gone.dispose();
+    expectError(() => pg.mseLoss(gone, t), pg.DisposedTensorError, 'mseLoss');
+    expectError(() => pg.colorMixLoss(w, p, gone), pg.DisposedTensorError, 'colorMixLoss');
+    w.dispose();
+    expectError(() => pg.colorMix(w, p), pg.DisposedTensorError, 'colorMix');
+    expect(Array.from(await pg.mseLoss(t, t).data())).toEqual([0]);
+    pg.dispose([p, t]);
+  });
+
   test('mseLoss: value and both gradients, sizes that are and are not multiples of 4', async () => {
     for (const [shape, seed] of [
       [[1], 30],
