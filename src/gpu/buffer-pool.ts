@@ -27,6 +27,25 @@ export interface PooledBuffer {
   noRetry: boolean;
   /** A user's buffer (pg.fromGPUBuffer): the engine neither pools nor destroys it. */
   readonly external?: boolean;
+  /** Handed to the app (t.gpuBuffer()): it keeps its GPU buffer until released. */
+  shared?: boolean;
+  /**
+   * The buffer this one last exchanged with (a double-buffered update): its next twin, when free,
+   * so a parameter's buffers alternate between two and its kernels between two bind groups.
+   */
+  partner?: PooledBuffer;
+}
+
+/**
+ * Exchanges what two pooled buffers hold, the GPU buffer with its id and history, so every storage
+ * that holds `a` now reads what was written into `b` (a double-buffered update, schedule.ts rule 7).
+ */
+export function exchange(a: PooledBuffer, b: PooledBuffer): void {
+  const held = { ...a };
+  Object.assign(a, b);
+  Object.assign(b, held);
+  a.partner = b;
+  b.partner = undefined;
 }
 
 /** What a pool reports allocation failures to (the backend). */
@@ -80,17 +99,20 @@ export class BufferPool {
     return this.checks.size > 0;
   }
 
-  acquire(bytes: number): PooledBuffer {
+  /** A buffer of at least `bytes`: `prefer` when it is free and of that class, else the lowest free id, else a new one. */
+  acquire(bytes: number, prefer?: PooledBuffer): PooledBuffer {
     // A size class never goes past the device's limit (limits need not be powers of two); a
     // request that close to it gets its own exact size instead.
     const cls = Math.max(alignBytes(bytes), Math.min(sizeClass(bytes), this.maxBytes));
     const list = this.free.get(cls);
-    const reused = list?.pop();
+    const at = prefer && list ? list.indexOf(prefer) : -1;
+    const reused = at >= 0 ? list!.splice(at, 1)[0] : list?.pop();
     this.bytesInUse += cls;
     if (reused) {
       this.bytesPooled -= cls;
       reused.lastWrite = 0;
       reused.poisoned = null;
+      reused.shared = false;
       return reused;
     }
     const id = this.nextId++;
@@ -143,6 +165,12 @@ export class BufferPool {
     b.buffer.destroy();
     b.buffer = this.create(b.bytes, b.id);
     this.check(b);
+  }
+
+  /** Whether exchange(a, b) is safe: one size class, both known to exist, neither held outside the engine. */
+  canExchange(a: PooledBuffer, b: PooledBuffer): boolean {
+    const free = (x: PooledBuffer) => !x.external && !x.shared && !x.failed && !x.poisoned && !this.waiting.has(x);
+    return a.bytes === b.bytes && free(a) && free(b);
   }
 
   /** Whether the device has not yet answered whether `b` was allocated. */

@@ -22,6 +22,11 @@ export interface KernelRun {
   readonly params?: readonly number[];
   /** The expressions' parameter arrays that `params` concatenates (a replayed schedule refills them: schedule-cache.ts). */
   readonly paramArrays?: readonly (readonly number[])[];
+  /**
+   * In-place updates written into a twin buffer (double buffering): after the kernel, each
+   * [target, twin] pair exchanges buffers, so the target holds the values the kernel wrote.
+   */
+  readonly swaps?: readonly (readonly [GpuStorage, GpuStorage])[];
 }
 
 export interface MapRun {

@@ -32,13 +32,16 @@ export const fillTemplate = (): MapTemplate => mapTemplate('fill', () => ({ name
 export interface LazyHost {
   /** Records a kernel without emitting the queue first. */
   dispatch(k: KernelRun): void;
-  alloc(op: string, shape: Shape): GpuStorage;
+  /** `twinOf`: the assignment target whose twin this is (schedule.ts, rule 7). */
+  alloc(op: string, shape: Shape, twinOf?: GpuStorage): GpuStorage;
   retain(s: GpuStorage): GpuStorage;
   release(s: GpuStorage): void;
   /** Storage buffers one kernel may bind (maxStorageBuffersPerShaderStage). */
   readonly maxBindings: number;
   /** A CPU adapter (its reductions walk contiguous chunks). */
   isSoftware(): boolean;
+  /** Whether an assignment to `target` may be double-buffered now (schedule.ts, rule 7). */
+  twinnable(target: GpuStorage): boolean;
 }
 
 export class LazyQueue {
@@ -120,22 +123,25 @@ export class LazyQueue {
     this.clear();
     const scratch: GpuStorage[] = [];
     const isSoftware = this.host.isSoftware();
-    const alloc = (n: number) => {
-      const s = this.host.alloc('fused intermediate', [n]);
+    const twinnable = (t: GpuStorage) => this.host.twinnable(t);
+    const twins: (GpuStorage | undefined)[] = [];
+    const alloc = (n: number, twinOf?: GpuStorage) => {
+      const s = this.host.alloc('fused intermediate', [n], twinOf);
       scratch.push(s);
+      twins.push(twinOf);
       return s;
     };
     try {
-      const sig = signature(defs, `${+isSoftware}|${this.host.maxBindings}`);
+      const sig = signature(defs, `${+isSoftware}|${this.host.maxBindings}`, twinnable);
       const known = this.schedules.get(sig.key);
       if (known) {
-        for (const n of known.scratch) alloc(n);
+        for (const { n, twinOf } of known.scratch) alloc(n, twinOf < 0 ? undefined : sig.storages[twinOf]);
         for (const k of replay(known, sig, scratch)) this.host.dispatch(k);
         return;
       }
       this.schedulesBuilt++;
-      const runs = renderAll(schedule(defs, { scratch: alloc, maxBindings: this.host.maxBindings, isSoftware }), isSoftware, this.host.maxBindings);
-      const rec = record(runs, sig, scratch);
+      const runs = renderAll(schedule(defs, { scratch: alloc, maxBindings: this.host.maxBindings, isSoftware, twinnable }), isSoftware, this.host.maxBindings);
+      const rec = record(runs, sig, scratch, twins);
       if (rec) {
         // A program that never repeats (new shapes every call) must not grow this without bound.
         if (this.schedules.size >= MAX_SCHEDULES) this.schedules.delete(this.schedules.keys().next().value!);

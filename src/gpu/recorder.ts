@@ -119,6 +119,11 @@ export class Recorder {
     this.encoder.copyBufferToBuffer(src.buffer, 0, dst.buffer, dstOffset, bytes);
   }
 
+  /** The open batch cannot be recorded again: its buffers changed hands after a dispatch (a double-buffered update). */
+  pin(): void {
+    this.rebindable = false;
+  }
+
   /** Whether rerecord() can record the open batch again. */
   get canRerecord(): boolean {
     return this.rebindable;

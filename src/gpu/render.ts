@@ -459,7 +459,9 @@ export function renderAll(plans: readonly KernelPlan[], isSoftware: boolean, max
   // tail: the kernels keep the same shape however many steps a read lets queue up.
   const written = new Set<GpuStorage>();
   for (const p of plans) {
-    const small = (p.kind === 'rows' && p.store.expr.size <= TAIL_MAX) || (p.kind === 'elementwise' && p.n <= TAIL_MAX);
+    const swaps = storesOf(p).flatMap((st) => (st.target ? [[st.target, st.storage] as const] : []));
+    // A kernel after which a target takes its twin's buffer ends the tail: what follows must bind the new buffer.
+    const small = !swaps.length && ((p.kind === 'rows' && p.store.expr.size <= TAIL_MAX) || (p.kind === 'elementwise' && p.n <= TAIL_MAX));
     if (small) {
       const writes = p.kind === 'rows' ? [p.store.storage] : p.stores.map((st) => st.storage);
       if (writes.some((w) => written.has(w))) {
@@ -471,15 +473,29 @@ export function renderAll(plans: readonly KernelPlan[], isSoftware: boolean, max
     } else {
       written.clear();
       flush();
-      out.push(render(p, isSoftware, maxBindings));
+      const k = render(p, isSoftware, maxBindings);
+      out.push(swaps.length ? { ...k, swaps } : k);
     }
   }
   flush();
   return out;
 }
 
+/** What a plan writes of the stored nodes (a partials pass writes none). */
+function storesOf(p: KernelPlan): readonly Store[] {
+  switch (p.kind) {
+    case 'rows':
+      return [p.store];
+    case 'walk':
+      return p.rows;
+    case 'partials':
+      return [];
+    default:
+      return p.stores;
+  }
+}
+
 function tail(parts: readonly Extract<KernelPlan, { kind: 'rows' | 'elementwise' }>[]): KernelRun {
-  const storesOf = (p: (typeof parts)[number]) => (p.kind === 'rows' ? [p.store] : p.stores);
   const outputs = [...new Set(parts.flatMap((p) => storesOf(p).map((st) => st.storage)))];
   const b = new Body(false, 0, outputs, new Map(), undefined);
   const T = Math.max(...parts.map((p) => (p.kind === 'rows' ? p.store.expr.size : p.n)));
@@ -647,6 +663,24 @@ ${indent(b.root.lines, '  ')}
 }
 
 /**
+ * `lines` without the `let`s nothing after them reads: index arithmetic a load folded into a
+ * simpler form leaves its own variables unread (tv's gradient left 12 of 53 statements). Dropped
+ * before the statements are counted (rowsPerIteration) and copied four times.
+ */
+function live(lines: readonly string[]): string[] {
+  const read = new Set<string>();
+  const kept: string[] = [];
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]!;
+    const name = /^let (\w+) = /.exec(line)?.[1];
+    if (name && !read.has(name)) continue;
+    for (const id of line.slice(name ? name.length + 7 : 0).match(/\b[A-Za-z_]\w*/g) ?? []) read.add(id);
+    kept.push(line);
+  }
+  return kept.reverse();
+}
+
+/**
  * Four rows an iteration for a short body without loops of its own (see UNROLL_ROWS_MAX_LINES;
  * rows holding a loop are long, and four copies of it load no vec4), else one.
  */
@@ -693,11 +727,12 @@ function siblings(plan: Extract<KernelPlan, { kind: 'siblings' }>): KernelRun {
   const writes = plan.stores.map((st, k) => `o${reduces.length + k}[o] = ${b.eval(st.expr, { ...b.atIn('o', st.expr.shape, body), lin: 'o' }, body)};`);
   // Four elements an iteration where the body is short, so that contiguous reads and the stores
   // are vec4s (src/gpu/row-vectors.ts); the elements then walk in quads.
-  const unroll = rowsPerIteration(n, [...body.lines, ...adds, ...writes]);
+  const statements = live([...body.lines, ...adds, ...writes]);
+  const unroll = rowsPerIteration(n, statements);
   const accs = reduces.flatMap((_, k) => [`var s${k}: f32 = 0.0;`, `var s${k}k: f32 = 0.0;`]);
   const results = reduces.map((_, k) => `o${k}[p] = s${k};`);
   const rowBody = vectorizeRows(
-    [...body.lines, ...adds, ...writes],
+    statements,
     [...accs, ...b.root.lines, ...results],
     [...b.inputs.map((_, k) => `i${k}`), ...plan.stores.map((_, k) => `o${reduces.length + k}`)],
     unroll,
@@ -785,9 +820,10 @@ function walk(plan: Extract<KernelPlan, { kind: 'walk' }>, isSoftware: boolean):
     }
   });
   // (Four copies of an image row's loop left three of four threads without rows in a TV loss's walk.)
-  const unroll = rowsPerIteration(N, [...body.lines, ...writes]);
+  const statements = live([...body.lines, ...writes]);
+  const unroll = rowsPerIteration(N, statements);
   const rowBody = vectorizeRows(
-    [...body.lines, ...writes],
+    statements,
     [...accs, ...b.root.lines, ...results],
     [...b.inputs.map((_, k) => `i${k}`), ...plan.rows.map((_, k) => `o${k}`)],
     unroll,

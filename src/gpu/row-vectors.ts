@@ -25,17 +25,20 @@ export interface RowLoop {
 
 const COMPONENTS = 'xyzw';
 
-/** `o`, `o * Ru`, constants and sums of them, through parentheses: the index forms the renderer writes for a row's elements. */
+/**
+ * `o`, `o * Ru`, constants and sums and differences of them, through parentheses: the index forms
+ * the renderer writes for a row's elements (a neighbour's is `o - 3u`).
+ */
 function parseIndex(text: string): Access | null {
   const e = text.replace(/[()\s]/g, '');
-  if (!/^[o0-9u*+]+$/.test(e)) return null;
+  if (!/^[o0-9u*+-]+$/.test(e)) return null;
   let R = 0;
   let off = 0;
-  for (const term of e.split('+')) {
-    const k = /^(\d+)u$/.exec(term);
-    const r = /^o(?:\*(\d+)u)?$/.exec(term) ?? /^(\d+)u\*o$/.exec(term);
-    if (k) off += Number(k[1]);
-    else if (r && !R) R = Number(r[1] ?? 1);
+  for (const [, sign, term] of e.matchAll(/([+-]?)([^+-]+)/g)) {
+    const k = /^(\d+)u$/.exec(term!);
+    const r = /^o(?:\*(\d+)u)?$/.exec(term!) ?? /^(\d+)u\*o$/.exec(term!);
+    if (k) off += (sign === '-' ? -1 : 1) * Number(k[1]);
+    else if (r && !R && sign !== '-') R = Number(r[1] ?? 1);
     else return null;
   }
   return R ? { R, off } : null;
@@ -73,7 +76,9 @@ export function vectorizeRows(loop: readonly string[], outside: readonly string[
     return { step: (a.R * unroll) / 4, g: e >> 2, k: e & 3 };
   };
   const copies = Array.from({ length: unroll }, (_, j) => j);
-  const groupOf = (name: string, p: { step: number; g: number }) => `${name}_${p.step}_${p.g}`;
+  // A neighbour before the row (a negative offset) lies in vec4 g < 0 of it: named m|g|, loaded at o · step − |g|
+  // (out of bounds at the image's first rows, where WebGPU clamps the load and a pad masks the value).
+  const groupOf = (name: string, p: { step: number; g: number }) => `${name}_${p.step}_${p.g < 0 ? `m${-p.g}` : p.g}`;
 
   const vec4 = [...candidates].filter(([name, accesses]) => {
     if (accesses.some((a) => (a.R * unroll) % 4 !== 0)) return false;
@@ -98,7 +103,7 @@ export function vectorizeRows(loop: readonly string[], outside: readonly string[
   const rename = (line: string, j: number) =>
     unroll === 1 ? line : line.replace(/\b[a-z]\w*\b/g, (tok) => (tok === 'o' ? `oq${j}` : declared.has(tok) ? `${tok}_q${j}` : tok));
 
-  const vecAt = (name: string, p: { step: number; g: number }) => `${name}[o * ${p.step}u + ${p.g}u]`;
+  const vecAt = (name: string, p: { step: number; g: number }) => `${name}[o * ${p.step}u ${p.g < 0 ? '-' : '+'} ${Math.abs(p.g)}u]`;
   const out: string[] = [];
   const loaded = new Set<string>();
   const pending = new Map<string, string[]>();

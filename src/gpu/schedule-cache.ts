@@ -7,7 +7,8 @@
  * The structure is a canonical text of the queued definitions and every node they reach: nodes
  * in creation order (a topological order), storages and parameter arrays numbered by first
  * appearance (so two reads of one storage stay one binding), and what the scheduler looks at
- * besides (which definitions are held, which are one optimizer call's assignments).
+ * besides (which definitions are held, which are one optimizer call's assignments and whether
+ * each may be double-buffered).
  */
 import { children, type Expr } from '../ir/expr.ts';
 import type { GpuStorage, KernelRun } from './gpu-ops.ts';
@@ -29,11 +30,12 @@ interface RecordedRun {
   readonly outputs: readonly Slot[];
   /** The signature's parameter arrays whose concatenation is the run's parameters. */
   readonly params: readonly number[];
+  readonly swaps: readonly (readonly [Slot, Slot])[];
 }
 
 export interface RecordedSchedule {
-  /** Elements of each scratch buffer, in allocation order. */
-  readonly scratch: readonly number[];
+  /** Elements of each scratch buffer, in allocation order, and the storage slot it is the twin of (-1: none). */
+  readonly scratch: readonly { readonly n: number; readonly twinOf: number }[];
   readonly runs: readonly RecordedRun[];
 }
 
@@ -46,7 +48,7 @@ const slotOf = <K>(m: Map<K, number>, k: K): number => {
   return i;
 };
 
-export function signature(defs: readonly Def[], context: string): Signature {
+export function signature(defs: readonly Def[], context: string, twinnable: (target: GpuStorage) => boolean): Signature {
   const reached = new Set<Expr>();
   const stack = defs.map((d) => d.expr);
   while (stack.length) {
@@ -85,7 +87,7 @@ export function signature(defs: readonly Def[], context: string): Signature {
     }
   }
   for (const d of defs) {
-    const batch = d.batch === undefined ? '' : `b${slotOf(batches, d.batch)}`;
+    const batch = d.batch === undefined ? '' : `b${slotOf(batches, d.batch)}${twinnable(d.storage) ? 't' : ''}`;
     parts.push(`d${at(d.expr)}>${slotOf(storages, d.storage)}${batch}${d.storage.refs > 0 ? 'h' : ''}`);
   }
   return { key: parts.join(';'), storages: [...storages.keys()], paramArrays: [...params.keys()] };
@@ -95,7 +97,7 @@ export function signature(defs: readonly Def[], context: string): Signature {
  * The runs a fresh schedule rendered, as slots to refill; null where a run binds a storage or reads
  * a parameter array the signature does not name (never expected; such a queue is just not cached).
  */
-export function record(runs: readonly KernelRun[], sig: Signature, scratch: readonly GpuStorage[]): RecordedSchedule | null {
+export function record(runs: readonly KernelRun[], sig: Signature, scratch: readonly GpuStorage[], twins: readonly (GpuStorage | undefined)[]): RecordedSchedule | null {
   const storageSlot = new Map(sig.storages.map((s, i) => [s, i]));
   const scratchSlot = new Map(scratch.map((s, i) => [s, i]));
   const paramSlot = new Map(sig.paramArrays.map((a, i) => [a, i]));
@@ -110,20 +112,25 @@ export function record(runs: readonly KernelRun[], sig: Signature, scratch: read
     const inputs = run.inputs.map(slot);
     const outputs = run.outputs.map(slot);
     const params = (run.paramArrays ?? []).map((a) => paramSlot.get(a) ?? -1);
-    if (inputs.includes(null) || outputs.includes(null) || params.includes(-1)) return null;
+    const swaps = (run.swaps ?? []).flatMap(([t, w]) => [slot(t), slot(w)]);
+    if ([...inputs, ...outputs, ...swaps].includes(null) || params.includes(-1)) return null;
     if ((run.paramArrays ?? []).flat().length !== (run.params ?? []).length) return null;
-    out.push({ run, inputs: inputs as Slot[], outputs: outputs as Slot[], params });
+    const pairs = swaps.flatMap((x, i) => (i % 2 ? [] : [[x!, swaps[i + 1]!] as const]));
+    out.push({ run, inputs: inputs as Slot[], outputs: outputs as Slot[], params, swaps: pairs });
   }
-  return { scratch: scratch.map((s) => s.length), runs: out };
+  const twinOf = twins.map((t) => (t ? (storageSlot.get(t) ?? null) : -1));
+  if (twinOf.includes(null)) return null;
+  return { scratch: scratch.map((s, i) => ({ n: s.length, twinOf: twinOf[i]! })), runs: out };
 }
 
 /** The recorded runs with this queue's storages, scratch buffers and parameters. */
 export function replay(rec: RecordedSchedule, sig: Signature, scratch: readonly GpuStorage[]): KernelRun[] {
   const fill = (s: Slot) => (s.from === 'storage' ? sig.storages[s.i]! : scratch[s.i]!);
-  return rec.runs.map(({ run, inputs, outputs, params }) => ({
+  return rec.runs.map(({ run, inputs, outputs, params, swaps }) => ({
     ...run,
     inputs: inputs.map(fill),
     outputs: outputs.map(fill),
     params: params.flatMap((i) => sig.paramArrays[i]!),
+    swaps: swaps.map(([t, w]) => [fill(t), fill(w)] as const),
   }));
 }

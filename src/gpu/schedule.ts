@@ -32,6 +32,10 @@
  *    every kernel queued after (which read the new ones); an inlined read of old values by a node
  *    queued after is stored first. Each optimizer call's assignments are one elementwise kernel
  *    that reads its element's old values and writes the new ones.
+ * 7. An assignment whose operands read other elements of its target (a neighbour, as a total
+ *    variation's gradient does) writes into a twin buffer, which the target takes over after the
+ *    kernel (double buffering); while a compiled function is traced, or when the target is an
+ *    app's own buffer, those operands are stored first instead.
  */
 import { broadcasts, children, type Expr, isContiguous, type ReduceExpr, reduce as reduceExpr, reshape, src } from '../ir/expr.ts';
 import { ROW_OUTPUTS, UNROLL } from './render.ts';
@@ -51,6 +55,8 @@ export interface Def {
 export interface Store {
   readonly expr: Expr;
   readonly storage: GpuStorage;
+  /** An assignment written into a twin (`storage`): after the kernel, this target takes the twin's buffer. */
+  readonly target?: GpuStorage;
 }
 
 /** What a kernel computes; the renderer (src/gpu/render.ts) turns it into WGSL. */
@@ -96,10 +102,15 @@ export type KernelPlan =
     };
 
 export interface ScheduleHost {
-  /** Scratch memory for a stored node nobody holds; freed by the caller after the kernels are recorded. */
-  scratch(elements: number): GpuStorage;
+  /**
+   * Scratch memory for a stored node nobody holds, or for the twin of assignment target `twinOf`;
+   * freed by the caller after the kernels are recorded.
+   */
+  scratch(elements: number, twinOf?: GpuStorage): GpuStorage;
   readonly maxBindings: number;
   readonly isSoftware: boolean;
+  /** Whether an assignment to `target` may write into a twin buffer that the target then takes over (rule 7). */
+  twinnable(target: GpuStorage): boolean;
 }
 
 /** A map read through a broadcast this many times per element or more is stored (rule 2). */
@@ -130,16 +141,26 @@ export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[]
   }
   if (!stored.size) return [];
 
-  // Rule 7: each thread of an assignment kernel writes its own elements in place, so what it reads
-  // of a storage the kernel assigns must be those elements: an operand that reads another element (a neighbour
-  // through a slice's gradient, a transpose, a broadcast) is stored first, while the old values
-  // still hold. The whole operand (a gradient), not each read: one buffer, not one per read.
+  // Rule 7: each thread of an assignment kernel writes its own elements, so what it reads of a
+  // storage the kernel assigns must be those elements, or the old values must stay where they are.
+  // When an operand reads another element (a neighbour through a slice's gradient, a transpose, a
+  // broadcast), the kernel writes the new values into a twin buffer that the target then takes over
+  // (double buffering: one pass, no stored operand). Where the target must keep its buffer, the
+  // whole operand (a gradient, not each read: one buffer, not one per read) is stored first.
+  const twins = new Map<Expr, GpuStorage>();
   for (const batch of batches.values()) {
     const targets = new Set(batch.map((st) => st.storage));
-    for (const { expr } of batch) {
-      for (const c of children(expr)) if (!stored.has(c) && readsMoved(c, stored, targets)) stored.set(c, host.scratch(c.size));
-    }
+    const moved = [...new Set(batch.flatMap(({ expr }) => children(expr).filter((c) => !stored.has(c) && readsMoved(c, stored, targets))))];
+    if (!moved.length) continue;
+    const read = batch.filter((st) => moved.some((c) => readsMoved(c, stored, new Set([st.storage]))));
+    if (read.every((st) => host.twinnable(st.storage))) for (const st of read) twins.set(st.expr, host.scratch(st.storage.length, st.storage));
+    else for (const c of moved) stored.set(c, host.scratch(c.size));
   }
+  /** How an assignment (or any stored node) is written: into its twin when it has one. */
+  const storeOf = (e: Expr): Store => {
+    const twin = twins.get(e);
+    return twin ? { expr: e, storage: twin, target: stored.get(e)! } : { expr: e, storage: stored.get(e)! };
+  };
 
   // The walk (src/gpu/walks.ts): its reductions' finished values are stored, what they read across
   // the walked axis is stored before it, and what depends on them runs after it.
@@ -200,15 +221,17 @@ export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[]
   // A map that reads many values and that two kernels would compute inline (a softmax's incoming
   // gradient, gathered from each neighbour's smoothness term, read by the softmax's row sum and by
   // the optimizer's update) is stored once.
-  const inlinedBy = new Map<Expr, number>();
+  // (One optimizer call's assignments are one kernel: its gradient, read by each update, counts once.)
+  const inlinedBy = new Map<Expr, Set<Expr>>();
   for (const root of stored.keys()) {
     if (walkRows.has(root) || walk?.reduces.has(root as ReduceExpr)) continue;
-    for (const e of region(root, stored).nodes) if (e !== root && e.op === 'map') inlinedBy.set(e, (inlinedBy.get(e) ?? 0) + 1);
+    const kernel = batchOf.get(root)?.[0] ?? root;
+    for (const e of region(root, stored).nodes) if (e !== root && e.op === 'map') inlinedBy.set(e, (inlinedBy.get(e) ?? new Set()).add(kernel));
   }
   // Newest first: what a stored map computes inline is no longer computed by the two kernels.
   const covered = new Set<Expr>();
-  for (const [e, n] of [...inlinedBy].sort((a, b) => b[0].id - a[0].id)) {
-    if (n < 2 || covered.has(e) || stored.has(e) || loadSites(e, stored) < HEAVY_LOADS) continue;
+  for (const [e, by] of [...inlinedBy].sort((a, b) => b[0].id - a[0].id)) {
+    if (by.size < 2 || covered.has(e) || stored.has(e) || loadSites(e, stored) < HEAVY_LOADS) continue;
     stored.set(e, host.scratch(e.size));
     for (const x of region(e, stored).nodes) covered.add(x);
   }
@@ -311,7 +334,7 @@ export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[]
   for (const item of items) {
     if (!item.e && !item.stores) {
       closeAll();
-      plans.push(...walkPlans(walk!, stored, host));
+      plans.push(...walkPlans(walk!, stored, host, storeOf));
       continue;
     }
     if (item.e) {
@@ -321,7 +344,7 @@ export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[]
     // One optimizer call's assignments in one kernel, after everything queued before it: every
     // thread reads its element's old values, then writes.
     closeAll();
-    const stores = item.stores!;
+    const stores = item.stores!.map((st) => storeOf(st.expr));
     const n = stores[0]!.expr.size;
     for (const st of stores) {
       if (st.expr.size !== n || region(st.expr, stored).reduces.length) throw new Error('internal: an assignment batch must be elementwise over one size');
@@ -338,13 +361,13 @@ export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[]
 }
 
 /** The walk kernel, then one finishing kernel per reduction that stores its value. */
-function walkPlans(walk: Walk, stored: ReadonlyMap<Expr, GpuStorage>, host: ScheduleHost): KernelPlan[] {
+function walkPlans(walk: Walk, stored: ReadonlyMap<Expr, GpuStorage>, host: ScheduleHost, storeOf: (e: Expr) => Store): KernelPlan[] {
   const members = new Set<Expr>([...walk.rows, ...walk.reduces.keys()]);
   const loads = new Map([...stored].filter(([e]) => !members.has(e)));
   const chunked = host.isSoftware;
   const P = walkThreads(walkers(host, walk.N, walk.rowElements), chunked);
   const partials = [...walk.reduces].map(([reduce, axis]) => ({ reduce, axis, partial: host.scratch(reduce.size * P) }));
-  const plans: KernelPlan[] = [{ kind: 'walk', N: walk.N, P, chunked, rows: walk.rows.map((e) => ({ expr: e, storage: stored.get(e)! })), partials, loads }];
+  const plans: KernelPlan[] = [{ kind: 'walk', N: walk.N, P, chunked, rows: walk.rows.map(storeOf), partials, loads }];
   for (const { reduce, partial } of partials) {
     const finish = reshape(reduceExpr(reduce.fn, src(partial, [reduce.size, P]), [1]), reduce.shape);
     plans.push({ kind: 'rows', store: { expr: reduce, storage: stored.get(reduce)! }, loads: new Map(), replace: new Map([[reduce, finish]]) });

@@ -7,7 +7,7 @@ import type { OpDef } from '../ops/op.ts';
 import { type UpdateRule, updateTemplate } from '../optim/update-rule.ts';
 import { fmt, type Shape, sizeOf } from '../shape.ts';
 import memoryWgsl from '../../shaders/memory.wgsl?raw';
-import { BufferPool, type PoolHooks, type PooledBuffer } from './buffer-pool.ts';
+import { BufferPool, exchange, type PoolHooks, type PooledBuffer } from './buffer-pool.ts';
 import type { KernelList } from './capture.ts';
 import type { GpuDeviceInfo } from './device.ts';
 import type { GpuOps, GpuStorage, KernelRun, MapRun } from './gpu-ops.ts';
@@ -120,12 +120,14 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     this.maxStorageBuffers = l.maxStorageBuffersPerShaderStage;
     this.queue = new LazyQueue({
       dispatch: (k) => this.dispatch(k),
-      alloc: (op, shape) => this.alloc(op, shape),
+      alloc: (op, shape, twinOf) => this.alloc(op, shape, twinOf),
       retain: (x) => this.retain(x),
       release: (x) => this.release(x),
       maxBindings: this.maxStorageBuffers,
       // Read at each emit: the walk tests switch it to check both forms on one adapter.
       isSoftware: () => this.isSoftware,
+      // Not while traced (replays bind the same buffers every call), nor into an app's own buffer.
+      twinnable: (t) => !this.capturing && !t.buf.external,
     });
     this.lost = this.device.lost;
     void this.device.lost.then((info) => {
@@ -220,13 +222,14 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     checkTensorBytes(op, sizeOf(shape) * 4, this.limits, shape);
   }
 
-  alloc(op: string, shape: Shape): GpuStorage {
+  /** A fresh storage; `twinOf`'s partner buffer when free (a double-buffered update's twin, see PooledBuffer.partner). */
+  alloc(op: string, shape: Shape, twinOf?: GpuStorage): GpuStorage {
     this.assertUsable(op);
     const n = sizeOf(shape);
     // A shape an op's rule let through unchecked would make the pool's byte counts NaN.
     if (!Number.isSafeInteger(n) || n < 0) throw new Error(`internal: ${op} allocated a tensor of shape [${shape.join(', ')}]`);
     checkTensorBytes(op, n * 4, this.limits, shape);
-    const s = new WebGpuStorage(this.pool.acquire(n * 4), n);
+    const s = new WebGpuStorage(this.pool.acquire(n * 4, twinOf?.buf.partner), n);
     this.capturing?.fresh.add(s);
     return s;
   }
@@ -323,6 +326,8 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     if (known) throw known;
     // Everything recorded so far (the tensor's own values among it) is submitted before any work the app submits next.
     this.flush();
+    // An optimizer's double-buffered updates copy into it instead of replacing it.
+    s.buf.shared = true;
     return s.buf.buffer;
   }
 
@@ -401,6 +406,18 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     for (const s of k.outputs) s.buf.lastWrite = batch;
     if (this.failures.any) this.failures.propagate(k.inputs.map((s) => s.buf), k.outputs.map((s) => s.buf), batch);
     this.capturing?.add(k, p, bg, x, y);
+    for (const [target, twin] of k.swaps ?? []) {
+      // Double buffering (schedule.ts, rule 7): the target takes the buffer the kernel wrote. One
+      // that must keep its own (the app holds it, its allocation is not confirmed yet) gets a copy.
+      if (!this.failures.any && !this.uploads.has(target.buf) && !this.uploads.has(twin.buf) && this.pool.canExchange(target.buf, twin.buf)) {
+        exchange(target.buf, twin.buf);
+        // Rebuilt, the batch's bind groups would name the exchanged buffers.
+        this.recorder.pin();
+      } else {
+        this.recorder.copy(twin.buf, target.buf, target.length * 4);
+        target.buf.lastBatch = target.buf.lastWrite = this.recorder.batch;
+      }
+    }
   }
 
   /** The list class comes from pg.compile(), so an app that never compiles does not bundle it. */

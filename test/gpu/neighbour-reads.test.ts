@@ -1,7 +1,8 @@
 /**
  * Elementwise kernels read an input a constant step away from each lane's element (a slice's
  * neighbour) as a component of the vec4 holding it: total variation's gradient, whose reads step
- * ±3 and ±3·W across vec4 boundaries and past both ends of the buffer, against a float64 loop.
+ * ±3 and ±3·W across vec4 boundaries and past both ends of the buffer, against a float64 loop;
+ * and an optimizer update that reads the neighbours of the parameter it overwrites.
  */
 import { expect, test } from 'vitest';
 import * as pg from '../../src/index.ts';
@@ -32,3 +33,56 @@ test('the total-variation gradient of an image whose element count is not a mult
   expectClose(got, expected, 0, 1e-6, 'grad');
   pg.dispose([x, down, across]);
 });
+
+/** One SGD step of 0.5·Σ(x − y)² + Σ|x[1:] − x[:-1]| + Σ|x[:, 1:] − x[:, :-1]| over [H, W, 3], in float64. */
+function tvStep(x: readonly number[], y: readonly number[], H: number, W: number, lr: number): number[] {
+  const n = H * W * 3;
+  return x.map((v, e) => {
+    const col = e % (3 * W);
+    let g = v - y[e]!;
+    if (e >= 3 * W) g += Math.sign(v - x[e - 3 * W]!);
+    if (e + 3 * W < n) g -= Math.sign(x[e + 3 * W]! - v);
+    if (col >= 3) g += Math.sign(v - x[e - 3]!);
+    if (col < 3 * W - 3) g -= Math.sign(x[e + 3]! - v);
+    return v - lr * g;
+  });
+}
+
+// The update reads the neighbours of what it overwrites: it writes a twin buffer that the parameter
+// then takes over (double buffering), or, where the parameter must keep its buffer, the new values
+// are copied into it (handed to the app) or its gradient is stored first (a compiled trace).
+for (const mode of ['its own buffer', 'a buffer handed to the app', 'a compiled step'] as const) {
+  test(`an update that reads neighbours of the parameter it overwrites, with ${mode}`, async () => {
+    const [H, W, lr] = [6, 9, 0.05];
+    const n = H * W * 3;
+    let want = Array.from({ length: n }, (_, i) => Math.sin(i * 0.7) + 0.02 * i);
+    const y0 = Array.from({ length: n }, (_, i) => Math.cos(i * 0.3));
+    const x = pg.tensor(want, { shape: [H, W, 3], requiresGrad: true });
+    const y = pg.tensor(y0, { shape: [H, W, 3] });
+    const opt = new pg.SGD([x], { lr });
+    const buffer = mode === 'a buffer handed to the app' ? x.gpuBuffer() : null;
+    const fit = () => {
+      const d = x.sub(y);
+      const down = x.slice([1]).sub(x.slice([0], [-1])).abs().sum();
+      const across = x.slice([0, 1]).sub(x.slice([0, 0], [H, -1])).abs().sum();
+      const loss = d.mul(d).sum().mul(0.5).add(down).add(across);
+      loss.backward();
+      opt.step();
+      opt.zeroGrad();
+      return loss;
+    };
+    const compiled = mode === 'a compiled step' ? pg.compile(fit) : null;
+    const step = compiled ?? (() => pg.tidy(fit));
+    for (let i = 0; i < 5; i++) {
+      step().dispose();
+      want = tvStep(want, y0, H, W, lr);
+      // Read every other step: the next steps' updates queue behind one another in between.
+      if (i % 2) expectClose(await x.data(), want, 1e-5, 1e-5, `x after step ${i + 1}`);
+    }
+    expectClose(await x.data(), want, 1e-5, 1e-5, 'x after 5 steps');
+    if (buffer) expect(x.gpuBuffer()).toBe(buffer);
+    compiled?.dispose();
+    opt.dispose();
+    pg.dispose([x, y]);
+  });
+}

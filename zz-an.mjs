@@ -1,0 +1,21 @@
+import * as esbuild from 'esbuild';
+import { readFileSync } from 'node:fs';
+import zlib from 'node:zlib';
+const imp = process.argv[2] || '*';
+const entry = imp === '*' ? `export * from '/work/main/src/index.ts'` : `export ${imp} from '/work/main/src/index.ts'`;
+const wgsl = { name: 'wgsl', setup(b) {
+  b.onResolve({ filter: /\.wgsl\?raw$/ }, a => ({ path: new URL(a.path.replace('?raw',''), 'file://' + a.resolveDir + '/').pathname, namespace: 'wgsl' }));
+  b.onLoad({ filter: /.*/, namespace: 'wgsl' }, a => ({ contents: readFileSync(a.path, 'utf8').split('\n').map(l=>l.startsWith('//# ')?l:l.replace(/\/\/.*/,'').trim()).filter(Boolean).join('\n'), loader: 'text' }));
+}};
+const r = await esbuild.build({ stdin: { contents: entry, resolveDir: '/work/main', loader: 'ts' }, bundle: true, minify: true, format: 'esm', write: false, metafile: true, plugins: [wgsl], outfile: '/tmp/sz/out.js', target: 'es2022' });
+const out = r.outputFiles[0].contents;
+console.log('total min', out.length, 'brotli', zlib.brotliCompressSync(out).length);
+const inputs = Object.values(r.metafile.outputs)[0].inputs;
+const rows = Object.entries(inputs).map(([k,v])=>[v.bytesInOutput,k]).sort((a,b)=>b[0]-a[0]);
+for (const [n,k] of rows.slice(0,60)) console.log(String(n).padStart(7), k.replace('/work/main/',''));
+const txt = new TextDecoder().decode(out);
+const strs = txt.match(/`(?:[^`\\]|\\.)*`|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g) || [];
+const sb = strs.join('');
+console.log('string literal bytes', sb.length, 'brotli of strings', zlib.brotliCompressSync(Buffer.from(sb)).length);
+const stripped = txt.replace(/`(?:[^`\\]|\\.)*`|"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""');
+console.log('code without strings', stripped.length, 'brotli', zlib.brotliCompressSync(Buffer.from(stripped)).length);
