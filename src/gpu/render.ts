@@ -764,6 +764,22 @@ ${indent(lines, '  ')}
 }
 
 /**
+ * The elements a walk that only sums walks instead of its rows, or 0: when every sum covers the
+ * walked axis and every axis after it (a weighted sum of K images [K, S², 3] and its weights'
+ * gradient, summed over pixels and channels), element o of those axes is a row of one, whose
+ * contiguous reads four an iteration make vec4s; rows of a pixel's 3 channels are not. 0 where
+ * the sums differ in those elements or where the walk also stores rows.
+ */
+function flatElements(plan: Extract<KernelPlan, { kind: 'walk' }>): number {
+  if (plan.rows.length) return 0;
+  const sizes = plan.partials.map(({ reduce: r, axis }) => {
+    const tail = r.x.shape.length - axis;
+    return r.fn === 'sum' && r.axes.length === tail && r.axes.every((a, i) => a === axis + i) ? r.x.shape.slice(axis).reduce((m, d) => m * d, 1) : 0;
+  });
+  return sizes.every((m) => m > 0 && m === sizes[0]) ? sizes[0]! : 0;
+}
+
+/**
  * A walk (src/gpu/walks.ts): thread t walks its rows o; per row it computes every row store's
  * elements and every reduction's contribution (unrolled, so a row's shared values are computed
  * once), then writes the row: all of a row's reads come before its writes, which is what lets an
@@ -782,13 +798,18 @@ function walk(plan: Extract<KernelPlan, { kind: 'walk' }>, isSoftware: boolean):
   /** Sums: a block's plain partial sums, set up before it and added (compensated) after it. */
   const blockInit: string[] = [];
   const blockEnd: string[] = [];
+  const M = flatElements(plan);
   plan.partials.forEach(({ reduce, axis }, k) => {
     const other = reduce.axes.filter((a) => a !== axis);
     const row = reduceExpr(reduce.fn, reduce.x, other);
     const rowShape = reduce.shape.map((d, a) => (a === axis ? N : d));
+    const tail = M ? b.atIn('o', reduce.x.shape.slice(axis), body).c : [];
     for (let q = 0; q < reduce.size; q++) {
       const c = delinearize(lit(q), reduce.shape).c.map((x, a) => (a === axis ? 'o' : x));
-      const v = b.eval(row, { c, lin: linearOf({ c }, rowShape) }, body);
+      // Flat: element o of the walked axis and those after it, after output q's leading coordinates.
+      const v = M
+        ? b.eval(reduce.x, { c: [...c.slice(0, axis), ...tail], lin: q ? add(lit(q * M), 'o') : 'o' }, body)
+        : b.eval(row, { c, lin: linearOf({ c }, rowShape) }, body);
       const acc = `p${k}_${q}`;
       accs.push(`var ${acc}: f32 = ${reduce.fn === 'sum' ? '0.0' : 'neg_inf()'};`);
       if (reduce.fn === 'sum') {
@@ -821,16 +842,16 @@ function walk(plan: Extract<KernelPlan, { kind: 'walk' }>, isSoftware: boolean):
   });
   // (Four copies of an image row's loop left three of four threads without rows in a TV loss's walk.)
   const statements = live([...body.lines, ...writes]);
-  const unroll = rowsPerIteration(N, statements);
+  const unroll = rowsPerIteration(M || N, statements);
   const rowBody = vectorizeRows(
     statements,
     [...accs, ...b.root.lines, ...results],
     [...b.inputs.map((_, k) => `i${k}`), ...plan.rows.map((_, k) => `o${k}`)],
     unroll,
   );
-  const bounds = walkBounds(N / unroll, P, chunked, 't');
+  const bounds = walkBounds((M || N) / unroll, P, chunked, 't');
   const loop = rowLoops(bounds, unroll, rowBody.loop, blockInit, blockEnd);
-  const key = `walk|${N}|${P}|${+chunked}|${b.key.join(',')}|${loop.join(';')}|${results.join(';')}`;
+  const key = `walk|${N}|${M}|${P}|${+chunked}|${b.key.join(',')}|${loop.join(';')}|${results.join(';')}`;
   const wgsl = cached(key, () =>
     wgslModule(
       { inputs: b.inputs.map((_, k) => `i${k}`), outputs: outputs.map((_, k) => `o${k}`), types: Object.fromEntries(rowBody.vec4.map((x) => [x, 'vec4<f32>'])), threads: P, ...walkSizing(P, chunked && isSoftware) },

@@ -219,3 +219,45 @@ test('a colorMixLoss step with Adam fused into its walk gives the same parameter
   expectClose(w1, w2, 'logits after 3 fused Adam steps, CPU walk against GPU walk', 1e-5);
   expectClose(p1, p2, 'palette after 3 fused Adam steps, CPU walk against GPU walk', 1e-5);
 });
+
+// The layers step from plain ops: a walk that only sums, each sum over the pixels and the
+// channels, walks the image's elements (not its pixels), four an iteration as vec4s where the
+// element count allows, and gives float64's loss and gradient in both walk orders.
+test('a weighted sum of K images and its weights gradient walk the elements flat, vec4s where they fit', async () => {
+  await pg.init();
+  const K = 4;
+  for (const P of [20000, 20001]) {
+    const m = P * 3;
+    const y = values(K * m, 11);
+    const t = values(m, 12);
+    const c0 = [0.3, -0.2, 0.5, 0.1];
+    // float64: d = Σ_k c_k·Y_k − T, loss = mean d², ∂loss/∂c_k = 2·mean(d·Y_k).
+    const d = Array.from({ length: m }, (_, e) => c0.reduce((acc, ck, k) => acc + ck * y[k * m + e]!, 0) - t[e]!);
+    const loss = d.reduce((acc, v) => acc + v * v, 0) / m;
+    const grad = c0.map((_, k) => (2 * d.reduce((acc, v, e) => acc + v * y[k * m + e]!, 0)) / m);
+    await cpuThenGpuForm(async (cpu) => {
+      const what = `${formName(cpu)}, ${P} pixels`;
+      const c = pg.tensor(c0, { requiresGrad: true });
+      const Y = pg.tensor(y, { shape: [K, P, 3] });
+      const T = pg.tensor(t, { shape: [P, 3] });
+      let got: Float32Array | null = null;
+      const seen = await kernelsOf(async () => {
+        const l = pg.tidy(() => {
+          const r = c.reshape([K, 1, 1]).mul(Y).sum(0).sub(T);
+          const v = r.mul(r).mean();
+          v.backward();
+          return v;
+        });
+        got = await l.data();
+        l.dispose();
+      });
+      expectGeneratedWalks(seen, cpu, what);
+      const walk = [...seen].find(([name]) => name.startsWith('walk('))![1][0]!;
+      // Y's four images read as vec4s of four elements each (not a pixel's 3 channels a row).
+      expect(walk.includes('array<vec4<f32>>'), `${what}: vec4 reads`).toBe(m % 4 === 0);
+      expectClose(got!, [loss], `${what}: loss`);
+      expectClose(await c.grad!.data(), grad, `${what}: gradient of the weights`);
+      pg.dispose([c, Y, T]);
+    });
+  }
+});
