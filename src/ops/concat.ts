@@ -6,7 +6,7 @@ import { apply, Tensor } from '../tensor.ts';
 import * as ir from '../ir/expr.ts';
 import { dot, forEachIndex, template } from './elementwise.ts';
 import { defineOp } from './op.ts';
-import { gpuGather, gpuScatter, referenceGather } from './shape-ops.ts';
+import { gpuGather, referenceGather } from './shape-ops.ts';
 
 export interface CatAttrs {
   /** Normalized (non-negative) axis to join along. */
@@ -27,9 +27,38 @@ function blockBases(shapes: readonly Shape[], axis: number, outStrides: readonly
 
 const axisOf = (attrs: CatAttrs, rank: number) => (attrs.axis < 0 ? attrs.axis + rank : attrs.axis);
 
-/** Up to this many parts, cat is padded views merged in the reader; beyond, a copy kernel per part (a reader's expression grows with the parts). */
-const PAD_PARTS = 8;
+/**
+ * Parts merged at one level: more become sub-joins of up to this many, merged in turn, so a
+ * reader's expression grows with the logarithm of the parts and each sub-join (when the scheduler
+ * stores one to stay within a kernel's bindings) is its own parts' size, not the output's.
+ */
+const MERGE_PARTS = 8;
 const MERGE = /* @__PURE__ */ template('cat:merge', 'cat_forward', ['a', 'b'], [], ['bitcast<f32>(bitcast<u32>(a) | bitcast<u32>(b))']);
+
+/**
+ * `parts` (shapes equal but on `axis`) joined along `axis`: each zero-padded to the joined shape
+ * and merged bit for bit (padding is +0, all bits clear, so an OR gives each part's exact value,
+ * -0 and NaN payloads kept). Index arithmetic in whatever kernel reads the result, no kernel of its own.
+ */
+function joined(parts: readonly ir.Expr[], axis: number): ir.Expr {
+  if (parts.length > MERGE_PARTS) {
+    const size = Math.ceil(parts.length / MERGE_PARTS);
+    const groups = Array.from({ length: Math.ceil(parts.length / size) }, (_, g) => joined(parts.slice(g * size, (g + 1) * size), axis));
+    return joined(groups, axis);
+  }
+  const shape = [...parts[0]!.shape];
+  shape[axis] = parts.reduce((n, x) => n + x.shape[axis]!, 0);
+  let at = 0;
+  const placed = parts.map((x) => {
+    const before = shape.map((_, d) => (d === axis ? at : 0));
+    at += x.shape[axis]!;
+    return ir.pad(x, before, shape);
+  });
+  // Pairwise as a balanced tree: the reader's expression is log2(parts) merges deep.
+  let level = placed;
+  while (level.length > 1) level = level.flatMap((x, i) => (i % 2 ? [] : [i + 1 < level.length ? ir.map(MERGE, [x, level[i + 1]!]) : x]));
+  return level[0]!;
+}
 
 export const catOp = defineOp<CatAttrs>({
   name: 'cat',
@@ -51,25 +80,8 @@ export const catOp = defineOp<CatAttrs>({
   saves: (needs) => ({ inputs: needs.map(() => false), output: false }),
   gpu: {
     forward(k, inputs, out, { shapes, attrs, outShape }) {
-      const os = stridesOf(outShape);
-      const axis = axisOf(attrs, outShape.length);
-      if (inputs.length <= PAD_PARTS && sizeOf(outShape) > 0) {
-        // Each part zero-padded to the output's shape and the parts merged bit for bit (padding is
-        // +0, all bits clear, so an OR gives each part's exact value, -0 and NaN payloads kept):
-        // index arithmetic in whatever kernel reads the result, no kernel of its own.
-        let at = 0;
-        const placed = inputs.map((x, j) => {
-          const before = outShape.map((_, d) => (d === axis ? at : 0));
-          at += shapes[j]![axis]!;
-          return ir.pad(k.expr(x, shapes[j]!), before, outShape);
-        });
-        k.define(out, placed.reduce((a, b) => ir.map(MERGE, [a, b])));
-        return;
-      }
-      const bases = blockBases(shapes, axis, os);
-      inputs.forEach((x, j) => {
-        gpuScatter(k, 'cat_forward', x, out, shapes[j]!, os, bases[j]);
-      });
+      if (sizeOf(outShape) === 0) return;
+      k.define(out, joined(inputs.map((x, j) => k.expr(x, shapes[j]!)), axisOf(attrs, outShape.length)));
     },
     backward(k, { shapes, attrs, outShape, grad, needs }) {
       const os = stridesOf(outShape);

@@ -1,21 +1,16 @@
 /**
- * reshape, permute, expand and slice. Each non-alias one is a view (strides plus a base offset)
- * read by one generic gather kernel; their backwards are the inverse view, an unbroadcast, or a
- * window write.
+ * reshape, permute, expand and slice. Each non-alias one is a view (strides plus a base offset),
+ * index arithmetic in whatever kernel reads it; their backwards are the inverse view, an
+ * unbroadcast, or a pad.
  */
 import type { GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
 import * as ir from '../ir/expr.ts';
-import { fill, kernelCache, section, stridedOffset, wgslModule } from '../gpu/wgsl.ts';
 import { InvalidArgumentError, ShapeError } from '../errors.ts';
 import { broadcastStrides, checkShape, fmt, type Shape, sizeOf, stridesOf } from '../shape.ts';
-import src from '../../shaders/gather.wgsl?raw';
 import { dot, forEachIndex } from './elementwise.ts';
 import { defineOp } from './op.ts';
 import { unbroadcast, unbroadcastReference } from './unbroadcast.ts';
 
-const cached = kernelCache('shape');
-
-const key = (s: readonly number[]) => s.join(',');
 const show = (v: unknown) => (Array.isArray(v) ? `[${v.map(String).join(', ')}]` : String(v));
 const noSaves = (needs: readonly boolean[]) => ({ inputs: needs.map(() => false), output: false });
 
@@ -23,16 +18,6 @@ const noSaves = (needs: readonly boolean[]) => ({ inputs: needs.map(() => false)
 export function gpuGather(k: GpuOps, x: GpuStorage, out: GpuStorage, outShape: Shape, strides: readonly number[], base = 0): void {
   if (sizeOf(outShape) === 0) return;
   k.define(out, ir.view(k.expr(x, [x.length]), outShape, strides, base));
-}
-
-/** Records out[base + sum(coord(i) * strides)] = x[i] over x's shape (writes only that block of out). */
-export function gpuScatter(k: GpuOps, name: string, x: GpuStorage, out: GpuStorage, inShape: Shape, strides: readonly number[], base = 0): void {
-  const n = sizeOf(inShape);
-  if (n === 0) return;
-  const wgsl = cached(`scatter:${key(inShape)}:${key(strides)}:${base}`, () =>
-    wgslModule({ inputs: ['x'], outputs: ['out'], threads: n }, fill(section(src, 'scatter'), { N: n, IDX: stridedOffset(inShape, strides, 'i', base) })),
-  );
-  k.run({ name, wgsl, threads: n, inputs: [x], outputs: [out] });
 }
 
 export function referenceGather(x: Float64Array, outShape: Shape, strides: readonly number[], base = 0): Float64Array {
