@@ -6,7 +6,7 @@
 import { full } from './creation.ts';
 import { InvalidArgumentError, ShapeError } from './errors.ts';
 import { type Conv2dAttrs, conv2dOp } from './ops/conv2d.ts';
-import { maxPool2dOp, type Pool2dAttrs } from './ops/max-pool2d.ts';
+import { maxPool2dByTaps, type Pool2dAttrs } from './ops/max-pool2d.ts';
 import { fmt } from './shape.ts';
 import { apply, Tensor } from './tensor.ts';
 import { checkOptions, repr } from './validate.ts';
@@ -133,5 +133,5 @@ export function avgPool2d(x: Tensor, kernel: number | readonly [number, number],
  */
 export function maxPool2d(x: Tensor, kernel: number | readonly [number, number], options?: Pool2dOptions): Tensor {
   const [x4, back] = batched('maxPool2d', x);
-  return back(apply(maxPool2dOp, [x4], poolAttrs('maxPool2d', x4, kernel, options)));
+  return back(maxPool2dByTaps(x4, poolAttrs('maxPool2d', x4, kernel, options)));
 }

@@ -62,7 +62,7 @@ export function typedFor(dtype: DType, v: Float32Array): Float32Array | Int32Arr
 // Result rules by op name (a `_scalar` variant shares its tensor op's rule); ops not named give float32.
 // Sums of bools count (int32; PyTorch: int64); square is pow 2, so a bool squared is int32 too.
 const RULES = {
-  keep: ' reshape permute expand slice flip pad max maxPool2d takeAlongAxis scatterAdd relu abs neg ',
+  keep: ' reshape permute expand slice flip pad max takeAlongAxis scatterAdd relu abs neg ',
   promote: ' add sub mul maximum minimum pow matmul cat clamp where ',
   bool: ' eq ne lt le gt ge logicalAnd logicalOr logicalNot ',
   int32: ' argmax argmin toInt32 ',

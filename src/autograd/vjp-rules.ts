@@ -12,7 +12,7 @@
 import { full } from '../creation.ts';
 import { where } from '../logic.ts';
 import { cumsumOp } from '../ops/cumsum.ts';
-import { conv2dVjp, maxPool2dVjp } from './vjp-windows.ts';
+import { conv2dVjp } from './vjp-windows.ts';
 import { flipOp } from '../ops/flip.ts';
 import { padOp } from '../ops/pad.ts';
 import { scatterAddOp, takeAlongAxisOp } from '../ops/gather.ts';
@@ -127,7 +127,6 @@ const structural: Record<string, VjpRule | string> = {
   },
   // Through the module's functions at call time: the two modules import each other.
   conv2d: (a) => conv2dVjp(a),
-  maxPool2d: (a) => maxPool2dVjp(a),
 };
 
 function inverse(perm: readonly number[]): number[] {

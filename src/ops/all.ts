@@ -2,7 +2,6 @@ import { catOp } from './concat.ts';
 import { conv2dOp } from './conv2d.ts';
 import { binaryOps, binaryScalarOps, unaryOps } from './elementwise.ts';
 import { matmulOp } from './matmul.ts';
-import { maxPool2dOp } from './max-pool2d.ts';
 import type { OpDef } from './op.ts';
 import { maxOp, meanOp, sumOp } from './reduce.ts';
 import { flipOp } from './flip.ts';
@@ -49,7 +48,6 @@ export function registeredOps(): OpDef<unknown>[] {
       padOp,
       catOp,
       conv2dOp,
-      maxPool2dOp,
     ] as unknown as OpDef<unknown>[];
     const names = new Set<string>();
     for (const op of ops) {

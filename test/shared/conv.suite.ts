@@ -135,6 +135,20 @@ export function convSuite(kind: BackendKind): void {
     pg.dispose([x, neg, m, flat, a, xg]);
   });
 
+  test('maxPool2d keeps the first of a window whose first pixel is -Infinity or NaN, with padding around it', async () => {
+    // 'same' 3x3 windows over a 2x2 image: each window's first pixel inside the image comes after
+    // padded taps, and nothing later is larger than -Infinity's equal or than NaN.
+    const inf = pg.full([2, 2, 1], Number.NEGATIVE_INFINITY, { requiresGrad: true });
+    const m = pg.maxPool2d(inf, 3, { stride: 1, padding: 'same' });
+    m.sum().backward();
+    expect(await values(m)).toEqual([-Infinity, -Infinity, -Infinity, -Infinity]);
+    expect(await values(inf.grad!)).toEqual([4, 0, 0, 0]);
+    const nan = pg.tensor([Number.NaN, 5, 7, 1], { shape: [2, 2, 1] });
+    const n = await values(pg.maxPool2d(nan, 2));
+    expect(Number.isNaN(n[0])).toBe(true);
+    pg.dispose([inf, nan]);
+  });
+
   test('gaussianBlur keeps a flat image flat to its edges, conserves a centred dot and is differentiable', async () => {
     const flat = pg.full([2, 6, 7, 3], 0.5);
     expectClose(await pg.gaussianBlur(flat, 1.2).data(), new Array(2 * 6 * 7 * 3).fill(0.5), rtol, atol);
