@@ -209,7 +209,8 @@ export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[]
     if (!stored.has(e) && e.op === 'reduce' && ((uses.get(e) ?? 0) > 1 || fan > 0) && !rowLocal.has(e)) stored.set(e, host.scratch(e.size));
     // A small map of real operands spread over many elements (a palette's sigmoid read at every
     // pixel) is computed once and loaded, not once per element that reads it.
-    if (!stored.has(e) && e.op === 'map' && e.inputs.length > 0 && fan >= SPREAD_STORE * e.size) stored.set(e, host.scratch(e.size));
+    // (Constants alone, a loss term's weight times the gradient seed, cost less than a load: inlined.)
+    if (!stored.has(e) && e.op === 'map' && fan >= SPREAD_STORE * e.size && loadSites(e, stored) > 0) stored.set(e, host.scratch(e.size));
     const spreads = !stored.has(e) && (fan > 0 || (e.op === 'view' && broadcasts(e)));
     const reach = e.op === 'view' && broadcasts(e) ? Math.max(fan, e.size) : fan;
     for (const c of new Set(children(e))) {

@@ -80,9 +80,42 @@ for (const mode of ['its own buffer', 'a buffer handed to the app', 'a compiled 
       if (i % 2) expectClose(await x.data(), want, 1e-5, 1e-5, `x after step ${i + 1}`);
     }
     expectClose(await x.data(), want, 1e-5, 1e-5, 'x after 5 steps');
+
     if (buffer) expect(x.gpuBuffer()).toBe(buffer);
     compiled?.dispose();
     opt.dispose();
     pg.dispose([x, y]);
   });
 }
+
+test('a total-variation step with Adam on a 128 × 128 image, its state in place: sums, gradient and update in one pass, then the finishing pass', async () => {
+  const S = 128;
+  const x = pg.rand([S, S, 3], { seed: 3, requiresGrad: true });
+  const y = pg.rand([S, S, 3], { seed: 4 });
+  const opt = new pg.Adam([x], { lr: 0.01 });
+  const step = () =>
+    pg.tidy(() => {
+      const data = x.sub(y).square().mean();
+      const down = x.slice([1]).sub(x.slice([0], [-1])).abs().mean();
+      const across = x.slice([0, 1]).sub(x.slice([0, 0], [S, -1])).abs().mean();
+      const loss = data.add(down.add(across).mul(0.1));
+      loss.backward();
+      opt.step();
+      opt.zeroGrad();
+      return loss;
+    });
+  for (let i = 0; i < 3; i++) {
+    const loss = step();
+    await loss.data();
+    loss.dispose();
+  }
+  const before = pg.memory();
+  const loss = step();
+  await loss.data();
+  const after = pg.memory();
+  expect(after.dispatches - before.dispatches).toBe(2);
+  expect(after.bindGroupsCreated - before.bindGroupsCreated).toBe(0);
+  loss.dispose();
+  opt.dispose();
+  pg.dispose([x, y]);
+});

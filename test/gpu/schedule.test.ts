@@ -133,7 +133,7 @@ const programs: Program[] = [
   shortWalk(8002, 'the same with a row count that is not a multiple of 4 (one row an iteration)'),
   {
     name: "the demo's objective from plain ops (error, sparsity, smoothness) with Adam: each image-wide mean is summed by many threads, none by one, and the softmax's weights and their incoming gradient are stored once, not recomputed at each neighbour",
-    kernels: 15,
+    kernels: 14,
     inputs: { l: { shape: [256, 256, 6] }, q: { shape: [6, 3] }, photo: { shape: [256, 256, 3] } },
     run: ({ l, q, photo }) => {
       l!.requiresGrad = true;
@@ -190,11 +190,14 @@ const programs: Program[] = [
     },
   },
   {
-    // The same loss with Adam, read at the step: the three sums, the gradient and the update in one
-    // pass over the image (the update reads neighbours of what it overwrites, so it writes a twin
-    // of the image that the image then takes over), then the loss's finishing pass; and the
-    // backward seed. (4 before: the gradient was stored for an update pass of its own.)
-    name: "total variation's sums, gradient and double-buffered update in one pass",
+    // The same loss with Adam's first step, read at the step: the three sums in one pass over the
+    // image with Adam's state zeroed, the loss's finishing pass, then the gradient and the update
+    // (which reads neighbours of what it overwrites, so it writes a twin of the image that the
+    // image then takes over). Later steps, their state already there, are the update in the sums'
+    // pass and the finishing pass: 2 (test/gpu/neighbour-reads.test.ts). (4 before: the gradient
+    // was stored for an update pass of its own, and the loss terms' weight times the backward
+    // seed, a constant, had a kernel of its own.)
+    name: "total variation's sums, gradient and double-buffered update, Adam's first step",
     kernels: 3,
     inputs: { x: { shape: [128, 128, 3] }, y: { shape: [128, 128, 3] } },
     run: ({ x, y }) => {
