@@ -18,6 +18,8 @@ export interface CapturedKernel {
   readonly y: number;
   /** What it binds, inputs then outputs, as traced. */
   readonly storages: readonly GpuStorage[];
+  /** Their GPU buffers when traced: one that has since changed hands (a double-buffered update) is bound anew. */
+  readonly buffers: readonly GPUBuffer[];
   readonly outputs: readonly GpuStorage[];
 }
 
@@ -48,7 +50,7 @@ export class KernelList implements CapturedWork {
       if (output) this.written.add(s);
       this.bytes += s.buf.bytes;
     }
-    this.kernels.push({ pipeline, bindGroup, params: k.params ? [...k.params] : undefined, x, y, storages: [...k.inputs, ...k.outputs], outputs: k.outputs });
+    this.kernels.push({ pipeline, bindGroup, params: k.params ? [...k.params] : undefined, x, y, storages: [...k.inputs, ...k.outputs], buffers: [...k.inputs, ...k.outputs].map((s) => s.buf.buffer), outputs: k.outputs });
   }
 
   /**

@@ -465,8 +465,10 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     for (const k of list.kernels) {
       let bg = k.bindGroup;
       let storages = k.storages;
-      if (rebind.size && storages.some((s) => rebind.has(s))) {
-        storages = storages.map((s) => rebind.get(s) ?? s);
+      if (rebind.size && storages.some((s) => rebind.has(s))) storages = storages.map((s) => rebind.get(s) ?? s);
+      // A storage it binds changed buffers since the trace (an eager step double-buffered a
+      // parameter the compiled function reads), or an argument takes a traced input's place.
+      if (storages !== k.storages || k.storages.some((s, i) => s.buf.buffer !== k.buffers[i])) {
         // Cached per buffer set: a loop whose arguments and results come from the pool reuses a few.
         bg = this.pipelines.bindGroup(k.pipeline, this.recorder.ring, storages.map((s) => s.buf));
       }

@@ -119,3 +119,33 @@ test('a total-variation step with Adam on a 128 × 128 image, its state in place
   opt.dispose();
   pg.dispose([x, y]);
 });
+
+test('a compiled function traced before eager double-buffered steps reads the parameter where its values are now', async () => {
+  const [H, W, lr] = [16, 16, 0.05];
+  const n = H * W * 3;
+  let want = Array.from({ length: n }, (_, i) => Math.sin(i * 0.7));
+  const y0 = Array.from({ length: n }, (_, i) => Math.cos(i * 0.3));
+  const x = pg.tensor(want, { shape: [H, W, 3], requiresGrad: true });
+  const y = pg.tensor(y0, { shape: [H, W, 3] });
+  const opt = new pg.SGD([x], { lr });
+  // Traced now, replayed after x's buffer has changed hands.
+  const total = pg.compile(() => x.detach().mul(2));
+  total().dispose();
+  for (let i = 0; i < 4; i++) {
+    pg.tidy(() => {
+      const d = x.sub(y);
+      const down = x.slice([1]).sub(x.slice([0], [-1])).abs().sum();
+      const across = x.slice([0, 1]).sub(x.slice([0, 0], [H, -1])).abs().sum();
+      d.mul(d).sum().mul(0.5).add(down).add(across).backward();
+      opt.step();
+      opt.zeroGrad();
+    });
+    want = tvStep(want, y0, H, W, lr);
+    const doubled = total();
+    expectClose(await doubled.data(), want.map((v) => 2 * v), 1e-5, 1e-5, `2x after step ${i + 1}`);
+    doubled.dispose();
+  }
+  total.dispose();
+  opt.dispose();
+  pg.dispose([x, y]);
+});
