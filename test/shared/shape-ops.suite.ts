@@ -264,8 +264,14 @@ export function shapeOpsSuite(kind: BackendKind): void {
       expect(y.shape).toEqual([2, total]);
       const got = await y.data();
       const want: number[] = [];
-      for (let r = 0; r < 2; r++) widths.forEach((w, j) => { for (let i = 0; i < w; i++) want.push(j === 5 && r === 0 && i === 0 ? -0 : j * 10 + r * w + i + (j === 7 ? Number.NaN : 0)); });
-      want.forEach((v, i) => expect(Object.is(got[i], v) || (Number.isNaN(v) && Number.isNaN(got[i]!)), `element ${i}: ${got[i]} for ${v}`).toBe(true));
+      for (let r = 0; r < 2; r++) {
+        for (const [j, w] of widths.entries()) {
+          for (let i = 0; i < w; i++) want.push(j === 5 && r === 0 && i === 0 ? -0 : j * 10 + r * w + i + (j === 7 ? Number.NaN : 0));
+        }
+      }
+      for (const [i, v] of want.entries()) {
+        expect(Object.is(got[i], v) || (Number.isNaN(v) && Number.isNaN(got[i]!)), `element ${i}: ${got[i]} for ${v}`).toBe(true);
+      }
       const w = weights(2 * total);
       y.backward(pg.tensor(w, { shape: [2, total] }));
       at = 0;
