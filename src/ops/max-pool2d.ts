@@ -2,8 +2,8 @@
  * maxPool2d on NHWC images [N, H, W, C]: the largest value of each window, padding ignored; the
  * gradient goes to the first maximum of the window (row-major order), as PyTorch's. Plain ops,
  * no kernel or gradient of its own: a running comparison over the window's taps (each a strided
- * view of the padded image) keeps the first largest one's number, and the output is each tap
- * where it won, so the gradient of those selects lands where the value came from.
+ * view of the padded image) selects the first largest, so the gradient of those selects lands
+ * where the value came from.
  */
 import { full } from '../creation.ts';
 import { InvalidArgumentError, ShapeError } from '../errors.ts';
@@ -69,16 +69,15 @@ export function maxPool2dByTaps(x: Tensor, a: Pool2dAttrs): Tensor {
     const win = { ...a, dilation: [1, 1] as const };
     const values = windowTaps(x, win);
     const inside = windowTaps(full(x.shape, 1, { dtype: 'bool' }), win);
+    // Selects only: the dtype is the image's, and where's gradient goes to the branch it took, so
+    // each window's gradient reaches the tap that won.
     let best = values[0]!;
     let found = inside[0]!;
-    let winner = full(best.shape, 0);
     for (let t = 1; t < values.length; t++) {
       const v = values[t]!;
-      const better = inside[t]!.logicalAnd(found.logicalNot().logicalOr(v.gt(best)));
-      best = where(better, v, best);
-      winner = where(better, t, winner);
+      best = where(inside[t]!.logicalAnd(found.logicalNot().logicalOr(v.gt(best))), v, best);
       found = found.logicalOr(inside[t]!);
     }
-    return values.map((v, t) => where(winner.eq(t), v, 0)).reduce((s, term) => s.add(term));
+    return best;
   });
 }

@@ -220,6 +220,8 @@ export function dtypeSuite(kind: BackendKind): void {
     const img = pg.tensor([5, -3, 7, 2], { shape: [2, 2, 1], dtype: 'int32' });
     const pooled = pg.maxPool2d(img, 2);
     expect([pooled.dtype, ...(await pooled.data<'int32'>())]).toEqual(['int32', 7]);
+    const mask = pg.maxPool2d(pg.tensor([0, 1, 0, 0], { shape: [2, 2, 1], dtype: 'bool' }), 2);
+    expect([mask.dtype, ...(await mask.data<'bool'>())]).toEqual(['bool', 1]);
     const conv = pg.conv2d(img, pg.ones([1, 1, 1, 1]));
     expect(conv.dtype).toBe('float32');
     pg.dispose([i, b, f, img, pooled, conv]);
