@@ -124,11 +124,9 @@ export class LazyQueue {
     const scratch: GpuStorage[] = [];
     const isSoftware = this.host.isSoftware();
     const twinnable = (t: GpuStorage) => this.host.twinnable(t);
-    const twins: (GpuStorage | undefined)[] = [];
     const alloc = (n: number, twinOf?: GpuStorage) => {
       const s = this.host.alloc('fused intermediate', [n], twinOf);
       scratch.push(s);
-      twins.push(twinOf);
       return s;
     };
     try {
@@ -141,7 +139,7 @@ export class LazyQueue {
       }
       this.schedulesBuilt++;
       const runs = renderAll(schedule(defs, { scratch: alloc, maxBindings: this.host.maxBindings, isSoftware, twinnable }), isSoftware, this.host.maxBindings);
-      const rec = record(runs, sig, scratch, twins);
+      const rec = record(runs, sig, scratch);
       if (rec) {
         // A program that never repeats (new shapes every call) must not grow this without bound.
         if (this.schedules.size >= MAX_SCHEDULES) this.schedules.delete(this.schedules.keys().next().value!);

@@ -97,7 +97,7 @@ export function signature(defs: readonly Def[], context: string, twinnable: (tar
  * The runs a fresh schedule rendered, as slots to refill; null where a run binds a storage or reads
  * a parameter array the signature does not name (never expected; such a queue is just not cached).
  */
-export function record(runs: readonly KernelRun[], sig: Signature, scratch: readonly GpuStorage[], twins: readonly (GpuStorage | undefined)[]): RecordedSchedule | null {
+export function record(runs: readonly KernelRun[], sig: Signature, scratch: readonly GpuStorage[]): RecordedSchedule | null {
   const storageSlot = new Map(sig.storages.map((s, i) => [s, i]));
   const scratchSlot = new Map(scratch.map((s, i) => [s, i]));
   const paramSlot = new Map(sig.paramArrays.map((a, i) => [a, i]));
@@ -118,9 +118,9 @@ export function record(runs: readonly KernelRun[], sig: Signature, scratch: read
     const pairs = swaps.flatMap((x, i) => (i % 2 ? [] : [[x!, swaps[i + 1]!] as const]));
     out.push({ run, inputs: inputs as Slot[], outputs: outputs as Slot[], params, swaps: pairs });
   }
-  const twinOf = twins.map((t) => (t ? (storageSlot.get(t) ?? null) : -1));
-  if (twinOf.includes(null)) return null;
-  return { scratch: scratch.map((s, i) => ({ n: s.length, twinOf: twinOf[i]! })), runs: out };
+  // A twin is the scratch buffer a run swaps with its target.
+  const twinOf = new Map(out.flatMap((r) => r.swaps.flatMap(([t, w]) => (t.from === 'storage' && w.from === 'scratch' ? [[w.i, t.i] as const] : []))));
+  return { scratch: scratch.map((s, i) => ({ n: s.length, twinOf: twinOf.get(i) ?? -1 })), runs: out };
 }
 
 /** The recorded runs with this queue's storages, scratch buffers and parameters. */

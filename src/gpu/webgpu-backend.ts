@@ -408,8 +408,9 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
     this.capturing?.add(k, p, bg, x, y);
     for (const [target, twin] of k.swaps ?? []) {
       // Double buffering (schedule.ts, rule 7): the target takes the buffer the kernel wrote. One
-      // that must keep its own (the app holds it, its allocation is not confirmed yet) gets a copy.
-      if (!this.failures.any && !this.uploads.has(target.buf) && !this.uploads.has(twin.buf) && this.pool.canExchange(target.buf, twin.buf)) {
+      // that must keep its own (the app holds it, its allocation is not confirmed yet, so a retry
+      // would write its upload again) gets a copy.
+      if (!this.failures.any && this.pool.canExchange(target.buf, twin.buf)) {
         exchange(target.buf, twin.buf);
         // Rebuilt, the batch's bind groups would name the exchanged buffers.
         this.recorder.pin();

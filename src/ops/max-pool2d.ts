@@ -21,25 +21,11 @@ export interface Pool2dAttrs {
   readonly padding: readonly [number, number, number, number];
 }
 
-interface PoolGeometry {
-  readonly N: number;
-  readonly H: number;
-  readonly W: number;
-  readonly C: number;
-  readonly KH: number;
-  readonly KW: number;
-  readonly SH: number;
-  readonly SW: number;
-  readonly PT: number;
-  readonly PL: number;
-  readonly OH: number;
-  readonly OW: number;
-}
-
 const positiveInt = (v: number) => Number.isSafeInteger(v) && v > 0;
 
-/** Validates a pooling of image x (rank 4) and returns its sizes; `op` names the public function in errors. */
-export function poolGeometry(x: Shape, a: Pool2dAttrs, op: string): PoolGeometry {
+/** Throws the typed error a pooling of image x (rank 4) with these attributes deserves, if any. */
+function checkPool(x: Shape, a: Pool2dAttrs): void {
+  const op = 'maxPool2d';
   if (x.length !== 4) throw new ShapeError(`${op}: needs an image [N, H, W, C] or [H, W, C], got ${fmt(x)}`);
   const { kernel, stride, padding } = a;
   if (![...kernel, ...stride].every(positiveInt)) throw new InvalidArgumentError(`${op}: kernel [${kernel}] and stride [${stride}] must be positive integers`);
@@ -48,23 +34,19 @@ export function poolGeometry(x: Shape, a: Pool2dAttrs, op: string): PoolGeometry
   if (!padding.every((p) => Number.isSafeInteger(p) && p >= 0) || PT >= KH || PB >= KH || PL >= KW || PR >= KW) {
     throw new InvalidArgumentError(`${op}: padding [${padding}] must be non-negative integers smaller than the kernel [${kernel}] on each side, so that every window holds a pixel`);
   }
-  const [N, H, W, C] = x as [number, number, number, number];
+  const [, H, W] = x as [number, number, number, number];
   if (KH > H + PT + PB || KW > W + PL + PR) {
     throw new ShapeError(`${op}: the kernel [${kernel}] is larger than the padded image (${H + PT + PB}x${W + PL + PR}: image ${fmt(x)}, padding [${padding}])`);
   }
-  const [SH, SW] = stride;
-  const OH = Math.floor((H + PT + PB - KH) / SH) + 1;
-  const OW = Math.floor((W + PL + PR - KW) / SW) + 1;
-  return { N, H, W, C, KH, KW, SH, SW, PT, PL, OH, OW };
 }
 
 /**
- * The pooling of x [N, H, W, C] (validated: poolGeometry). A tap outside the image never wins; a
+ * The pooling of x [N, H, W, C] (validated: checkPool). A tap outside the image never wins; a
  * later tap wins only when it is larger (ties and NaN keep the first), as the kernels of PyTorch
  * and tfjs compare.
  */
 export function maxPool2dByTaps(x: Tensor, a: Pool2dAttrs): Tensor {
-  poolGeometry(x.shape, a, 'maxPool2d');
+  checkPool(x.shape, a);
   return tidy(() => {
     const win = { ...a, dilation: [1, 1] as const };
     const values = windowTaps(x, win);
