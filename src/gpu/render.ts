@@ -787,7 +787,7 @@ function flatElements(plan: Extract<KernelPlan, { kind: 'walk' }>): number {
  */
 function walk(plan: Extract<KernelPlan, { kind: 'walk' }>, isSoftware: boolean): KernelRun {
   const { N, P, chunked } = plan;
-  const outputs = [...plan.rows.map((st) => st.storage), ...plan.partials.map((x) => x.partial)];
+  const outputs = [...plan.rows.map((st) => st.storage), plan.partial];
   const b = new Body(false, N, outputs, plan.loads, undefined);
   b.define('t', b.root);
   const body: Scope = { parent: b.root, depth: 1, lines: [], cache: new Map() };
@@ -799,7 +799,7 @@ function walk(plan: Extract<KernelPlan, { kind: 'walk' }>, isSoftware: boolean):
   const blockInit: string[] = [];
   const blockEnd: string[] = [];
   const M = flatElements(plan);
-  plan.partials.forEach(({ reduce, axis }, k) => {
+  plan.partials.forEach(({ reduce, axis, offset }, k) => {
     const other = reduce.axes.filter((a) => a !== axis);
     const row = reduceExpr(reduce.fn, reduce.x, other);
     const rowShape = reduce.shape.map((d, a) => (a === axis ? N : d));
@@ -825,7 +825,7 @@ function walk(plan: Extract<KernelPlan, { kind: 'walk' }>, isSoftware: boolean):
         writes.push(...maxStep(acc, v));
         results.push(maxEnd(acc));
       }
-      results.push(`o${plan.rows.length + k}[${q * P}u + t] = ${acc};`);
+      results.push(`o${plan.rows.length}[${offset + q * P}u + t] = ${acc};`);
     }
   });
   plan.rows.forEach((st, k) => {

@@ -37,7 +37,7 @@
  *    kernel (double buffering); while a compiled function is traced, or when the target is an
  *    app's own buffer, those operands are stored first instead.
  */
-import { broadcasts, children, type Expr, isContiguous, type ReduceExpr, reduce as reduceExpr, reshape, src } from '../ir/expr.ts';
+import { broadcasts, children, type Expr, isContiguous, type ReduceExpr, reduce as reduceExpr, reshape, src, view } from '../ir/expr.ts';
 import { ROW_OUTPUTS, UNROLL } from './render.ts';
 import { findWalk, rowReductions, type Walk } from './walks.ts';
 import { walkers } from './tuner.ts';
@@ -90,14 +90,19 @@ export type KernelPlan =
       readonly partials: readonly GpuStorage[];
       readonly loads: ReadonlyMap<Expr, GpuStorage>;
     }
-  /** P threads walking the rows of an axis of length N (src/gpu/walks.ts): row stores, and partials of each reduction at partial[q * P + p]. */
+  /**
+   * P threads walking the rows of an axis of length N (src/gpu/walks.ts): row stores, and the
+   * partials of each reduction at partial[offset + q * P + p], all reductions in one buffer (one
+   * binding: a binding per reduction left no room for the rows a step keeps, such as its output image).
+   */
   | {
       readonly kind: 'walk';
       readonly N: number;
       readonly P: number;
       readonly chunked: boolean;
       readonly rows: readonly Store[];
-      readonly partials: readonly { readonly reduce: ReduceExpr; readonly axis: number; readonly partial: GpuStorage }[];
+      readonly partials: readonly { readonly reduce: ReduceExpr; readonly axis: number; readonly offset: number }[];
+      readonly partial: GpuStorage;
       readonly loads: ReadonlyMap<Expr, GpuStorage>;
     };
 
@@ -367,10 +372,15 @@ function walkPlans(walk: Walk, stored: ReadonlyMap<Expr, GpuStorage>, host: Sche
   const loads = new Map([...stored].filter(([e]) => !members.has(e)));
   const chunked = host.isSoftware;
   const P = walkThreads(walkers(host, walk.N, walk.rowElements), chunked);
-  const partials = [...walk.reduces].map(([reduce, axis]) => ({ reduce, axis, partial: host.scratch(reduce.size * P) }));
-  const plans: KernelPlan[] = [{ kind: 'walk', N: walk.N, P, chunked, rows: walk.rows.map(storeOf), partials, loads }];
-  for (const { reduce, partial } of partials) {
-    const finish = reshape(reduceExpr(reduce.fn, src(partial, [reduce.size, P]), [1]), reduce.shape);
+  let total = 0;
+  const partials = [...walk.reduces].map(([reduce, axis]) => {
+    total += reduce.size * P;
+    return { reduce, axis, offset: total - reduce.size * P };
+  });
+  const partial = host.scratch(total);
+  const plans: KernelPlan[] = [{ kind: 'walk', N: walk.N, P, chunked, rows: walk.rows.map(storeOf), partials, partial, loads }];
+  for (const { reduce, offset } of partials) {
+    const finish = reshape(reduceExpr(reduce.fn, view(src(partial, [total]), [reduce.size, P], [P, 1], offset), [1]), reduce.shape);
     plans.push({ kind: 'rows', store: { expr: reduce, storage: stored.get(reduce)! }, loads: new Map(), replace: new Map([[reduce, finish]]) });
   }
   return plans;
@@ -563,7 +573,7 @@ function mergeSiblings(plans: KernelPlan[], stored: ReadonlyMap<Expr, GpuStorage
       case 'partials':
         return [p.partial];
       case 'walk':
-        return [...p.rows.map((st) => st.storage), ...p.partials.map((x) => x.partial)];
+        return [...p.rows.map((st) => st.storage), p.partial];
     }
   };
   const out = [...plans];

@@ -267,7 +267,8 @@ export function findWalk(stored: ReadonlyMap<Expr, GpuStorage>, assigns: Readonl
     // slower there: each output recomputed the row.)
     const reduced = [...reduces.keys()].reduce((n, r) => n + r.size, 0);
     if (reduced < 2 && !members.some((e) => assigns.has(e))) return null;
-    if (inputs + outputs.size + reduces.size <= maxBindings && params <= MAX_PARAMS) {
+    // The reductions' partial sums share one buffer.
+    if (inputs + outputs.size + 1 <= maxBindings && params <= MAX_PARAMS) {
       // Elements of stored tensors a row reads (the largest read along the walk), for the tuner.
       const rowElements = Math.max(1, ...total.reads.filter((r) => r.at.p >= 0).map((r) => sizeOf(r.shape) / N));
       // Long rows and nothing written row by row (an image's rows summed in loops: a total

@@ -215,6 +215,25 @@ const programs: Program[] = [
     },
   },
   {
+    // The image a step shows is a row of the walk that computes the loss and the gradients: its
+    // partial sums share one buffer, which leaves the image a binding of the same kernel.
+    name: "a tone curve's Adam step that keeps its output image",
+    kernels: 4,
+    inputs: { x: { shape: [8192, 3] }, t: { shape: [8192, 3] }, a: { shape: [3] }, b: { shape: [3] }, g: { shape: [3] } },
+    run: ({ x, t, a, b, g }) => {
+      for (const p of [a!, b!, g!]) p.requiresGrad = true;
+      const opt = new pg.Adam([a!, b!, g!], { lr: 0.05 });
+      const out = x!.mul(a!).add(b!).sigmoid().pow(g!);
+      const d = out.sub(t!);
+      const loss = d.abs().mean().add(d.square().mean().mul(0.01));
+      loss.backward();
+      opt.step();
+      opt.zeroGrad();
+      opt.dispose();
+      return [loss, out, a!, b!, g!];
+    },
+  },
+  {
     // A map read at many elements (the gradient reaching a softmax: its neighbours' smoothness
     // terms) that both the softmax's row sum and the update read is stored once, not computed in each.
     name: "a gradient that reads many values and that two kernels read is stored once",
