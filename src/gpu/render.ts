@@ -712,7 +712,7 @@ function rowLoops(bounds: ReturnType<typeof walkBounds>, unroll: 1 | 4, body: re
 function siblings(plan: Extract<KernelPlan, { kind: 'siblings' }>): KernelRun {
   const { domain, reduces, P, chunked } = plan;
   const n = domain.reduce((a, b) => a * b, 1);
-  const outputs = [...plan.partials, ...plan.stores.map((st) => st.storage)];
+  const outputs = [plan.partial, ...plan.stores.map((st) => st.storage)];
   const b = new Body(false, P, outputs, plan.loads, undefined);
   b.define('p', b.root);
   const body: Scope = { parent: b.root, depth: 1, lines: [], cache: new Map() };
@@ -724,17 +724,17 @@ function siblings(plan: Extract<KernelPlan, { kind: 'siblings' }>): KernelRun {
     const inside = red.x.shape.flatMap((d, i) => (d < domain[i]! ? [`(${at.c[i]} < ${d}u)`] : []));
     return `s${k}b = s${k}b + ${inside.length ? `select(0.0, ${v}, ${inside.join(' & ')})` : v};`;
   });
-  const writes = plan.stores.map((st, k) => `o${reduces.length + k}[o] = ${b.eval(st.expr, { ...b.atIn('o', st.expr.shape, body), lin: 'o' }, body)};`);
+  const writes = plan.stores.map((st, k) => `o${1 + k}[o] = ${b.eval(st.expr, { ...b.atIn('o', st.expr.shape, body), lin: 'o' }, body)};`);
   // Four elements an iteration where the body is short, so that contiguous reads and the stores
   // are vec4s (src/gpu/row-vectors.ts); the elements then walk in quads.
   const statements = live([...body.lines, ...adds, ...writes]);
   const unroll = rowsPerIteration(n, statements);
   const accs = reduces.flatMap((_, k) => [`var s${k}: f32 = 0.0;`, `var s${k}k: f32 = 0.0;`]);
-  const results = reduces.map((_, k) => `o${k}[p] = s${k};`);
+  const results = reduces.map((_, k) => `o0[${k * P}u + p] = s${k};`);
   const rowBody = vectorizeRows(
     statements,
     [...accs, ...b.root.lines, ...results],
-    [...b.inputs.map((_, k) => `i${k}`), ...plan.stores.map((_, k) => `o${reduces.length + k}`)],
+    [...b.inputs.map((_, k) => `i${k}`), ...plan.stores.map((_, k) => `o${1 + k}`)],
     unroll,
   );
   const bounds = walkBounds(n / unroll, P, chunked, 'p');
@@ -759,7 +759,7 @@ ${indent(lines, '  ')}
 }`,
     ),
   );
-  const sums = `sums(${kernelName(reduces.map((expr, k) => ({ expr, storage: plan.partials[k]! })), 'sum').replace(/^fused\((.*)\)$/, '$1')})`;
+  const sums = `sums(${kernelName(reduces.map((expr) => ({ expr, storage: plan.partial })), 'sum').replace(/^fused\((.*)\)$/, '$1')})`;
   return { name: plan.stores.length ? `${sums}+${kernelName(plan.stores, 'copy')}` : sums, wgsl, threads: P, inputs: b.inputs, outputs, params: b.params, paramArrays: b.paramArrays };
 }
 

@@ -77,7 +77,7 @@ export type KernelPlan =
   /**
    * P threads each summing a part of `domain` for several scalar sums at once (a loss's terms over
    * one image and its shifted slices), each operand read where it lies inside the domain; thread
-   * p stores reduction k's partial at partials[k][p].
+   * p stores reduction k's partial at partial[k * P + p] (one buffer, one binding).
    */
   | {
       readonly kind: 'siblings';
@@ -87,7 +87,7 @@ export type KernelPlan =
       readonly stores: readonly Store[];
       readonly P: number;
       readonly chunked: boolean;
-      readonly partials: readonly GpuStorage[];
+      readonly partial: GpuStorage;
       readonly loads: ReadonlyMap<Expr, GpuStorage>;
     }
   /**
@@ -496,10 +496,10 @@ function reductionPlans(store: Store, reduces: readonly ReduceExpr[], stored: Re
   for (const group of together) {
     const domain = group[0]!.x.shape.map((_, d) => Math.max(...group.map((r) => r.x.shape[d]!)));
     const P = walkThreads(partialThreads(1, domain.reduce((a, b) => a * b, 1)), host.isSoftware);
-    const partials = group.map(() => host.scratch(P));
-    plans.push({ kind: 'siblings', domain, reduces: group, stores: [], P, chunked: host.isSoftware, partials, loads });
+    const partial = host.scratch(group.length * P);
+    plans.push({ kind: 'siblings', domain, reduces: group, stores: [], P, chunked: host.isSoftware, partial, loads });
     group.forEach((r, k) => {
-      replace.set(r, reshape(reduceExpr('sum', src(partials[k]!, [1, P]), [1]), r.shape));
+      replace.set(r, reshape(reduceExpr('sum', view(src(partial, [group.length * P]), [1, P], [P, 1], k * P), [1]), r.shape));
     });
   }
   for (const r of reduces) {
@@ -569,7 +569,7 @@ function mergeSiblings(plans: KernelPlan[], stored: ReadonlyMap<Expr, GpuStorage
       case 'rows':
         return [p.store.storage];
       case 'siblings':
-        return [...p.partials, ...p.stores.map((st) => st.storage)];
+        return [p.partial, ...p.stores.map((st) => st.storage)];
       case 'partials':
         return [p.partial];
       case 'walk':
@@ -596,8 +596,8 @@ function mergeSiblings(plans: KernelPlan[], stored: ReadonlyMap<Expr, GpuStorage
         const bindings = new Set([...sumReads, ...eReads].filter((b) => !own.has(b)));
         const clean =
           ![...own].some((w) => sumReads.has(w) || finishReads.has(w)) &&
-          ![...eReads].some((b) => finishWrites.has(b) || S.partials.includes(b as GpuStorage)) &&
-          bindings.size + own.size + S.partials.length <= maxBindings &&
+          ![...eReads].some((b) => finishWrites.has(b) || b === S.partial) &&
+          bindings.size + own.size + 1 <= maxBindings &&
           footprint(S.reduces, stored).params + E.stores.reduce((k, st) => k + region(st.expr, stored).params, 0) <= MAX_PARAMS;
         if (clean) {
           const loads = new Map([...S.loads].filter(([e]) => E.loads.has(e)));
@@ -610,7 +610,7 @@ function mergeSiblings(plans: KernelPlan[], stored: ReadonlyMap<Expr, GpuStorage
         }
       }
       // What runs in between must not write what the sums or the finish read, nor read what they write.
-      if (writesOf(E).some((w) => sumReads.has(w) || finishReads.has(w)) || [...readsOf(E)].some((b) => finishWrites.has(b) || S.partials.includes(b as GpuStorage))) break;
+      if (writesOf(E).some((w) => sumReads.has(w) || finishReads.has(w)) || [...readsOf(E)].some((b) => finishWrites.has(b) || b === S.partial)) break;
     }
   }
   return out;
@@ -640,7 +640,7 @@ function siblingSums(reduces: readonly ReduceExpr[], stored: ReadonlyMap<Expr, G
       const domain = x.map((_, d) => Math.max(r.x.shape[d]!, ...g.map((m) => m.x.shape[d]!)));
       const n = domain.reduce((a, b) => a * b, 1);
       const fit = footprint([...g, r], stored);
-      return [...g, r].every((m) => m.x.size >= SIBLING_SHARE * n) && fit.bindings + g.length + 1 <= maxBindings && fit.params <= MAX_PARAMS;
+      return [...g, r].every((m) => m.x.size >= SIBLING_SHARE * n) && fit.bindings + 1 <= maxBindings && fit.params <= MAX_PARAMS;
     });
     if (fits) fits.push(r);
     else groups.push([r]);

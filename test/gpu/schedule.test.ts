@@ -133,7 +133,7 @@ const programs: Program[] = [
   shortWalk(8002, 'the same with a row count that is not a multiple of 4 (one row an iteration)'),
   {
     name: "the demo's objective from plain ops (error, sparsity, smoothness) with Adam: each image-wide mean is summed by many threads, none by one, and the softmax's weights and their incoming gradient are stored once, not recomputed at each neighbour",
-    kernels: 14,
+    kernels: 13,
     inputs: { l: { shape: [256, 256, 6] }, q: { shape: [6, 3] }, photo: { shape: [256, 256, 3] } },
     run: ({ l, q, photo }) => {
       l!.requiresGrad = true;
