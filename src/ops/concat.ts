@@ -89,7 +89,7 @@ export const catOp = defineOp<CatAttrs>({
       return shapes.map((s, j) => {
         if (!needs[j]) return null;
         const dx = k.alloc('cat backward', s);
-        gpuGather(k, grad, dx, s, os, bases[j]);
+        gpuGather(k, grad, outShape, dx, s, os, bases[j]);
         return dx;
       });
     },

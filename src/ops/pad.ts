@@ -38,7 +38,7 @@ export const padOp = defineOp<PadAttrs>({
       const inShape = shapes[0]!;
       const dx = k.alloc('pad backward', inShape);
       const st = stridesOf(outShape);
-      gpuGather(k, grad, dx, inShape, st, dot(attrs.before, st));
+      gpuGather(k, grad, outShape, dx, inShape, st, dot(attrs.before, st));
       return [dx];
     },
   },

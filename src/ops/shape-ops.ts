@@ -15,9 +15,12 @@ const show = (v: unknown) => (Array.isArray(v) ? `[${v.map(String).join(', ')}]`
 const noSaves = (needs: readonly boolean[]) => ({ inputs: needs.map(() => false), output: false });
 
 /** Defines out[i] = x[base + sum(coord(i) * strides)] over outShape: a view, index arithmetic in whatever kernel reads it. */
-export function gpuGather(k: GpuOps, x: GpuStorage, out: GpuStorage, outShape: Shape, strides: readonly number[], base = 0): void {
+export function gpuGather(k: GpuOps, x: GpuStorage, xShape: Shape, out: GpuStorage, outShape: Shape, strides: readonly number[], base = 0): void {
   if (sizeOf(outShape) === 0) return;
-  k.define(out, ir.view(k.expr(x, [x.length]), outShape, strides, base));
+  // Over x at its own shape: the renderer then maps each axis of the view to an axis of x (a
+  // slice's row to x's row) instead of dividing a flat index back into x's axes at every read of
+  // a fused producer.
+  k.define(out, ir.view(k.expr(x, xShape), outShape, strides, base));
 }
 
 export function referenceGather(x: Float64Array, outShape: Shape, strides: readonly number[], base = 0): Float64Array {
@@ -57,7 +60,7 @@ export const reshapeOp = defineOp<ReshapeAttrs>({
   gpu: {
     // Backends return the input's storage for alias ops; this copy only serves callers that want a fresh buffer.
     forward(k, [x], out, { outShape }) {
-      gpuGather(k, x!, out, [sizeOf(outShape)], [1]);
+      gpuGather(k, x!, [x!.length], out, [sizeOf(outShape)], [1]);
     },
     backward: (k, { grad }) => [k.retain(grad)],
   },
@@ -102,12 +105,12 @@ export const permuteOp = defineOp<PermuteAttrs>({
   gpu: {
     forward(k, [x], out, { shapes, attrs, outShape }) {
       const st = stridesOf(shapes[0]!);
-      gpuGather(k, x!, out, outShape, attrs.perm.map((p) => st[p]!));
+      gpuGather(k, x!, shapes[0]!, out, outShape, attrs.perm.map((p) => st[p]!));
     },
     backward(k, { shapes, attrs, outShape, grad }) {
       const inShape = shapes[0]!;
       const dx = k.alloc('permute backward', inShape);
-      gpuGather(k, grad, dx, inShape, inverseStrides(attrs.perm, outShape));
+      gpuGather(k, grad, outShape, dx, inShape, inverseStrides(attrs.perm, outShape));
       return [dx];
     },
   },
@@ -164,7 +167,7 @@ export const expandOp = defineOp<ExpandAttrs>({
   saves: noSaves,
   gpu: {
     forward(k, [x], out, { shapes, outShape }) {
-      gpuGather(k, x!, out, outShape, broadcastStrides(shapes[0]!, outShape));
+      gpuGather(k, x!, shapes[0]!, out, outShape, broadcastStrides(shapes[0]!, outShape));
     },
     // unbroadcast takes ownership of what it gets, and returns it as is when nothing was expanded.
     backward: (k, { shapes, outShape, grad }) => [unbroadcast(k, k.retain(grad), outShape, shapes[0]!)],
@@ -231,7 +234,7 @@ export const sliceOp = defineOp<SliceAttrs>({
     forward(k, [x], out, { shapes, attrs, outShape }) {
       const inShape = shapes[0]!;
       const st = stridesOf(inShape);
-      gpuGather(k, x!, out, outShape, st, dot(sliceWindow(inShape, attrs).begin, st));
+      gpuGather(k, x!, inShape, out, outShape, st, dot(sliceWindow(inShape, attrs).begin, st));
     },
     // dx is grad inside the window and 0 around it: a pad node, index arithmetic in whatever reads it.
     backward(k, { shapes, attrs, outShape, grad }) {

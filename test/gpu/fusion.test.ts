@@ -564,3 +564,35 @@ test('reads at shifted elements take scalar bindings where they fit, and vec4 co
     pg.dispose([...xs, y]);
   }
 });
+
+test("a view of a fused producer reads the producer at its own coordinates: no division by the producer's axes", async () => {
+  await pg.init();
+  const [H, W, C] = [40, 30, 5];
+  const x0 = Array.from({ length: H * W * C }, (_, i) => Math.sin(i));
+  const x = pg.tensor(x0, { shape: [H, W, C] });
+  const b = pg.tensor([1, 2, 3, 4, 5]);
+  await Promise.all([x.data(), b.data()]);
+  const spied = gpu() as unknown as { dispatch: (k: { name: string; wgsl: string }) => void };
+  const orig = spied.dispatch;
+  const texts: string[] = [];
+  spied.dispatch = function (this: unknown, k) {
+    texts.push(k.wgsl);
+    return orig.call(this, k);
+  };
+  let got: Float32Array;
+  try {
+    // The broadcast of b needs the channel of each element the slice and the permute read.
+    const y = pg.tidy(() => x.add(b).slice([1, 2, 0], [H, W, 4]).permute([2, 0, 1]).mul(2));
+    got = await y.data();
+    y.dispose();
+  } finally {
+    delete (spied as { dispatch?: unknown }).dispatch;
+  }
+  expect(texts).toHaveLength(1);
+  // The output's own axes [4, 39, 28] are divided out; x's [40, 30, 5] never are.
+  expect(texts[0]!.match(/[/%] (5|30|150)u/g) ?? []).toEqual([]);
+  const want: number[] = [];
+  for (let c = 0; c < 4; c++) for (let h = 1; h < H; h++) for (let w = 2; w < W; w++) want.push(2 * (x0[(h * W + w) * C + c]! + c + 1));
+  close(got, want);
+  pg.dispose([x, b]);
+});
