@@ -68,7 +68,12 @@ export class LazyQueue {
    * they do not wait longer, so a loop that never reads keeps one step queued, not hundreds.
    */
   get due(): boolean {
-    return this.defs.length >= MAX_QUEUED || this.defs.at(-1)?.batch !== undefined;
+    return this.defs.length >= MAX_QUEUED || this.endsWithUpdate;
+  }
+
+  /** Whether the queue ends with an optimizer's updates (a training step). */
+  get endsWithUpdate(): boolean {
+    return this.defs.at(-1)?.batch !== undefined;
   }
 
   /** The expression for storage `s` read as `shape`: a queued output's own expression, or a source. */

@@ -1,6 +1,7 @@
 /**
- * Records dispatches into one command encoder and one compute pass, and submits only at a readback,
- * at the end of backward()/step(), or after a bounded number of dispatches. Kernel parameters go
+ * Records dispatches into one command encoder and one compute pass, and submits only when the
+ * backend flushes (a readback, the end of the task that ran backward()/step(), the start of the
+ * next step in a loop of steps) or after a bounded number of dispatches. Kernel parameters go
  * into one uniform ring buffer written at most once per submit and bound with dynamic offsets, so no
  * dispatch creates a buffer or a bind group.
  */

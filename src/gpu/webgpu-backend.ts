@@ -385,7 +385,14 @@ export class WebGpuBackend implements Backend, GpuOps, Capturing {
    * (not between one step's update() calls, which stay together).
    */
   private beforeExpressions(): void {
-    if (this.queue.due) this.queue.emit();
+    if (!this.queue.due) return;
+    const step = this.queue.endsWithUpdate;
+    this.queue.emit();
+    // A loop of steps in one task (several steps, then one read): each step's kernels go to the
+    // GPU as the next step starts recording, so the GPU computes one step while JS records the
+    // next, instead of waiting for the whole loop. Not while new buffers await WebGPU's answer
+    // (their work must stay unsubmitted so a failed allocation can be retried), nor in a trace.
+    if (step && !this.capturing && !this.pool.checking && !this.readbackPool.checking) this.flush();
   }
 
   /** Records one kernel (queued maps first go through run()). */

@@ -596,3 +596,33 @@ test("a view of a fused producer reads the producer at its own coordinates: no d
   close(got, want);
   pg.dispose([x, b]);
 });
+
+test('a loop of training steps in one task submits each step as the next one begins, so the GPU can run a step while the next is recorded', async () => {
+  await pg.init();
+  const w = pg.rand([4096, 3], { seed: 1 });
+  w.requiresGrad = true;
+  const t = pg.rand([4096, 3], { seed: 2 });
+  const opt = new pg.SGD([w], { lr: 0.5 });
+  const step = () =>
+    pg.tidy(() => {
+      const l = w.sub(t).square().mean();
+      l.backward();
+      opt.step();
+      opt.zeroGrad();
+      return l;
+    });
+  const loop = () => Array.from({ length: 5 }, step);
+  // The same loop once before: its buffers exist (a loop that creates buffers waits for WebGPU's
+  // answer on them before submitting anything).
+  const first = loop();
+  await Promise.all(first.map((l) => l.data()));
+  pg.dispose(first);
+  const before = pg.memory().submits;
+  const losses = loop();
+  // Steps 1-4 went to the GPU as steps 2-5 began; the fifth goes at the read (or the task's end).
+  expect(pg.memory().submits - before).toBe(4);
+  const values = await Promise.all(losses.map((l) => l.item()));
+  for (let i = 1; i < values.length; i++) expect(values[i]!).toBeLessThan(values[i - 1]!);
+  pg.dispose([losses, w, t]);
+  opt.dispose();
+});
