@@ -380,7 +380,7 @@ function walkPlans(walk: Walk, stored: ReadonlyMap<Expr, GpuStorage>, host: Sche
   const partial = host.scratch(total);
   const plans: KernelPlan[] = [{ kind: 'walk', N: walk.N, P, chunked, rows: walk.rows.map(storeOf), partials, partial, loads }];
   for (const { reduce, offset } of partials) {
-    const finish = reshape(reduceExpr(reduce.fn, view(src(partial, [total]), [reduce.size, P], [P, 1], offset), [1]), reduce.shape);
+    const finish = finished(reduce, partial, total, P, offset);
     plans.push({ kind: 'rows', store: { expr: reduce, storage: stored.get(reduce)! }, loads: new Map(), replace: new Map([[reduce, finish]]) });
   }
   return plans;
@@ -499,7 +499,7 @@ function reductionPlans(store: Store, reduces: readonly ReduceExpr[], stored: Re
     const partial = host.scratch(group.length * P);
     plans.push({ kind: 'siblings', domain, reduces: group, stores: [], P, chunked: host.isSoftware, partial, loads });
     group.forEach((r, k) => {
-      replace.set(r, reshape(reduceExpr('sum', view(src(partial, [group.length * P]), [1, P], [P, 1], k * P), [1]), r.shape));
+      replace.set(r, finished(r, partial, group.length * P, P, k * P));
     });
   }
   for (const r of reduces) {
@@ -512,7 +512,7 @@ function reductionPlans(store: Store, reduces: readonly ReduceExpr[], stored: Re
     if (P <= 1) continue;
     const partial = host.scratch(O * P);
     plans.push({ kind: 'partials', reduce: r, P, chunked, partial, loads });
-    replace.set(r, reshape(reduceExpr(r.fn, src(partial, [O, P]), [1]), r.shape));
+    replace.set(r, finished(r, partial, O * P, P, 0));
   }
   plans.push({ kind: 'rows', store, loads, ...(replace.size ? { replace } : {}) });
   return plans;
@@ -614,6 +614,14 @@ function mergeSiblings(plans: KernelPlan[], stored: ReadonlyMap<Expr, GpuStorage
     }
   }
   return out;
+}
+
+/**
+ * Reduction r finished from its partials: P per output, from element `offset` of a scratch buffer
+ * of `total` elements (a walk's or a sibling group's reductions share one buffer).
+ */
+function finished(r: ReduceExpr, partial: GpuStorage, total: number, P: number, offset: number): Expr {
+  return reshape(reduceExpr(r.fn, view(src(partial, [total]), [r.size, P], [P, 1], offset), [1]), r.shape);
 }
 
 /** Threads for each of O outputs summing Rn elements: TARGET_THREADS in all, 32 elements each at least. */
