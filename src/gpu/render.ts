@@ -14,6 +14,7 @@ import { MAX_PARAMS, workgroupFor } from './quirks.ts';
 import { vectorizeRows } from './row-vectors.ts';
 import { kernelCache, section, walkBounds, walkSizing, wgslModule } from './wgsl.ts';
 import compensated from '../../shaders/compensated.wgsl?raw';
+import indexing from '../../shaders/indexing.wgsl?raw';
 import type { Shape } from '../shape.ts';
 
 /**
@@ -36,6 +37,8 @@ const MAX_HELPERS = `fn neg_inf() -> f32 { var bits = 0xff800000u; return bitcas
 const INIT = { sum: '0.0', max: 'neg_inf()' } as const;
 /** Kahan's correction term (shaders/compensated.wgsl), 0 once the running sum is infinite. */
 const KAHAN_HELPERS = section(compensated, 'helpers');
+/** An index value as an element of an axis of n: rounded and clamped, never a read out of bounds. */
+const PICK = section(indexing, 'pick');
 
 /** One compensated step: `acc` += v, with `comp` carrying what the float sum lost. */
 const kahanStep = (acc: string, comp: string, v: string) => [
@@ -320,6 +323,14 @@ class Body {
       }
       case 'reduce':
         return this.reduce(e, key, idx);
+      case 'take': {
+        const n = e.x.shape[e.axis]!;
+        this.key.push(`T${e.axis}:${n}`);
+        this.helpers.add(PICK);
+        const v = this.eval(e.index, idx, scope);
+        const c = idx.c.map((ci, d) => (d === e.axis ? `pick(${v}, ${n}u)` : ci));
+        return this.eval(e.x, this.named({ c }, scope), scope);
+      }
     }
     throw new Error('internal: a src node without storage');
   }
@@ -551,6 +562,7 @@ function kernelName(stores: readonly Store[], fallback: string): string {
     seen.add(e);
     if (e.op === 'map') names.add(e.t.name);
     if (e.op === 'reduce') names.add(`${e.fn}_reduce`);
+    if (e.op === 'take') names.add('take_along_axis');
     for (const c of children(e)) walk(c);
   };
   for (const s of stores) walk(s.expr);

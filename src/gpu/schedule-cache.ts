@@ -84,6 +84,9 @@ export function signature(defs: readonly Def[], context: string, twinnable: (tar
       case 'iota':
         parts.push(`i[${e.shape}]${e.axis}`);
         break;
+      case 'take':
+        parts.push(`t${e.axis}(${at(e.x)},${at(e.index)})`);
+        break;
     }
   }
   for (const d of defs) {

@@ -216,11 +216,15 @@ export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[]
     // pixel) is computed once and loaded, not once per element that reads it.
     // (Constants alone, a loss term's weight times the gradient seed, cost less than a load: inlined.)
     if (!stored.has(e) && e.op === 'map' && fan >= SPREAD_STORE * e.size && loadSites(e, stored) > 0) stored.set(e, host.scratch(e.size));
-    const spreads = !stored.has(e) && (fan > 0 || (e.op === 'view' && broadcasts(e)));
-    const reach = e.op === 'view' && broadcasts(e) ? Math.max(fan, e.size) : fan;
+    // A take reads its table anywhere: a small one (a lookup table) spreads like a broadcast.
+    const fans = (e.op === 'view' && broadcasts(e)) || (e.op === 'take' && e.x.size < e.size);
+    const spreads = !stored.has(e) && (fan > 0 || fans);
+    const reach = fans ? Math.max(fan, e.size) : fan;
     for (const c of new Set(children(e))) {
       uses.set(c, (uses.get(c) ?? 0) + 1);
-      if (spreads) spread.set(c, Math.max(spread.get(c) ?? 0, reach));
+      // (A take's index is read once per element, as a map's operand.)
+      const r = e.op === 'take' && c === e.index ? fan : reach;
+      if (spreads && r > 0) spread.set(c, Math.max(spread.get(c) ?? 0, r));
     }
   }
 
@@ -452,6 +456,7 @@ function readsMoved(root: Expr, stored: ReadonlyMap<Expr, GpuStorage>, targets: 
     if (seen.has(key) || (e !== root && stored.has(e)) || e.op === 'reduce') return false;
     seen.add(key);
     if (e.op === 'src') return moved && targets.has(e.storage as GpuStorage);
+    if (e.op === 'take') return walk(e.x, true) || walk(e.index, moved);
     const moves = e.op === 'pad' || (e.op === 'view' && !(e.base === 0 && e.size === e.x.size && isContiguous(e.shape, e.strides)));
     return children(e).some((c) => walk(c, moved || moves));
   };

@@ -122,6 +122,10 @@ function scan(e: Expr, at: At, root: Expr, stored: ReadonlyMap<Expr, GpuStorage>
       if (spread >= W) return false;
       return scan(e.x, { p: k, B: W, off: at.off + Math.floor(a.off[k]! / W) }, root, stored, s);
     }
+    case 'take':
+      // The index follows the row; x too, but along `axis` a row may read any of x's rows.
+      if (at.p >= 0 && at.p === e.axis) return false;
+      return scan(e.index, at, root, stored, s) && scan(e.x, at, root, stored, s);
     case 'pad':
       // Rows stay rows where the walked axis is not padded; a padded one shifts them.
       if (at.p < 0) return scan(e.x, NONE, root, stored, s);

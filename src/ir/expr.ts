@@ -14,7 +14,9 @@
  * - `pad`: its operand placed at an offset inside zeros (a slice's gradient, one part of a cat),
  *   also index arithmetic: a bounds test and a select, never a copy;
  * - `iota`: each element's coordinate along one axis, as a float (argmax's candidate indices):
- *   index arithmetic too, no operand and no memory.
+ *   index arithmetic too, no operand and no memory;
+ * - `take`: its operand read where an index operand says along one axis (takeAlongAxis, a
+ *   lookup table): the coordinate along that axis is a value, the others are the element's own.
  *
  * Nodes are immutable and numbered in creation order, which is a topological order of the DAG.
  * The scheduler (src/gpu/schedule.ts) decides which nodes are stored and which kernels compute
@@ -100,7 +102,15 @@ export interface IotaExpr extends Base {
   /** The axis whose coordinate each element holds. */
   readonly axis: number;
 }
-export type Expr = SrcExpr | MapExpr | ReduceExpr | ViewExpr | PadExpr | IotaExpr;
+export interface TakeExpr extends Base {
+  readonly op: 'take';
+  /** Read along `axis` at the position `index` holds; x's other axes are this node's. */
+  readonly x: Expr;
+  /** This node's shape; each value rounds to the nearest integer and clamps into x's axis (a GPU kernel cannot throw). */
+  readonly index: Expr;
+  readonly axis: number;
+}
+export type Expr = SrcExpr | MapExpr | ReduceExpr | ViewExpr | PadExpr | IotaExpr | TakeExpr;
 
 let nextId = 0;
 const base = (shape: Shape) => ({ id: nextId++, shape: Object.freeze([...shape]), size: sizeOf(shape) });
@@ -194,6 +204,9 @@ export function isContiguous(shape: Shape, strides: readonly number[]): boolean 
 /** Each element of `shape` is its coordinate along `axis` (exact in f32 up to 2^24). */
 export const iota = (shape: Shape, axis: number): IotaExpr => ({ ...base(shape), op: 'iota', axis });
 
+/** x read along `axis` where `index` (same rank, equal to x elsewhere) points. */
+export const take = (x: Expr, index: Expr, axis: number): TakeExpr => ({ ...base(index.shape), op: 'take', x, index, axis });
+
 /** Whether two shapes are equal. */
 export const sameDims = (a: Shape, b: Shape) => a.length === b.length && a.every((d, i) => d === b[i]);
 
@@ -212,6 +225,8 @@ export function children(e: Expr): readonly Expr[] {
     case 'view':
     case 'pad':
       return [e.x];
+    case 'take':
+      return [e.x, e.index];
   }
 }
 
@@ -227,6 +242,7 @@ export function neverNegative(e: Expr): boolean {
     case 'view':
     case 'pad':
     case 'reduce':
+    case 'take':
       return neverNegative(e.x);
     default:
       return false;

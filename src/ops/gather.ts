@@ -2,12 +2,14 @@
  * takeAlongAxis (PyTorch's gather) and scatterAdd: reads and sums driven by an index tensor along
  * one axis. Tensor.indexSelect is takeAlongAxis with its 1-D index broadcast over the other axes.
  * Index tensors are float32 holding integers (no integer dtype yet). The CPU backend throws
- * InvalidArgumentError for an index that is out of range, NaN or not an integer; the GPU kernels
- * (shaders/indexing.wgsl) cannot throw, so they round an index to the nearest integer and clamp it
- * into [0, n): never a read or write out of bounds, and the backward pass uses the same clamped
- * index, so GPU gradients match the GPU forward. WGSL has no float atomics: a scatter-add along a
- * short index axis loops over it per output element, a long one adds with a compare-exchange loop. Each gradient is the other op: gather's is a
- * scatter-add into zeros, scatterAdd's is a gather for src and the identity for target.
+ * InvalidArgumentError for an index that is out of range, NaN or not an integer; on the GPU an
+ * index cannot throw, so it rounds to the nearest integer and clamps into [0, n) (pick in
+ * shaders/indexing.wgsl): never a read or write out of bounds, and the backward pass uses the same
+ * clamped index, so GPU gradients match the GPU forward. A read is a take node of the compiler's
+ * IR, fused with its neighbours; a scatter-add along a short index axis is a reduction of a
+ * one-hot select, and a long one (WGSL has no float atomics) adds with a compare-exchange loop.
+ * Each gradient is the other op: gather's is a scatter-add into zeros, scatterAdd's is a gather for
+ * src and the identity for target.
  */
 import type { GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
 import { fill, kernelCache, section, wgslModule } from '../gpu/wgsl.ts';
@@ -87,15 +89,9 @@ function referenceScatterAdd(op: string, target: Float64Array | null, index: Flo
   return out;
 }
 
+/** out = x read along `axis` where index points: a take node, fused with what it reads and what reads it. */
 function gpuGather(k: GpuOps, x: GpuStorage, index: GpuStorage, out: GpuStorage, xShape: Shape, iShape: Shape, axis: number): void {
-  const size = sizeOf(iShape);
-  if (size === 0) return;
-  const [, N, I] = around(xShape, axis);
-  const K = iShape[axis]!;
-  const wgsl = cached(`gather:${key(xShape)}:${key(iShape)}:${axis}`, () =>
-    wgslModule({ inputs: ['x', 'index'], outputs: ['out'], threads: size }, PICK + fill(section(src, 'gather'), { SIZE: size, N, K, I })),
-  );
-  k.run({ name: 'take_along_axis', wgsl, threads: size, inputs: [x, index], outputs: [out] });
+  if (sizeOf(iShape) > 0) k.define(out, ir.take(k.expr(x, xShape), k.expr(index, iShape), axis));
 }
 
 /**
@@ -121,13 +117,19 @@ function gpuScatterAdd(k: GpuOps, target: GpuStorage | null, index: GpuStorage, 
     k.run({ name: 'scatter_add', wgsl, threads: n, inputs: [index, values], outputs: [out] });
     return;
   }
-  const inputs = target ? ['dest', 'index', 'src'] : ['index', 'src'];
-  const wgsl = cached(`scatter_add:${key(tShape)}:${key(iShape)}:${axis}:${+!!target}`, () =>
-    wgslModule({ inputs, outputs: ['out'], threads: size }, PICK + fill(section(src, 'scatter_add'), { SIZE: size, N, K, I, INIT: target ? 'dest[i]' : '0.0' })),
-  );
-  k.run({ name: 'scatter_add', wgsl, threads: size, inputs: target ? [target, index, values] : [index, values], outputs: [out] });
+  // A short index axis: out[o, n, i] sums the src[o, k, i] whose index picks n, as a reduction over
+  // k of a one-hot select (the sum in k order, deterministic), fused like any other reduction.
+  const O = size / (N * I);
+  const wide = [O, N, K, I];
+  const spread = (s: GpuStorage) => ir.view(k.expr(s, iShape), wide, [K * I, 0, I, 1]);
+  const hits = ir.map(oneHotTemplate(), [spread(index), ir.iota(wide, 1), spread(values)], [N]);
+  const sums = ir.reshape(ir.reduce('sum', hits, [2]), tShape);
+  k.define(out, target ? ir.map(addTemplate(), [k.expr(target, tShape), sums]) : sums);
 }
 
+const oneHotTemplate = () =>
+  ir.mapTemplate('gather:one-hot', () => ({ name: 'scatter_add', loads: ['index', 'n', 'src'], lets: [], stores: ['select(0.0, src, f32(pick(index, u32(param(0u)))) == n)'], helpers: PICK }));
+const addTemplate = () => ir.mapTemplate('gather:add', () => ({ name: 'scatter_add', loads: ['a', 'b'], lets: [], stores: ['a + b'], helpers: '' }));
 const zeroTemplate = () => ir.mapTemplate('gather:zero', () => ({ name: 'index_backward', loads: [], lets: [], stores: ['0.0'], helpers: '' }));
 
 /** A zero gradient for an index tensor (a selection is piecewise constant in it). */

@@ -248,6 +248,32 @@ const programs: Program[] = [
     },
   },
   {
+    // A take node: the index computed inline, the table read where it points, the scaling fused.
+    name: 'a lookup table read at indices computed from an image, then scaled',
+    kernels: 1,
+    inputs: { lut: { shape: [256, 3] }, x: { shape: [4096, 3] } },
+    run: ({ lut, x }) => [lut!.takeAlongAxis(x!.mul(127).add(128).to('int32'), 0).mul(2).sub(1)],
+  },
+  {
+    // A short index axis: a one-hot sum over it, with its producers and consumer.
+    name: 'a scatter-add along a short axis with its operands and consumer',
+    kernels: 1,
+    inputs: { t: { shape: [6, 5] }, x: { shape: [3, 5] } },
+    run: ({ t, x }) => [t!.scatterAdd(0, x!.abs().mul(5.9).to('int32'), x!.mul(2)).exp()],
+  },
+  {
+    // The loss's partial sums and finish, then the table's gradient: the gradient of the read
+    // stored with its index, zeros, and the atomic scatter (4096 rows into 256, a long index axis).
+    name: "a lookup table's gradient",
+    kernels: 6,
+    inputs: { lut: { shape: [256, 3], grad: true }, x: { shape: [4096, 3] } },
+    run: ({ lut, x }) => {
+      const loss = lut!.takeAlongAxis(x!.mul(127).add(128).to('int32'), 0).sub(x!).square().mean();
+      loss.backward();
+      return [loss];
+    },
+  },
+  {
     // The demo's palette seeding in small: the mean is walked, and the zeros queued last are a row
     // of that walk, so every reduction after the mean is older than the walk's newest member. They
     // run after the walk in creation order (the max before the sum that reads it), not in the
