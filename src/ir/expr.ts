@@ -113,28 +113,32 @@ export interface TakeExpr extends Base {
 export type Expr = SrcExpr | MapExpr | ReduceExpr | ViewExpr | PadExpr | IotaExpr | TakeExpr;
 
 let nextId = 0;
-const base = (shape: Shape) => ({ id: nextId++, shape: Object.freeze([...shape]), size: sizeOf(shape) });
+/** An operand's shape is frozen already: nodes share it instead of copying it (a step builds hundreds). */
+const frozen = (shape: Shape): Shape => (Object.isFrozen(shape) ? shape : Object.freeze([...shape]));
 
-export const src = (storage: Storage, shape: Shape): SrcExpr => ({ ...base(shape), op: 'src', storage });
+export const src = (storage: Storage, shape: Shape): SrcExpr => ({ id: nextId++, shape: frozen(shape), size: sizeOf(shape), op: 'src', storage });
 
 export function map(t: MapTemplate, inputs: readonly Expr[], params: readonly number[] = [], j = 0, shape?: Shape): MapExpr {
   const s = shape ?? inputs[0]?.shape;
   if (!s) throw new Error(`internal: map ${t.name} without operands needs a shape`);
-  for (const x of inputs) if (x.size !== sizeOf(s)) throw new Error(`internal: map ${t.name} over ${x.size} and ${sizeOf(s)} elements`);
-  return { ...base(s), op: 'map', t, j, inputs, params };
+  const n = sizeOf(s);
+  for (const x of inputs) if (x.size !== n) throw new Error(`internal: map ${t.name} over ${x.size} and ${n} elements`);
+  return { id: nextId++, shape: frozen(s), size: n, op: 'map', t, j, inputs, params };
 }
 
 export function reduce(fn: ReduceFn, x: Expr, axes: readonly number[]): Expr {
   if (!axes.length) return x;
-  return { ...base(x.shape.map((d, i) => (axes.includes(i) ? 1 : d))), op: 'reduce', fn, x, axes };
+  const shape = Object.freeze(x.shape.map((d, i) => (axes.includes(i) ? 1 : d)));
+  return { id: nextId++, shape, size: sizeOf(shape), op: 'reduce', fn, x, axes };
 }
 
 /** x read through strides; a view of a view folds into one when the outer one is a plain reshape of a contiguous inner one. */
 export function view(x: Expr, shape: Shape, strides: readonly number[], offset = 0): Expr {
-  const contiguous = isContiguous(shape, strides) && offset === 0;
-  if (contiguous && sizeOf(shape) === x.size && sameDims(shape, x.shape)) return x;
-  if (contiguous && x.op === 'view' && x.size === sizeOf(shape) && isContiguous(x.shape, x.strides)) return view(x.x, shape, stridesOf(shape), x.base);
-  return { ...base(shape), op: 'view', x, strides, base: offset };
+  const size = sizeOf(shape);
+  const contiguous = offset === 0 && isContiguous(shape, strides);
+  if (contiguous && size === x.size && sameDims(shape, x.shape)) return x;
+  if (contiguous && x.op === 'view' && x.size === size && isContiguous(x.shape, x.strides)) return view(x.x, shape, stridesOf(shape), x.base);
+  return { id: nextId++, shape: frozen(shape), size, op: 'view', x, strides, base: offset };
 }
 
 /** Same elements in a new shape (row-major order kept). */
@@ -187,7 +191,7 @@ export function flip(x: Expr, axes: readonly number[]): Expr {
 /** x (same rank as `shape`) at offset `before` inside `shape`, zeros around it. */
 export function pad(x: Expr, before: readonly number[], shape: Shape): Expr {
   if (sameDims(x.shape, shape)) return x;
-  return { ...base(shape), op: 'pad', x, before: Object.freeze([...before]) };
+  return { id: nextId++, shape: frozen(shape), size: sizeOf(shape), op: 'pad', x, before: Object.freeze([...before]) };
 }
 
 /** Whether strides read a shape's elements in row-major order (a plain reshape). */
@@ -202,10 +206,10 @@ export function isContiguous(shape: Shape, strides: readonly number[]): boolean 
 }
 
 /** Each element of `shape` is its coordinate along `axis` (exact in f32 up to 2^24). */
-export const iota = (shape: Shape, axis: number): IotaExpr => ({ ...base(shape), op: 'iota', axis });
+export const iota = (shape: Shape, axis: number): IotaExpr => ({ id: nextId++, shape: frozen(shape), size: sizeOf(shape), op: 'iota', axis });
 
 /** x read along `axis` where `index` (same rank, equal to x elsewhere) points. */
-export const take = (x: Expr, index: Expr, axis: number): TakeExpr => ({ ...base(index.shape), op: 'take', x, index, axis });
+export const take = (x: Expr, index: Expr, axis: number): TakeExpr => ({ id: nextId++, shape: index.shape, size: index.size, op: 'take', x, index, axis });
 
 /** Whether two shapes are equal. */
 export const sameDims = (a: Shape, b: Shape) => a.length === b.length && a.every((d, i) => d === b[i]);

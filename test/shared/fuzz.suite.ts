@@ -141,6 +141,14 @@ const SMOOTH_OPS: Record<string, OpFn> = {
     const n = x.t.shape.at(a)!;
     return [x.t.indexSelect(a, pg.arange(n - 1, -1, -1)), `${x.name}.indexSelect(${a}, pg.arange(${n - 1}, -1, -1))`];
   },
+  // Repeated and skipped positions (its gradient sums the repeats): a lookup, as a palette by index.
+  indexSelectRepeat: (x, _y, k) => {
+    if (x.t.rank === 0 || x.t.size === 0) return null;
+    const a = axisOf(x.t, k);
+    const n = x.t.shape.at(a)!;
+    const idx = [n - 1, 0, n - 1, Math.floor(n / 2)];
+    return [x.t.indexSelect(a, pg.tensor(idx)), `${x.name}.indexSelect(${a}, pg.tensor([${idx.join(', ')}]))`];
+  },
   scatterAddFlip: (x, _y, k) => {
     if (x.t.rank === 0) return null;
     const a = axisOf(x.t, k);
