@@ -1,4 +1,4 @@
-// Kahan summation's correction term, shared by cumsum's scans and the compiler's long sums
+// Kahan summation's correction term, for the compiler's long sums and running sums
 // (src/gpu/render.ts): s is the running sum, y the compensated addend, u = s + y the new sum.
 
 //# helpers

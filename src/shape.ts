@@ -99,3 +99,10 @@ export function normalizeAxes(op: string, axes: number | readonly number[] | und
 }
 
 export const sameShape = (a: Shape, b: Shape): boolean => a.length === b.length && a.every((d, i) => d === b[i]);
+
+/** (outer, axis length, inner) of a shape around one axis. */
+export function around(shape: Shape, axis: number): [number, number, number] {
+  const L = shape[axis]!;
+  const I = sizeOf(shape.slice(axis + 1));
+  return [sizeOf(shape) / Math.max(1, L * I), L, I];
+}

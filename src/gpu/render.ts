@@ -6,7 +6,7 @@
  * node or a source is a load. Each (node, index) is computed once per kernel, in the outermost
  * loop where everything it uses is defined, so loop-invariant work is hoisted out of reductions.
  */
-import { children, type Expr, type MapTemplate, type PadExpr, type ReduceExpr, reduce as reduceExpr, sameDims } from '../ir/expr.ts';
+import { children, type Expr, type MapTemplate, type PadExpr, type ReduceExpr, reduce as reduceExpr, sameDims, src } from '../ir/expr.ts';
 import type { GpuStorage, KernelRun } from './gpu-ops.ts';
 import type { KernelPlan, Store } from './schedule.ts';
 import { add, alias, delinearize, type Idx, linearOf, lit, mul, num, resetForms, sub, viewIndex } from './coords.ts';
@@ -15,7 +15,7 @@ import { vectorizeRows } from './row-vectors.ts';
 import { kernelCache, section, walkBounds, walkSizing, wgslModule } from './wgsl.ts';
 import compensated from '../../shaders/compensated.wgsl?raw';
 import indexing from '../../shaders/indexing.wgsl?raw';
-import type { Shape } from '../shape.ts';
+import { around, type Shape } from '../shape.ts';
 
 /**
  * 0 (a sum over nothing, a pad's outside), but not a 0 the shader compiler can see: one it can see
@@ -88,6 +88,8 @@ const ROW_THREADS_MIN = 4096;
  * 19.0. Longer bodies are left at one row: four copies of a walk's 350 lost to its registers.
  */
 const ROWS_UNROLL_MAX_LINES = 160;
+/** Elements of a line one thread of a running sum adds: a 4096-long axis is two levels of 64. */
+export const SCAN_CHUNK = 64;
 /** Reductions at most this long are unrolled (and a row computes one it reads, src/gpu/schedule.ts rule 2). */
 export const UNROLL = 16;
 /**
@@ -500,6 +502,7 @@ function storesOf(p: KernelPlan): readonly Store[] {
     case 'walk':
       return p.rows;
     case 'partials':
+    case 'scan':
       return [];
     default:
       return p.stores;
@@ -548,7 +551,55 @@ export function render(plan: KernelPlan, isSoftware: boolean, maxBindings: numbe
       return siblings(plan);
     case 'walk':
       return walk(plan, isSoftware);
+    case 'scan':
+      return scanKernel(plan);
   }
+}
+
+/**
+ * A running sum: a thread per chunk of a line (outer, inner), its operand computed inline at each
+ * element, the sum compensated (Kahan: a 4096-long axis stays as accurate as a float64 sum rounded
+ * once). It stores the chunk's total, or every running sum from the chunk's offset (the scanned
+ * totals of the chunks before it).
+ */
+function scanKernel(plan: Extract<KernelPlan, { kind: 'scan' }>): KernelRun {
+  const e = plan.scan;
+  const [O, L, I] = around(e.shape, e.axis);
+  const NC = Math.ceil(L / SCAN_CHUNK);
+  const T = O * I * NC;
+  const b = new Body(false, T, [plan.out], plan.loads, undefined);
+  b.helpers.add(KAHAN_HELPERS);
+  for (const v of ['t', 'c', 'first']) b.define(v, b.root);
+  const offset = plan.offsets ? `select(0.0, ${b.eval(src(plan.offsets, [T]), { c: ['(max(t, 1u) - 1u)'] }, b.root)}, c > 0u)` : '0.0';
+  const body: Scope = { parent: b.root, depth: 1, lines: [], cache: new Map() };
+  for (const v of ['p', 'at']) b.define(v, body);
+  body.lines.push(`let at = first + ${e.reverse ? `(${L - 1}u - p)` : 'p'} * ${I}u;`);
+  const v = b.eval(e.x, b.atIn('at', e.shape, body), body);
+  const step = [...kahanStep('s', 'k', v), ...(plan.totals ? [] : ['o0[at] = s;'])];
+  const lines = [
+    `let c = t % ${NC}u;`,
+    `let first = (t / ${NC * I}u) * ${L * I}u + (t / ${NC}u) % ${I}u;`,
+    ...b.root.lines,
+    `var s: f32 = ${offset};`,
+    'var k: f32 = 0.0;',
+    `for (var p = c * ${SCAN_CHUNK}u; p < min(c * ${SCAN_CHUNK}u + ${SCAN_CHUNK}u, ${L}u); p = p + 1u) {`,
+    indent([...body.lines, ...step], '  '),
+    '}',
+    ...(plan.totals ? ['o0[t] = s;'] : []),
+  ];
+  const key = `scan|${T}|${b.key.join(',')}|${lines.join(';')}`;
+  const wgsl = cached(key, () =>
+    wgslModule(
+      { inputs: b.inputs.map((_, k) => `i${k}`), outputs: ['o0'], threads: T },
+      `${b.preamble()}@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = linear_index(gid, nwg);
+  if (t >= ${T}u) { return; }
+${indent(lines, '  ')}
+}`,
+    ),
+  );
+  return { name: plan.totals ? 'cumsum_totals' : 'cumsum', wgsl, threads: T, inputs: b.inputs, outputs: [plan.out], params: b.params, paramArrays: b.paramArrays };
 }
 
 /** Whether a map's outputs are computed together: they share lets, and fit one vec4. */

@@ -87,6 +87,9 @@ export function signature(defs: readonly Def[], context: string, twinnable: (tar
       case 'take':
         parts.push(`t${e.axis}(${at(e.x)},${at(e.index)})`);
         break;
+      case 'scan':
+        parts.push(`c${e.axis}${+e.reverse}(${at(e.x)})`);
+        break;
     }
   }
   for (const d of defs) {

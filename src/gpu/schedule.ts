@@ -37,8 +37,9 @@
  *    kernel (double buffering); while a compiled function is traced, or when the target is an
  *    app's own buffer, those operands are stored first instead.
  */
-import { broadcasts, children, type Expr, isContiguous, type ReduceExpr, reduce as reduceExpr, reshape, src, view } from '../ir/expr.ts';
-import { ROW_OUTPUTS, UNROLL } from './render.ts';
+import { broadcasts, children, type Expr, isContiguous, type ReduceExpr, reduce as reduceExpr, reshape, type ScanExpr, scan as scanExpr, src, view } from '../ir/expr.ts';
+import { ROW_OUTPUTS, SCAN_CHUNK, UNROLL } from './render.ts';
+import { around } from '../shape.ts';
 import { findWalk, rowReductions, type Walk } from './walks.ts';
 import { walkers } from './tuner.ts';
 import { walkThreads } from './wgsl.ts';
@@ -88,6 +89,19 @@ export type KernelPlan =
       readonly P: number;
       readonly chunked: boolean;
       readonly partial: GpuStorage;
+      readonly loads: ReadonlyMap<Expr, GpuStorage>;
+    }
+  /**
+   * Running sums along `scan`'s axis, a thread per chunk of SCAN_CHUNK elements of a line, its
+   * operand computed inline: `out` gets each chunk's total ('totals') or the sums themselves,
+   * each chunk starting from the scanned total of the chunks before it (`offsets`).
+   */
+  | {
+      readonly kind: 'scan';
+      readonly scan: ScanExpr;
+      readonly totals: boolean;
+      readonly out: GpuStorage;
+      readonly offsets: GpuStorage | null;
       readonly loads: ReadonlyMap<Expr, GpuStorage>;
     }
   /**
@@ -145,6 +159,8 @@ export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[]
     }
   }
   if (!stored.size) return [];
+  // A running sum is stored, by kernels of its own (scanPlans).
+  for (const e of reachable([...stored.keys()])) if (e.op === 'scan' && !stored.has(e)) stored.set(e, host.scratch(e.size));
 
   // Rule 7: each thread of an assignment kernel writes its own elements, so what it reads of a
   // storage the kernel assigns must be those elements, or the old values must stay where they are.
@@ -303,12 +319,16 @@ export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[]
   const place = (e: Expr, storage: GpuStorage) => {
     const group = open.get(e.size);
     // Members of the group e may join are inlined only if it joins: a reduction loads them.
-    const joins = !region(e, stored).reduces.length;
+    const joins = e.op !== 'scan' && !region(e, stored).reduces.length;
     const r = region(e, stored, joins ? group?.members : undefined);
     // A stored node this one reads must be recorded first, unless it is a member of the group e joins.
     for (const dep of r.loads) {
       const g = groupOf.get(dep);
       if (g && !(joins && g === group)) close(g);
+    }
+    if (e.op === 'scan') {
+      plans.push(...scanPlans(e, storage, loadsFor(new Set([e])), host));
+      return;
     }
     if (!joins) {
       plans.push(...reductionPlans({ expr: e, storage }, r.reduces, stored, host));
@@ -368,6 +388,25 @@ export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[]
     stored,
     host.maxBindings,
   );
+}
+
+/**
+ * A running sum's kernels: one pass over each line in chunks when it has one chunk; else each
+ * chunk's total, the totals' own running sums (recursively), then each chunk again from its offset.
+ */
+function scanPlans(e: ScanExpr, out: GpuStorage, loads: ReadonlyMap<Expr, GpuStorage>, host: ScheduleHost): KernelPlan[] {
+  if (e.size === 0) return [];
+  const [O, L, I] = around(e.shape, e.axis);
+  const NC = Math.ceil(L / SCAN_CHUNK);
+  if (NC === 1) return [{ kind: 'scan', scan: e, totals: false, out, offsets: null, loads }];
+  const totals = host.scratch(O * I * NC);
+  const offsets = host.scratch(O * I * NC);
+  const inner = scanExpr(src(totals, [O * I, NC]), 1, false);
+  return [
+    { kind: 'scan', scan: e, totals: true, out: totals, offsets: null, loads },
+    ...scanPlans(inner, offsets, new Map(), host),
+    { kind: 'scan', scan: e, totals: false, out, offsets, loads },
+  ];
 }
 
 /** The walk kernel, then one finishing kernel per reduction that stores its value. */
@@ -565,6 +604,8 @@ function mergeSiblings(plans: KernelPlan[], stored: ReadonlyMap<Expr, GpuStorage
         return reads([p.reduce]);
       case 'walk':
         return new Set([...reads(p.rows.map((st) => st.expr)), ...reads(p.partials.map((x) => x.reduce))]);
+      case 'scan':
+        return new Set([...reads([p.scan]), ...(p.offsets ? [p.offsets] : [])]);
     }
   };
   const writesOf = (p: KernelPlan): GpuStorage[] => {
@@ -579,6 +620,8 @@ function mergeSiblings(plans: KernelPlan[], stored: ReadonlyMap<Expr, GpuStorage
         return [p.partial];
       case 'walk':
         return [...p.rows.map((st) => st.storage), p.partial];
+      case 'scan':
+        return [p.out];
     }
   };
   const out = [...plans];

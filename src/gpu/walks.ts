@@ -122,6 +122,9 @@ function scan(e: Expr, at: At, root: Expr, stored: ReadonlyMap<Expr, GpuStorage>
       if (spread >= W) return false;
       return scan(e.x, { p: k, B: W, off: at.off + Math.floor(a.off[k]! / W) }, root, stored, s);
     }
+    case 'scan':
+      // Stored by a kernel of its own, never a row (only a walk's root gets here).
+      return false;
     case 'take':
       // The index follows the row; x too, but along `axis` a row may read any of x's rows.
       if (at.p >= 0 && at.p === e.axis) return false;

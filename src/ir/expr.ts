@@ -16,7 +16,9 @@
  * - `iota`: each element's coordinate along one axis, as a float (argmax's candidate indices):
  *   index arithmetic too, no operand and no memory;
  * - `take`: its operand read where an index operand says along one axis (takeAlongAxis, a
- *   lookup table): the coordinate along that axis is a value, the others are the element's own.
+ *   lookup table): the coordinate along that axis is a value, the others are the element's own;
+ * - `scan`: the running sum of its operand along one axis (cumsum; reversed, its gradient),
+ *   always stored: the scheduler gives it kernels of its own that compute the operand inline.
  *
  * Nodes are immutable and numbered in creation order, which is a topological order of the DAG.
  * The scheduler (src/gpu/schedule.ts) decides which nodes are stored and which kernels compute
@@ -110,7 +112,14 @@ export interface TakeExpr extends Base {
   readonly index: Expr;
   readonly axis: number;
 }
-export type Expr = SrcExpr | MapExpr | ReduceExpr | ViewExpr | PadExpr | IotaExpr | TakeExpr;
+export interface ScanExpr extends Base {
+  readonly op: 'scan';
+  readonly x: Expr;
+  readonly axis: number;
+  /** Summed from the axis's last element down (cumsum's gradient). */
+  readonly reverse: boolean;
+}
+export type Expr = SrcExpr | MapExpr | ReduceExpr | ViewExpr | PadExpr | IotaExpr | TakeExpr | ScanExpr;
 
 let nextId = 0;
 /** An operand's shape is frozen already: nodes share it instead of copying it (a step builds hundreds). */
@@ -211,6 +220,9 @@ export const iota = (shape: Shape, axis: number): IotaExpr => ({ id: nextId++, s
 /** x read along `axis` where `index` (same rank, equal to x elsewhere) points. */
 export const take = (x: Expr, index: Expr, axis: number): TakeExpr => ({ id: nextId++, shape: index.shape, size: index.size, op: 'take', x, index, axis });
 
+/** Inclusive running sums of x along `axis`. */
+export const scan = (x: Expr, axis: number, reverse: boolean): ScanExpr => ({ id: nextId++, shape: x.shape, size: x.size, op: 'scan', x, axis, reverse });
+
 /** Whether two shapes are equal. */
 export const sameDims = (a: Shape, b: Shape) => a.length === b.length && a.every((d, i) => d === b[i]);
 
@@ -228,6 +240,7 @@ export function children(e: Expr): readonly Expr[] {
     case 'reduce':
     case 'view':
     case 'pad':
+    case 'scan':
       return [e.x];
     case 'take':
       return [e.x, e.index];

@@ -1,14 +1,11 @@
 /**
  * cumsum along one axis: out[..., j, ...] = Σ_{i ≤ j} x[..., i, ...]. The gradient is the same
- * scan run backwards over the upstream gradient. Hand-written chunked scan (shaders/cumsum.wgsl):
- * a scan is not a map or a reduction, so the IR has no node for it.
+ * running sum taken backwards over the upstream gradient. Both are scan nodes of the IR, which the
+ * scheduler computes in chunked passes with the operand computed inline (src/gpu/render.ts).
  */
-import type { GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
-import { fill, kernelCache, section, wgslModule } from '../gpu/wgsl.ts';
+import * as ir from '../ir/expr.ts';
 import { InvalidArgumentError } from '../errors.ts';
-import { fmt, type Shape, sizeOf, stridesOf } from '../shape.ts';
-import src from '../../shaders/cumsum.wgsl?raw';
-import compensated from '../../shaders/compensated.wgsl?raw';
+import { around, fmt, type Shape } from '../shape.ts';
 import { defineOp } from './op.ts';
 
 export interface CumsumAttrs {
@@ -16,51 +13,8 @@ export interface CumsumAttrs {
   readonly axis: number;
 }
 
-/**
- * Elements one thread scans. On SwiftShader, 64 gave a 4096-long axis 64 threads of 64 steps and a
- * second level of one chunk: two passes of the data and no third kernel.
- */
-const CHUNK = 64;
-
-const cached = kernelCache('cumsum');
-const body = (name: string, vars: Record<string, number | string>) => section(compensated, 'helpers') + fill(section(src, name), vars);
-
-/** (outer, axis length, inner) of a shape around one axis. */
-function lines(shape: Shape, axis: number): [number, number, number] {
-  const L = shape[axis]!;
-  const I = stridesOf(shape)[axis]!;
-  return [sizeOf(shape) / Math.max(1, L * I), L, I];
-}
-
-/**
- * Scans x into out along the middle axis of (O, L, I), reversed when `rev`. Past one chunk, the
- * chunk totals (a [O·I, chunks] tensor) are scanned by the same function, then each chunk rescans
- * from its offset.
- */
-function scan(k: GpuOps, x: GpuStorage, out: GpuStorage, O: number, L: number, I: number, rev: boolean): void {
-  const NC = Math.ceil(L / CHUNK);
-  const threads = O * I * NC;
-  const vars = { C: CHUNK, L, I, NC, THREADS: threads, POS: rev ? `${L - 1}u - p` : 'p' };
-  if (NC === 1) {
-    const wgsl = cached(`scan:${O}:${L}:${I}:${+rev}`, () => wgslModule({ inputs: ['x'], outputs: ['out'], threads }, body('scan', { ...vars, OFFSET: '0.0' })));
-    k.run({ name: 'cumsum', wgsl, threads, inputs: [x], outputs: [out] });
-    return;
-  }
-  const totals = k.alloc('cumsum chunk totals', [threads]);
-  const wgslT = cached(`totals:${O}:${L}:${I}:${+rev}`, () => wgslModule({ inputs: ['x'], outputs: ['totals'], threads }, body('totals', vars)));
-  k.run({ name: 'cumsum_totals', wgsl: wgslT, threads, inputs: [x], outputs: [totals] });
-  const offsets = k.alloc('cumsum chunk offsets', [threads]);
-  scan(k, totals, offsets, O * I, NC, 1, false);
-  k.release(totals);
-  const wgsl = cached(`scan+:${O}:${L}:${I}:${+rev}`, () =>
-    wgslModule({ inputs: ['x', 'offsets'], outputs: ['out'], threads }, body('scan', { ...vars, OFFSET: 'select(0.0, offsets[max(t, 1u) - 1u], c > 0u)' })),
-  );
-  k.run({ name: 'cumsum', wgsl, threads, inputs: [x, offsets], outputs: [out] });
-  k.release(offsets);
-}
-
 function referenceScan(x: Float64Array, shape: Shape, axis: number, rev: boolean): Float64Array {
-  const [O, L, I] = lines(shape, axis);
+  const [O, L, I] = around(shape, axis);
   const out = new Float64Array(x.length);
   for (let o = 0; o < O; o++) {
     for (let i = 0; i < I; i++) {
@@ -85,16 +39,11 @@ export const cumsumOp = /* @__PURE__ */ defineOp<CumsumAttrs>({
   saves: () => ({ inputs: [false], output: false }),
   gpu: {
     forward(k, [x], out, { shapes, attrs }) {
-      if (out.length === 0) return;
-      const [O, L, I] = lines(shapes[0]!, attrs.axis);
-      scan(k, x!, out, O, L, I, false);
+      if (out.length) k.define(out, ir.scan(k.expr(x!, shapes[0]!), attrs.axis, false));
     },
     backward(k, { shapes, attrs, grad }) {
       const dx = k.alloc('cumsum backward', shapes[0]!);
-      if (dx.length) {
-        const [O, L, I] = lines(shapes[0]!, attrs.axis);
-        scan(k, grad, dx, O, L, I, true);
-      }
+      if (dx.length) k.define(dx, ir.scan(k.expr(grad, shapes[0]!), attrs.axis, true));
       return [dx];
     },
   },

@@ -274,6 +274,26 @@ const programs: Program[] = [
     },
   },
   {
+    // A scan node: its operand computed inline in the chunk passes, its reader a kernel after.
+    name: 'a running sum of an elementwise chain, read by another',
+    kernels: 2,
+    inputs: { x: { shape: [40, 50] } },
+    run: ({ x }) => [x!.mul(2).exp().cumsum(0).sqrt()],
+  },
+  {
+    // 300,000 elements in chunks of 64 (4688 chunks, then 74, then 2): a totals pass and a final
+    // pass per level and one pass over the 2: 7 kernels; the gradient, a reversed scan, as many;
+    // the loss's partial sums and their finish.
+    name: 'a running sum four levels deep, and its gradient',
+    kernels: 16,
+    inputs: { x: { shape: [300000], grad: true } },
+    run: ({ x }) => {
+      const loss = x!.abs().cumsum(0).mul(1e-5).square().sum();
+      loss.backward();
+      return [loss];
+    },
+  },
+  {
     // The demo's palette seeding in small: the mean is walked, and the zeros queued last are a row
     // of that walk, so every reduction after the mean is older than the walk's newest member. They
     // run after the walk in creation order (the max before the sum that reads it), not in the
