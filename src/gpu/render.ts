@@ -503,6 +503,7 @@ function storesOf(p: KernelPlan): readonly Store[] {
       return p.rows;
     case 'partials':
     case 'scan':
+    case 'scatter':
       return [];
     default:
       return p.stores;
@@ -553,7 +554,49 @@ export function render(plan: KernelPlan, isSoftware: boolean, maxBindings: numbe
       return walk(plan, isSoftware);
     case 'scan':
       return scanKernel(plan);
+    case 'scatter':
+      return scatterKernel(plan);
   }
+}
+
+/**
+ * A thread per value of a scatter, its index and value computed inline, added into the target's
+ * copy where the index points. WGSL has no float atomics: a compare-exchange loop on the bits,
+ * so threads that hit one element retry in turn and the order of the sum varies by run.
+ */
+function scatterKernel(plan: Extract<KernelPlan, { kind: 'scatter' }>): KernelRun {
+  const e = plan.scatter;
+  const T = e.index.size;
+  const b = new Body(false, T, [plan.out], plan.loads, undefined);
+  b.helpers.add(PICK);
+  b.define('t', b.root);
+  const idx = b.at('t', e.index);
+  const where = b.eval(e.index, idx, b.root);
+  const v = b.eval(e.values, idx, b.root);
+  const c = idx.c.map((ci, d) => (d === e.axis ? `pick(${where}, ${e.shape[e.axis]}u)` : ci));
+  const lines = [
+    ...b.root.lines,
+    `let at = ${linearOf({ c }, e.shape)};`,
+    'var old = atomicLoad(&o0[at]);',
+    'loop {',
+    `  let r = atomicCompareExchangeWeak(&o0[at], old, bitcast<u32>(bitcast<f32>(old) + ${v}));`,
+    '  if (r.exchanged) { break; }',
+    '  old = r.old_value;',
+    '}',
+  ];
+  const key = `scatter|${T}|${b.key.join(',')}|${lines.join(';')}`;
+  const wgsl = cached(key, () =>
+    wgslModule(
+      { inputs: b.inputs.map((_, k) => `i${k}`), outputs: ['o0'], types: { o0: 'atomic<u32>' }, threads: T },
+      `${b.preamble()}@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = linear_index(gid, nwg);
+  if (t >= ${T}u) { return; }
+${indent(lines, '  ')}
+}`,
+    ),
+  );
+  return { name: 'scatter_add', wgsl, threads: T, inputs: b.inputs, outputs: [plan.out], params: b.params, paramArrays: b.paramArrays };
 }
 
 /**

@@ -90,6 +90,9 @@ export function signature(defs: readonly Def[], context: string, twinnable: (tar
       case 'scan':
         parts.push(`c${e.axis}${+e.reverse}(${at(e.x)})`);
         break;
+      case 'scatter':
+        parts.push(`x${e.axis}(${at(e.target)},${at(e.index)},${at(e.values)})`);
+        break;
     }
   }
   for (const d of defs) {

@@ -37,7 +37,7 @@
  *    kernel (double buffering); while a compiled function is traced, or when the target is an
  *    app's own buffer, those operands are stored first instead.
  */
-import { broadcasts, children, type Expr, isContiguous, type ReduceExpr, reduce as reduceExpr, reshape, type ScanExpr, scan as scanExpr, src, view } from '../ir/expr.ts';
+import { broadcasts, children, type Expr, isContiguous, type ReduceExpr, reduce as reduceExpr, reshape, type ScanExpr, type ScatterExpr, scan as scanExpr, src, view } from '../ir/expr.ts';
 import { ROW_OUTPUTS, SCAN_CHUNK, UNROLL } from './render.ts';
 import { around } from '../shape.ts';
 import { findWalk, rowReductions, type Walk } from './walks.ts';
@@ -104,6 +104,8 @@ export type KernelPlan =
       readonly offsets: GpuStorage | null;
       readonly loads: ReadonlyMap<Expr, GpuStorage>;
     }
+  /** `scatter`'s values added into `out` (which holds its target), a thread per value. */
+  | { readonly kind: 'scatter'; readonly scatter: ScatterExpr; readonly out: GpuStorage; readonly loads: ReadonlyMap<Expr, GpuStorage> }
   /**
    * P threads walking the rows of an axis of length N (src/gpu/walks.ts): row stores, and the
    * partials of each reduction at partial[offset + q * P + p], all reductions in one buffer (one
@@ -159,8 +161,8 @@ export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[]
     }
   }
   if (!stored.size) return [];
-  // A running sum is stored, by kernels of its own (scanPlans).
-  for (const e of reachable([...stored.keys()])) if (e.op === 'scan' && !stored.has(e)) stored.set(e, host.scratch(e.size));
+  // A running sum or a scatter is stored, by kernels of its own (scanPlans, scatterPlans).
+  for (const e of reachable([...stored.keys()])) if ((e.op === 'scan' || e.op === 'scatter') && !stored.has(e)) stored.set(e, host.scratch(e.size));
 
   // Rule 7: each thread of an assignment kernel writes its own elements, so what it reads of a
   // storage the kernel assigns must be those elements, or the old values must stay where they are.
@@ -319,7 +321,7 @@ export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[]
   const place = (e: Expr, storage: GpuStorage) => {
     const group = open.get(e.size);
     // Members of the group e may join are inlined only if it joins: a reduction loads them.
-    const joins = e.op !== 'scan' && !region(e, stored).reduces.length;
+    const joins = e.op !== 'scan' && e.op !== 'scatter' && !region(e, stored).reduces.length;
     const r = region(e, stored, joins ? group?.members : undefined);
     // A stored node this one reads must be recorded first, unless it is a member of the group e joins.
     for (const dep of r.loads) {
@@ -328,6 +330,12 @@ export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[]
     }
     if (e.op === 'scan') {
       plans.push(...scanPlans(e, storage, loadsFor(new Set([e])), host));
+      return;
+    }
+    if (e.op === 'scatter') {
+      // The target copied (its producers inline), then the values added into the copy.
+      const loads = loadsFor(new Set([e]));
+      if (e.size) plans.push({ kind: 'elementwise', n: e.size, stores: [{ expr: e.target, storage }], loads }, { kind: 'scatter', scatter: e, out: storage, loads });
       return;
     }
     if (!joins) {
@@ -606,6 +614,8 @@ function mergeSiblings(plans: KernelPlan[], stored: ReadonlyMap<Expr, GpuStorage
         return new Set([...reads(p.rows.map((st) => st.expr)), ...reads(p.partials.map((x) => x.reduce))]);
       case 'scan':
         return new Set([...reads([p.scan]), ...(p.offsets ? [p.offsets] : [])]);
+      case 'scatter':
+        return reads([p.scatter]);
     }
   };
   const writesOf = (p: KernelPlan): GpuStorage[] => {
@@ -621,6 +631,7 @@ function mergeSiblings(plans: KernelPlan[], stored: ReadonlyMap<Expr, GpuStorage
       case 'walk':
         return [...p.rows.map((st) => st.storage), p.partial];
       case 'scan':
+      case 'scatter':
         return [p.out];
     }
   };

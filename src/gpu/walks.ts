@@ -123,7 +123,8 @@ function scan(e: Expr, at: At, root: Expr, stored: ReadonlyMap<Expr, GpuStorage>
       return scan(e.x, { p: k, B: W, off: at.off + Math.floor(a.off[k]! / W) }, root, stored, s);
     }
     case 'scan':
-      // Stored by a kernel of its own, never a row (only a walk's root gets here).
+    case 'scatter':
+      // Stored by kernels of their own, never a row (only a walk's root gets here).
       return false;
     case 'take':
       // The index follows the row; x too, but along `axis` a row may read any of x's rows.

@@ -18,7 +18,10 @@
  * - `take`: its operand read where an index operand says along one axis (takeAlongAxis, a
  *   lookup table): the coordinate along that axis is a value, the others are the element's own;
  * - `scan`: the running sum of its operand along one axis (cumsum; reversed, its gradient),
- *   always stored: the scheduler gives it kernels of its own that compute the operand inline.
+ *   always stored: the scheduler gives it kernels of its own that compute the operand inline;
+ * - `scatter`: a target plus values added where an index operand points along one axis
+ *   (scatterAdd along a long index axis), always stored: the target is copied, then each value
+ *   is added with an atomic compare-exchange, index and values computed inline.
  *
  * Nodes are immutable and numbered in creation order, which is a topological order of the DAG.
  * The scheduler (src/gpu/schedule.ts) decides which nodes are stored and which kernels compute
@@ -119,7 +122,17 @@ export interface ScanExpr extends Base {
   /** Summed from the axis's last element down (cumsum's gradient). */
   readonly reverse: boolean;
 }
-export type Expr = SrcExpr | MapExpr | ReduceExpr | ViewExpr | PadExpr | IotaExpr | TakeExpr | ScanExpr;
+export interface ScatterExpr extends Base {
+  readonly op: 'scatter';
+  /** This node's shape: what the values are added to. */
+  readonly target: Expr;
+  /** Positions along `axis`, rounded and clamped as a take's; equal to target elsewhere. */
+  readonly index: Expr;
+  /** The index's shape. */
+  readonly values: Expr;
+  readonly axis: number;
+}
+export type Expr = SrcExpr | MapExpr | ReduceExpr | ViewExpr | PadExpr | IotaExpr | TakeExpr | ScanExpr | ScatterExpr;
 
 let nextId = 0;
 /** An operand's shape is frozen already: nodes share it instead of copying it (a step builds hundreds). */
@@ -223,6 +236,18 @@ export const take = (x: Expr, index: Expr, axis: number): TakeExpr => ({ id: nex
 /** Inclusive running sums of x along `axis`. */
 export const scan = (x: Expr, axis: number, reverse: boolean): ScanExpr => ({ id: nextId++, shape: x.shape, size: x.size, op: 'scan', x, axis, reverse });
 
+/** target with each of `values` added at the position `index` names along `axis`. */
+export const scatter = (target: Expr, index: Expr, values: Expr, axis: number): ScatterExpr => ({
+  id: nextId++,
+  shape: target.shape,
+  size: target.size,
+  op: 'scatter',
+  target,
+  index,
+  values,
+  axis,
+});
+
 /** Whether two shapes are equal. */
 export const sameDims = (a: Shape, b: Shape) => a.length === b.length && a.every((d, i) => d === b[i]);
 
@@ -244,6 +269,8 @@ export function children(e: Expr): readonly Expr[] {
       return [e.x];
     case 'take':
       return [e.x, e.index];
+    case 'scatter':
+      return [e.target, e.index, e.values];
   }
 }
 

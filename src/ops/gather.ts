@@ -12,10 +12,10 @@
  * src and the identity for target.
  */
 import type { GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
-import { fill, kernelCache, section, wgslModule } from '../gpu/wgsl.ts';
+import { section } from '../gpu/wgsl.ts';
 import * as ir from '../ir/expr.ts';
 import { InvalidArgumentError, LimitError, ShapeError } from '../errors.ts';
-import { fmt, type Shape, sizeOf, stridesOf } from '../shape.ts';
+import { around, fmt, type Shape, sizeOf } from '../shape.ts';
 import src from '../../shaders/indexing.wgsl?raw';
 import { MAX_EXACT_INDEX } from './argmax.ts';
 import { forEachIndex } from './elementwise.ts';
@@ -31,16 +31,8 @@ export interface GatherAttrs {
 /** An index this far from an integer still counts as one (float32 arithmetic that produced it). */
 const INTEGER_SLACK = 1e-3;
 
-const cached = kernelCache('indexing');
 const PICK = section(src, 'pick');
-const key = (s: Shape) => s.join(',');
 
-/** (outer, axis length, inner) of a shape around one axis. */
-function around(shape: Shape, axis: number): [number, number, number] {
-  const L = shape[axis]!;
-  const I = stridesOf(shape)[axis]!;
-  return [sizeOf(shape) / Math.max(1, L * I), L, I];
-}
 
 /** Shape rule shared by both ops: same rank, the index's non-axis sizes equal the data's, and an axis that float32 can index. */
 function checkIndexShape(op: string, data: Shape, dataWhat: string, index: Shape, axis: number): void {
@@ -108,13 +100,9 @@ function gpuScatterAdd(k: GpuOps, target: GpuStorage | null, index: GpuStorage, 
   if (size === 0) return;
   const [, N, I] = around(tShape, axis);
   const K = iShape[axis]!;
+  const base = target ? k.expr(target, tShape) : ir.map(zeroTemplate(), [], [], 0, tShape);
   if (K >= ATOMIC_MIN_K) {
-    k.define(out, target ? k.expr(target, tShape) : ir.map(zeroTemplate(), [], [], 0, tShape));
-    const n = sizeOf(iShape);
-    const wgsl = cached(`scatter_add_atomic:${key(tShape)}:${key(iShape)}:${axis}`, () =>
-      wgslModule({ inputs: ['index', 'src'], outputs: ['out'], types: { out: 'atomic<u32>' }, threads: n }, PICK + fill(section(src, 'scatter_add_atomic'), { SIZE: n, N, K, I })),
-    );
-    k.run({ name: 'scatter_add', wgsl, threads: n, inputs: [index, values], outputs: [out] });
+    k.define(out, ir.scatter(base, k.expr(index, iShape), k.expr(values, iShape), axis));
     return;
   }
   // A short index axis: out[o, n, i] sums the src[o, k, i] whose index picks n, as a reduction over
@@ -124,7 +112,7 @@ function gpuScatterAdd(k: GpuOps, target: GpuStorage | null, index: GpuStorage, 
   const spread = (s: GpuStorage) => ir.view(k.expr(s, iShape), wide, [K * I, 0, I, 1]);
   const hits = ir.map(oneHotTemplate(), [spread(index), ir.iota(wide, 1), spread(values)], [N]);
   const sums = ir.reshape(ir.reduce('sum', hits, [2]), tShape);
-  k.define(out, target ? ir.map(addTemplate(), [k.expr(target, tShape), sums]) : sums);
+  k.define(out, target ? ir.map(addTemplate(), [base, sums]) : sums);
 }
 
 const oneHotTemplate = () =>
