@@ -14,6 +14,8 @@
  *    over at least 64 times its own elements (a palette's sigmoid read at every pixel): those are
  *    stored in scratch memory. Other elementwise work is cheaper to recompute than to store and
  *    load back.
+ *    Running sums and scatters (cumsum, a long scatterAdd) are always stored, by kernels of their
+ *    own that compute their operands inline.
  * 3. Stored nodes with no inlined reduction and the same element count share one elementwise
  *    kernel (four elements per thread), as long as its bindings and parameters fit the device;
  *    a member read by another member at the same element costs nothing (it is in a register),
@@ -161,7 +163,8 @@ export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[]
     }
   }
   if (!stored.size) return [];
-  // A running sum or a scatter is stored, by kernels of its own (scanPlans, scatterPlans).
+  // Rule 2b: a running sum or a scatter is stored, by kernels of its own (scanPlans; a copy of the
+  // scatter's target, then its adds), which compute their operands inline.
   for (const e of reachable([...stored.keys()])) if ((e.op === 'scan' || e.op === 'scatter') && !stored.has(e)) stored.set(e, host.scratch(e.size));
 
   // Rule 7: each thread of an assignment kernel writes its own elements, so what it reads of a

@@ -33,7 +33,6 @@ const INTEGER_SLACK = 1e-3;
 
 const PICK = section(src, 'pick');
 
-
 /** Shape rule shared by both ops: same rank, the index's non-axis sizes equal the data's, and an axis that float32 can index. */
 function checkIndexShape(op: string, data: Shape, dataWhat: string, index: Shape, axis: number): void {
   if (index.length !== data.length || data.length === 0) {
