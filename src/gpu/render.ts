@@ -584,10 +584,15 @@ function scatterKernel(plan: Extract<KernelPlan, { kind: 'scatter' }>): KernelRu
     '  old = r.old_value;',
     '}',
   ];
-  const key = `scatter|${T}|${b.key.join(',')}|${lines.join(';')}`;
+  return threadKernel('scatter_add', b, T, lines, plan.out, 'atomic<u32>');
+}
+
+/** A kernel of T threads (`t`) running `lines`, writing one output `o0` (of WGSL element type `type`). */
+function threadKernel(name: string, b: Body, T: number, lines: readonly string[], out: GpuStorage, type = 'f32'): KernelRun {
+  const key = `thread|${name}|${T}|${type}|${b.key.join(',')}|${lines.join(';')}`;
   const wgsl = cached(key, () =>
     wgslModule(
-      { inputs: b.inputs.map((_, k) => `i${k}`), outputs: ['o0'], types: { o0: 'atomic<u32>' }, threads: T },
+      { inputs: b.inputs.map((_, k) => `i${k}`), outputs: ['o0'], types: { o0: type }, threads: T },
       `${b.preamble()}@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = linear_index(gid, nwg);
@@ -596,7 +601,7 @@ ${indent(lines, '  ')}
 }`,
     ),
   );
-  return { name: 'scatter_add', wgsl, threads: T, inputs: b.inputs, outputs: [plan.out], params: b.params, paramArrays: b.paramArrays };
+  return { name, wgsl, threads: T, inputs: b.inputs, outputs: [out], params: b.params, paramArrays: b.paramArrays };
 }
 
 /**
@@ -630,19 +635,7 @@ function scanKernel(plan: Extract<KernelPlan, { kind: 'scan' }>): KernelRun {
     '}',
     ...(plan.totals ? ['o0[t] = s;'] : []),
   ];
-  const key = `scan|${T}|${b.key.join(',')}|${lines.join(';')}`;
-  const wgsl = cached(key, () =>
-    wgslModule(
-      { inputs: b.inputs.map((_, k) => `i${k}`), outputs: ['o0'], threads: T },
-      `${b.preamble()}@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let t = linear_index(gid, nwg);
-  if (t >= ${T}u) { return; }
-${indent(lines, '  ')}
-}`,
-    ),
-  );
-  return { name: plan.totals ? 'cumsum_totals' : 'cumsum', wgsl, threads: T, inputs: b.inputs, outputs: [plan.out], params: b.params, paramArrays: b.paramArrays };
+  return threadKernel(plan.totals ? 'cumsum_totals' : 'cumsum', b, T, lines, plan.out);
 }
 
 /** Whether a map's outputs are computed together: they share lets, and fit one vec4. */

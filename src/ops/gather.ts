@@ -99,8 +99,8 @@ function gpuScatterAdd(k: GpuOps, target: GpuStorage | null, index: GpuStorage, 
   if (size === 0) return;
   const [, N, I] = around(tShape, axis);
   const K = iShape[axis]!;
-  const base = target ? k.expr(target, tShape) : ir.map(zeroTemplate(), [], [], 0, tShape);
   if (K >= ATOMIC_MIN_K) {
+    const base = target ? k.expr(target, tShape) : ir.map(zeroTemplate(), [], [], 0, tShape);
     k.define(out, ir.scatter(base, k.expr(index, iShape), k.expr(values, iShape), axis));
     return;
   }
@@ -111,7 +111,7 @@ function gpuScatterAdd(k: GpuOps, target: GpuStorage | null, index: GpuStorage, 
   const spread = (s: GpuStorage) => ir.view(k.expr(s, iShape), wide, [K * I, 0, I, 1]);
   const hits = ir.map(oneHotTemplate(), [spread(index), ir.iota(wide, 1), spread(values)], [N]);
   const sums = ir.reshape(ir.reduce('sum', hits, [2]), tShape);
-  k.define(out, target ? ir.map(addTemplate(), [base, sums]) : sums);
+  k.define(out, target ? ir.map(addTemplate(), [k.expr(target, tShape), sums]) : sums);
 }
 
 const oneHotTemplate = () =>
