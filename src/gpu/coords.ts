@@ -201,7 +201,15 @@ function mod(a: string, k: number): string {
 export function delinearize(lin: string, shape: Shape): Idx {
   const st = stridesOf(shape);
   const first = shape.findIndex((d) => d !== 1);
-  const c = shape.map((d, k) => (d === 1 ? '0u' : k === first ? div(lin, st[k]!) : mod(div(lin, st[k]!), d)));
+  // From the last axis outwards, each quotient divided by the next axis: (i / 3) / 512 and
+  // (i / 3) % 512 share one division by 3 (i / 1536 was a second), and a power-of-two axis is a shift.
+  const c: string[] = [];
+  let q = lin;
+  for (let k = shape.length - 1; k >= 0; k--) {
+    const d = shape[k]!;
+    c[k] = d === 1 ? '0u' : k === first ? q : mod(q, d);
+    if (d !== 1 && k > first) q = div(q, d);
+  }
   // Remembered only where every coordinate is an expression of its own: a literal one (a row's
   // unrolled element) folds through the affine forms above instead.
   const own = c.filter((_, k) => shape[k] !== 1);

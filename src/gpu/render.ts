@@ -11,8 +11,8 @@ import type { GpuStorage, KernelRun } from './gpu-ops.ts';
 import type { KernelPlan, Store } from './schedule.ts';
 import { add, alias, delinearize, type Idx, linearOf, lit, mul, num, resetForms, sub, viewIndex } from './coords.ts';
 import { MAX_PARAMS, workgroupFor } from './quirks.ts';
-import { vectorizeRows } from './row-vectors.ts';
-import { kernelCache, section, walkBounds, walkSizing, wgslModule } from './wgsl.ts';
+import { slidingWindows, vectorizeRows } from './row-vectors.ts';
+import { kernelCache, section, slidingBounds, walkBounds, walkSizing, wgslModule } from './wgsl.ts';
 import compensated from '../../shaders/compensated.wgsl?raw';
 import indexing from '../../shaders/indexing.wgsl?raw';
 import { around, type Shape } from '../shape.ts';
@@ -803,6 +803,12 @@ function rowLoops(bounds: ReturnType<typeof walkBounds>, unroll: 1 | 4, body: re
   ];
 }
 
+/** A row loop's bounds: each thread's rows contiguous where a binding's vec4s slide from row to row (see slidingWindows). */
+function rowBounds(n: number, T: number, chunked: boolean, t: string, statements: readonly string[], outside: readonly string[], names: readonly string[], unroll: 1 | 4) {
+  const sliding = chunked ? slidingBounds(n, T, chunked, t) : null;
+  return sliding?.slides && slidingWindows(statements, outside, names, unroll).length ? sliding : { ...walkBounds(n, T, chunked, t), slides: false };
+}
+
 /**
  * Sibling sums (src/gpu/schedule.ts): thread p walks its part of the domain, evaluates each
  * reduction's operand at every element inside that operand's own shape, and keeps a plain sum
@@ -830,16 +836,13 @@ function siblings(plan: Extract<KernelPlan, { kind: 'siblings' }>): KernelRun {
   const unroll = rowsPerIteration(n, statements);
   const accs = reduces.flatMap((_, k) => [`var s${k}: f32 = 0.0;`, `var s${k}k: f32 = 0.0;`]);
   const results = reduces.map((_, k) => `o0[${k * P}u + p] = s${k};`);
-  const rowBody = vectorizeRows(
-    statements,
-    [...accs, ...b.root.lines, ...results],
-    [...b.inputs.map((_, k) => `i${k}`), ...plan.stores.map((_, k) => `o${1 + k}`)],
-    unroll,
-  );
-  const bounds = walkBounds(n / unroll, P, chunked, 'p');
+  const outside = [...accs, ...b.root.lines, ...results];
+  const names = [...b.inputs.map((_, k) => `i${k}`), ...plan.stores.map((_, k) => `o${1 + k}`)];
+  const bounds = rowBounds(n / unroll, P, chunked, 'p', statements, outside, names, unroll);
+  const rowBody = vectorizeRows(statements, outside, names, unroll, bounds.slides ? bounds : undefined);
   const blockInit = reduces.map((_, k) => `var s${k}b: f32 = 0.0;`);
   const blockEnd = reduces.flatMap((_, k) => kahanStep(`s${k}`, `s${k}k`, `s${k}b`));
-  const lines = [...accs, ...b.root.lines, bounds.setup, ...rowLoops(bounds, unroll, rowBody.loop, blockInit, blockEnd), ...results];
+  const lines = [...accs, ...b.root.lines, bounds.setup, ...rowBody.before, ...rowLoops(bounds, unroll, rowBody.loop, blockInit, blockEnd), ...results];
   const key = `sib|${domain}|${P}|${+chunked}|${b.key.join(',')}|${lines.join(';')}`;
   const wgsl = cached(key, () =>
     wgslModule(
@@ -942,14 +945,11 @@ function walk(plan: Extract<KernelPlan, { kind: 'walk' }>, isSoftware: boolean):
   // (Four copies of an image row's loop left three of four threads without rows in a TV loss's walk.)
   const statements = live([...body.lines, ...writes]);
   const unroll = rowsPerIteration(M || N, statements);
-  const rowBody = vectorizeRows(
-    statements,
-    [...accs, ...b.root.lines, ...results],
-    [...b.inputs.map((_, k) => `i${k}`), ...plan.rows.map((_, k) => `o${k}`)],
-    unroll,
-  );
-  const bounds = walkBounds((M || N) / unroll, P, chunked, 't');
-  const loop = rowLoops(bounds, unroll, rowBody.loop, blockInit, blockEnd);
+  const outside = [...accs, ...b.root.lines, ...results];
+  const bindings = [...b.inputs.map((_, k) => `i${k}`), ...plan.rows.map((_, k) => `o${k}`)];
+  const bounds = rowBounds((M || N) / unroll, P, chunked, 't', statements, outside, bindings, unroll);
+  const rowBody = vectorizeRows(statements, outside, bindings, unroll, bounds.slides ? bounds : undefined);
+  const loop = [...rowBody.before, ...rowLoops(bounds, unroll, rowBody.loop, blockInit, blockEnd)];
   const key = `walk|${N}|${M}|${P}|${+chunked}|${b.key.join(',')}|${loop.join(';')}|${results.join(';')}`;
   const wgsl = cached(key, () =>
     wgslModule(

@@ -8,7 +8,8 @@
  * Rows whose length is not a multiple of 4 (a pixel's 3 channels) become vec4s only where the
  * caller takes four rows an iteration (`unroll` 4, for short bodies: src/gpu/render.ts says when),
  * whose 4 · R elements are R whole vec4s: the body is repeated for each of the four rows, each copy
- * with its own names.
+ * with its own names. Where a thread's rows are contiguous, the vec4s one iteration shares with the
+ * next (a stencil's neighbours) are carried in registers instead of loaded again (slidingWindows).
  */
 
 /** One access to a binding: element off + o · R of row o. */
@@ -21,6 +22,8 @@ interface Access {
 export interface RowLoop {
   readonly loop: string[];
   readonly vec4: string[];
+  /** Before the loop: the first window of each sliding binding (see slidingWindows). */
+  readonly before: string[];
 }
 
 const COMPONENTS = 'xyzw';
@@ -44,14 +47,15 @@ function parseIndex(text: string): Access | null {
   return R ? { R, off } : null;
 }
 
-/**
- * The loop body with each eligible binding read as vec4s (each loaded just before its first use)
- * and written as whole vec4s (each stored once its last component is computed), and the bindings
- * that became vec4 arrays. A binding is eligible when every access to it, in the loop and outside
- * it, is an element off + o · R with R · unroll a multiple of 4, and its writes cover whole vec4s,
- * each component once. With `unroll` 4 the loop's o counts groups of four rows.
- */
-export function vectorizeRows(loop: readonly string[], outside: readonly string[], names: readonly string[], unroll: 1 | 4 = 1): RowLoop {
+/** Where a row's element lies among the loop's vec4s: vec4 o · step + g, component k. */
+interface Place {
+  readonly step: number;
+  readonly g: number;
+  readonly k: number;
+}
+
+/** The loop's vec4 bindings and where each of their accesses lies (vectorizeRows, slidingWindows). */
+function rowAccess(loop: readonly string[], outside: readonly string[], names: readonly string[], unroll: 1 | 4) {
   const aliases = new Map<string, string>();
   for (const line of loop) {
     const m = /^let (x\d+) = (.+);$/.exec(line);
@@ -71,7 +75,7 @@ export function vectorizeRows(loop: readonly string[], outside: readonly string[
     if (accesses.every((a) => a !== null)) candidates.set(name, accesses as Access[]);
   }
   /** Where element off + R · (unroll · o + j) lies: vec4 o · R · unroll / 4 + g, component k. */
-  const place = (a: Access, j: number) => {
+  const place = (a: Access, j: number): Place => {
     const e = a.off + a.R * j;
     return { step: (a.R * unroll) / 4, g: e >> 2, k: e & 3 };
   };
@@ -97,15 +101,73 @@ export function vectorizeRows(loop: readonly string[], outside: readonly string[
     }
     return [...written.values()].every((mask) => mask === 15);
   }).map(([name]) => name);
-  if (!vec4.length && unroll === 1) return { loop: [...loop], vec4 };
+  const isWritten = (name: string) => loop.some((line) => writeOf(name).test(line));
+  return { vec4, candidates, accessOf, place, copies, groupOf, isWritten, refOf, writeOf };
+}
+
+/** Widest window of neighbouring vec4s a sliding binding keeps in registers. */
+const MAX_WINDOW = 3;
+
+/**
+ * The vec4s of read-only bindings that one iteration reads and the next reads too, when o advances
+ * by one vec4 an iteration (a thread's contiguous rows): a stencil reading x[e - 3], x[e] and
+ * x[e + 3] over a flat image reads vec4s o - 1, o and o + 1. Each window [lo, hi] of neighbouring
+ * offsets of a binding (others, such as the rows above and below, are loaded as before): the loop
+ * loads only vec4 o + hi and carries the rest from the iteration before (tv's gradient pass read
+ * X five times an element).
+ */
+export function slidingWindows(loop: readonly string[], outside: readonly string[], names: readonly string[], unroll: 1 | 4): { name: string; lo: number; hi: number }[] {
+  const { vec4, candidates, place, copies, isWritten } = rowAccess(loop, outside, names, unroll);
+  const windows: { name: string; lo: number; hi: number }[] = [];
+  for (const name of vec4) {
+    if (isWritten(name)) continue;
+    const places = candidates.get(name)!.flatMap((a) => copies.map((j) => place(a, j)));
+    if (places.some((p) => p.step !== 1)) continue;
+    const gs = [...new Set(places.map((p) => p.g))].sort((a, b) => a - b);
+    for (let i = 0; i < gs.length; ) {
+      let j = i;
+      while (j + 1 < gs.length && gs[j + 1]! - gs[i]! < MAX_WINDOW) j++;
+      if (j > i) windows.push({ name, lo: gs[i]!, hi: gs[j]! });
+      i = j + 1;
+    }
+  }
+  return windows;
+}
+
+/**
+ * The loop body with each eligible binding read as vec4s (each loaded just before its first use)
+ * and written as whole vec4s (each stored once its last component is computed), and the bindings
+ * that became vec4 arrays. A binding is eligible when every access to it, in the loop and outside
+ * it, is an element off + o · R with R · unroll a multiple of 4, and its writes cover whole vec4s,
+ * each component once. With `unroll` 4 the loop's o counts groups of four rows.
+ */
+export function vectorizeRows(loop: readonly string[], outside: readonly string[], names: readonly string[], unroll: 1 | 4 = 1, slide?: { start: string }): RowLoop {
+  const { vec4, accessOf, place, copies, groupOf, refOf, writeOf } = rowAccess(loop, outside, names, unroll);
+  if (!vec4.length && unroll === 1) return { loop: [...loop], vec4, before: [] };
   const declared = new Set(loop.map((l) => /^(?:let|var) (\w+)/.exec(l)?.[1]));
   /** Row j's copy of a line: its own names, row 4o + j for o. */
   const rename = (line: string, j: number) =>
     unroll === 1 ? line : line.replace(/\b[a-z]\w*\b/g, (tok) => (tok === 'o' ? `oq${j}` : declared.has(tok) ? `${tok}_q${j}` : tok));
 
-  const vecAt = (name: string, p: { step: number; g: number }) => `${name}[o * ${p.step}u ${p.g < 0 ? '-' : '+'} ${Math.abs(p.g)}u]`;
+  const at = (o: string, step: number, g: number) => `${o} * ${step}u ${g < 0 ? '-' : '+'} ${Math.abs(g)}u`;
+  const vecAt = (name: string, p: { step: number; g: number }) => `${name}[${at('o', p.step, p.g)}]`;
   const out: string[] = [];
   const loaded = new Set<string>();
+  // A sliding binding's window: loaded once before the loop, then one vec4 an iteration (its last),
+  // the others carried over from the iteration before in vars named after them.
+  const before: string[] = [];
+  const after: string[] = [];
+  for (const { name, lo, hi } of slide ? slidingWindows(loop, outside, names, unroll) : []) {
+    const g = (k: number) => groupOf(name, { step: 1, g: k });
+    for (let k = lo; k <= hi; k++) {
+      loaded.add(g(k));
+      if (k < hi) {
+        before.push(`var ${g(k)}c = ${name}[${at(slide!.start, 1, k)}];`);
+        out.push(`let ${g(k)} = ${g(k)}c;`);
+        after.push(`${g(k)}c = ${g(k + 1)};`);
+      } else out.push(`let ${g(k)} = ${vecAt(name, { step: 1, g: k })};`);
+    }
+  }
   const pending = new Map<string, string[]>();
   const writes = vec4.map((name) => ({ name, re: writeOf(name) }));
   // A load goes before the top-level statement that first reads it (a read inside an inner loop
@@ -142,5 +204,5 @@ export function vectorizeRows(loop: readonly string[], outside: readonly string[
       out.push(rename(next, j));
     }
   }
-  return { loop: out, vec4 };
+  return { loop: [...out, ...after], vec4, before };
 }

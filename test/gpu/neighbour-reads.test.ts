@@ -2,11 +2,12 @@
  * Elementwise kernels read an input a constant step away from each lane's element (a slice's
  * neighbour) as a component of the vec4 holding it: total variation's gradient, whose reads step
  * ±3 and ±3·W across vec4 boundaries and past both ends of the buffer, against a float64 loop;
- * and an optimizer update that reads the neighbours of the parameter it overwrites.
+ * an optimizer update that reads the neighbours of the parameter it overwrites; and a walk that
+ * carries a vec4's neighbours over from the one before (src/gpu/row-vectors.ts's sliding windows).
  */
 import { expect, test } from 'vitest';
 import * as pg from '../../src/index.ts';
-import { expectClose, useBackend } from '../shared/backends.ts';
+import { cpuThenGpuForm, expectClose, useBackend } from '../shared/backends.ts';
 
 useBackend('webgpu');
 
@@ -150,4 +151,59 @@ test('a compiled function traced before eager double-buffered steps reads the pa
   total.dispose();
   opt.dispose();
   pg.dispose([x, y]);
+});
+
+test("a total-variation step's pass carries each vec4's left and right neighbours over from the vec4 before (CPU adapters), across thread runs that end mid-row", async () => {
+  // [H, W, 3] with 3W a multiple of 4 but not of 16: the threads' contiguous runs of vec4s start and end
+  // inside rows, so a carried neighbour crosses row ends (where the pads mask it) and run starts
+  // (where it is loaded before the loop).
+  const [H, W, lr] = [90, 108, 0.05];
+  const n = H * W * 3;
+  const x0 = Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) + 0.002 * (i % 97));
+  const y0 = Array.from({ length: n }, (_, i) => Math.cos(i * 0.11));
+  const shaders: string[] = [];
+  const create = GPUDevice.prototype.createShaderModule;
+  GPUDevice.prototype.createShaderModule = function (d) {
+    shaders.push(d.code);
+    return create.call(this, d);
+  };
+  try {
+    const [cpuForm, gpuForm] = await cpuThenGpuForm(async () => {
+      const x = pg.tensor(x0, { shape: [H, W, 3], requiresGrad: true });
+      const y = pg.tensor(y0, { shape: [H, W, 3] });
+      const opt = new pg.SGD([x], { lr });
+      const loss = pg.tidy(() => {
+        const data = x.sub(y).square().sum().mul(0.5);
+        const down = x.slice([1]).sub(x.slice([0], [-1])).abs().sum();
+        const across = x.slice([0, 1]).sub(x.slice([0, 0], [H, -1])).abs().sum();
+        const l = data.add(down).add(across);
+        l.backward();
+        opt.step();
+        opt.zeroGrad();
+        return l;
+      });
+      const [value, next] = await Promise.all([loss.data(), x.data()]);
+      const carried = shaders.some((s) => /var i\d+_1_m1c = /.test(s));
+      shaders.length = 0;
+      pg.dispose([x, y, loss]);
+      opt.dispose();
+      return { value: value[0]!, next, carried };
+    });
+    let loss = 0;
+    for (let e = 0; e < n; e++) {
+      const col = e % (3 * W);
+      loss += 0.5 * (x0[e]! - y0[e]!) ** 2;
+      if (e + 3 * W < n) loss += Math.abs(x0[e + 3 * W]! - x0[e]!);
+      if (col < 3 * W - 3) loss += Math.abs(x0[e + 3]! - x0[e]!);
+    }
+    const expected = tvStep(x0, y0, H, W, lr);
+    for (const form of [cpuForm, gpuForm]) {
+      expect(Math.abs(form.value - loss) / loss).toBeLessThan(1e-5);
+      expectClose(form.next, expected, 1e-5, 1e-5, 'x after the step');
+    }
+    expect(cpuForm.carried, 'the CPU form carries neighbours').toBe(true);
+    expect(gpuForm.carried, 'the GPU form (grid-stride) loads them').toBe(false);
+  } finally {
+    GPUDevice.prototype.createShaderModule = create;
+  }
 });
