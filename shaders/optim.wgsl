@@ -7,9 +7,10 @@
 // both f32 and vec4<f32>.
 
 //# sgd
-// param(pb + 0) lr, (pb + 1) weight decay.
+// param(pb + 0) lr, (pb + 1) weight decay. As torch, no decay leaves the gradient as it is (0 · inf
+// would make an infinite parameter's gradient NaN).
 fn rule_update(p: ptr<function, vec4<f32>>, g0: vec4<f32>, pb: u32) {
-  let g = g0 + param(pb + 1u) * (*p);
+  let g = select(g0 + param(pb + 1u) * (*p), g0, param(pb + 1u) == 0.0);
   *p = *p - param(pb) * g;
 }
 
@@ -17,7 +18,7 @@ fn rule_update(p: ptr<function, vec4<f32>>, g0: vec4<f32>, pb: u32) {
 // param(pb + 0) lr, (1) weight decay, (2) momentum, (3) 1 - dampening, (4) nesterov 0/1,
 // (5) 1 on the first step (the buffer starts as the gradient itself, undamped, as in PyTorch).
 fn rule_update(p: ptr<function, vec4<f32>>, g0: vec4<f32>, momentum_buffer: ptr<function, vec4<f32>>, pb: u32) {
-  let g = g0 + param(pb + 1u) * (*p);
+  let g = select(g0 + param(pb + 1u) * (*p), g0, param(pb + 1u) == 0.0);
   let mu = param(pb + 2u);
   let buf = select(mu * (*momentum_buffer) + param(pb + 3u) * g, g, param(pb + 5u) > 0.5);
   *momentum_buffer = buf;
@@ -31,7 +32,7 @@ fn rule_update(p: ptr<function, vec4<f32>>, g0: vec4<f32>, momentum_buffer: ptr<
 // exp_avg moves toward g by lerp, as torch's exp_avg.lerp_(grad, 1 - beta1).
 fn rule_update(p: ptr<function, vec4<f32>>, g0: vec4<f32>, exp_avg: ptr<function, vec4<f32>>, exp_avg_sq: ptr<function, vec4<f32>>, pb: u32) {
   let p0 = *p;
-  let g = g0 + param(pb) * p0;
+  let g = select(g0 + param(pb) * p0, g0, param(pb) == 0.0);
   let m0 = *exp_avg;
   let m = m0 + param(pb + 2u) * (g - m0);
   let v = param(pb + 3u) * (*exp_avg_sq) + param(pb + 4u) * g * g;

@@ -53,7 +53,7 @@ export const adamRule: UpdateRule = {
     const va = v!;
     for (let i = 0; i < param.length; i++) {
       const p0 = param[i]!;
-      const g = grad[i]! + l2 * p0;
+      const g = l2 === 0 ? grad[i]! : grad[i]! + l2 * p0;
       const mi = ma[i]! + oneMinusBeta1 * (g - ma[i]!);
       const vi = beta2 * va[i]! + oneMinusBeta2 * g * g;
       ma[i] = mi;

@@ -55,7 +55,7 @@ export const sgdRule: UpdateRule = {
   reference(param, grad, _state, [lr = 0, wd = 0]) {
     for (let i = 0; i < param.length; i++) {
       const p = param[i]!;
-      param[i] = p - lr * (grad[i]! + wd * p);
+      param[i] = p - lr * (wd === 0 ? grad[i]! : grad[i]! + wd * p);
     }
   },
 };
@@ -71,7 +71,7 @@ export const sgdMomentumRule: UpdateRule = {
     const b = buf!;
     for (let i = 0; i < param.length; i++) {
       const p = param[i]!;
-      const g = grad[i]! + wd * p;
+      const g = wd === 0 ? grad[i]! : grad[i]! + wd * p;
       const m = first > 0.5 ? g : mu * b[i]! + undamped * g;
       b[i] = m;
       param[i] = p - lr * (nesterov > 0.5 ? g + mu * m : m);

@@ -30,7 +30,8 @@ function torchSgd(c: SgdConfig) {
   const { lr, momentum = 0, dampening = 0, weightDecay = 0, nesterov = false } = c;
   let buf: number[] | null = null;
   return (p: number[], grad: readonly number[], lrNow = lr): void => {
-    const d = grad.map((g, i) => g + weightDecay * p[i]!);
+    // torch adds the decay only when it is nonzero (0 · inf would be NaN).
+    const d = weightDecay === 0 ? [...grad] : grad.map((g, i) => g + weightDecay * p[i]!);
     let step = d;
     if (momentum !== 0) {
       buf = buf === null ? [...d] : buf.map((b, i) => momentum * b + (1 - dampening) * d[i]!);
@@ -54,7 +55,7 @@ function torchAdam(c: AdamConfig) {
     m ??= grad.map(() => 0);
     v ??= grad.map(() => 0);
     if (decoupled) for (let i = 0; i < p.length; i++) p[i] = p[i]! * (1 - lrNow * weightDecay);
-    const g = decoupled ? grad : grad.map((x, i) => x + weightDecay * p[i]!);
+    const g = decoupled || weightDecay === 0 ? grad : grad.map((x, i) => x + weightDecay * p[i]!);
     const bc1 = 1 - b1 ** t;
     const bc2 = 1 - b2 ** t;
     for (let i = 0; i < p.length; i++) {
@@ -149,6 +150,29 @@ export function optimSuite(kind: BackendKind): void {
       pg.dispose(params);
     });
   }
+
+  test('without weight decay, an infinite or NaN parameter stays as it is and its neighbours update as torch (no 0 · inf in the gradient)', async () => {
+    const init = [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN, 0.5, -0.25];
+    const g = [0.5, -0.5, 0.25, 0.75, -1];
+    for (const c of CASES.filter((x) => !/decay|AdamW/.test(x.name))) {
+      const param = pg.tensor(init, { requiresGrad: true });
+      const opt = c.make([param]);
+      const expected = [...init];
+      const ref = c.reference();
+      for (let t = 0; t < 2; t++) {
+        param.grad = pg.tensor(g);
+        ref(expected, g);
+        opt.step();
+        opt.zeroGrad();
+      }
+      const got = await param.data();
+      expect([got[0], got[1]], c.name).toEqual([Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY]);
+      expect(Number.isNaN(got[2]), c.name).toBe(true);
+      expectClose(got.slice(3), expected.slice(3), stepTol(kind).rtol, stepTol(kind).atol, c.name);
+      opt.dispose();
+      param.dispose();
+    }
+  });
 
   test('an update whose gradient reads other elements of the parameter (neighbours, a transpose) reads their old values', async () => {
     // Each thread of an in-place update writes its own element: a gradient read at a neighbour or
