@@ -805,8 +805,8 @@ function rowLoops(bounds: ReturnType<typeof walkBounds>, unroll: 1 | 4, body: re
 
 /** A row loop's bounds: each thread's rows contiguous where a binding's vec4s slide from row to row (see slidingWindows). */
 function rowBounds(n: number, T: number, chunked: boolean, t: string, statements: readonly string[], outside: readonly string[], names: readonly string[], unroll: 1 | 4) {
-  const sliding = chunked ? slidingBounds(n, T, chunked, t) : null;
-  return sliding?.slides && slidingWindows(statements, outside, names, unroll).length ? sliding : { ...walkBounds(n, T, chunked, t), slides: false };
+  const sliding = slidingBounds(n, T, chunked, t);
+  return !sliding.slides || slidingWindows(statements, outside, names, unroll).length ? sliding : { ...walkBounds(n, T, chunked, t), slides: false };
 }
 
 /**
