@@ -803,10 +803,14 @@ function rowLoops(bounds: ReturnType<typeof walkBounds>, unroll: 1 | 4, body: re
   ];
 }
 
-/** A row loop's bounds: each thread's rows contiguous where a binding's vec4s slide from row to row (see slidingWindows). */
+/**
+ * A row loop's bounds and the windows it carries: each thread's rows contiguous where a binding's
+ * vec4s slide from row to row (see slidingWindows), else walkBounds' order and no windows.
+ */
 function rowBounds(n: number, T: number, chunked: boolean, t: string, statements: readonly string[], outside: readonly string[], names: readonly string[], unroll: 1 | 4) {
   const sliding = slidingBounds(n, T, chunked, t);
-  return !sliding.slides || slidingWindows(statements, outside, names, unroll).length ? sliding : { ...walkBounds(n, T, chunked, t), slides: false };
+  const windows = sliding ? slidingWindows(statements, outside, names, unroll) : [];
+  return sliding && windows.length ? { ...sliding, windows } : { ...walkBounds(n, T, chunked, t), windows };
 }
 
 /**
@@ -839,7 +843,7 @@ function siblings(plan: Extract<KernelPlan, { kind: 'siblings' }>): KernelRun {
   const outside = [...accs, ...b.root.lines, ...results];
   const names = [...b.inputs.map((_, k) => `i${k}`), ...plan.stores.map((_, k) => `o${1 + k}`)];
   const bounds = rowBounds(n / unroll, P, chunked, 'p', statements, outside, names, unroll);
-  const rowBody = vectorizeRows(statements, outside, names, unroll, bounds.slides ? bounds : undefined);
+  const rowBody = vectorizeRows(statements, outside, names, unroll, bounds);
   const blockInit = reduces.map((_, k) => `var s${k}b: f32 = 0.0;`);
   const blockEnd = reduces.flatMap((_, k) => kahanStep(`s${k}`, `s${k}k`, `s${k}b`));
   const lines = [...accs, ...b.root.lines, bounds.setup, ...rowBody.before, ...rowLoops(bounds, unroll, rowBody.loop, blockInit, blockEnd), ...results];
@@ -948,7 +952,7 @@ function walk(plan: Extract<KernelPlan, { kind: 'walk' }>, isSoftware: boolean):
   const outside = [...accs, ...b.root.lines, ...results];
   const bindings = [...b.inputs.map((_, k) => `i${k}`), ...plan.rows.map((_, k) => `o${k}`)];
   const bounds = rowBounds((M || N) / unroll, P, chunked, 't', statements, outside, bindings, unroll);
-  const rowBody = vectorizeRows(statements, outside, bindings, unroll, bounds.slides ? bounds : undefined);
+  const rowBody = vectorizeRows(statements, outside, bindings, unroll, bounds);
   const loop = [...rowBody.before, ...rowLoops(bounds, unroll, rowBody.loop, blockInit, blockEnd)];
   const key = `walk|${N}|${M}|${P}|${+chunked}|${b.key.join(',')}|${loop.join(';')}|${results.join(';')}`;
   const wgsl = cached(key, () =>

@@ -105,6 +105,13 @@ function rowAccess(loop: readonly string[], outside: readonly string[], names: r
   return { vec4, candidates, accessOf, place, copies, groupOf, isWritten, refOf, writeOf };
 }
 
+/** Offsets lo..hi of binding `name`'s vec4s that a sliding loop keeps in registers. */
+export interface Window {
+  readonly name: string;
+  readonly lo: number;
+  readonly hi: number;
+}
+
 /** Widest window of neighbouring vec4s a sliding binding keeps in registers. */
 const MAX_WINDOW = 3;
 
@@ -116,9 +123,9 @@ const MAX_WINDOW = 3;
  * loads only vec4 o + hi and carries the rest from the iteration before (tv's gradient pass read
  * X five times an element).
  */
-export function slidingWindows(loop: readonly string[], outside: readonly string[], names: readonly string[], unroll: 1 | 4): { name: string; lo: number; hi: number }[] {
+export function slidingWindows(loop: readonly string[], outside: readonly string[], names: readonly string[], unroll: 1 | 4): Window[] {
   const { vec4, candidates, place, copies, isWritten } = rowAccess(loop, outside, names, unroll);
-  const windows: { name: string; lo: number; hi: number }[] = [];
+  const windows: Window[] = [];
   for (const name of vec4) {
     if (isWritten(name)) continue;
     const places = candidates.get(name)!.flatMap((a) => copies.map((j) => place(a, j)));
@@ -141,7 +148,7 @@ export function slidingWindows(loop: readonly string[], outside: readonly string
  * it, is an element off + o · R with R · unroll a multiple of 4, and its writes cover whole vec4s,
  * each component once. With `unroll` 4 the loop's o counts groups of four rows.
  */
-export function vectorizeRows(loop: readonly string[], outside: readonly string[], names: readonly string[], unroll: 1 | 4 = 1, slide?: { start: string }): RowLoop {
+export function vectorizeRows(loop: readonly string[], outside: readonly string[], names: readonly string[], unroll: 1 | 4 = 1, slide?: { readonly start: string; readonly windows: readonly Window[] }): RowLoop {
   const { vec4, accessOf, place, copies, groupOf, refOf, writeOf } = rowAccess(loop, outside, names, unroll);
   if (!vec4.length && unroll === 1) return { loop: [...loop], vec4, before: [] };
   const declared = new Set(loop.map((l) => /^(?:let|var) (\w+)/.exec(l)?.[1]));
@@ -157,7 +164,7 @@ export function vectorizeRows(loop: readonly string[], outside: readonly string[
   // the others carried over from the iteration before in vars named after them.
   const before: string[] = [];
   const after: string[] = [];
-  for (const { name, lo, hi } of slide ? slidingWindows(loop, outside, names, unroll) : []) {
+  for (const { name, lo, hi } of slide?.windows ?? []) {
     const g = (k: number) => groupOf(name, { step: 1, g: k });
     for (let k = lo; k <= hi; k++) {
       loaded.add(g(k));

@@ -141,12 +141,12 @@ export function walkBounds(n: number | string, T: number, chunked: boolean, t = 
 /**
  * walkBounds for a row loop that carries values from one row to the next (src/gpu/row-vectors.ts's
  * sliding windows): on a CPU adapter (`chunked`) each thread walks one contiguous run, o advancing
- * by one; elsewhere, or where T is not whole SIMD groups, walkBounds' order.
+ * by one; elsewhere null (a GPU's grid stride gives a thread no neighbouring rows).
  */
-export function slidingBounds(n: number, T: number, chunked: boolean, t: string): WalkBounds & { readonly slides: boolean } {
-  if (!chunked || T % CPU_SIMD_LANES !== 0) return { ...walkBounds(n, T, chunked, t), slides: false };
+export function slidingBounds(n: number, T: number, chunked: boolean, t: string): WalkBounds | null {
+  if (!chunked) return null;
   const per = Math.ceil(n / T);
-  return { setup: `let walk_lo = ${t} * ${per}u;\n  let walk_hi = min(walk_lo + ${per}u, ${n}u);`, start: 'walk_lo', end: 'walk_hi', step: '1u', slides: true };
+  return { setup: `let walk_lo = ${t} * ${per}u;\n  let walk_hi = min(walk_lo + ${per}u, ${n}u);`, start: 'walk_lo', end: 'walk_hi', step: '1u' };
 }
 
 const kernelSources = new Map<string, string>();

@@ -1,18 +1,13 @@
 import { describe, expect, test } from 'vitest';
 import * as pg from '../../src/index.ts';
+import { withShaders } from '../shared/backends.ts';
 import { edgeElementwiseSuite } from '../shared/edge-elementwise.suite.ts';
 
 describe('elementwise edge values on WebGPU', () => edgeElementwiseSuite('webgpu'));
 
 test("pow of a sigmoid's, an exp's, an abs's or a square's output compiles to the never-negative form, and of anything else to the general one", async () => {
   await pg.init();
-  const shaders: string[] = [];
-  const create = GPUDevice.prototype.createShaderModule;
-  GPUDevice.prototype.createShaderModule = function (d) {
-    shaders.push(d.code);
-    return create.call(this, d);
-  };
-  try {
+  await withShaders(async (shaders) => {
     const formOf = async (base: (x: pg.Tensor) => pg.Tensor) => {
       shaders.length = 0;
       // Sizes no other test compiles, so each program builds its own kernels.
@@ -29,7 +24,5 @@ test("pow of a sigmoid's, an exp's, an abs's or a square's output compiles to th
       expect(await formOf(base)).toEqual({ fast: true, general: false });
     }
     expect(await formOf((x) => x.sub(0.5))).toEqual({ fast: false, general: true });
-  } finally {
-    GPUDevice.prototype.createShaderModule = create;
-  }
+  });
 });

@@ -7,7 +7,7 @@
  */
 import { expect, test } from 'vitest';
 import * as pg from '../../src/index.ts';
-import { cpuThenGpuForm, expectClose, useBackend } from '../shared/backends.ts';
+import { cpuThenGpuForm, expectClose, useBackend, withShaders } from '../shared/backends.ts';
 
 useBackend('webgpu');
 
@@ -161,14 +161,8 @@ test("a total-variation step's pass carries each vec4's left and right neighbour
   const n = H * W * 3;
   const x0 = Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) + 0.002 * (i % 97));
   const y0 = Array.from({ length: n }, (_, i) => Math.cos(i * 0.11));
-  const shaders: string[] = [];
-  const create = GPUDevice.prototype.createShaderModule;
-  GPUDevice.prototype.createShaderModule = function (d) {
-    shaders.push(d.code);
-    return create.call(this, d);
-  };
-  try {
-    const [cpuForm, gpuForm] = await cpuThenGpuForm(async () => {
+  const [cpuForm, gpuForm] = await cpuThenGpuForm(() =>
+    withShaders(async (shaders) => {
       const x = pg.tensor(x0, { shape: [H, W, 3], requiresGrad: true });
       const y = pg.tensor(y0, { shape: [H, W, 3] });
       const opt = new pg.SGD([x], { lr });
@@ -184,26 +178,23 @@ test("a total-variation step's pass carries each vec4's left and right neighbour
       });
       const [value, next] = await Promise.all([loss.data(), x.data()]);
       const carried = shaders.some((s) => /var i\d+_1_m1c = /.test(s));
-      shaders.length = 0;
       pg.dispose([x, y, loss]);
       opt.dispose();
       return { value: value[0]!, next, carried };
-    });
-    let loss = 0;
-    for (let e = 0; e < n; e++) {
-      const col = e % (3 * W);
-      loss += 0.5 * (x0[e]! - y0[e]!) ** 2;
-      if (e + 3 * W < n) loss += Math.abs(x0[e + 3 * W]! - x0[e]!);
-      if (col < 3 * W - 3) loss += Math.abs(x0[e + 3]! - x0[e]!);
-    }
-    const expected = tvStep(x0, y0, H, W, lr);
-    for (const form of [cpuForm, gpuForm]) {
-      expect(Math.abs(form.value - loss) / loss).toBeLessThan(1e-5);
-      expectClose(form.next, expected, 1e-5, 1e-5, 'x after the step');
-    }
-    expect(cpuForm.carried, 'the CPU form carries neighbours').toBe(true);
-    expect(gpuForm.carried, 'the GPU form (grid-stride) loads them').toBe(false);
-  } finally {
-    GPUDevice.prototype.createShaderModule = create;
+    }),
+  );
+  let loss = 0;
+  for (let e = 0; e < n; e++) {
+    const col = e % (3 * W);
+    loss += 0.5 * (x0[e]! - y0[e]!) ** 2;
+    if (e + 3 * W < n) loss += Math.abs(x0[e + 3 * W]! - x0[e]!);
+    if (col < 3 * W - 3) loss += Math.abs(x0[e + 3]! - x0[e]!);
   }
+  const expected = tvStep(x0, y0, H, W, lr);
+  for (const form of [cpuForm, gpuForm]) {
+    expect(Math.abs(form.value - loss) / loss).toBeLessThan(1e-5);
+    expectClose(form.next, expected, 1e-5, 1e-5, 'x after the step');
+  }
+  expect(cpuForm.carried, 'the CPU form carries neighbours').toBe(true);
+  expect(gpuForm.carried, 'the GPU form (grid-stride) loads them').toBe(false);
 });

@@ -64,3 +64,18 @@ export async function cpuThenGpuForm<T>(run: (cpuForm: boolean) => Promise<T>): 
     backend.isSoftware = was;
   }
 }
+
+/** WebGPU only: `run` with the WGSL of every module compiled meanwhile pushed onto `shaders` (which `run` may clear). */
+export async function withShaders<T>(run: (shaders: string[]) => Promise<T>): Promise<T> {
+  const shaders: string[] = [];
+  const create = GPUDevice.prototype.createShaderModule;
+  GPUDevice.prototype.createShaderModule = function (d) {
+    shaders.push(d.code);
+    return create.call(this, d);
+  };
+  try {
+    return await run(shaders);
+  } finally {
+    GPUDevice.prototype.createShaderModule = create;
+  }
+}
