@@ -64,8 +64,12 @@ export interface Store {
 
 /** What a kernel computes; the renderer (src/gpu/render.ts) turns it into WGSL. */
 export type KernelPlan =
-  /** Stores of equal element count, four elements per thread. */
-  | { readonly kind: 'elementwise'; readonly n: number; readonly stores: readonly Store[]; readonly loads: ReadonlyMap<Expr, GpuStorage> }
+  /**
+   * Stores of equal element count, four elements per thread; on a CPU adapter `walkers` threads
+   * instead, each walking a contiguous run, where the stores read neighbouring elements (a
+   * stencil's gradient: see the renderer's slidingElementwise).
+   */
+  | { readonly kind: 'elementwise'; readonly n: number; readonly stores: readonly Store[]; readonly loads: ReadonlyMap<Expr, GpuStorage>; readonly walkers?: number }
   /** One thread per output element; `replace` swaps a node for another (a split reduction's second pass). */
   | { readonly kind: 'rows'; readonly store: Store; readonly loads: ReadonlyMap<Expr, GpuStorage>; readonly replace?: ReadonlyMap<Expr, Expr> }
   /** P threads per output of `reduce`, each storing its partial at out[o * P + p]. */
@@ -394,11 +398,13 @@ export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[]
   }
   closeAll();
   for (const s of extraStores) plans.push({ kind: 'elementwise', n: s.expr.size, stores: [s], loads: loadsFor(new Set()) });
-  return mergeSiblings(
+  const merged = mergeSiblings(
     plans.filter((p) => p.kind !== 'elementwise' || p.n > 0),
     stored,
     host.maxBindings,
   );
+  if (!host.isSoftware) return merged;
+  return merged.map((p) => (p.kind === 'elementwise' && p.n >= TARGET_THREADS ? { ...p, walkers: walkThreads(partialThreads(1, p.n), true) } : p));
 }
 
 /**
