@@ -233,7 +233,7 @@ class Body {
       }
       return `i${k}[${lin}]`;
     }
-    return `${name}[(${lin}) >> 2u][(${lin}) & 3u]`;
+    return `component(${name}[(${lin}) >> 2u], (${lin}) & 3u)`;
   }
 
   /**

@@ -47,17 +47,14 @@ export interface Bindings {
   readonly width?: number;
 }
 
-// param picks its component with selects, not by a run-time index into the uniform vec4, which
-// SwiftShader does not fold even where i is a constant after inlining (tv's gradient and Adam pass,
-// same page: 13.9 ms with the index, 12.6 with the selects).
+// component takes a vec4's component k with selects, not a run-time index, which SwiftShader does
+// through memory even where k is a constant after inlining (param's: tv's gradient and Adam pass,
+// same page, 13.9 ms with the index, 12.6 with the selects).
 const header = (wg: number) => `const WG: u32 = ${wg}u;
 struct Params { v: array<vec4<f32>, 16> }
 @group(0) @binding(0) var<uniform> params: Params;
-fn param(i: u32) -> f32 {
-  let v = params.v[i >> 2u];
-  let k = i & 3u;
-  return select(select(v.x, v.y, k == 1u), select(v.z, v.w, k == 3u), k >= 2u);
-}
+fn component(v: vec4<f32>, k: u32) -> f32 { return select(select(v.x, v.y, k == 1u), select(v.z, v.w, k == 3u), k >= 2u); }
+fn param(i: u32) -> f32 { return component(params.v[i >> 2u], i & 3u); }
 fn linear_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 { return gid.x + gid.y * nwg.x * WG; }
 `;
 
