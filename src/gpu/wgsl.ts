@@ -47,9 +47,9 @@ export interface Bindings {
   readonly width?: number;
 }
 
-// component takes a vec4's component k with selects, not a run-time index, which SwiftShader does
-// through memory even where k is a constant after inlining (param's: tv's gradient and Adam pass,
-// same page, 13.9 ms with the index, 12.6 with the selects).
+// component picks a vec4's component k with selects: SwiftShader indexes a vector by a run-time k
+// through memory, even where k is a constant once param is inlined (tv's gradient and Adam pass,
+// same page: 13.9 ms indexed, 12.6 with the selects).
 const header = (wg: number) => `const WG: u32 = ${wg}u;
 struct Params { v: array<vec4<f32>, 16> }
 @group(0) @binding(0) var<uniform> params: Params;
