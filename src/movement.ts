@@ -120,7 +120,8 @@ function checkPads(x: Tensor, pads: unknown): [number, number][] {
  * copies.
  * @example
  * await pg.pad(pg.tensor([1, 2, 3]), [[2, 1]], { mode: 'reflect' }).data(); // Float32Array [3, 2, 1, 2, 3, 2]
- * pg.pad(pg.zeros([4, 4, 3]), [[1, 1], [1, 1]], { value: 1 }).shape; // [6, 6, 3]
+ * pg.pad(pg.zeros([4, 4, 3]), [[1, 1], [1, 1], [0, 0]], { value: 1 }).shape; // [6, 6, 3]
+ * pg.pad(pg.zeros([4, 4, 3]), [[1, 1], [1, 1]]).shape; // [4, 6, 5]: two pairs pad the last two axes
  */
 export function pad(x: Tensor, pads: readonly (readonly [number, number])[], options?: PadOptions): Tensor {
   tensorArg('pad', x);

@@ -205,3 +205,37 @@ test(`a total-variation step's pass carries each vec4's left and right neighbour
   expect(gpuForm.carried, 'the GPU form (grid-stride) loads them').toBe(false);
 });
 }
+
+test('a forward stencil (a horizontal [1, 2, 1] filter through pad and slices) carries its neighbours on CPU adapters and loads them on GPUs', async () => {
+  // [H, W, 3] with 3W a multiple of 4 but not of 16, as above: runs end mid-row.
+  const [H, W] = [90, 108];
+  const n = H * W * 3;
+  const x0 = Array.from({ length: n }, (_, i) => Math.sin(i * 0.29) + 0.001 * (i % 89));
+  const [cpuForm, gpuForm] = await cpuThenGpuForm(() =>
+    withShaders(async (shaders) => {
+      const x = pg.tensor(x0, { shape: [H, W, 3] });
+      const y = pg.tidy(() => {
+        // Two pairs pad the last two axes: the columns, not the channels.
+        const p = pg.pad(x, [
+          [1, 1],
+          [0, 0],
+        ]);
+        return p
+          .slice([0, 0], [H, W])
+          .add(p.slice([0, 1], [H, W + 1]).mul(2))
+          .add(p.slice([0, 2]));
+      });
+      const values = await y.data();
+      const carried = shaders.some((s) => /var i\d+_1_m1c = /.test(s));
+      pg.dispose([x, y]);
+      return { values, carried };
+    }),
+  );
+  const expected = x0.map((v, e) => {
+    const w = Math.floor(e / 3) % W;
+    return (w > 0 ? x0[e - 3]! : 0) + 2 * v + (w < W - 1 ? x0[e + 3]! : 0);
+  });
+  for (const form of [cpuForm, gpuForm]) expectClose(form.values, expected, 1e-6, 1e-6, 'filtered');
+  expect(cpuForm.carried, 'the CPU form carries neighbours').toBe(true);
+  expect(gpuForm.carried, 'the GPU form (four elements a thread) loads them').toBe(false);
+});
