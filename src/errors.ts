@@ -70,7 +70,7 @@ export class FreedGraphError extends GradientError {
  * A compiled function (pg.compile) did something a replay could not repeat, or its captured state changed.
  * @example
  * const f = pg.compile((x: pg.Tensor) => { x.data(); return x; });
- * f(pg.zeros([2])); // throws CompileError: reading data inside a compiled function
+ * f(pg.zeros([2])); // throws CompileError: reading data inside a compiled function (WebGPU; the CPU backend does not trace)
  */
 export class CompileError extends PixelgradError {
   /** `'CompileError'`, in every build (a field, not `new.target.name`, which minifiers rename). */

@@ -31,7 +31,7 @@ export interface FormatOptions {
   /**
    * Entries shown at each end of a summarised axis. Default 3.
    * @example
-   * await pg.format(pg.arange(2000), { edgeItems: 1 }); // 'tensor([0., ..., 1999.], shape=[2000])'
+   * await pg.format(pg.arange(2000), { edgeItems: 1 }); // 'tensor([   0., ..., 1999.], shape=[2000])' (entries padded to one width, as PyTorch)
    */
   readonly edgeItems?: number;
 }

@@ -185,7 +185,7 @@ export interface MemoryInfo extends BackendStats {
  * @example
  * const before = pg.memory().buffersCreated;
  * step();
- * pg.memory().buffersCreated - before; // 0 after the first step
+ * pg.memory().buffersCreated - before; // 0 after the first step (WebGPU: buffers are pooled; the CPU backend counts each array)
  */
 export function memory(): MemoryInfo {
   const stats = engine.backend?.stats() ?? {

@@ -56,7 +56,7 @@ export interface BackwardOptions {
    * const x = pg.tensor([2], { requiresGrad: true });
    * x.pow(3).sum().backward({ createGraph: true });
    * const dx = x.grad!;          // 3x² = 12, in the graph
-   * x.zeroGrad();
+   * x.grad = null;               // dx is kept (zeroGrad() would dispose it); the next backward starts a new .grad
    * dx.sum().backward();
    * await x.grad!.data();        // Float32Array [12] (6x)
    */
