@@ -100,7 +100,7 @@ export interface Backend {
   /**
    * 'webgpu', or 'cpu' for the float64 reference backend.
    * @example
-   * pg.backend()?.kind; // 'webgpu'
+   * pg.backend()?.kind; // 'webgpu' on WebGPU, 'cpu' on the CPU backend
    */
   readonly kind: 'webgpu' | 'cpu';
   /**

@@ -128,7 +128,7 @@ function usable(b: Backend): boolean {
 /**
  * The active backend, or null before init().
  * @example
- * pg.backend()?.kind; // 'webgpu', 'cpu', or undefined before init()
+ * pg.backend()?.kind; // 'webgpu' on WebGPU, 'cpu' on the CPU backend, undefined before init()
  */
 export const backend = (): Backend | null => engine.backend;
 

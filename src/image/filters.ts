@@ -88,7 +88,8 @@ const SOBEL_Y = Float32Array.of(-1, -2, -1, 0, 0, 0, 1, 2, 1);
  * convolution with two outputs per channel; differentiable in x.
  * @example
  * const img = pg.rand([32, 32, 1]);
- * const g = pg.sobel(img);              // [32, 32, 1, 2]
+ * const g = pg.sobel(img);
+ * g.shape;                              // [32, 32, 1, 2]
  * const magnitude = g.square().sum(-1).sqrt();
  */
 export function sobel(x: Tensor): Tensor {
