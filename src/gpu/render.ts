@@ -549,7 +549,7 @@ export function render(plan: KernelPlan, isSoftware: boolean, maxBindings: numbe
     case 'partials':
       return partials(plan, isSoftware);
     case 'siblings':
-      return siblings(plan);
+      return siblings(plan)!;
     case 'walk':
       return walk(plan, isSoftware);
     case 'scan':
@@ -813,15 +813,6 @@ function rowBounds(n: number, T: number, chunked: boolean, t: string, statements
   return sliding && windows.length ? { ...sliding, windows } : { ...walkBounds(n, T, chunked, t), windows };
 }
 
-/**
- * Sibling sums (src/gpu/schedule.ts): thread p walks its part of the domain, evaluates each
- * reduction's operand at every element inside that operand's own shape, and keeps a plain sum
- * per block of SUM_BLOCK elements and a compensated total per reduction.
- */
-function siblings(plan: SiblingsPass): KernelRun {
-  return siblingsPass(plan, false)!;
-}
-
 /** A sibling-sums pass, or an elementwise pass (no reduces, no partial) walked the same way. */
 type SiblingsPass = Omit<Extract<KernelPlan, { kind: 'siblings' }>, 'partial'> & { readonly partial: GpuStorage | null };
 
@@ -832,10 +823,16 @@ type SiblingsPass = Omit<Extract<KernelPlan, { kind: 'siblings' }>, 'partial'> &
  * 8 in one test before and after). Null where no read slides: the plain kernel then.
  */
 function slidingElementwise(plan: Extract<KernelPlan, { kind: 'elementwise' }>, P: number): KernelRun | null {
-  return siblingsPass({ kind: 'siblings', domain: [plan.n], reduces: [], stores: plan.stores, P, chunked: true, partial: null, loads: plan.loads }, true);
+  return siblings({ kind: 'siblings', domain: [plan.n], reduces: [], stores: plan.stores, P, chunked: true, partial: null, loads: plan.loads }, true);
 }
 
-function siblingsPass(plan: SiblingsPass, onlySliding: boolean): KernelRun | null {
+/**
+ * Sibling sums (src/gpu/schedule.ts): thread p walks its part of the domain, evaluates each
+ * reduction's operand at every element inside that operand's own shape, and keeps a plain sum
+ * per block of SUM_BLOCK elements and a compensated total per reduction. With `onlySliding`,
+ * null unless some read slides from one element to the next (slidingElementwise).
+ */
+function siblings(plan: SiblingsPass, onlySliding = false): KernelRun | null {
   const { domain, reduces, P, chunked } = plan;
   const n = domain.reduce((a, b) => a * b, 1);
   const first = plan.partial ? 1 : 0;
@@ -928,6 +925,7 @@ function walk(plan: Extract<KernelPlan, { kind: 'walk' }>, isSoftware: boolean):
   const blockInit: string[] = [];
   const blockEnd: string[] = [];
   const M = flatElements(plan);
+  // Each partial sum takes its value as soon as it is computed, as the sibling sums do (see siblings).
   plan.partials.forEach(({ reduce, axis, offset }, k) => {
     const other = reduce.axes.filter((a) => a !== axis);
     const row = reduceExpr(reduce.fn, reduce.x, other);
@@ -946,12 +944,12 @@ function walk(plan: Extract<KernelPlan, { kind: 'walk' }>, isSoftware: boolean):
         accs.push(`var ${acc}k: f32 = 0.0;`);
         b.helpers.add(KAHAN_HELPERS);
         blockInit.push(`var ${acc}b: f32 = 0.0;`);
-        writes.push(`${acc}b = ${acc}b + ${v};`);
+        body.lines.push(`${acc}b = ${acc}b + ${v};`);
         blockEnd.push(...kahanStep(acc, `${acc}k`, `${acc}b`));
       } else {
         b.helpers.add(MAX_HELPERS);
         accs.push(`var ${acc}n: u32 = 0u;`);
-        writes.push(...maxStep(acc, v));
+        body.lines.push(...maxStep(acc, v));
         results.push(maxEnd(acc));
       }
       results.push(`o${plan.rows.length}[${offset + q * P}u + t] = ${acc};`);
