@@ -17,7 +17,7 @@ import { type Shape, sizeOf } from '../shape.ts';
 import type { GpuStorage, KernelRun, MapRun } from './gpu-ops.ts';
 import { renderAll } from './render.ts';
 import { type Def, schedule } from './schedule.ts';
-import { type RecordedSchedule, record, replay, signature } from './schedule-cache.ts';
+import { type RecordedSchedule, record, replay, sameStructure, signature } from './schedule-cache.ts';
 
 /** Definitions queued before the queue compiles what it has anyway: bounds planning and shader size. */
 export const MAX_QUEUED = 256;
@@ -53,7 +53,7 @@ export class LazyQueue {
   /** Schedules built (not replayed) so far. */
   schedulesBuilt = 0;
   /** Recorded schedules by structure, oldest first (schedule-cache.ts). */
-  private readonly schedules = new Map<string, RecordedSchedule>();
+  private readonly schedules = new Map<number, RecordedSchedule>();
 
   constructor(private readonly host: LazyHost) {}
 
@@ -135,9 +135,9 @@ export class LazyQueue {
       return s;
     };
     try {
-      const sig = signature(defs, `${+isSoftware}|${this.host.maxBindings}`, twinnable);
-      const known = this.schedules.get(sig.key);
-      if (known) {
+      const sig = signature(defs, [+isSoftware, this.host.maxBindings], twinnable);
+      const known = this.schedules.get(sig.hash);
+      if (known && sameStructure(known, sig)) {
         for (const { n, twinOf } of known.scratch) alloc(n, twinOf < 0 ? undefined : sig.storages[twinOf]);
         for (const k of replay(known, sig, scratch)) this.host.dispatch(k);
         return;
@@ -147,8 +147,10 @@ export class LazyQueue {
       const rec = record(runs, sig, scratch);
       if (rec) {
         // A program that never repeats (new shapes every call) must not grow this without bound.
+        // (Another structure with the same hash gives up its place.)
+        this.schedules.delete(sig.hash);
         if (this.schedules.size >= MAX_SCHEDULES) this.schedules.delete(this.schedules.keys().next().value!);
-        this.schedules.set(sig.key, rec);
+        this.schedules.set(sig.hash, rec);
       }
       for (const k of runs) this.host.dispatch(k);
     } finally {

@@ -16,7 +16,14 @@ import type { Def } from './schedule.ts';
 
 /** A queue's structure and what fills its slots now. */
 export interface Signature {
-  readonly key: string;
+  /**
+   * The structure as numbers: each node's op code and fields, every list led by its length (so
+   * no two structures share an encoding). Numbers, not text: a step's signature is computed every
+   * step, and formatting its shapes and ids as strings cost more than the rest of a replay.
+   */
+  readonly code: readonly number[];
+  /** A hash of `code`: the cache's key (a hit is confirmed by comparing codes: sameStructure). */
+  readonly hash: number;
   readonly storages: readonly GpuStorage[];
   readonly paramArrays: readonly (readonly number[])[];
 }
@@ -34,6 +41,8 @@ interface RecordedRun {
 }
 
 export interface RecordedSchedule {
+  /** The structure it was built for (Signature.code). */
+  readonly code: readonly number[];
   /** Elements of each scratch buffer, in allocation order, and the storage slot it is the twin of (-1: none). */
   readonly scratch: readonly { readonly n: number; readonly twinOf: number }[];
   readonly runs: readonly RecordedRun[];
@@ -48,7 +57,9 @@ const slotOf = <K>(m: Map<K, number>, k: K): number => {
   return i;
 };
 
-export function signature(defs: readonly Def[], context: string, twinnable: (target: GpuStorage) => boolean): Signature {
+const OP_CODES: Readonly<Record<Expr['op'], number>> = { src: 1, map: 2, reduce: 3, view: 4, pad: 5, iota: 6, take: 7, scan: 8, scatter: 9 };
+
+export function signature(defs: readonly Def[], context: readonly number[], twinnable: (target: GpuStorage) => boolean): Signature {
   const reached = new Set<Expr>();
   const stack = defs.map((d) => d.expr);
   while (stack.length) {
@@ -61,45 +72,81 @@ export function signature(defs: readonly Def[], context: string, twinnable: (tar
   const storages = new Map<GpuStorage, number>();
   const params = new Map<readonly number[], number>();
   const batches = new Map<number, number>();
-  const parts: string[] = [context];
-  const at = (e: Expr) => local.get(e)!;
+  const code: number[] = [context.length, ...context];
+  const list = (xs: readonly number[]) => {
+    code.push(xs.length);
+    for (const x of xs) code.push(x);
+  };
+  const at = (e: Expr) => code.push(local.get(e)!);
   for (const e of [...reached].sort((a, b) => a.id - b.id)) {
     local.set(e, local.size);
+    code.push(OP_CODES[e.op]);
+    list(e.shape);
     switch (e.op) {
       case 'src':
-        parts.push(`s${slotOf(storages, e.storage as GpuStorage)}[${e.shape}]`);
+        code.push(slotOf(storages, e.storage as GpuStorage));
         break;
       case 'map':
-        parts.push(`m${e.t.id}.${e.j}[${e.shape}]p${slotOf(params, e.params)}.${e.params.length}(${e.inputs.map(at)})`);
+        code.push(e.t.id, e.j, slotOf(params, e.params), e.params.length, e.inputs.length);
+        for (const x of e.inputs) at(x);
         break;
       case 'reduce':
-        parts.push(`r${e.fn}${e.axes}(${at(e.x)})`);
+        code.push(e.fn === 'sum' ? 0 : 1);
+        list(e.axes);
+        at(e.x);
         break;
       case 'view':
-        parts.push(`v[${e.shape}]${e.strides}+${e.base}(${at(e.x)})`);
+        list(e.strides);
+        code.push(e.base);
+        at(e.x);
         break;
       case 'pad':
-        parts.push(`p[${e.shape}]${e.before}(${at(e.x)})`);
+        list(e.before);
+        at(e.x);
         break;
       case 'iota':
-        parts.push(`i[${e.shape}]${e.axis}`);
+        code.push(e.axis);
         break;
       case 'take':
-        parts.push(`t${e.axis}(${at(e.x)},${at(e.index)})`);
+        code.push(e.axis);
+        at(e.x);
+        at(e.index);
         break;
       case 'scan':
-        parts.push(`c${e.axis}${+e.reverse}(${at(e.x)})`);
+        code.push(e.axis, +e.reverse);
+        at(e.x);
         break;
       case 'scatter':
-        parts.push(`x${e.axis}(${at(e.target)},${at(e.index)},${at(e.values)})`);
+        code.push(e.axis);
+        at(e.target);
+        at(e.index);
+        at(e.values);
         break;
     }
   }
+  // What the scheduler looks at besides: each definition's node and storage, its optimizer call
+  // (-1: none) and whether that may be double-buffered, and whether the app holds the storage.
   for (const d of defs) {
-    const batch = d.batch === undefined ? '' : `b${slotOf(batches, d.batch)}${twinnable(d.storage) ? 't' : ''}`;
-    parts.push(`d${at(d.expr)}>${slotOf(storages, d.storage)}${batch}${d.storage.refs > 0 ? 'h' : ''}`);
+    at(d.expr);
+    code.push(slotOf(storages, d.storage), d.batch === undefined ? -1 : slotOf(batches, d.batch), d.batch !== undefined && twinnable(d.storage) ? 1 : 0, d.storage.refs > 0 ? 1 : 0);
   }
-  return { key: parts.join(';'), storages: [...storages.keys()], paramArrays: [...params.keys()] };
+  return { code, hash: hashOf(code), storages: [...storages.keys()], paramArrays: [...params.keys()] };
+}
+
+/** 32-bit FNV-1a over the numbers (which are integers below 2^32 in magnitude). */
+function hashOf(code: readonly number[]): number {
+  let h = 0x811c9dc5;
+  for (const x of code) h = Math.imul(h ^ x, 0x01000193);
+  return h >>> 0;
+}
+
+/** Whether a recorded schedule was built for this signature's structure (equal hashes may differ). */
+export function sameStructure(rec: RecordedSchedule, sig: Signature): boolean {
+  const a = rec.code;
+  const b = sig.code;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /**
@@ -129,7 +176,7 @@ export function record(runs: readonly KernelRun[], sig: Signature, scratch: read
   }
   // A twin is the scratch buffer a run swaps with its target.
   const twinOf = new Map(out.flatMap((r) => r.swaps.flatMap(([t, w]) => (t.from === 'storage' && w.from === 'scratch' ? [[w.i, t.i] as const] : []))));
-  return { scratch: scratch.map((s, i) => ({ n: s.length, twinOf: twinOf.get(i) ?? -1 })), runs: out };
+  return { code: sig.code, scratch: scratch.map((s, i) => ({ n: s.length, twinOf: twinOf.get(i) ?? -1 })), runs: out };
 }
 
 /** The recorded runs with this queue's storages, scratch buffers and parameters. */
