@@ -143,7 +143,7 @@ export class LazyQueue {
         return;
       }
       this.schedulesBuilt++;
-      const runs = renderAll(schedule(defs, { scratch: alloc, maxBindings: this.host.maxBindings, isSoftware, twinnable }), isSoftware, this.host.maxBindings);
+      const runs = renderAll(schedule(defs, { scratch: alloc, maxBindings: this.host.maxBindings, isSoftware, twinnable }), this.host.maxBindings);
       const rec = record(runs, sig, scratch);
       if (rec) {
         // A program that never repeats (new shapes every call) must not grow this without bound.

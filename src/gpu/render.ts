@@ -441,7 +441,7 @@ const TAIL_MAX = 1024;
  * scalar loss, a small parameter's update) become one tail kernel, where a single workgroup runs
  * them in order with a storage barrier between them, when its bindings and parameters fit.
  */
-export function renderAll(plans: readonly KernelPlan[], isSoftware: boolean, maxBindings: number): KernelRun[] {
+export function renderAll(plans: readonly KernelPlan[], maxBindings: number): KernelRun[] {
   const out: KernelRun[] = [];
   let run: Extract<KernelPlan, { kind: 'rows' | 'elementwise' }>[] = [];
   const fits = (k: KernelRun) => k.inputs.length + k.outputs.length <= maxBindings && k.params!.length <= MAX_PARAMS;
@@ -452,7 +452,7 @@ export function renderAll(plans: readonly KernelPlan[], isSoftware: boolean, max
     let merged: KernelRun | null = null;
     const emit = () => {
       if (merged) out.push(merged);
-      else if (group.length) out.push(render(group[0]!, isSoftware, maxBindings));
+      else if (group.length) out.push(render(group[0]!, maxBindings));
     };
     for (const p of run) {
       const candidate = group.length ? tail([...group, p]) : null;
@@ -486,7 +486,7 @@ export function renderAll(plans: readonly KernelPlan[], isSoftware: boolean, max
     } else {
       written.clear();
       flush();
-      const k = render(p, isSoftware, maxBindings);
+      const k = render(p, maxBindings);
       out.push(swaps.length ? { ...k, swaps } : k);
     }
   }
@@ -540,18 +540,18 @@ ${indent(sections.join('\nstorageBarrier();\nworkgroupBarrier();\n').split('\n')
 }
 
 /** The kernel for a plan: WGSL (cached by its structure), bindings, parameters and thread count. */
-export function render(plan: KernelPlan, isSoftware: boolean, maxBindings: number): KernelRun {
+export function render(plan: KernelPlan, maxBindings: number): KernelRun {
   switch (plan.kind) {
     case 'elementwise':
       return (plan.walkers && slidingElementwise(plan, plan.walkers)) || elementwise(plan.n, plan.stores, plan.loads, maxBindings);
     case 'rows':
       return rows(plan.store, plan.loads, plan.replace);
     case 'partials':
-      return partials(plan, isSoftware);
+      return partials(plan);
     case 'siblings':
       return siblings(plan)!;
     case 'walk':
-      return walk(plan, isSoftware);
+      return walk(plan);
     case 'scan':
       return scanKernel(plan);
     case 'scatter':
@@ -732,7 +732,7 @@ ${indent([...b.root.lines, ...rowBody.loop], '  ')}
   return { name: kernelName([store], 'rows'), wgsl, threads: T, inputs: b.inputs, outputs: [store.storage], params: b.params, paramArrays: b.paramArrays };
 }
 
-function partials(plan: Extract<KernelPlan, { kind: 'partials' }>, isSoftware: boolean): KernelRun {
+function partials(plan: Extract<KernelPlan, { kind: 'partials' }>): KernelRun {
   const { reduce, P, chunked } = plan;
   const O = reduce.size;
   const Rn = reduce.x.size / Math.max(1, O);
@@ -746,7 +746,7 @@ function partials(plan: Extract<KernelPlan, { kind: 'partials' }>, isSoftware: b
   const key = `part|${O}|${P}|${+chunked}|${+innerReduced}|${b.key.join(',')}|${v}`;
   const wgsl = cached(key, () =>
     wgslModule(
-      { inputs: b.inputs.map((_, k) => `i${k}`), outputs: ['o0'], threads: T, ...walkSizing(T, chunked && isSoftware) },
+      { inputs: b.inputs.map((_, k) => `i${k}`), outputs: ['o0'], threads: T, ...walkSizing(T, chunked) },
       `${b.preamble()}@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = linear_index(gid, nwg);
@@ -911,7 +911,7 @@ function flatElements(plan: Extract<KernelPlan, { kind: 'walk' }>): number {
  * once), then writes the row: all of a row's reads come before its writes, which is what lets an
  * in-place update of the walked rows live here.
  */
-function walk(plan: Extract<KernelPlan, { kind: 'walk' }>, isSoftware: boolean): KernelRun {
+function walk(plan: Extract<KernelPlan, { kind: 'walk' }>): KernelRun {
   const { N, P, chunked } = plan;
   const outputs = [...plan.rows.map((st) => st.storage), plan.partial];
   const b = new Body(false, N, outputs, plan.loads, undefined);
@@ -978,7 +978,7 @@ function walk(plan: Extract<KernelPlan, { kind: 'walk' }>, isSoftware: boolean):
   const key = `walk|${N}|${M}|${P}|${+chunked}|${b.key.join(',')}|${loop.join(';')}|${results.join(';')}`;
   const wgsl = cached(key, () =>
     wgslModule(
-      { inputs: b.inputs.map((_, k) => `i${k}`), outputs: outputs.map((_, k) => `o${k}`), types: Object.fromEntries(rowBody.vec4.map((x) => [x, 'vec4<f32>'])), threads: P, ...walkSizing(P, chunked && isSoftware) },
+      { inputs: b.inputs.map((_, k) => `i${k}`), outputs: outputs.map((_, k) => `o${k}`), types: Object.fromEntries(rowBody.vec4.map((x) => [x, 'vec4<f32>'])), threads: P, ...walkSizing(P, chunked) },
       `${b.preamble()}@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = linear_index(gid, nwg);

@@ -43,8 +43,7 @@ import { broadcasts, children, type Expr, isContiguous, type ReduceExpr, reduce 
 import { ROW_OUTPUTS, SCAN_CHUNK, UNROLL } from './render.ts';
 import { around } from '../shape.ts';
 import { findWalk, rowReductions, type Walk } from './walks.ts';
-import { walkers } from './tuner.ts';
-import { walkThreads } from './wgsl.ts';
+import { elementwiseWalkers, walkers, walkShape } from './tuner.ts';
 import type { GpuStorage } from './gpu-ops.ts';
 import { MAX_PARAMS } from './quirks.ts';
 
@@ -403,8 +402,11 @@ export function schedule(defs: readonly Def[], host: ScheduleHost): KernelPlan[]
     stored,
     host.maxBindings,
   );
-  if (!host.isSoftware) return merged;
-  return merged.map((p) => (p.kind === 'elementwise' && p.n >= TARGET_THREADS ? { ...p, walkers: walkThreads(partialThreads(1, p.n), true) } : p));
+  return merged.map((p) => {
+    if (p.kind !== 'elementwise' || p.n < TARGET_THREADS) return p;
+    const w = elementwiseWalkers(host, partialThreads(1, p.n));
+    return w === undefined ? p : { ...p, walkers: w };
+  });
 }
 
 /**
@@ -430,8 +432,7 @@ function scanPlans(e: ScanExpr, out: GpuStorage, loads: ReadonlyMap<Expr, GpuSto
 function walkPlans(walk: Walk, stored: ReadonlyMap<Expr, GpuStorage>, host: ScheduleHost, storeOf: (e: Expr) => Store): KernelPlan[] {
   const members = new Set<Expr>([...walk.rows, ...walk.reduces.keys()]);
   const loads = new Map([...stored].filter(([e]) => !members.has(e)));
-  const chunked = host.isSoftware;
-  const P = walkThreads(walkers(host, walk.N, walk.rowElements), chunked);
+  const { P, chunked } = walkShape(host, walkers(host, walk.N, walk.rowElements));
   let total = 0;
   const partials = [...walk.reduces].map(([reduce, axis]) => {
     total += reduce.size * P;
@@ -556,9 +557,9 @@ function reductionPlans(store: Store, reduces: readonly ReduceExpr[], stored: Re
   );
   for (const group of together) {
     const domain = group[0]!.x.shape.map((_, d) => Math.max(...group.map((r) => r.x.shape[d]!)));
-    const P = walkThreads(partialThreads(1, domain.reduce((a, b) => a * b, 1)), host.isSoftware);
+    const { P, chunked } = walkShape(host, partialThreads(1, domain.reduce((a, b) => a * b, 1)));
     const partial = host.scratch(group.length * P);
-    plans.push({ kind: 'siblings', domain, reduces: group, stores: [], P, chunked: host.isSoftware, partial, loads });
+    plans.push({ kind: 'siblings', domain, reduces: group, stores: [], P, chunked, partial, loads });
     group.forEach((r, k) => {
       replace.set(r, finished(r, partial, group.length * P, P, k * P));
     });
@@ -567,9 +568,7 @@ function reductionPlans(store: Store, reduces: readonly ReduceExpr[], stored: Re
     const O = r.size;
     const Rn = r.x.size / Math.max(1, O);
     if (replace.has(r) || nested.has(r) || O >= TARGET_THREADS || Rn < 64) continue;
-    const innerReduced = r.axes.includes(r.x.shape.length - 1);
-    const chunked = host.isSoftware && innerReduced;
-    const P = walkThreads(partialThreads(O, Rn), chunked);
+    const { P, chunked } = walkShape(host, partialThreads(O, Rn), r.axes.includes(r.x.shape.length - 1));
     if (P <= 1) continue;
     const partial = host.scratch(O * P);
     plans.push({ kind: 'partials', reduce: r, P, chunked, partial, loads });

@@ -1,9 +1,11 @@
 /**
  * The tuner: the one place that turns the device profile (quirks.ts, GpuOps.isSoftware) and a
- * problem's shape into a kernel's block shape, thread target and workgroup width. Kernels take
- * what it returns and read nothing about the device themselves.
+ * problem's shape into a kernel's block shape, thread target, workgroup width, walk order and
+ * form. The scheduler, the renderer and the routines (matmul, conv2d) take what it returns and
+ * read nothing about the device themselves.
  */
 import { CPU_SIMD_LANES, CPU_WALK_ITEMS } from './quirks.ts';
+import { walkThreads } from './wgsl.ts';
 
 /** What the tuner reads about the device. */
 export interface DeviceProfile {
@@ -91,4 +93,47 @@ export function walkers(actual: DeviceProfile, rows: number, rowElements: number
   const elements = rows * Math.max(1, rowElements);
   const wanted = device.isSoftware ? Math.ceil(elements / CPU_WALK_ELEMENTS) : Math.min(GPU_WALKERS, Math.ceil(elements / GPU_WALK_ELEMENTS));
   return Math.max(1, Math.min(rows, wanted));
+}
+
+/** How a summing or walking kernel's threads take their elements (wgsl.ts walkBounds). */
+export interface WalkShape {
+  /** Threads: the caller's count, rounded to whole SIMD groups where chunked. */
+  readonly P: number;
+  /**
+   * Each SIMD group streams one contiguous chunk (a CPU adapter: its cores read memory in order),
+   * rather than a grid stride (a GPU: neighbouring threads take neighbouring elements, so a warp's
+   * loads coalesce).
+   */
+  readonly chunked: boolean;
+}
+
+/**
+ * The walk of T threads over elements that lie `contiguous` in memory (a sum over the innermost
+ * axis, or whole rows): chunked on a CPU adapter, a grid stride on a GPU or where the elements
+ * are strided anyway.
+ */
+export function walkShape(actual: DeviceProfile, T: number, contiguous = true): WalkShape {
+  const device = tunerTesting.profile ?? actual;
+  const chunked = device.isSoftware && contiguous;
+  return { P: walkThreads(T, chunked), chunked };
+}
+
+/**
+ * Threads for a large elementwise kernel that may walk like a summing pass, so that reads that
+ * slide along a row are carried from one element to the next instead of loaded again (render.ts,
+ * slidingElementwise): T threads on a CPU adapter, where loads cost more than the arithmetic;
+ * none on a GPU, whose four-elements-a-thread kernel coalesces its loads.
+ */
+export function elementwiseWalkers(actual: DeviceProfile, T: number): number | undefined {
+  const device = tunerTesting.profile ?? actual;
+  return device.isSoftware ? walkThreads(T, true) : undefined;
+}
+
+/**
+ * The form of conv2d's kernels (src/ops/conv2d.ts): scalar blocks of pixels × channels on a CPU
+ * adapter, where loads per multiply-add decide; vec4 loads and accumulators on a GPU.
+ */
+export function convForm(actual: DeviceProfile): 'blocked' | 'vector' {
+  const device = tunerTesting.profile ?? actual;
+  return device.isSoftware ? 'blocked' : 'vector';
 }

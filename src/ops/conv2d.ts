@@ -9,6 +9,7 @@
  */
 import type { GpuOps, GpuStorage } from '../gpu/gpu-ops.ts';
 import { CPU_WALK_WIDTH } from '../gpu/quirks.ts';
+import { convForm } from '../gpu/tuner.ts';
 import { fill, kernelCache, section, wgslModule } from '../gpu/wgsl.ts';
 import { InvalidArgumentError, ShapeError } from '../errors.ts';
 import { fmt, type Shape } from '../shape.ts';
@@ -265,22 +266,22 @@ function backwardInputWgsl(g: Geometry): { wgsl: string; threads: number } {
 /** Pixels each dw thread sums at the least, so partials stay a small part of the traffic. */
 const MIN_CHUNK = 64;
 
-function backwardWeightWgsl(g: Geometry, software: boolean): { wgsl: string; threads: number; slices: number; nw: number } {
-  // A CPU adapter: scalar CI_PER × CO_PER blocks (up to 8 × 16); a GPU: 4 input channels × up to 4 vec4s of outputs.
-  const per = software ? blockOf(g.COUT_G) : coPer(g);
-  const V = !software && per >= 4 ? per / 4 : 0;
-  const ciPer = software ? Math.min(8, blockOf(g.CIN_G)) : g.CIN_G % 4 === 0 ? 4 : 1;
+function backwardWeightWgsl(g: Geometry, blocked: boolean): { wgsl: string; threads: number; slices: number; nw: number } {
+  // Blocked (a CPU adapter): scalar CI_PER × CO_PER blocks (up to 8 × 16); else 4 input channels × up to 4 vec4s of outputs.
+  const per = blocked ? blockOf(g.COUT_G) : coPer(g);
+  const V = !blocked && per >= 4 ? per / 4 : 0;
+  const ciPer = blocked ? Math.min(8, blockOf(g.CIN_G)) : g.CIN_G % 4 === 0 ? 4 : 1;
   const blocks = g.KH * g.KW * (g.CIN_G / ciPer) * (g.COUT / per);
   const P = g.N * g.OH * g.OW;
   // A CPU adapter runs a few thousand threads as fast as more; a GPU wants enough to fill it.
-  const target = software ? 4096 : 65536;
+  const target = blocked ? 4096 : 65536;
   const slices = Math.max(1, Math.min(Math.ceil(target / blocks), Math.ceil(P / MIN_CHUNK)));
   const chunk = Math.ceil(P / slices);
   const threads = blocks * slices;
   const nw = g.KH * g.KW * g.CIN_G * g.COUT;
-  const wgsl = cached(`dw|${key(g)}|${slices}|${+software}`, () => {
+  const wgsl = cached(`dw|${key(g)}|${slices}|${+blocked}`, () => {
     const common = { ...dims(g), THREADS: threads, BLOCKS: blocks, CO_BLOCKS: g.COUT / per, CO_PER: per, CI_BLOCKS: g.CIN_G / ciPer, CI_PER: ciPer, P, CHUNK: chunk, NW: nw };
-    if (software) {
+    if (blocked) {
       const is = range(ciPer);
       const os = range(per);
       const body = fill(section(src, 'backward_weight_blocked'), {
@@ -317,7 +318,7 @@ function backwardWeightWgsl(g: Geometry, software: boolean): { wgsl: string; thr
 
 function gpuWeightGrad(k: GpuOps, g: Geometry, x: GpuStorage, grad: GpuStorage, wShape: Shape): GpuStorage {
   const dw = k.alloc('conv2d backward', wShape);
-  const { wgsl, threads, slices, nw } = backwardWeightWgsl(g, k.isSoftware);
+  const { wgsl, threads, slices, nw } = backwardWeightWgsl(g, convForm(k) === 'blocked');
   if (slices === 1) {
     k.run({ name: 'conv2d_backward_weight', wgsl, threads, inputs: [x, grad], outputs: [dw] });
     return dw;
@@ -342,7 +343,7 @@ export const conv2dOp = defineOp<Conv2dAttrs>({
     forward(k, [x, w], out, { shapes, attrs }) {
       if (out.length === 0) return;
       const g = geometryOf(shapes, attrs);
-      const { wgsl, threads } = k.isSoftware ? forwardBlockedWgsl(g) : forwardWgsl(g);
+      const { wgsl, threads } = convForm(k) === 'blocked' ? forwardBlockedWgsl(g) : forwardWgsl(g);
       k.run({ name: 'conv2d_forward', wgsl, threads, inputs: [x!, w!], outputs: [out] });
     },
     backward(k, { shapes, attrs, inputs: [x, w], grad, needs }) {
@@ -350,7 +351,7 @@ export const conv2dOp = defineOp<Conv2dAttrs>({
       let dx: GpuStorage | null = null;
       if (needs[0]) {
         dx = k.alloc('conv2d backward', shapes[0]!);
-        const { wgsl, threads } = k.isSoftware ? backwardInputBlockedWgsl(g) : backwardInputWgsl(g);
+        const { wgsl, threads } = convForm(k) === 'blocked' ? backwardInputBlockedWgsl(g) : backwardInputWgsl(g);
         if (threads > 0) k.run({ name: 'conv2d_backward_input', wgsl, threads, inputs: [grad, w!], outputs: [dx] });
       }
       return [dx, needs[1] ? gpuWeightGrad(k, g, x!, grad, shapes[1]!) : null];
