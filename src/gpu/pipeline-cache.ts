@@ -21,7 +21,15 @@ export async function compileErrors(module: GPUShaderModule): Promise<string[]> 
   return info.messages.filter((m) => m.type === 'error').map((m) => `${m.lineNum}:${m.linePos}: error: ${m.message}`);
 }
 
+/**
+ * Pipelines kept, least recently used dropped first. Sizes are written into the kernels, so a
+ * program whose shapes never repeat (a new crop every frame) compiles new ones, and without a
+ * bound would keep every one it ever compiled; an app's working set is a few dozen.
+ */
+export const MAX_PIPELINES = 256;
+
 export class PipelineCache {
+  /** By WGSL text, least recently used first. */
   private readonly pipelines = new Map<string, CachedPipeline>();
   private readonly layouts = new Map<string, [GPUBindGroupLayout, GPUPipelineLayout]>();
   private readonly bindGroups = new Map<string, GPUBindGroup>();
@@ -36,7 +44,13 @@ export class PipelineCache {
     private readonly device: GPUDevice,
     /** Where asynchronous compile failures go; the backend rejects the next readback with them. */
     private readonly onCompileError: (e: ShaderCompileError) => void,
+    private readonly capacity = MAX_PIPELINES,
   ) {}
+
+  /** Pipelines held now (at most the capacity). */
+  get size(): number {
+    return this.pipelines.size;
+  }
 
   layoutFor(inputs: number, outputs: number): [GPUBindGroupLayout, GPUPipelineLayout] {
     const key = `${inputs}:${outputs}`;
@@ -57,7 +71,12 @@ export class PipelineCache {
 
   pipeline(name: string, wgsl: string, inputs: number, outputs: number): CachedPipeline {
     const hit = this.pipelines.get(wgsl);
-    if (hit) return hit;
+    if (hit) {
+      // Most recently used last (a Map iterates in insertion order).
+      this.pipelines.delete(wgsl);
+      this.pipelines.set(wgsl, hit);
+      return hit;
+    }
     const [layout, pipelineLayout] = this.layoutFor(inputs, outputs);
     // A scope keeps compile errors out of 'uncapturederror', so they surface as ShaderCompileError with the source.
     this.device.pushErrorScope('validation');
@@ -74,6 +93,8 @@ export class PipelineCache {
     void check.finally(() => this.pendingChecks.delete(check));
     this.pipelinesCreated++;
     const entry = { pipeline, layoutKey: `${inputs}:${outputs}`, layout, name, workgroupSize: workgroupSizeOf(wgsl) };
+    // A dropped pipeline is only unreferenced here: recorded work and compiled traces keep their own.
+    if (this.pipelines.size >= this.capacity) this.pipelines.delete(this.pipelines.keys().next().value!);
     this.pipelines.set(wgsl, entry);
     return entry;
   }

@@ -153,7 +153,9 @@ export function slidingBounds(n: number, T: number, chunked: boolean, t: string)
   return { setup: `let walk_lo = ${t} * ${per}u;\n  let walk_hi = min(walk_lo + ${per}u, ${n}u);`, start: 'walk_lo', end: 'walk_hi', step: '1u' };
 }
 
+/** Least recently used first; at most MAX_KERNEL_SOURCES (a program whose shapes never repeat builds new ones forever). */
 const kernelSources = new Map<string, string>();
+export const MAX_KERNEL_SOURCES = 1024;
 
 /**
  * WGSL built once per key, so the steady state builds no strings (and the pipeline cache, keyed
@@ -167,8 +169,14 @@ export function kernelCache(namespace: string): (key: string, build: () => strin
     let s = kernelSources.get(k);
     if (s === undefined) {
       s = build();
-      kernelSources.set(k, s);
+      if (kernelSources.size >= MAX_KERNEL_SOURCES) kernelSources.delete(kernelSources.keys().next().value!);
+    } else {
+      kernelSources.delete(k);
     }
+    kernelSources.set(k, s);
     return s;
   };
 }
+
+/** @internal Kernel sources held now (tests). */
+export const kernelSourcesHeld = (): number => kernelSources.size;
