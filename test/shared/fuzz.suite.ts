@@ -2,7 +2,8 @@
  * Property-based tests (fast-check) over the public API:
  * - random programs (shapes with 0- and 1-length axes, broadcasting, views, reductions, every
  *   elementwise family, softmax, matmul): WebGPU against the float64 backend, forward values and
- *   every gradient, also through a pg.compile replay (test/gpu only), and the float64 gradients
+ *   every gradient, again with other values (a replay of the cached schedules) and through a
+ *   pg.compile replay (test/gpu only), and the float64 gradients
  *   against central finite differences;
  * - public functions called with arbitrary values: whatever is thrown is a PixelgradError, and the
  *   README's seed example still computes afterwards.
@@ -439,6 +440,21 @@ export function fuzzSuite(kind: BackendKind): void {
             const m = g && c && mismatch(g, c, 2e-3, 2e-3);
             if (m) throw fail(`gradient of x${i} differs between WebGPU and float64`, cpu, m);
           }
+          // The same structure with other values: every kernel comes from the schedule cache,
+          // replayed with the new storages, and the results still match float64.
+          const again: Program = { ...p, inputs: p.inputs.map((inp) => ({ ...inp, seed: inp.seed + 7 })) };
+          const built = pg.memory().schedulesBuilt;
+          const gpu2 = await run(again, true);
+          const rebuilt = pg.memory().schedulesBuilt - built;
+          const cpu2 = await withBackend(new CpuBackend(), () => run(again, true));
+          const bad2 = mismatch(gpu2.out, cpu2.out, 2e-3, 2e-3);
+          if (bad2) throw fail('replayed schedule: forward differs between WebGPU and float64 (inputs seeded +7)', cpu2, bad2);
+          for (let i = 0; i < cpu2.grads.length; i++) {
+            const [g, c] = [gpu2.grads[i], cpu2.grads[i]];
+            const m = g && c && mismatch(g, c, 2e-3, 2e-3);
+            if (m) throw fail(`replayed schedule: gradient of x${i} differs between WebGPU and float64 (inputs seeded +7)`, cpu2, m);
+          }
+          if (rebuilt) throw fail('the same structure again built its kernels again', cpu2, `${rebuilt} schedule(s) built, none expected`);
           // The same program compiled (pg.compile of pg.valueAndGrad), replayed.
           if (cpu.loss === null || !p.compiled) return;
           const replay = await runCompiled(p);
