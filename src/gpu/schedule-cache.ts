@@ -4,8 +4,8 @@
  * are pure functions of that structure, so their kernels are recorded once per structure and
  * replayed with the step's storages, scratch buffers and parameters (slots in the recorded runs).
  *
- * The structure is a canonical text of the queued definitions and every node they reach: nodes
- * in creation order (a topological order), storages and parameter arrays numbered by first
+ * The structure is a canonical code of the queued definitions and every node they reach: nodes
+ * in depth-first post-order (a topological order), storages and parameter arrays numbered by first
  * appearance (so two reads of one storage stay one binding), and what the scheduler looks at
  * besides (which definitions are held, which are one optimizer call's assignments and whether
  * each may be double-buffered).
@@ -60,14 +60,6 @@ const slotOf = <K>(m: Map<K, number>, k: K): number => {
 const OP_CODES: Readonly<Record<Expr['op'], number>> = { src: 1, map: 2, reduce: 3, view: 4, pad: 5, iota: 6, take: 7, scan: 8, scatter: 9 };
 
 export function signature(defs: readonly Def[], context: readonly number[], twinnable: (target: GpuStorage) => boolean): Signature {
-  const reached = new Set<Expr>();
-  const stack = defs.map((d) => d.expr);
-  while (stack.length) {
-    const e = stack.pop()!;
-    if (reached.has(e)) continue;
-    reached.add(e);
-    for (const c of children(e)) stack.push(c);
-  }
   const local = new Map<Expr, number>();
   const storages = new Map<GpuStorage, number>();
   const params = new Map<readonly number[], number>();
@@ -78,7 +70,7 @@ export function signature(defs: readonly Def[], context: readonly number[], twin
     for (const x of xs) code.push(x);
   };
   const at = (e: Expr) => code.push(local.get(e)!);
-  for (const e of [...reached].sort((a, b) => a.id - b.id)) {
+  const encode = (e: Expr) => {
     local.set(e, local.size);
     code.push(OP_CODES[e.op]);
     list(e.shape);
@@ -122,6 +114,33 @@ export function signature(defs: readonly Def[], context: readonly number[], twin
         at(e.index);
         at(e.values);
         break;
+    }
+  };
+  // Nodes in depth-first post-order from the definitions: operands before their users, and the
+  // same order for the same structure (ids, which grow step after step, are not looked at).
+  const nodes: Expr[] = [];
+  const next: number[] = [];
+  for (const d of defs) {
+    if (local.has(d.expr)) continue;
+    nodes.push(d.expr);
+    next.push(0);
+    while (nodes.length) {
+      const top = nodes.length - 1;
+      const e = nodes[top]!;
+      const cs = children(e);
+      const i = next[top]!;
+      if (i < cs.length) {
+        next[top] = i + 1;
+        const c = cs[i]!;
+        if (!local.has(c)) {
+          nodes.push(c);
+          next.push(0);
+        }
+      } else {
+        nodes.pop();
+        next.pop();
+        encode(e);
+      }
     }
   }
   // What the scheduler looks at besides: each definition's node and storage, its optimizer call
