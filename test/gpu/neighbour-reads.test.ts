@@ -206,14 +206,17 @@ test(`a total-variation step's pass carries each vec4's left and right neighbour
 });
 }
 
-test('a forward stencil (a horizontal [1, 2, 1] filter through pad and slices) carries its neighbours on CPU adapters and loads them on GPUs', async () => {
-  // [H, W, 3] with 3W a multiple of 4 but not of 16, as above: runs end mid-row.
+// C channels: 3, 5 and 6 make each vec4's four elements' pixel and channel a division by C, which
+// the CPU form computes once a vec4 (row-vectors.ts, laneDivisions); 4 is a shift.
+for (const C of [3, 4, 5, 6]) {
+test(`a forward stencil (a horizontal [1, 2, 1] filter through pad and slices) over ${C} channels carries its neighbours on CPU adapters and loads them on GPUs`, async () => {
+  // [H, W, C] with CW a multiple of 4 but not of 16, as above: runs end mid-row.
   const [H, W] = [90, 108];
-  const n = H * W * 3;
+  const n = H * W * C;
   const x0 = Array.from({ length: n }, (_, i) => Math.sin(i * 0.29) + 0.001 * (i % 89));
   const [cpuForm, gpuForm] = await cpuThenGpuForm(() =>
     withShaders(async (shaders) => {
-      const x = pg.tensor(x0, { shape: [H, W, 3] });
+      const x = pg.tensor(x0, { shape: [H, W, C] });
       const y = pg.tidy(() => {
         // Two pairs pad the last two axes: the columns, not the channels.
         const p = pg.pad(x, [
@@ -227,15 +230,18 @@ test('a forward stencil (a horizontal [1, 2, 1] filter through pad and slices) c
       });
       const values = await y.data();
       const carried = shaders.some((s) => /var i\d+_1_m1c = /.test(s));
+      const divisionsOnce = shaders.some((s) => s.includes(`let oqd${C} = (o * 4u) / ${C}u;`));
       pg.dispose([x, y]);
-      return { values, carried };
+      return { values, carried, divisionsOnce };
     }),
   );
   const expected = x0.map((v, e) => {
-    const w = Math.floor(e / 3) % W;
-    return (w > 0 ? x0[e - 3]! : 0) + 2 * v + (w < W - 1 ? x0[e + 3]! : 0);
+    const w = Math.floor(e / C) % W;
+    return (w > 0 ? x0[e - C]! : 0) + 2 * v + (w < W - 1 ? x0[e + C]! : 0);
   });
   for (const form of [cpuForm, gpuForm]) expectClose(form.values, expected, 1e-6, 1e-6, 'filtered');
   expect(cpuForm.carried, 'the CPU form carries neighbours').toBe(true);
   expect(gpuForm.carried, 'the GPU form (four elements a thread) loads them').toBe(false);
+  expect(cpuForm.divisionsOnce, 'the CPU form divides by C once a vec4').toBe(C !== 4);
 });
+}
