@@ -793,14 +793,53 @@ function rowsPerIteration(rows: number, lines: readonly string[]): 1 | 4 {
  * blocks' sums compensated.
  */
 function rowLoops(bounds: ReturnType<typeof walkBounds>, unroll: 1 | 4, body: readonly string[], blockInit: readonly string[], blockEnd: readonly string[]): string[] {
-  const rowLoop = (start: string, end: string) => [`for (var o = ${start}; o < ${end}; o = o + ${bounds.step}) {`, ...body.map((l) => `  ${l}`), '}'];
-  if (!blockInit.length) return rowLoop(bounds.start, bounds.end);
-  const block = mul(bounds.step, ROW_SUM_BLOCK / unroll);
+  const rowLoop = (start: string, end: string, lines: readonly string[]) => [`for (var o = ${start}; o < ${end}; o = o + ${bounds.step}) {`, ...lines.map((l) => `  ${l}`), '}'];
+  if (!blockInit.length) return rowLoop(bounds.start, bounds.end, body);
+  const { lines, grouped } = unroll === 4 ? iterationSums(body, blockInit) : { lines: body, grouped: false };
+  // An iteration's four rows summed first: a block of ROW_SUM_BLOCK iterations then rounds as
+  // often per element as ROW_SUM_BLOCK rows added one by one.
+  const block = mul(bounds.step, grouped ? ROW_SUM_BLOCK : ROW_SUM_BLOCK / unroll);
   return [
     `for (var ob = ${bounds.start}; ob < ${bounds.end}; ob = ob + ${block}) {`,
-    ...[...blockInit, `let oe = min(ob + ${block}, ${bounds.end});`, ...rowLoop('ob', 'oe'), ...blockEnd].map((l) => `  ${l}`),
+    ...[...blockInit, `let oe = min(ob + ${block}, ${bounds.end});`, ...rowLoop('ob', 'oe', lines), ...blockEnd].map((l) => `  ${l}`),
     '}',
   ];
+}
+
+/**
+ * An unrolled iteration's adds into each block sum (`acc = acc + v;`, one per row) made into a sum
+ * of the iteration's rows, added to the block sum once: each row's value is still added as soon as
+ * it is computed (short live ranges), and a block of ROW_SUM_BLOCK iterations needs a quarter of
+ * the compensated steps and inner-loop restarts (total variation's sums pass at 512²: 14.8 → 13.5
+ * ms, as fast as the pass without the loss's sums). `grouped` is false where some block sum is not
+ * added to exactly once per row copy.
+ */
+function iterationSums(body: readonly string[], blockInit: readonly string[]): { lines: string[]; grouped: boolean } {
+  const accs = blockInit.map((l) => /^var (\w+): f32 = 0\.0;$/.exec(l)?.[1]);
+  if (accs.some((a) => a === undefined)) return { lines: [...body], grouped: false };
+  const adds = new Map<string, number[]>();
+  let depth = 0;
+  let nested = false;
+  body.forEach((line, i) => {
+    const m = /^(\w+) = (\w+) \+ .*;$/.exec(line);
+    if (m && m[1] === m[2] && accs.includes(m[1])) {
+      // (Inside a block, the iteration's sum would be declared where the others cannot see it.)
+      nested ||= depth > 0;
+      adds.set(m[1]!, [...(adds.get(m[1]!) ?? []), i]);
+    }
+    depth += (line.match(/\{/g)?.length ?? 0) - (line.match(/\}/g)?.length ?? 0);
+  });
+  if (nested) return { lines: [...body], grouped: false };
+  if (accs.some((a) => adds.get(a!)?.length !== 4)) return { lines: [...body], grouped: false };
+  const lines = [...body];
+  for (const [acc, at] of adds) {
+    at.forEach((i, j) => {
+      const v = lines[i]!.slice(`${acc} = ${acc} + `.length, -1);
+      lines[i] = j === 0 ? `var ${acc}q = ${v};` : `${acc}q = ${acc}q + ${v};`;
+    });
+    lines[at[3]!] += ` ${acc} = ${acc} + ${acc}q;`;
+  }
+  return { lines, grouped: true };
 }
 
 /**
