@@ -815,30 +815,17 @@ function rowLoops(bounds: ReturnType<typeof walkBounds>, unroll: 1 | 4, body: re
  * added to exactly once per row copy.
  */
 function iterationSums(body: readonly string[], blockInit: readonly string[]): { lines: string[]; grouped: boolean } {
-  const accs = blockInit.map((l) => /^var (\w+): f32 = 0\.0;$/.exec(l)?.[1]);
-  if (accs.some((a) => a === undefined)) return { lines: [...body], grouped: false };
-  const adds = new Map<string, number[]>();
-  let depth = 0;
-  let nested = false;
-  body.forEach((line, i) => {
-    const m = /^(\w+) = (\w+) \+ .*;$/.exec(line);
-    if (m && m[1] === m[2] && accs.includes(m[1])) {
-      // (Inside a block, the iteration's sum would be declared where the others cannot see it.)
-      nested ||= depth > 0;
-      adds.set(m[1]!, [...(adds.get(m[1]!) ?? []), i]);
-    }
-    depth += (line.match(/\{/g)?.length ?? 0) - (line.match(/\}/g)?.length ?? 0);
-  });
-  if (nested) return { lines: [...body], grouped: false };
-  if (accs.some((a) => adds.get(a!)?.length !== 4)) return { lines: [...body], grouped: false };
+  const accs = blockInit.map((l) => /^var (\w+): f32/.exec(l)?.[1] ?? '');
+  const at = accs.map((a) => body.flatMap((l, i) => (l.startsWith(`${a} = ${a} + `) ? [i] : [])));
+  // (A sum inside a block would be declared where the other rows cannot see it.)
+  if (body.some((l) => l.includes('{')) || at.some((is) => is.length !== 4)) return { lines: [...body], grouped: false };
   const lines = [...body];
-  for (const [acc, at] of adds) {
-    at.forEach((i, j) => {
-      const v = lines[i]!.slice(`${acc} = ${acc} + `.length, -1);
-      lines[i] = j === 0 ? `var ${acc}q = ${v};` : `${acc}q = ${acc}q + ${v};`;
+  accs.forEach((a, k) => {
+    at[k]!.forEach((i, j) => {
+      const v = lines[i]!.slice(2 * a.length + 6, -1);
+      lines[i] = (j ? `${a}q = ${a}q + ${v};` : `var ${a}q = ${v};`) + (j === 3 ? ` ${a} = ${a} + ${a}q;` : '');
     });
-    lines[at[3]!] += ` ${acc} = ${acc} + ${acc}q;`;
-  }
+  });
   return { lines, grouped: true };
 }
 

@@ -222,26 +222,18 @@ export function vectorizeRows(loop: readonly string[], outside: readonly string[
  * it a multiply.
  */
 function laneDivisions(lines: readonly string[]): string[] {
-  const divisors = new Set<number>();
-  const pattern = /\(oq([0-3]) ([/%]) (\d+)u\)/g;
-  for (const line of lines) {
-    for (const m of line.matchAll(pattern)) {
-      const c = Number(m[3]);
-      if (c >= 3 && (c & (c - 1)) !== 0) divisors.add(c);
-    }
-  }
-  if (!divisors.size) return [...lines];
-  const rewrite = (line: string) =>
-    line.replace(pattern, (whole, jText: string, op: string, cText: string) => {
-      const [j, c] = [Number(jText), Number(cText)];
-      if (!divisors.has(c)) return whole;
-      const [d, r] = [`oqd${c}`, `oqr${c}`];
-      if (j === 0) return op === '/' ? d : r;
-      return op === '/' ? `(${d} + select(0u, 1u, ${r} >= ${c - j}u))` : `select(${r} + ${j}u, ${r} - ${c - j}u, ${r} >= ${c - j}u)`;
-    });
-  const setup = [...divisors].map((c) => `let oqd${c} = (o * 4u) / ${c}u; let oqr${c} = o * 4u - oqd${c} * ${c}u;`);
-  const first = lines.findIndex((l) => l.startsWith('let oq0 = '));
-  const out = lines.map(rewrite);
-  out.splice(Math.max(0, first), 0, ...setup);
+  const re = /\(oq([0-3]) ([/%]) (\d+)u\)/g;
+  const cs = new Set(lines.flatMap((l) => [...l.matchAll(re)].map((m) => Number(m[3])).filter((c) => c > 2 && (c & (c - 1)) !== 0)));
+  if (!cs.size) return [...lines];
+  const out = lines.map((l) =>
+    l.replace(re, (whole, j: string, op: string, c: string) => {
+      if (!cs.has(Number(c))) return whole;
+      const [d, r, k] = [`oqd${c}`, `oqr${c}`, Number(c) - Number(j)];
+      if (j === '0') return op === '/' ? d : r;
+      return op === '/' ? `(${d} + select(0u, 1u, ${r} >= ${k}u))` : `select(${r} + ${j}u, ${r} - ${k}u, ${r} >= ${k}u)`;
+    }),
+  );
+  const setup = [...cs].map((c) => `let oqd${c} = (o * 4u) / ${c}u; let oqr${c} = o * 4u - oqd${c} * ${c}u;`);
+  out.splice(Math.max(0, lines.findIndex((l) => l.startsWith('let oq0 = '))), 0, ...setup);
   return out;
 }

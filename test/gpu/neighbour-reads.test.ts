@@ -183,9 +183,11 @@ test(`a total-variation step's pass carries each vec4's left and right neighbour
       if (!readLoss) loss.dispose();
       const [value, next] = readLoss ? await Promise.all([loss.data(), x.data()]) : [null, await x.data()];
       const carried = shaders.some((s) => /var i\d+_1_m1c = /.test(s));
+      // The loss's sums add each iteration's four values at once (render.ts, iterationSums).
+      const grouped = shaders.some((s) => /var s\d+bq = /.test(s));
       pg.dispose([x, y, loss]);
       opt.dispose();
-      return { value: value?.[0] ?? null, next, carried };
+      return { value: value?.[0] ?? null, next, carried, grouped };
     }),
   );
   let loss = 0;
@@ -203,6 +205,7 @@ test(`a total-variation step's pass carries each vec4's left and right neighbour
   }
   expect(cpuForm.carried, 'the CPU form carries neighbours').toBe(true);
   expect(gpuForm.carried, 'the GPU form (grid-stride) loads them').toBe(false);
+  expect(cpuForm.grouped, 'the CPU form sums four values an iteration at once').toBe(readLoss);
 });
 }
 
