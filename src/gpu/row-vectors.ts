@@ -222,18 +222,39 @@ export function vectorizeRows(loop: readonly string[], outside: readonly string[
  * it a multiply.
  */
 function laneDivisions(lines: readonly string[]): string[] {
-  const re = /\(oq([0-3]) ([/%]) (\d+)u\)/g;
-  const cs = new Set(lines.flatMap((l) => [...l.matchAll(re)].map((m) => Number(m[3])).filter((c) => c > 2 && (c & (c - 1)) !== 0)));
+  const nested = /\(\(oq([0-3]) \/ (\d+)u\) ([/%]) (\d+)u\)/g;
+  const single = /\(oq([0-3]) ([/%]) (\d+)u\)/g;
+  const odd = (c: number) => c > 2 && (c & (c - 1)) !== 0;
+  // A pixel's row and column too ((4o + j) / c divided by an image width w): row j's pixel is row
+  // 0's or the next, so its quotient by w is row 0's, or one more where row 0's column is the last.
+  const pairs = new Set(lines.flatMap((l) => [...l.matchAll(nested)].filter((m) => Number(m[2]) > 2 && odd(Number(m[4]))).map((m) => `${m[2]}_${m[4]}`)));
+  const cs = new Set([...pairs].map((p) => Number(p.split('_')[0])));
+  for (const l of lines) for (const m of l.matchAll(single)) if (odd(Number(m[3]))) cs.add(Number(m[3]));
   if (!cs.size) return [...lines];
   const out = lines.map((l) =>
-    l.replace(re, (whole, j: string, op: string, c: string) => {
-      if (!cs.has(Number(c))) return whole;
-      const [d, r, k] = [`oqd${c}`, `oqr${c}`, Number(c) - Number(j)];
-      if (j === '0') return op === '/' ? d : r;
-      return op === '/' ? `(${d} + select(0u, 1u, ${r} >= ${k}u))` : `select(${r} + ${j}u, ${r} - ${k}u, ${r} >= ${k}u)`;
-    }),
+    l
+      .replace(nested, (whole, j: string, c: string, op: string, w: string) => {
+        if (!pairs.has(`${c}_${w}`)) return whole;
+        const [q, r] = [`oqe${c}_${w}`, `oqf${c}_${w}`];
+        if (j === '0') return op === '/' ? q : r;
+        const next = `oqr${c} >= ${Number(c) - Number(j)}u`;
+        const wraps = `(${r} == ${Number(w) - 1}u) & (${next})`;
+        return op === '/' ? `(${q} + select(0u, 1u, ${wraps}))` : `select(${r} + select(0u, 1u, ${next}), 0u, ${wraps})`;
+      })
+      .replace(single, (whole, j: string, op: string, c: string) => {
+        if (!cs.has(Number(c))) return whole;
+        const [d, r, k] = [`oqd${c}`, `oqr${c}`, Number(c) - Number(j)];
+        if (j === '0') return op === '/' ? d : r;
+        return op === '/' ? `(${d} + select(0u, 1u, ${r} >= ${k}u))` : `select(${r} + ${j}u, ${r} - ${k}u, ${r} >= ${k}u)`;
+      }),
   );
-  const setup = [...cs].map((c) => `let oqd${c} = (o * 4u) / ${c}u; let oqr${c} = o * 4u - oqd${c} * ${c}u;`);
+  const setup = [
+    ...[...cs].map((c) => `let oqd${c} = (o * 4u) / ${c}u; let oqr${c} = o * 4u - oqd${c} * ${c}u;`),
+    ...[...pairs].map((p) => {
+      const [c, w] = p.split('_');
+      return `let oqe${p} = oqd${c} / ${w}u; let oqf${p} = oqd${c} - oqe${p} * ${w}u;`;
+    }),
+  ];
   out.splice(Math.max(0, lines.findIndex((l) => l.startsWith('let oq0 = '))), 0, ...setup);
   return out;
 }
