@@ -29,8 +29,9 @@ export async function compileErrors(module: GPUShaderModule): Promise<string[]> 
 export const MAX_PIPELINES = 256;
 
 export class PipelineCache {
-  /** By WGSL text, least recently used first. */
-  private readonly pipelines = new Map<string, CachedPipeline>();
+  /** By WGSL text, each stamped with its last use. */
+  private readonly pipelines = new Map<string, CachedPipeline & { lastUse: number }>();
+  private uses = 0;
   private readonly layouts = new Map<string, [GPUBindGroupLayout, GPUPipelineLayout]>();
   private readonly bindGroups = new Map<string, GPUBindGroup>();
   pipelinesCreated = 0;
@@ -72,9 +73,8 @@ export class PipelineCache {
   pipeline(name: string, wgsl: string, inputs: number, outputs: number): CachedPipeline {
     const hit = this.pipelines.get(wgsl);
     if (hit) {
-      // Most recently used last (a Map iterates in insertion order).
-      this.pipelines.delete(wgsl);
-      this.pipelines.set(wgsl, hit);
+      // A stamp, not a reordering of the map: this runs for every dispatch.
+      hit.lastUse = ++this.uses;
       return hit;
     }
     const [layout, pipelineLayout] = this.layoutFor(inputs, outputs);
@@ -92,9 +92,17 @@ export class PipelineCache {
     this.pendingChecks.add(check);
     void check.finally(() => this.pendingChecks.delete(check));
     this.pipelinesCreated++;
-    const entry = { pipeline, layoutKey: `${inputs}:${outputs}`, layout, name, workgroupSize: workgroupSizeOf(wgsl) };
-    // A dropped pipeline is only unreferenced here: recorded work and compiled traces keep their own.
-    if (this.pipelines.size >= this.capacity) this.pipelines.delete(this.pipelines.keys().next().value!);
+    const entry = { pipeline, layoutKey: `${inputs}:${outputs}`, layout, name, workgroupSize: workgroupSizeOf(wgsl), lastUse: ++this.uses };
+    // The least recently used goes, found by a scan only when a new pipeline is compiled anyway. A
+    // dropped pipeline is only unreferenced here: recorded work and compiled traces keep their own.
+    if (this.pipelines.size >= this.capacity) {
+      let oldest: string | undefined;
+      let at = Number.POSITIVE_INFINITY;
+      for (const [key, p] of this.pipelines) {
+        if (p.lastUse < at) [oldest, at] = [key, p.lastUse];
+      }
+      this.pipelines.delete(oldest!);
+    }
     this.pipelines.set(wgsl, entry);
     return entry;
   }

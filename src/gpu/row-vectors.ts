@@ -224,12 +224,13 @@ export function vectorizeRows(loop: readonly string[], outside: readonly string[
 function laneDivisions(lines: readonly string[]): string[] {
   const nested = /\(\(oq([0-3]) \/ (\d+)u\) ([/%]) (\d+)u\)/g;
   const single = /\(oq([0-3]) ([/%]) (\d+)u\)/g;
-  const odd = (c: number) => c > 2 && (c & (c - 1)) !== 0;
+  // A division by 2^k is a shift already; by 1 or 2 a row can be two or more past row 0's.
+  const divides = (c: number) => c > 2 && (c & (c - 1)) !== 0;
   // A pixel's row and column too ((4o + j) / c divided by an image width w): row j's pixel is row
   // 0's or the next, so its quotient by w is row 0's, or one more where row 0's column is the last.
-  const pairs = new Set(lines.flatMap((l) => [...l.matchAll(nested)].filter((m) => Number(m[2]) > 2 && odd(Number(m[4]))).map((m) => `${m[2]}_${m[4]}`)));
+  const pairs = new Set(lines.flatMap((l) => [...l.matchAll(nested)].filter((m) => Number(m[2]) > 2 && divides(Number(m[4]))).map((m) => `${m[2]}_${m[4]}`)));
   const cs = new Set([...pairs].map((p) => Number(p.split('_')[0])));
-  for (const l of lines) for (const m of l.matchAll(single)) if (odd(Number(m[3]))) cs.add(Number(m[3]));
+  for (const l of lines) for (const m of l.matchAll(single)) if (divides(Number(m[3]))) cs.add(Number(m[3]));
   if (!cs.size) return [...lines];
   const out = lines.map((l) =>
     l

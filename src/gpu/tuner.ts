@@ -51,6 +51,9 @@ const GPU_WIDTH = 256;
 /** @internal Tests set this to build the kernels another device would get (a GPU's blocks on SwiftShader); null restores the real profile. */
 export const tunerTesting: { profile: DeviceProfile | null } = { profile: null };
 
+/** The profile every decision below reads: the test override where one is set. */
+const profileOf = (actual: DeviceProfile): DeviceProfile => tunerTesting.profile ?? actual;
+
 /**
  * Block shape for C[batch, M, N]: on a CPU adapter the largest of CPU_BLOCKS that still leaves
  * CPU_TARGET_THREADS blocks (else the smallest); on a GPU 8 rows × 4 columns while the output
@@ -58,7 +61,7 @@ export const tunerTesting: { profile: DeviceProfile | null } = { profile: null }
  * same-page runs each: 8 × 4 1.53-1.67 GFLOP/s against 1.28-1.34 for 4 × 4.
  */
 export function gemmTiling(actual: DeviceProfile, batch: number, M: number, N: number): GemmTiling {
-  const device = tunerTesting.profile ?? actual;
+  const device = profileOf(actual);
   const blocks = (tm: number, tn: number) => batch * Math.ceil(M / tm) * Math.ceil(N / tn);
   if (device.isSoftware) {
     const fits = CPU_BLOCKS.find(([tm, tn]) => tm <= M && tn <= N && blocks(tm, tn) >= CPU_TARGET_THREADS);
@@ -89,7 +92,7 @@ const CPU_WALK_ELEMENTS = CPU_WALK_ITEMS * 4 * 8;
  * (total variation's sums) still has dozens of walkers; never more walkers than rows.
  */
 export function walkers(actual: DeviceProfile, rows: number, rowElements: number): number {
-  const device = tunerTesting.profile ?? actual;
+  const device = profileOf(actual);
   const elements = rows * Math.max(1, rowElements);
   const wanted = device.isSoftware ? Math.ceil(elements / CPU_WALK_ELEMENTS) : Math.min(GPU_WALKERS, Math.ceil(elements / GPU_WALK_ELEMENTS));
   return Math.max(1, Math.min(rows, wanted));
@@ -113,7 +116,7 @@ export interface WalkShape {
  * are strided anyway.
  */
 export function walkShape(actual: DeviceProfile, T: number, contiguous = true): WalkShape {
-  const device = tunerTesting.profile ?? actual;
+  const device = profileOf(actual);
   const chunked = device.isSoftware && contiguous;
   return { P: walkThreads(T, chunked), chunked };
 }
@@ -125,7 +128,7 @@ export function walkShape(actual: DeviceProfile, T: number, contiguous = true): 
  * none on a GPU, whose four-elements-a-thread kernel coalesces its loads.
  */
 export function elementwiseWalkers(actual: DeviceProfile, T: number): number | undefined {
-  const device = tunerTesting.profile ?? actual;
+  const device = profileOf(actual);
   return device.isSoftware ? walkThreads(T, true) : undefined;
 }
 
@@ -134,6 +137,6 @@ export function elementwiseWalkers(actual: DeviceProfile, T: number): number | u
  * adapter, where loads per multiply-add decide; vec4 loads and accumulators on a GPU.
  */
 export function convForm(actual: DeviceProfile): 'blocked' | 'vector' {
-  const device = tunerTesting.profile ?? actual;
+  const device = profileOf(actual);
   return device.isSoftware ? 'blocked' : 'vector';
 }
