@@ -63,6 +63,9 @@ fn pow_less1_nonneg(a: f32, b: f32, y: f32, l: f32) -> f32 {
   let m = exp2(clamp(b - 1.0, -1e30, 1e30) * l);
   return select(select(m, nan_f(), is_nan_f(y)), 1.0, (b == 1.0) | (a == 1.0));
 }
+// pow_less1 where a is 0 or inf: what a gradient that cancels a^(b-1) against a (a^(b-1)·a = a^b)
+// multiplies out there, so that it keeps the 0·inf = NaN of the general path.
+fn pow_less1_edge(a: f32, b: f32) -> f32 { return select(select(0.0, inf_f(), (b > 1.0) != (a == 0.0)), 1.0, b == 1.0); }
 // pow_log for a base that is +0 or above, or NaN (never -0).
 fn pow_nonneg(a: f32, b: f32, l: f32) -> f32 {
   let inf = inf_f();

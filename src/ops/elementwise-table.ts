@@ -15,6 +15,12 @@ export interface UnaryEntry {
   readonly grad: string;
   /** What the gradient reads besides g: the input x, the output y, or nothing. */
   readonly uses: 'x' | 'y' | 'none';
+  /**
+   * The gradient with its factor y taken out (grad = gradPerY · y), for a gradient that arrives
+   * holding a factor that y cancels: a pow's gradient for its base, a^(b−1), times a is a^b, the
+   * pow's own output, so the exp2 of a^(b−1) is never computed (src/ops/elementwise.ts).
+   */
+  readonly gradPerY?: string;
   readonly f: (x: number, p: readonly number[]) => number;
   readonly df: (x: number, y: number, g: number, p: readonly number[]) => number;
   /** Inputs where the op is smooth, for gradient tests. */
@@ -45,7 +51,7 @@ const sigmoid = (x: number) => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / 
 export const UNARY: readonly UnaryEntry[] = [
   { name: 'neg', wgsl: '-x', grad: '-g', uses: 'none', f: (x) => -x, df: (_x, _y, g) => -g },
   // exp(NaN) = NaN (WGSL's exp of NaN is undefined: SwiftShader gives inf).
-  { name: 'exp', wgsl: 'select(exp(x), x, is_nan_f(x))', grad: 'g * y', uses: 'y', f: Math.exp, df: (_x, y, g) => g * y, domain: { min: -4, max: 4 } },
+  { name: 'exp', wgsl: 'select(exp(x), x, is_nan_f(x))', grad: 'g * y', uses: 'y', gradPerY: 'g', f: Math.exp, df: (_x, y, g) => g * y, domain: { min: -4, max: 4 } },
   // log(0) = -inf, log(x < 0) = NaN, log(inf) = inf (Math.log agrees). Gradient g / x: ±inf at 0, as PyTorch.
   { name: 'log', wgsl: 'log_real(x)', grad: 'g / x', uses: 'x', f: Math.log, df: (x, _y, g) => g / x, domain: { min: 0.2, max: 4 } },
   // sqrt(x < 0) = NaN, sqrt(0) = 0, sqrt(inf) = inf. Gradient g / (2 sqrt x): inf at 0, as PyTorch.
@@ -55,7 +61,7 @@ export const UNARY: readonly UnaryEntry[] = [
   { name: 'square', wgsl: 'x * x', grad: 'g * 2.0 * x', uses: 'x', f: (x) => x * x, df: (x, _y, g) => g * 2 * x },
   // relu(NaN) = NaN. Gradient 1 above 0, 0 at 0, below 0 and at NaN (PyTorch's threshold_backward).
   { name: 'relu', wgsl: 'select(max(x, 0.0), x, is_nan_f(x))', grad: 'select(0.0, g, x > 0.0)', uses: 'x', f: (x) => Math.max(x, 0), df: (x, _y, g) => (x > 0 ? g : 0) },
-  { name: 'sigmoid', wgsl: 'select(sigmoid_f(x), x, is_nan_f(x))', grad: 'g * y * (1.0 - y)', uses: 'y', f: sigmoid, df: (_x, y, g) => g * y * (1 - y) },
+  { name: 'sigmoid', wgsl: 'select(sigmoid_f(x), x, is_nan_f(x))', grad: 'g * y * (1.0 - y)', uses: 'y', gradPerY: 'g * (1.0 - y)', f: sigmoid, df: (_x, y, g) => g * y * (1 - y) },
   // Clamped at ±15 (tanh is ±1 in float32 there; some adapters overflow exp inside tanh); tanh(NaN) = NaN.
   { name: 'tanh', wgsl: 'select(tanh(clamp(x, -15.0, 15.0)), x, is_nan_f(x))', grad: 'g * (1.0 - y * y)', uses: 'y', f: Math.tanh, df: (_x, y, g) => g * (1 - y * y) },
   {
@@ -106,6 +112,8 @@ export interface BinaryEntry {
     readonly l?: { readonly expr: string; readonly forward: string };
     /** The forward and a's gradient where a is never negative (src/ir/expr.ts, neverNegative). */
     readonly nonNegative?: { readonly forward: string; readonly gradA: string };
+    /** a's gradient times a, where that product is cheaper than the gradient (see UnaryEntry.gradPerY). */
+    readonly gradATimesA?: string;
   };
   readonly f: (a: number, b: number) => number;
   readonly da: (a: number, b: number, g: number) => number;
@@ -170,6 +178,10 @@ export const BINARY: readonly BinaryEntry[] = [
       l: { expr: 'log2_abs(a)', forward: 'pow_log(a, b, l)' },
       // A sigmoid's or an exp's output: no sign or integer tests (a tone curve's step, 25% faster).
       nonNegative: { forward: 'pow_nonneg(a, b, l)', gradA: 'select(g * b * pow_less1_nonneg(a, b, y, l), 0.0, b == 0.0)' },
+      // a^(b−1)·a = a^b = y, one exp2 fewer; a of 0 or inf and b = 0 multiply out as the general
+      // rule does (0·inf = NaN, as PyTorch; 0·a is a − a here, which no compiler folds to 0). Where a^(b−1) alone overflows (a tiny, b < −1) this is
+      // the finite value float64 gives, not the general rule's inf.
+      gradATimesA: 'select(select(g * b * y, g * b * pow_less1_edge(a, b) * a, (a == 0.0) | is_inf_f(a)), a - a, b == 0.0)',
     },
     usesA: 'ab',
     usesB: 'ab',

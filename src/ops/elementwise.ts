@@ -55,9 +55,12 @@ function defineUnary(e: UnaryEntry): OpDef<UnaryAttrs> {
       backward(k, args) {
         const shape = args.shapes[0]!;
         const saved = e.uses === 'x' ? args.inputs[0]! : e.uses === 'y' ? args.output! : null;
-        const t = template(`${e.name}:b`, `${e.name}_backward`, saved ? ['g', e.uses] : ['g'], [], [e.grad]);
+        const g = k.expr(args.grad, shape);
         const dx = k.alloc(`${e.name} backward`, shape);
-        k.define(dx, ir.map(t, saved ? [k.expr(args.grad, shape), k.expr(saved, shape)] : [k.expr(args.grad, shape)], params(attrs(args))));
+        const y = e.uses === 'y' ? k.expr(saved!, shape) : null;
+        const cancelled = y && e.gradPerY ? cancelledGrad(e, g, y) : null;
+        const t = template(`${e.name}:b`, `${e.name}_backward`, saved ? ['g', e.uses] : ['g'], [], [e.grad]);
+        k.define(dx, cancelled ?? ir.map(t, saved ? [g, k.expr(saved, shape)] : [g], params(attrs(args))));
         return [dx];
       },
     },
@@ -74,6 +77,31 @@ function defineUnary(e: UnaryEntry): OpDef<UnaryAttrs> {
     ...(e.name === 'clamp' ? { testAttrs: [{ params: [-0.5, 0.6] }] } : {}),
     ...(e.name === 'toInt32' ? { testAttrs: [{ params: [0] }, { params: [1] }] } : {}),
   });
+}
+
+/**
+ * Backward templates whose output 0 is a binary op's gradient for its base a, mapped to that
+ * gradient times a (BinaryEntry.withY.gradATimesA), over the same loads.
+ */
+const timesBase = new Map<ir.MapTemplate, string>();
+
+/** One reading of one value: the same node, or the same realized storage read in the same shape. */
+const sameValue = (a: ir.Expr, b: ir.Expr) =>
+  a === b || (a.op === 'src' && b.op === 'src' && a.storage === b.storage && a.shape.every((d, i) => d === b.shape[i]));
+
+/**
+ * This op's gradient when the incoming g is a binary op's gradient for a base that is this op's
+ * output y, and y cancels a factor of it (a^(b−1)·y = a^b): gradPerY of (g·y) over g's own
+ * operands, one node instead of two, without the factor's cost. Null where the pattern is absent.
+ * At a base of exactly 0 or an overflowed y this gives the limit (0) where multiplying out gives
+ * 0·inf = NaN.
+ */
+function cancelledGrad(e: UnaryEntry, g: ir.Expr, y: ir.Expr): ir.Expr | null {
+  const times = g.op === 'map' && g.j === 0 ? timesBase.get(g.t) : undefined;
+  if (times === undefined || g.op !== 'map' || !sameValue(g.inputs[1]!, y)) return null;
+  const names: Record<string, string> = { g: `(${times})`, y: 'a' };
+  const store = e.gradPerY!.replace(/\b[gy]\b/g, (v) => names[v]!);
+  return ir.map(template(`${e.name}:b:${g.t.id}`, `${e.name}_backward`, g.t.loads, g.t.lets, [store]), g.inputs, g.params);
 }
 
 // ---------- binary (tensor, tensor) and (tensor, number) ----------
@@ -108,6 +136,7 @@ function binaryBackwardGpu(e: BinaryEntry, k: GpuOps, args: BackwardArgs<unknown
   const nonNeg = withY !== undefined && nonNegBase(e, ins[1]!);
   const rules = nonNeg ? { ...withY, ...withY.nonNegative! } : (withY ?? e);
   const t = template(`${e.name}:b:${flags}${nonNeg ? '+' : ''}`, `${e.name}_backward`, loads, isScalar ? SCALAR_B : [], [...(wantA ? [rules.gradA] : []), ...(wantB ? [rules.gradB] : [])]);
+  if (wantA && withY?.gradATimesA) timesBase.set(t, withY.gradATimesA);
   if (withY?.l) ins.push(sharedL(e, ins[1]!, ins[ins.length - 1]!));
   const params = isScalar ? [scalar!] : [];
   const grad = (i: number, j: number) => {

@@ -626,3 +626,45 @@ test('a loop of training steps in one task submits each step as the next one beg
   pg.dispose([losses, w, t]);
   opt.dispose();
 });
+
+test("a pow's gradient for its base cancels a sigmoid's or an exp's factor y (a^(b-1)·a = a^b): no kernel computes a^(b-1), gradients as float64, b = 0 included", async () => {
+  await pg.init();
+  const xs = [-3, -0.5, 0, 0.7, 2.5, 40];
+  const bs = [0.8, 0, 2.5];
+  const sig = (v: number) => 1 / (1 + Math.exp(-v));
+  for (const unary of ['sigmoid', 'exp'] as const) {
+    const x = pg.tensor(xs.flatMap((v) => [v, v, v]), { shape: [xs.length, 3], requiresGrad: true });
+    const b = pg.tensor(bs, { requiresGrad: true });
+    const spied = gpu() as unknown as { dispatch: (k: { name: string; wgsl: string }) => void };
+    const orig = spied.dispatch;
+    const texts: string[] = [];
+    spied.dispatch = function (this: unknown, k) {
+      texts.push(k.wgsl);
+      return orig.call(this, k);
+    };
+    try {
+      pg.tidy(() => {
+        const s = unary === 'sigmoid' ? x.mul(0.1).sigmoid() : x.mul(0.1).exp();
+        s.pow(b).sum().backward();
+      });
+      await Promise.all([x.grad!.data(), b.grad!.data()]);
+    } finally {
+      delete (spied as { dispatch?: unknown }).dispatch;
+    }
+    // The helpers are all included; no generated function calls one.
+    expect(texts.join('\n')).not.toMatch(/(?<!fn )pow_less1(_nonneg)?\(/);
+    // d/dx s(0.1x)^b = b s^b (1 - s) 0.1 for the sigmoid, b s^b 0.1 for exp; d/db = Σ s^b ln s.
+    const dx: number[] = [];
+    const db = [0, 0, 0];
+    for (const v of xs) {
+      const s = unary === 'sigmoid' ? sig(0.1 * v) : Math.exp(0.1 * v);
+      bs.forEach((e, c) => {
+        dx.push(e * s ** e * (unary === 'sigmoid' ? 1 - s : 1) * 0.1);
+        db[c]! += s ** e * Math.log(s);
+      });
+    }
+    close(await x.grad!.data(), dx, 2e-5);
+    close(await b.grad!.data(), db, 2e-5);
+    pg.dispose([x, b]);
+  }
+});
