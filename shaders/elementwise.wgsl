@@ -74,6 +74,13 @@ fn pow_nonneg(a: f32, b: f32, l: f32) -> f32 {
   let r2 = select(r1, select(0.0, inf, b > 0.0), a == inf);
   return select(select(r2, inf - inf, is_nan_f(b)), 1.0, (b == 0.0) | (a == 1.0));
 }
+// log2_abs and pow_nonneg for a base within [+0, 1], or NaN: no tests for an infinite one.
+fn log2_unit(a: f32) -> f32 { return select(select(log2(a), -inf_f(), a == 0.0), a, is_nan_f(a)); }
+fn pow_unit(a: f32, b: f32, l: f32) -> f32 {
+  let r0 = exp2(clamp(b, -1e30, 1e30) * l) * (1.0 + (l - l));
+  let r1 = select(r0, select(0.0, inf_f(), b < 0.0), a == 0.0);
+  return select(select(r1, nan_f(), is_nan_f(b)), 1.0, (b == 0.0) | (a == 1.0));
+}
 // ln a from l = log2_abs(a): NaN below 0, as log_real.
 fn ln_log2(a: f32, l: f32) -> f32 { return select(l * 0.6931471805599453, nan_f(), a < 0.0); }
 fn sigmoid_f(x: f32) -> f32 {

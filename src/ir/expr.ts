@@ -48,6 +48,8 @@ export interface MapTemplate {
   readonly helpers: string;
   /** Every output is +0 or above, or NaN (never -0): a sigmoid's, an exp's, a square's. */
   readonly nonNegative?: boolean;
+  /** Every output is also 1 or below: a sigmoid's. */
+  readonly unit?: boolean;
 }
 
 const templates = new Map<string, MapTemplate>();
@@ -288,6 +290,26 @@ export function neverNegative(e: Expr): boolean {
     case 'reduce':
     case 'take':
       return neverNegative(e.x);
+    default:
+      return false;
+  }
+}
+
+/**
+ * Whether every value of `e` is within [+0, 1], or NaN, as far as its expression shows: a map
+ * marked unit, or a view, pad or max of one (a sum is not). pow of a sigmoid's output needs no
+ * tests for an infinite base.
+ */
+export function withinUnit(e: Expr): boolean {
+  switch (e.op) {
+    case 'map':
+      return e.t.unit === true;
+    case 'view':
+    case 'pad':
+    case 'take':
+      return withinUnit(e.x);
+    case 'reduce':
+      return e.fn === 'max' && withinUnit(e.x);
     default:
       return false;
   }

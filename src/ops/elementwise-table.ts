@@ -110,8 +110,13 @@ export interface BinaryEntry {
      * and both gradients share: one node, so a fused kernel evaluates it once (pow: log2|a|).
      */
     readonly l?: { readonly expr: string; readonly forward: string };
-    /** The forward and a's gradient where a is never negative (src/ir/expr.ts, neverNegative). */
-    readonly nonNegative?: { readonly forward: string; readonly gradA: string };
+    /** The forward and the gradients where a is never negative (src/ir/expr.ts, neverNegative). */
+    readonly nonNegative?: { readonly forward: string; readonly gradA: string; readonly gradB: string };
+    /**
+     * Where a is also never above 1 (src/ir/expr.ts, withinUnit): l and the forward without tests
+     * for an infinite base, and gradATimesA without them.
+     */
+    readonly unit?: { readonly l: string; readonly forward: string; readonly gradATimesA: string };
     /** a's gradient times a, where that product is cheaper than the gradient (see UnaryEntry.gradPerY). */
     readonly gradATimesA?: string;
   };
@@ -177,7 +182,18 @@ export const BINARY: readonly BinaryEntry[] = [
       gradB: 'select(g * y * ln_log2(a, l), 0.0, (a == 0.0) & (b >= 0.0))',
       l: { expr: 'log2_abs(a)', forward: 'pow_log(a, b, l)' },
       // A sigmoid's or an exp's output: no sign or integer tests (a tone curve's step, 25% faster).
-      nonNegative: { forward: 'pow_nonneg(a, b, l)', gradA: 'select(g * b * pow_less1_nonneg(a, b, y, l), 0.0, b == 0.0)' },
+      nonNegative: {
+        forward: 'pow_nonneg(a, b, l)',
+        gradA: 'select(g * b * pow_less1_nonneg(a, b, y, l), 0.0, b == 0.0)',
+        // ln_log2 without its test for a negative a.
+        gradB: 'select(g * y * (l * 0.6931471805599453), 0.0, (a == 0.0) & (b >= 0.0))',
+      },
+      // A sigmoid's output: a tone curve's step 5% faster.
+      unit: {
+        l: 'log2_unit(a)',
+        forward: 'pow_unit(a, b, l)',
+        gradATimesA: 'select(select(g * b * y, g * b * pow_less1_edge(a, b) * a, a == 0.0), a - a, b == 0.0)',
+      },
       // a^(b−1)·a = a^b = y, one exp2 fewer; a of 0 or inf and b = 0 multiply out as the general
       // rule does (0·inf = NaN, as PyTorch; 0·a is a − a here, which no compiler folds to 0). Where a^(b−1) alone overflows (a tiny, b < −1) this is
       // the finite value float64 gives, not the general rule's inf.

@@ -14,8 +14,9 @@ import { unbroadcastExpr, unbroadcastReference } from './unbroadcast.ts';
 const HELPERS = section(src, 'helpers');
 
 /** An elementwise map's template (queued as an expression and fused by the scheduler; see src/gpu/lazy.ts). */
-export function template(key: string, name: string, loads: readonly string[], lets: readonly (readonly [string, string])[], stores: readonly string[], nonNegative = false) {
-  return mapTemplate(key, () => ({ name, loads, lets, stores, helpers: HELPERS, ...(nonNegative ? { nonNegative } : {}) }));
+export function template(key: string, name: string, loads: readonly string[], lets: readonly (readonly [string, string])[], stores: readonly string[], range?: 'nonNegative' | 'unit') {
+  const facts = range === 'unit' ? { nonNegative: true, unit: true } : range ? { nonNegative: true } : {};
+  return mapTemplate(key, () => ({ name, loads, lets, stores, helpers: HELPERS, ...facts }));
 }
 
 /** A number operand: bound to `b` from the kernel's first parameter. */
@@ -23,8 +24,9 @@ const SCALAR_B = [['b', 'param(0u)']] as const;
 
 // ---------- unary ----------
 
-/** Ops whose every output is +0 or above, or NaN (never -0): see neverNegative in src/ir/expr.ts. */
+/** Ops whose every output is +0 or above, or NaN (never -0), and those also never above 1: see neverNegative and withinUnit in src/ir/expr.ts. */
 const NON_NEGATIVE = new Set(['exp', 'abs', 'square', 'sigmoid']);
+const UNIT = new Set(['sigmoid']);
 
 export interface UnaryAttrs {
   /** clamp's [min, max]; empty for the others. */
@@ -49,7 +51,7 @@ function defineUnary(e: UnaryEntry): OpDef<UnaryAttrs> {
     saves: () => ({ inputs: [e.uses === 'x'], output: e.uses === 'y' }),
     gpu: {
       forward(k, [x], out, { attrs, outShape }) {
-        const t = template(`${e.name}:f`, `${e.name}_forward`, ['x'], [], [e.wgsl], NON_NEGATIVE.has(e.name));
+        const t = template(`${e.name}:f`, `${e.name}_forward`, ['x'], [], [e.wgsl], UNIT.has(e.name) ? 'unit' : NON_NEGATIVE.has(e.name) ? 'nonNegative' : undefined);
         k.define(out, ir.map(t, [k.expr(x!, outShape)], params(attrs)));
       },
       backward(k, args) {
@@ -133,10 +135,10 @@ function binaryBackwardGpu(e: BinaryEntry, k: GpuOps, args: BackwardArgs<unknown
     ...(usesB ? [ir.expand(k.expr(args.inputs[1]!, shapes[1]!), outShape)] : []),
     ...(withY ? [k.expr(args.output!, outShape)] : []),
   ];
-  const nonNeg = withY !== undefined && nonNegBase(e, ins[1]!);
-  const rules = nonNeg ? { ...withY, ...withY.nonNegative! } : (withY ?? e);
-  const t = template(`${e.name}:b:${flags}${nonNeg ? '+' : ''}`, `${e.name}_backward`, loads, isScalar ? SCALAR_B : [], [...(wantA ? [rules.gradA] : []), ...(wantB ? [rules.gradB] : [])]);
-  if (wantA && withY?.gradATimesA) timesBase.set(t, withY.gradATimesA);
+  const range = withY ? baseRange(e, ins[1]!) : 'any';
+  const rules = withY ? rulesFor(withY, range) : e;
+  const t = template(`${e.name}:b:${flags}${SUFFIX[range]}`, `${e.name}_backward`, loads, isScalar ? SCALAR_B : [], [...(wantA ? [rules.gradA] : []), ...(wantB ? [rules.gradB] : [])]);
+  if (wantA && 'gradATimesA' in rules && rules.gradATimesA) timesBase.set(t, rules.gradATimesA);
   if (withY?.l) ins.push(sharedL(e, ins[1]!, ins[ins.length - 1]!));
   const params = isScalar ? [scalar!] : [];
   const grad = (i: number, j: number) => {
@@ -147,22 +149,37 @@ function binaryBackwardGpu(e: BinaryEntry, k: GpuOps, args: BackwardArgs<unknown
   return [aliasA ? k.retain(args.grad) : wantA ? grad(0, 0) : null, aliasB ? k.retain(args.grad) : wantB ? grad(1, wantA ? 1 : 0) : null];
 }
 
-const lTemplate = (e: BinaryEntry) => template(`${e.name}:l`, `${e.name}_forward`, ['a'], [], [e.withY!.l!.expr]);
-const viaLTemplate = (e: BinaryEntry, nonNeg: boolean) =>
-  nonNeg
-    ? template(`${e.name}:fl+`, `${e.name}_forward`, ['a', 'b', 'l'], [], [e.withY!.nonNegative!.forward])
-    : template(`${e.name}:fl`, `${e.name}_forward`, ['a', 'b', 'l'], [], [e.withY!.l!.forward]);
-/** Whether the entry has cheaper rules for a base that is never negative, and `a` is one. */
-const nonNegBase = (e: BinaryEntry, a: ir.Expr) => e.withY?.nonNegative !== undefined && ir.neverNegative(a);
+/** What the compiler knows of a binary op's base a (src/ir/expr.ts): nothing, never negative, or also never above 1. */
+type BaseRange = 'any' | 'nonNegative' | 'unit';
+const SUFFIX: Record<BaseRange, string> = { any: '', nonNegative: '+', unit: '1' };
+
+function baseRange(e: BinaryEntry, a: ir.Expr): BaseRange {
+  const w = e.withY;
+  if (!w?.nonNegative || !ir.neverNegative(a)) return 'any';
+  return w.unit && ir.withinUnit(a) ? 'unit' : 'nonNegative';
+}
+
+/** An entry's shared-y expressions for a base of `range`: each narrower range overrides what it makes cheaper. */
+function rulesFor(w: NonNullable<BinaryEntry['withY']>, range: BaseRange) {
+  const any = { gradA: w.gradA, gradB: w.gradB, l: w.l?.expr, forward: w.l?.forward, gradATimesA: w.gradATimesA };
+  if (range === 'any') return any;
+  return range === 'unit' ? { ...any, ...w.nonNegative, ...w.unit } : { ...any, ...w.nonNegative };
+}
+
+const lTemplate = (e: BinaryEntry, range: BaseRange) => template(`${e.name}:l${SUFFIX[range]}`, `${e.name}_forward`, ['a'], [], [rulesFor(e.withY!, range).l!]);
+const viaLTemplate = (e: BinaryEntry, range: BaseRange) =>
+  template(`${e.name}:fl${SUFFIX[range]}`, `${e.name}_forward`, ['a', 'b', 'l'], [], [rulesFor(e.withY!, range).forward!]);
 
 /** The forward of an entry with a shared `l`: l as its own node, then the forward reading it. */
 function forwardViaL(e: BinaryEntry, a: ir.Expr, b: ir.Expr): ir.Expr {
-  return ir.map(viaLTemplate(e, nonNegBase(e, a)), [a, b, ir.map(lTemplate(e), [a])]);
+  const range = baseRange(e, a);
+  return ir.map(viaLTemplate(e, range), [a, b, ir.map(lTemplate(e, range), [a])]);
 }
 
 /** The forward's own l node when y is still that forward (so one kernel computes it once), else a new one. */
 function sharedL(e: BinaryEntry, a: ir.Expr, y: ir.Expr): ir.Expr {
-  return y.op === 'map' && (y.t === viaLTemplate(e, false) || y.t === viaLTemplate(e, true)) ? y.inputs[2]! : ir.map(lTemplate(e), [a]);
+  const range = baseRange(e, a);
+  return y.op === 'map' && y.t === viaLTemplate(e, range) ? y.inputs[2]! : ir.map(lTemplate(e, range), [a]);
 }
 
 function binaryReferenceForward(e: BinaryEntry, a: Float64Array, b: Float64Array | number, args: ForwardArgs<unknown>): Float64Array {

@@ -5,7 +5,7 @@ import { edgeElementwiseSuite } from '../shared/edge-elementwise.suite.ts';
 
 describe('elementwise edge values on WebGPU', () => edgeElementwiseSuite('webgpu'));
 
-test("pow of a sigmoid's, an exp's, an abs's or a square's output compiles to the never-negative form, and of anything else to the general one", async () => {
+test("pow of a sigmoid's output compiles to the within-[0, 1] form, of an exp's, an abs's or a square's to the never-negative form, and of anything else to the general one", async () => {
   await pg.init();
   await withShaders(async (shaders) => {
     const formOf = async (base: (x: pg.Tensor) => pg.Tensor) => {
@@ -18,11 +18,15 @@ test("pow of a sigmoid's, an exp's, an abs's or a square's output compiles to th
       pg.dispose([x, b, y]);
       // The forward's own function (one per template output), not the shared helpers.
       const uses = (fn: string) => shaders.some((s) => new RegExp(`fn f\\w+\\(pb: u32[^)]*\\) -> f32 \\{ return ${fn}\\(a, b, l\\); \\}`).test(s));
-      return { fast: uses('pow_nonneg'), general: uses('pow_log') };
+      return { unit: uses('pow_unit'), fast: uses('pow_nonneg'), general: uses('pow_log') };
     };
-    for (const base of [(x: pg.Tensor) => x.sigmoid(), (x: pg.Tensor) => x.exp(), (x: pg.Tensor) => x.abs(), (x: pg.Tensor) => x.square()]) {
-      expect(await formOf(base)).toEqual({ fast: true, general: false });
+    expect(await formOf((x) => x.sigmoid())).toEqual({ unit: true, fast: false, general: false });
+    // A max over a sigmoid's values is within [0, 1] too; a sum of them is only never negative.
+    expect(await formOf((x) => x.sigmoid().max(-1, true))).toEqual({ unit: true, fast: false, general: false });
+    expect(await formOf((x) => x.sigmoid().sum(-1, true))).toEqual({ unit: false, fast: true, general: false });
+    for (const base of [(x: pg.Tensor) => x.exp(), (x: pg.Tensor) => x.abs(), (x: pg.Tensor) => x.square()]) {
+      expect(await formOf(base)).toEqual({ unit: false, fast: true, general: false });
     }
-    expect(await formOf((x) => x.sub(0.5))).toEqual({ fast: false, general: true });
+    expect(await formOf((x) => x.sub(0.5))).toEqual({ unit: false, fast: false, general: true });
   });
 });
