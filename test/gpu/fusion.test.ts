@@ -510,6 +510,7 @@ test('a read started before its tensor is disposed returns the old values even w
 });
 
 test('a tone-curve step with three small parameters under Adam, its loss read every step, is at most 4 dispatches (small finishing kernels share tails greedily; it was 10), and stays exact', async () => {
+  await pg.init();
   // An image's worth of pixels, so the sums run as a walk (the bench's tone step at S = 512).
   const n = 512 * 512;
   const make = () => [pg.tensor([1.1, 0.9, 1], { requiresGrad: true }), pg.tensor([0.1, -0.1, 0], { requiresGrad: true }), pg.tensor([1, 1.2, 0.8], { requiresGrad: true })];
@@ -543,6 +544,34 @@ test('a tone-curve step with three small parameters under Adam, its loss read ev
   const fused = await run(false);
   const split = await run(true);
   expect(fused.dispatches).toBeLessThanOrEqual(4);
+  // The finishing kernels' sections wait for each other only where one reads what another wrote:
+  // five independent sums, then the loss and the updates that read them.
+  const [a, b, g] = make() as [pg.Tensor, pg.Tensor, pg.Tensor];
+  const opt = new pg.Adam([a, b, g], { lr: 0.01 });
+  const spied = gpu() as unknown as { dispatch: (k: { name: string; wgsl: string }) => void };
+  const orig = spied.dispatch;
+  const tails: string[] = [];
+  spied.dispatch = function (this: unknown, k) {
+    if (k.name.startsWith('tail(')) tails.push(k.wgsl);
+    return orig.call(this, k);
+  };
+  try {
+    const loss = pg.tidy(() => {
+      const d = x.mul(a).add(b).sigmoid().pow(g).sub(T);
+      const l = d.abs().mean().add(d.square().mean().mul(0.01));
+      l.backward();
+      opt.step();
+      return l;
+    });
+    await loss.data();
+    loss.dispose();
+  } finally {
+    delete (spied as { dispatch?: unknown }).dispatch;
+  }
+  const barriers = tails.map((w) => w.match(/workgroupBarrier\(\)/g)?.length ?? 0);
+  expect(barriers.reduce((s, n) => s + n, 0)).toBe(1);
+  opt.dispose();
+  pg.dispose([a, b, g]);
   close(new Float32Array(fused.values), split.values, 1e-5);
   pg.dispose([x, T]);
 });
@@ -667,4 +696,40 @@ test("a pow's gradient for its base cancels a sigmoid's or an exp's factor y (a^
     close(await b.grad!.data(), db, 2e-5);
     pg.dispose([x, b]);
   }
+});
+
+test('a finishing kernel whose later section reads what an earlier one wrote waits for it; sections that share nothing do not wait', async () => {
+  await pg.init();
+  const n = 300;
+  const x0 = Array.from({ length: n }, (_, i) => Math.sin(i * 0.7));
+  const x = pg.tensor(x0, { requiresGrad: true });
+  const spied = gpu() as unknown as { dispatch: (k: { name: string; wgsl: string }) => void };
+  const orig = spied.dispatch;
+  const tails: string[] = [];
+  spied.dispatch = function (this: unknown, k) {
+    if (k.name.startsWith('tail(')) tails.push(k.wgsl);
+    return orig.call(this, k);
+  };
+  let got: Float32Array[];
+  try {
+    // Every element of z reads the sum and the max, which one thread writes: a barrier between.
+    const [z, s, m] = pg.tidy(() => {
+      const s = x.sum();
+      const m = x.max();
+      return [x.sub(s).mul(m), s, m];
+    });
+    got = await Promise.all([z.data(), s.data(), m.data()]);
+    pg.dispose([z, s, m]);
+  } finally {
+    delete (spied as { dispatch?: unknown }).dispatch;
+  }
+  const sum = x0.reduce((a, v) => a + Math.fround(v), 0);
+  const max = Math.max(...x0.map(Math.fround));
+  close(got[1]!, [sum], 1e-5);
+  close(got[2]!, [max]);
+  close(got[0]!, x0.map((v) => (Math.fround(v) - sum) * max), 1e-5);
+  // The sum and the max share nothing: no barrier between them; z reads both: one before it.
+  const barriers = tails.map((w) => w.match(/workgroupBarrier\(\)/g)?.length ?? 0);
+  expect(barriers).toEqual([1]);
+  x.dispose();
 });
