@@ -520,7 +520,7 @@ function tail(parts: readonly Extract<KernelPlan, { kind: 'rows' | 'elementwise'
   const sections: string[] = [];
   // A section waits for the ones before it (a barrier, ~0.2 ms a workgroup on a CPU adapter) only
   // where it reads what they wrote or writes what they read or wrote since the last barrier:
-  // a step's independent sums and updates run back to back (tone's tail: 6 barriers, now 1).
+  // a step's independent sums and updates run back to back (tone's finishing kernels: 7 barriers, now 1).
   const [readSince, writtenSince] = [new Set<number>(), new Set<number>()];
   for (const p of parts) {
     b.section(p.loads, p.kind === 'rows' ? p.replace : undefined);

@@ -278,7 +278,7 @@ export function children(e: Expr): readonly Expr[] {
 
 /**
  * Whether every value of `e` is +0 or above, or NaN (never -0), as far as its expression shows: a
- * map marked nonNegative, or a view, pad, sum or max of one. An op picks cheaper code for such an
+ * map marked nonNegative, or a view, pad, sum or nonempty max of one. An op picks cheaper code for such an
  * operand (pow of a sigmoid's output needs no tests for a negative base).
  */
 export function neverNegative(e: Expr): boolean {
@@ -287,9 +287,11 @@ export function neverNegative(e: Expr): boolean {
       return e.t.nonNegative === true;
     case 'view':
     case 'pad':
-    case 'reduce':
     case 'take':
       return neverNegative(e.x);
+    case 'reduce':
+      // A max over no elements is -inf.
+      return (e.fn === 'sum' || e.x.size > 0) && neverNegative(e.x);
     default:
       return false;
   }
@@ -297,7 +299,7 @@ export function neverNegative(e: Expr): boolean {
 
 /**
  * Whether every value of `e` is within [+0, 1], or NaN, as far as its expression shows: a map
- * marked unit, or a view, pad or max of one (a sum is not). pow of a sigmoid's output needs no
+ * marked unit, or a view, pad or nonempty max of one (a sum is not). pow of a sigmoid's output needs no
  * tests for an infinite base.
  */
 export function withinUnit(e: Expr): boolean {
@@ -309,7 +311,7 @@ export function withinUnit(e: Expr): boolean {
     case 'take':
       return withinUnit(e.x);
     case 'reduce':
-      return e.fn === 'max' && withinUnit(e.x);
+      return e.fn === 'max' && e.x.size > 0 && withinUnit(e.x);
     default:
       return false;
   }

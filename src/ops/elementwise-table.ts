@@ -194,8 +194,9 @@ export const BINARY: readonly BinaryEntry[] = [
         forward: 'pow_unit(a, b, l)',
         gradATimesA: 'select(select(g * b * y, g * b * pow_less1_edge(a, b) * a, a == 0.0), a - a, b == 0.0)',
       },
-      // a^(b−1)·a = a^b = y, one exp2 fewer; a of 0 or inf and b = 0 multiply out as the general
-      // rule does (0·inf = NaN, as PyTorch; 0·a is a − a here, which no compiler folds to 0). Where a^(b−1) alone overflows (a tiny, b < −1) this is
+      // a^(b−1)·a = a^b = y, one exp2 fewer. A base of 0 or inf and b = 0 multiply out as the
+      // general rule does (0·inf = NaN, as PyTorch; 0·a is written a − a, as l − l in pow_log, since
+      // a compiler may fold 0.0 * a to 0). Where a^(b−1) alone overflows (a tiny, b < −1) this is
       // the finite value float64 gives, not the general rule's inf.
       gradATimesA: 'select(select(g * b * y, g * b * pow_less1_edge(a, b) * a, (a == 0.0) | is_inf_f(a)), a - a, b == 0.0)',
     },

@@ -94,13 +94,15 @@ const sameValue = (a: ir.Expr, b: ir.Expr) =>
 /**
  * This op's gradient when the incoming g is a binary op's gradient for a base that is this op's
  * output y, and y cancels a factor of it (a^(b−1)·y = a^b): gradPerY of (g·y) over g's own
- * operands, one node instead of two, without the factor's cost. Null where the pattern is absent.
- * At a base of exactly 0 or an overflowed y this gives the limit (0) where multiplying out gives
- * 0·inf = NaN.
+ * operands and parameters (so gradPerY reads no param() of its own), one node instead of two,
+ * without the factor's cost. Null where the pattern is absent: also where the queue was compiled
+ * between the two backward ops (g is then a stored value), which gives the same numbers except
+ * where a^(b−1) alone overflows float32 (there the uncancelled rule's inf, here float64's value).
  */
 function cancelledGrad(e: UnaryEntry, g: ir.Expr, y: ir.Expr): ir.Expr | null {
-  const times = g.op === 'map' && g.j === 0 ? timesBase.get(g.t) : undefined;
-  if (times === undefined || g.op !== 'map' || !sameValue(g.inputs[1]!, y)) return null;
+  if (g.op !== 'map' || g.j !== 0) return null;
+  const times = timesBase.get(g.t);
+  if (times === undefined || !sameValue(g.inputs[1]!, y)) return null;
   const names: Record<string, string> = { g: `(${times})`, y: 'a' };
   const store = e.gradPerY!.replace(/\b[gy]\b/g, (v) => names[v]!);
   return ir.map(template(`${e.name}:b:${g.t.id}`, `${e.name}_backward`, g.t.loads, g.t.lets, [store]), g.inputs, g.params);

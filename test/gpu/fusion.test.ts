@@ -570,6 +570,9 @@ test('a tone-curve step with three small parameters under Adam, its loss read ev
   }
   const barriers = tails.map((w) => w.match(/workgroupBarrier\(\)/g)?.length ?? 0);
   expect(barriers.reduce((s, n) => s + n, 0)).toBe(1);
+  // The five sums first, then the loss and an update that read them.
+  const sides = tails[barriers.indexOf(1)]!.split('workgroupBarrier()');
+  expect(sides.map((side) => side.match(/for \(var o = lid;/g)?.length ?? 0)).toEqual([5, 2]);
   opt.dispose();
   pg.dispose([a, b, g]);
   close(new Float32Array(fused.values), split.values, 1e-5);
@@ -698,7 +701,7 @@ test("a pow's gradient for its base cancels a sigmoid's or an exp's factor y (a^
   }
 });
 
-test('a finishing kernel whose later section reads what an earlier one wrote waits for it; sections that share nothing do not wait', async () => {
+test('a finishing kernel whose later section reads what an earlier one wrote waits for it', async () => {
   await pg.init();
   const n = 300;
   const x0 = Array.from({ length: n }, (_, i) => Math.sin(i * 0.7));
@@ -712,24 +715,27 @@ test('a finishing kernel whose later section reads what an earlier one wrote wai
   };
   let got: Float32Array[];
   try {
-    // Every element of z reads the sum and the max, which one thread writes: a barrier between.
+    // Every element of z reads the maxima, which one thread writes.
     const [z, s, m] = pg.tidy(() => {
-      const s = x.sum();
+      const s = x.neg().max();
       const m = x.max();
-      return [x.sub(s).mul(m), s, m];
+      return [x.add(s).mul(m), s, m];
     });
     got = await Promise.all([z.data(), s.data(), m.data()]);
     pg.dispose([z, s, m]);
   } finally {
     delete (spied as { dispatch?: unknown }).dispatch;
   }
-  const sum = x0.reduce((a, v) => a + Math.fround(v), 0);
+  const sum = -Math.min(...x0.map(Math.fround));
   const max = Math.max(...x0.map(Math.fround));
   close(got[1]!, [sum], 1e-5);
   close(got[2]!, [max]);
-  close(got[0]!, x0.map((v) => (Math.fround(v) - sum) * max), 1e-5);
-  // The sum and the max share nothing: no barrier between them; z reads both: one before it.
-  const barriers = tails.map((w) => w.match(/workgroupBarrier\(\)/g)?.length ?? 0);
-  expect(barriers).toEqual([1]);
+  close(got[0]!, x0.map((v) => (Math.fround(v) + sum) * max), 1e-5);
+  // z reads the maximum its kernel's first section writes: a barrier between the two sections.
+  expect(tails).toHaveLength(1);
+  const sides = tails[0]!.split('workgroupBarrier()');
+  expect(sides.map((side) => side.match(/for \(var o = lid;/g)?.length ?? 0)).toEqual([1, 1]);
+  expect(sides[0]).toMatch(/o0\[o\] = /);
+  expect(sides[1]).toMatch(/= o0\[0u\]/);
   x.dispose();
 });

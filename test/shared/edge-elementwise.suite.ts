@@ -145,8 +145,10 @@ export function edgeElementwiseSuite(kind: BackendKind): void {
         const b = pg.tensor(pairs.map(([, v]) => v), { requiresGrad: true });
         const a = hide ? base(x).mul(1) : base(x);
         const y = a.pow(b);
-        const out = Array.from(await y.data());
+        // Backward before any read, so the gradients are compiled with the base still an
+        // expression (not a stored value) and take the base's own forms.
         y.sum().backward();
+        const out = Array.from(await y.data());
         const grads = [await values(x.grad!), await values(b.grad!)];
         pg.dispose([x, b, a, y]);
         return [out, ...grads];
