@@ -107,6 +107,10 @@ const SMOOTH_OPS: Record<string, OpFn> = {
   addNumber: (x, _y, k) => [x.t.add(k / 4 - 1), `${x.name}.add(${k / 4 - 1})`],
   mulNumber: (x, _y, k) => [x.t.mul(k / 3 - 2), `${x.name}.mul(${k / 3 - 2})`],
   pow: (x, _y, k) => [x.t.pow(k % 4), `${x.name}.pow(${k % 4})`],
+  // pow of a sigmoid's and an exp's output: the compiler cancels the base's factor of the chain
+  // rule and takes the base's range forms (src/ops/elementwise.ts); exponents kept in (-1, 1).
+  powSigmoid: (x, y) => (broadcasts(x.t.shape, y.t.shape) ? [x.t.sigmoid().pow(y.t.tanh()), `${x.name}.sigmoid().pow(${y.name}.tanh())`] : null),
+  powExp: (x, y) => (broadcasts(x.t.shape, y.t.shape) ? [x.t.tanh().exp().pow(y.t.tanh()), `${x.name}.tanh().exp().pow(${y.name}.tanh())`] : null),
   sum: (x, _y, k) => (reduces(x) ? [x.t.sum(axisOf(x.t, k), k % 3 === 0), `${x.name}.sum(${axisOf(x.t, k)}, ${k % 3 === 0})`] : null),
   sumAll: (x) => (reduces(x) ? [x.t.sum(), `${x.name}.sum()`] : null),
   mean: (x, _y, k) => (reduces(x) && x.t.size > 0 ? [x.t.mean(axisOf(x.t, k), k % 3 === 1), `${x.name}.mean(${axisOf(x.t, k)}, ${k % 3 === 1})`] : null),
