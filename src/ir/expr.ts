@@ -30,6 +30,9 @@
 import type { Storage } from '../backend.ts';
 import { type Shape, sizeOf, stridesOf } from '../shape.ts';
 
+/** What a value is known to be: +0 or above, or NaN (never -0); or that and also 1 or below. */
+export type ValueRange = 'nonNegative' | 'unit';
+
 /**
  * An elementwise op as WGSL: each output is one f32 expression of the scalar `loads` (one element
  * of each operand), of the named `lets` and of param(i). Made once per op variant by mapTemplate().
@@ -46,10 +49,8 @@ export interface MapTemplate {
   readonly stores: readonly string[];
   /** WGSL functions the expressions call (shared text, included once per kernel). */
   readonly helpers: string;
-  /** Every output is +0 or above, or NaN (never -0): a sigmoid's, an exp's, a square's. */
-  readonly nonNegative?: boolean;
-  /** Every output is also 1 or below: a sigmoid's. */
-  readonly unit?: boolean;
+  /** What every output is known to be (see rangeOf): a sigmoid's within [0, 1], an exp's or a square's never negative. */
+  readonly range?: ValueRange;
 }
 
 const templates = new Map<string, MapTemplate>();
@@ -277,42 +278,26 @@ export function children(e: Expr): readonly Expr[] {
 }
 
 /**
- * Whether every value of `e` is +0 or above, or NaN (never -0), as far as its expression shows: a
- * map marked nonNegative, or a view, pad, sum or nonempty max of one. An op picks cheaper code for such an
- * operand (pow of a sigmoid's output needs no tests for a negative base).
+ * What every value of `e` is known to be, as far as its expression shows: never negative (+0 or
+ * above, or NaN; never -0), also within [0, 1], or nothing known (null). A map says so of its
+ * outputs; a view, pad or take keeps its operand's range, a max over at least one element too,
+ * and a sum is never negative where its operand is. An op picks cheaper code for such an operand
+ * (pow of a sigmoid's output needs no tests for a negative or an infinite base).
  */
-export function neverNegative(e: Expr): boolean {
+export function rangeOf(e: Expr): ValueRange | null {
   switch (e.op) {
     case 'map':
-      return e.t.nonNegative === true;
+      return e.t.range ?? null;
     case 'view':
     case 'pad':
     case 'take':
-      return neverNegative(e.x);
-    case 'reduce':
+      return rangeOf(e.x);
+    case 'reduce': {
       // A max over no elements is -inf.
-      return (e.fn === 'sum' || e.x.size > 0) && neverNegative(e.x);
+      const r = e.fn === 'max' && e.x.size === 0 ? null : rangeOf(e.x);
+      return e.fn === 'sum' && r ? 'nonNegative' : r;
+    }
     default:
-      return false;
-  }
-}
-
-/**
- * Whether every value of `e` is within [+0, 1], or NaN, as far as its expression shows: a map
- * marked unit, or a view, pad or nonempty max of one (a sum is not). pow of a sigmoid's output needs no
- * tests for an infinite base.
- */
-export function withinUnit(e: Expr): boolean {
-  switch (e.op) {
-    case 'map':
-      return e.t.unit === true;
-    case 'view':
-    case 'pad':
-    case 'take':
-      return withinUnit(e.x);
-    case 'reduce':
-      return e.fn === 'max' && e.x.size > 0 && withinUnit(e.x);
-    default:
-      return false;
+      return null;
   }
 }

@@ -110,10 +110,10 @@ export interface BinaryEntry {
      * and both gradients share: one node, so a fused kernel evaluates it once (pow: log2|a|).
      */
     readonly l?: { readonly expr: string; readonly forward: string };
-    /** The forward and the gradients where a is never negative (src/ir/expr.ts, neverNegative). */
+    /** The forward and the gradients where a is never negative (src/ir/expr.ts, rangeOf). */
     readonly nonNegative?: { readonly forward: string; readonly gradA: string; readonly gradB: string };
     /**
-     * Where a is also never above 1 (src/ir/expr.ts, withinUnit): l and the forward without tests
+     * Where a is also never above 1 (src/ir/expr.ts, rangeOf): l and the forward without tests
      * for an infinite base, and gradATimesA without them.
      */
     readonly unit?: { readonly l: string; readonly forward: string; readonly gradATimesA: string };

@@ -14,9 +14,8 @@ import { unbroadcastExpr, unbroadcastReference } from './unbroadcast.ts';
 const HELPERS = section(src, 'helpers');
 
 /** An elementwise map's template (queued as an expression and fused by the scheduler; see src/gpu/lazy.ts). */
-export function template(key: string, name: string, loads: readonly string[], lets: readonly (readonly [string, string])[], stores: readonly string[], range?: 'nonNegative' | 'unit') {
-  const facts = range === 'unit' ? { nonNegative: true, unit: true } : range ? { nonNegative: true } : {};
-  return mapTemplate(key, () => ({ name, loads, lets, stores, helpers: HELPERS, ...facts }));
+export function template(key: string, name: string, loads: readonly string[], lets: readonly (readonly [string, string])[], stores: readonly string[], range?: ir.ValueRange) {
+  return mapTemplate(key, () => ({ name, loads, lets, stores, helpers: HELPERS, ...(range ? { range } : {}) }));
 }
 
 /** A number operand: bound to `b` from the kernel's first parameter. */
@@ -24,9 +23,8 @@ const SCALAR_B = [['b', 'param(0u)']] as const;
 
 // ---------- unary ----------
 
-/** Ops whose every output is +0 or above, or NaN (never -0), and those also never above 1: see neverNegative and withinUnit in src/ir/expr.ts. */
-const NON_NEGATIVE = new Set(['exp', 'abs', 'square', 'sigmoid']);
-const UNIT = new Set(['sigmoid']);
+/** What each op's outputs are known to be (src/ir/expr.ts, rangeOf). */
+const RANGES: Readonly<Record<string, ir.ValueRange>> = { exp: 'nonNegative', abs: 'nonNegative', square: 'nonNegative', sigmoid: 'unit' };
 
 export interface UnaryAttrs {
   /** clamp's [min, max]; empty for the others. */
@@ -51,7 +49,7 @@ function defineUnary(e: UnaryEntry): OpDef<UnaryAttrs> {
     saves: () => ({ inputs: [e.uses === 'x'], output: e.uses === 'y' }),
     gpu: {
       forward(k, [x], out, { attrs, outShape }) {
-        const t = template(`${e.name}:f`, `${e.name}_forward`, ['x'], [], [e.wgsl], UNIT.has(e.name) ? 'unit' : NON_NEGATIVE.has(e.name) ? 'nonNegative' : undefined);
+        const t = template(`${e.name}:f`, `${e.name}_forward`, ['x'], [], [e.wgsl], RANGES[e.name]);
         k.define(out, ir.map(t, [k.expr(x!, outShape)], params(attrs)));
       },
       backward(k, args) {
@@ -103,9 +101,13 @@ function cancelledGrad(e: UnaryEntry, g: ir.Expr, y: ir.Expr): ir.Expr | null {
   if (g.op !== 'map' || g.j !== 0) return null;
   const times = timesBase.get(g.t);
   if (times === undefined || !sameValue(g.inputs[1]!, y)) return null;
-  const names: Record<string, string> = { g: `(${times})`, y: 'a' };
-  const store = e.gradPerY!.replace(/\b[gy]\b/g, (v) => names[v]!);
-  return ir.map(template(`${e.name}:b:${g.t.id}`, `${e.name}_backward`, g.t.loads, g.t.lets, [store]), g.inputs, g.params);
+  const inner = g.t;
+  // Built once per pair of templates (mapTemplate caches by key): a step only looks it up.
+  const t = mapTemplate(`${e.name}:b:${inner.id}`, () => {
+    const names: Record<string, string> = { g: `(${times})`, y: 'a' };
+    return { name: `${e.name}_backward`, loads: inner.loads, lets: inner.lets, stores: [e.gradPerY!.replace(/\b[gy]\b/g, (v) => names[v]!)], helpers: HELPERS };
+  });
+  return ir.map(t, g.inputs, g.params);
 }
 
 // ---------- binary (tensor, tensor) and (tensor, number) ----------
@@ -141,7 +143,7 @@ function binaryBackwardGpu(e: BinaryEntry, k: GpuOps, args: BackwardArgs<unknown
   const rules = withY ? rulesFor(withY, range) : e;
   const t = template(`${e.name}:b:${flags}${SUFFIX[range]}`, `${e.name}_backward`, loads, isScalar ? SCALAR_B : [], [...(wantA ? [rules.gradA] : []), ...(wantB ? [rules.gradB] : [])]);
   if (wantA && 'gradATimesA' in rules && rules.gradATimesA) timesBase.set(t, rules.gradATimesA);
-  if (withY?.l) ins.push(sharedL(e, ins[1]!, ins[ins.length - 1]!));
+  if (withY?.l) ins.push(sharedL(e, range, ins[1]!, ins[ins.length - 1]!));
   const params = isScalar ? [scalar!] : [];
   const grad = (i: number, j: number) => {
     const dx = k.alloc(`${e.name} backward`, shapes[i]!);
@@ -152,13 +154,13 @@ function binaryBackwardGpu(e: BinaryEntry, k: GpuOps, args: BackwardArgs<unknown
 }
 
 /** What the compiler knows of a binary op's base a (src/ir/expr.ts): nothing, never negative, or also never above 1. */
-type BaseRange = 'any' | 'nonNegative' | 'unit';
+type BaseRange = ir.ValueRange | 'any';
 const SUFFIX: Record<BaseRange, string> = { any: '', nonNegative: '+', unit: '1' };
 
 function baseRange(e: BinaryEntry, a: ir.Expr): BaseRange {
   const w = e.withY;
-  if (!w?.nonNegative || !ir.neverNegative(a)) return 'any';
-  return w.unit && ir.withinUnit(a) ? 'unit' : 'nonNegative';
+  const known = w?.nonNegative ? ir.rangeOf(a) : null;
+  return known === 'unit' && !w?.unit ? 'nonNegative' : (known ?? 'any');
 }
 
 /** An entry's shared-y expressions for a base of `range`: each narrower range overrides what it makes cheaper. */
@@ -179,8 +181,7 @@ function forwardViaL(e: BinaryEntry, a: ir.Expr, b: ir.Expr): ir.Expr {
 }
 
 /** The forward's own l node when y is still that forward (so one kernel computes it once), else a new one. */
-function sharedL(e: BinaryEntry, a: ir.Expr, y: ir.Expr): ir.Expr {
-  const range = baseRange(e, a);
+function sharedL(e: BinaryEntry, range: BaseRange, a: ir.Expr, y: ir.Expr): ir.Expr {
   return y.op === 'map' && y.t === viaLTemplate(e, range) ? y.inputs[2]! : ir.map(lTemplate(e, range), [a]);
 }
 

@@ -7,7 +7,7 @@ import * as pg from '../../src/index.ts';
 import { MAX_QUEUED } from '../../src/gpu/lazy.ts';
 import { MAX_PARAMS } from '../../src/gpu/quirks.ts';
 import type { WebGpuBackend } from '../../src/gpu/webgpu-backend.ts';
-import { cpuThenGpuForm } from '../shared/backends.ts';
+import { cpuThenGpuForm, withDispatches } from '../shared/backends.ts';
 
 const gpu = () => pg.backend() as WebGpuBackend;
 const close = (got: Float32Array, want: readonly number[], tol = 1e-5) => {
@@ -548,14 +548,7 @@ test('a tone-curve step with three small parameters under Adam, its loss read ev
   // five independent sums, then the loss and the updates that read them.
   const [a, b, g] = make() as [pg.Tensor, pg.Tensor, pg.Tensor];
   const opt = new pg.Adam([a, b, g], { lr: 0.01 });
-  const spied = gpu() as unknown as { dispatch: (k: { name: string; wgsl: string }) => void };
-  const orig = spied.dispatch;
-  const tails: string[] = [];
-  spied.dispatch = function (this: unknown, k) {
-    if (k.name.startsWith('tail(')) tails.push(k.wgsl);
-    return orig.call(this, k);
-  };
-  try {
+  const kernels = await withDispatches(async (kernels) => {
     const loss = pg.tidy(() => {
       const d = x.mul(a).add(b).sigmoid().pow(g).sub(T);
       const l = d.abs().mean().add(d.square().mean().mul(0.01));
@@ -565,9 +558,9 @@ test('a tone-curve step with three small parameters under Adam, its loss read ev
     });
     await loss.data();
     loss.dispose();
-  } finally {
-    delete (spied as { dispatch?: unknown }).dispatch;
-  }
+    return kernels;
+  });
+  const tails = kernels.filter((k) => k.name.startsWith('tail(')).map((k) => k.wgsl);
   const barriers = tails.map((w) => w.match(/workgroupBarrier\(\)/g)?.length ?? 0);
   expect(barriers.reduce((s, n) => s + n, 0)).toBe(1);
   // The five sums first, then the loss and an update that read them.
@@ -604,22 +597,13 @@ test("a view of a fused producer reads the producer at its own coordinates: no d
   const x = pg.tensor(x0, { shape: [H, W, C] });
   const b = pg.tensor([1, 2, 3, 4, 5]);
   await Promise.all([x.data(), b.data()]);
-  const spied = gpu() as unknown as { dispatch: (k: { name: string; wgsl: string }) => void };
-  const orig = spied.dispatch;
-  const texts: string[] = [];
-  spied.dispatch = function (this: unknown, k) {
-    texts.push(k.wgsl);
-    return orig.call(this, k);
-  };
-  let got: Float32Array;
-  try {
+  const [got, texts] = await withDispatches(async (kernels) => {
     // The broadcast of b needs the channel of each element the slice and the permute read.
     const y = pg.tidy(() => x.add(b).slice([1, 2, 0], [H, W, 4]).permute([2, 0, 1]).mul(2));
-    got = await y.data();
+    const values = await y.data();
     y.dispose();
-  } finally {
-    delete (spied as { dispatch?: unknown }).dispatch;
-  }
+    return [values, kernels.map((k) => k.wgsl)] as const;
+  });
   expect(texts).toHaveLength(1);
   // The output's own axes [4, 39, 28] are divided out; x's [40, 30, 5] never are.
   expect(texts[0]!.match(/[/%] (5|30|150)u/g) ?? []).toEqual([]);
@@ -667,24 +651,16 @@ test("a pow's gradient for its base cancels a sigmoid's or an exp's factor y (a^
   for (const unary of ['sigmoid', 'exp'] as const) {
     const x = pg.tensor(xs.flatMap((v) => [v, v, v]), { shape: [xs.length, 3], requiresGrad: true });
     const b = pg.tensor(bs, { requiresGrad: true });
-    const spied = gpu() as unknown as { dispatch: (k: { name: string; wgsl: string }) => void };
-    const orig = spied.dispatch;
-    const texts: string[] = [];
-    spied.dispatch = function (this: unknown, k) {
-      texts.push(k.wgsl);
-      return orig.call(this, k);
-    };
-    try {
+    const kernels = await withDispatches(async (kernels) => {
       pg.tidy(() => {
         const s = unary === 'sigmoid' ? x.mul(0.1).sigmoid() : x.mul(0.1).exp();
         s.pow(b).sum().backward();
       });
       await Promise.all([x.grad!.data(), b.grad!.data()]);
-    } finally {
-      delete (spied as { dispatch?: unknown }).dispatch;
-    }
+      return kernels;
+    });
     // The helpers are all included; no generated function calls one.
-    expect(texts.join('\n')).not.toMatch(/(?<!fn )pow_less1(_nonneg)?\(/);
+    expect(kernels.map((k) => k.wgsl).join('\n')).not.toMatch(/(?<!fn )pow_less1(_nonneg)?\(/);
     // d/dx s(0.1x)^b = b s^b (1 - s) 0.1 for the sigmoid, b s^b 0.1 for exp; d/db = Σ s^b ln s.
     const dx: number[] = [];
     const db = [0, 0, 0];
@@ -706,26 +682,17 @@ test('a finishing kernel whose later section reads what an earlier one wrote wai
   const n = 300;
   const x0 = Array.from({ length: n }, (_, i) => Math.sin(i * 0.7));
   const x = pg.tensor(x0, { requiresGrad: true });
-  const spied = gpu() as unknown as { dispatch: (k: { name: string; wgsl: string }) => void };
-  const orig = spied.dispatch;
-  const tails: string[] = [];
-  spied.dispatch = function (this: unknown, k) {
-    if (k.name.startsWith('tail(')) tails.push(k.wgsl);
-    return orig.call(this, k);
-  };
-  let got: Float32Array[];
-  try {
+  const [got, tails] = await withDispatches(async (kernels) => {
     // Every element of z reads the maxima, which one thread writes.
     const [z, s, m] = pg.tidy(() => {
       const s = x.neg().max();
       const m = x.max();
       return [x.add(s).mul(m), s, m];
     });
-    got = await Promise.all([z.data(), s.data(), m.data()]);
+    const values = await Promise.all([z.data(), s.data(), m.data()]);
     pg.dispose([z, s, m]);
-  } finally {
-    delete (spied as { dispatch?: unknown }).dispatch;
-  }
+    return [values, kernels.filter((k) => k.name.startsWith('tail(')).map((k) => k.wgsl)] as const;
+  });
   const sum = -Math.min(...x0.map(Math.fround));
   const max = Math.max(...x0.map(Math.fround));
   close(got[1]!, [sum], 1e-5);

@@ -5,10 +5,10 @@
  */
 import { expect, test } from 'vitest';
 import * as pg from '../../src/index.ts';
-import type { GpuStorage, KernelRun } from '../../src/gpu/gpu-ops.ts';
+import type { GpuStorage } from '../../src/gpu/gpu-ops.ts';
 import type { WebGpuBackend } from '../../src/gpu/webgpu-backend.ts';
 import { walkBounds, walkThreads, wgslModule } from '../../src/gpu/wgsl.ts';
-import { cpuThenGpuForm, expectClose as expectWithin } from '../shared/backends.ts';
+import { cpuThenGpuForm, expectClose as expectWithin, withDispatches } from '../shared/backends.ts';
 
 /** got ≈ want within tol·max(1, |want|) (the shared check with half of tol relative and half absolute, never looser). */
 const expectClose = (got: ArrayLike<number>, want: ArrayLike<number>, what: string, tol = 2e-5) => expectWithin(got, want, tol / 2, tol / 2, what);
@@ -56,20 +56,13 @@ test('a walk with a run-time item count keeps the grid stride; a chunked one nee
 
 /** The WGSL of every kernel `run` records, by kernel name. */
 async function kernelsOf(run: () => Promise<void>): Promise<Map<string, string[]>> {
-  const b = gpu();
   const seen = new Map<string, string[]>();
   // Every kernel, queued expressions' and ops' own, is recorded through dispatch.
-  const spied = b as unknown as { dispatch: (k: KernelRun) => void };
-  const orig = spied.dispatch;
-  spied.dispatch = function (this: unknown, k: KernelRun) {
-    seen.set(k.name, [...(seen.get(k.name) ?? []), k.wgsl]);
-    return orig.call(this, k);
-  };
-  try {
+  const kernels = await withDispatches(async (kernels) => {
     await run();
-  } finally {
-    delete (spied as { dispatch?: unknown }).dispatch;
-  }
+    return kernels;
+  });
+  for (const k of kernels) seen.set(k.name, [...(seen.get(k.name) ?? []), k.wgsl]);
   return seen;
 }
 

@@ -65,6 +65,32 @@ export async function cpuThenGpuForm<T>(run: (cpuForm: boolean) => Promise<T>): 
   }
 }
 
+/** A kernel as the WebGPU backend dispatches it. */
+export interface Dispatched {
+  readonly name: string;
+  readonly wgsl: string;
+}
+
+/**
+ * WebGPU only: `run` with every kernel dispatched meanwhile (cached pipelines included, which
+ * withShaders does not see) pushed onto `kernels`, in order.
+ */
+export async function withDispatches<T>(run: (kernels: Dispatched[]) => Promise<T>): Promise<T> {
+  const backend = pg.backend() as unknown as { dispatch: (k: Dispatched) => void };
+  const own = backend.dispatch;
+  const kernels: Dispatched[] = [];
+  // An own property over the prototype's method, deleted after.
+  backend.dispatch = function (this: unknown, k: Dispatched) {
+    kernels.push({ name: k.name, wgsl: k.wgsl });
+    return own.call(this, k);
+  };
+  try {
+    return await run(kernels);
+  } finally {
+    delete (backend as { dispatch?: unknown }).dispatch;
+  }
+}
+
 /** WebGPU only: `run` with the WGSL of every module compiled meanwhile pushed onto `shaders` (which `run` may clear). */
 export async function withShaders<T>(run: (shaders: string[]) => Promise<T>): Promise<T> {
   const shaders: string[] = [];
