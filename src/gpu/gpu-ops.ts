@@ -20,7 +20,10 @@ export interface KernelRun {
   readonly outputs: readonly GpuStorage[];
   /** Up to 16 floats, read in WGSL with param(i). */
   readonly params?: readonly number[];
-  /** The expressions' parameter arrays that `params` concatenates (a replayed schedule refills them: schedule-cache.ts). */
+  /**
+   * The parameter arrays that `params` concatenates: the expressions' (a replayed schedule refills
+   * them: schedule-cache.ts) and the renderer's sizes (sizeParams), which stay as recorded.
+   */
   readonly paramArrays?: readonly (readonly number[])[];
   /**
    * In-place updates written into a twin buffer (double buffering): after the kernel, each
@@ -28,6 +31,12 @@ export interface KernelRun {
    */
   readonly swaps?: readonly (readonly [GpuStorage, GpuStorage])[];
 }
+
+/**
+ * Parameter arrays that hold a kernel's sizes rather than an expression's values (render.ts,
+ * Body.size): the same for every replay of a schedule, whose shapes are part of its structure.
+ */
+export const sizeParams = new WeakSet<readonly number[]>();
 
 export interface MapRun {
   readonly template: MapTemplate;

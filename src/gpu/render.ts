@@ -7,7 +7,7 @@
  * loop where everything it uses is defined, so loop-invariant work is hoisted out of reductions.
  */
 import { children, type Expr, type MapTemplate, type PadExpr, type ReduceExpr, reduce as reduceExpr, sameDims, src } from '../ir/expr.ts';
-import type { GpuStorage, KernelRun } from './gpu-ops.ts';
+import { type GpuStorage, type KernelRun, sizeParams } from './gpu-ops.ts';
 import type { KernelPlan, Store } from './schedule.ts';
 import { add, alias, delinearize, type Idx, linearOf, lit, mul, num, resetForms, sub, viewIndex } from './coords.ts';
 import { MAX_PARAMS, workgroupFor } from './quirks.ts';
@@ -119,6 +119,19 @@ class Body {
   readonly hoisted = new Map<string, string>();
   /** The outputs (by index) read since the set was last cleared: a tail's sections need a barrier only around these. */
   readonly outputsRead = new Set<number>();
+  /**
+   * A count as a kernel parameter, so that kernels that differ only in it (a walk over images of
+   * other sizes) are one text and share a pipeline; the number itself past 2^24, which an f32
+   * parameter cannot hold exactly, or where the parameters are full. Called once the body is built.
+   */
+  size(n: number): number | string {
+    if (n > 2 ** 24 || this.params.length >= MAX_PARAMS) return n;
+    const a = [n];
+    sizeParams.add(a);
+    this.paramArrays.push(a);
+    this.params.push(n);
+    return `u32(param(${this.params.length - 1}u))`;
+  }
   /** The scope each named value or index variable is defined in. */
   private readonly scopeOf = new Map<string, Scope>();
   root: Scope = { parent: null, depth: 0, lines: [], cache: new Map() };
@@ -689,6 +702,7 @@ function elementwise(n: number, stores: readonly Store[], loads: ReadonlyMap<Exp
   // Scalar bindings for scattered reads only where they fit; else vec4 components picked at run time.
   if (aliases && b.inputs.length + outputs.length > maxBindings) return elementwise(n, stores, loads, maxBindings, false);
   const quads = Math.ceil(n / 4);
+  const bound = b.size(quads);
   const key = `ew|${n}|${b.key.join(',')}|${values.flat().join(',')}|${[...b.hoisted.keys()]}`;
   const wgsl = cached(key, () => {
     const names = [...b.inputs.map((_, k) => `i${k}`), ...outputs.map((_, k) => `o${k}`)];
@@ -696,7 +710,7 @@ function elementwise(n: number, stores: readonly Store[], loads: ReadonlyMap<Exp
       '@compute @workgroup_size(WG)',
       'fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {',
       '  let q = linear_index(gid, nwg);',
-      `  if (q >= ${quads}u) { return; }`,
+      `  if (q >= ${typeof bound === 'number' ? `${bound}u` : bound}) { return; }`,
       indent([...b.hoisted.values()], '  '),
       indent(b.root.lines, '  '),
       indent(outputs.map((_, k) => `o${k}[q] = vec4<f32>(${values.map((lane) => lane[k]).join(', ')});`), '  '),
@@ -734,6 +748,7 @@ function rows(store: Store, loads: ReadonlyMap<Expr, GpuStorage>, replace?: Read
   const unroll = G > 1 && R % 4 === 0 && body.lines.length <= ROWS_UNROLL_MAX_LINES ? 4 : 1;
   const rowBody = vectorizeRows([...body.lines, ...writes], b.root.lines, [...b.inputs.map((_, k) => `i${k}`), 'o0'], unroll);
   const T = R / unroll;
+  const bound = b.size(T);
   const key = `rows|${O}|${G}|${b.key.join(',')}|${b.root.lines.join(';')}|${rowBody.loop.join(';')}`;
   const wgsl = cached(key, () =>
     wgslModule(
@@ -741,7 +756,7 @@ function rows(store: Store, loads: ReadonlyMap<Expr, GpuStorage>, replace?: Read
       `${b.preamble()}@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let o = linear_index(gid, nwg);
-  if (o >= ${T}u) { return; }
+  if (o >= ${typeof bound === 'number' ? `${bound}u` : bound}) { return; }
 ${indent([...b.root.lines, ...rowBody.loop], '  ')}
 }`,
     ),
@@ -754,11 +769,13 @@ function partials(plan: Extract<KernelPlan, { kind: 'partials' }>): KernelRun {
   const O = reduce.size;
   const Rn = reduce.x.size / Math.max(1, O);
   const innerReduced = reduce.axes.includes(reduce.x.shape.length - 1);
-  const bounds = walkBounds(Rn, P, chunked, 'p');
+  // The reduction's length is read at run time (Body.size), as walk_n, defined once it is known.
+  const bounds = walkBounds('walk_n', P, chunked, 'p');
   const b = new Body(false, O, [plan.partial], plan.loads, undefined, { node: reduce, bounds });
   b.define('o', b.root);
   b.define('p', b.root);
   const v = b.eval(reduce, b.at('o', reduce), b.root);
+  const length = b.size(Rn);
   const T = O * P;
   const key = `part|${O}|${P}|${+chunked}|${+innerReduced}|${b.key.join(',')}|${v}`;
   const wgsl = cached(key, () =>
@@ -770,6 +787,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (t >= ${T}u) { return; }
   let o = ${innerReduced ? `t / ${P}u` : `t % ${O}u`};
   let p = ${innerReduced ? `t % ${P}u` : `t / ${O}u`};
+  let walk_n = ${typeof length === 'number' ? `${length}u` : length};
 ${indent(b.root.lines, '  ')}
   o0[o * ${P}u + p] = ${v};
 }`,
@@ -850,7 +868,7 @@ function iterationSums(body: readonly string[], blockInit: readonly string[]): {
  * A row loop's bounds and the windows it carries: each thread's rows contiguous where a binding's
  * vec4s slide from row to row (see slidingWindows), else walkBounds' order and no windows.
  */
-function rowBounds(n: number, T: number, chunked: boolean, t: string, statements: readonly string[], outside: readonly string[], names: readonly string[], unroll: 1 | 4) {
+function rowBounds(n: number | string, T: number, chunked: boolean, t: string, statements: readonly string[], outside: readonly string[], names: readonly string[], unroll: 1 | 4) {
   const sliding = slidingBounds(n, T, chunked, t);
   const windows = sliding ? slidingWindows(statements, outside, names, unroll) : [];
   return sliding && windows.length ? { ...sliding, windows } : { ...walkBounds(n, T, chunked, t), windows };
@@ -903,12 +921,13 @@ function siblings(plan: SiblingsPass, onlySliding = false): KernelRun | null {
   const results = reduces.map((_, k) => `o0[${k * P}u + p] = s${k};`);
   const outside = [...accs, ...b.root.lines, ...results];
   const names = [...b.inputs.map((_, k) => `i${k}`), ...plan.stores.map((_, k) => `o${first + k}`)];
-  const bounds = rowBounds(n / unroll, P, chunked, 'p', statements, outside, names, unroll);
+  const count = b.size(n / unroll);
+  const bounds = rowBounds(typeof count === 'number' ? count : 'walk_n', P, chunked, 'p', statements, outside, names, unroll);
   if (onlySliding && !bounds.windows.length) return null;
   const rowBody = vectorizeRows(statements, outside, names, unroll, bounds);
   const blockInit = reduces.map((_, k) => `var s${k}b: f32 = 0.0;`);
   const blockEnd = reduces.flatMap((_, k) => kahanStep(`s${k}`, `s${k}k`, `s${k}b`));
-  const lines = [...accs, ...b.root.lines, bounds.setup, ...rowBody.before, ...rowLoops(bounds, unroll, rowBody.loop, blockInit, blockEnd), ...results];
+  const lines = [...accs, ...b.root.lines, ...(typeof count === 'string' ? [`let walk_n = ${count};`] : []), bounds.setup, ...rowBody.before, ...rowLoops(bounds, unroll, rowBody.loop, blockInit, blockEnd), ...results];
   const key = `sib|${domain}|${P}|${+chunked}|${b.key.join(',')}|${lines.join(';')}`;
   const wgsl = cached(key, () =>
     wgslModule(
@@ -1013,9 +1032,12 @@ function walk(plan: Extract<KernelPlan, { kind: 'walk' }>): KernelRun {
   // (Four copies of an image row's loop left three of four threads without rows in a TV loss's walk.)
   const statements = live([...body.lines, ...writes]);
   const unroll = rowsPerIteration(M || N, statements);
+  // The row count is a parameter (Body.size): what else the rows read is indexed from o alone.
+  const rows = b.size((M || N) / unroll);
+  if (typeof rows === 'string') b.root.lines.push(`let walk_n = ${rows};`);
   const outside = [...accs, ...b.root.lines, ...results];
   const bindings = [...b.inputs.map((_, k) => `i${k}`), ...plan.rows.map((_, k) => `o${k}`)];
-  const bounds = rowBounds((M || N) / unroll, P, chunked, 't', statements, outside, bindings, unroll);
+  const bounds = rowBounds(typeof rows === 'string' ? 'walk_n' : rows, P, chunked, 't', statements, outside, bindings, unroll);
   const rowBody = vectorizeRows(statements, outside, bindings, unroll, bounds);
   const loop = [...rowBody.before, ...rowLoops(bounds, unroll, rowBody.loop, blockInit, blockEnd)];
   const key = `walk|${N}|${M}|${P}|${+chunked}|${b.key.join(',')}|${loop.join(';')}|${results.join(';')}`;

@@ -11,7 +11,7 @@
  * each may be double-buffered).
  */
 import { children, type Expr } from '../ir/expr.ts';
-import type { GpuStorage, KernelRun } from './gpu-ops.ts';
+import { type GpuStorage, type KernelRun, sizeParams } from './gpu-ops.ts';
 import type { Def } from './schedule.ts';
 
 /** A queue's structure and what fills its slots now. */
@@ -35,8 +35,8 @@ interface RecordedRun {
   readonly run: KernelRun;
   readonly inputs: readonly Slot[];
   readonly outputs: readonly Slot[];
-  /** The signature's parameter arrays whose concatenation is the run's parameters. */
-  readonly params: readonly number[];
+  /** The signature's parameter arrays (by index) or the run's sizes, whose concatenation is the run's parameters. */
+  readonly params: readonly (number | readonly number[])[];
   readonly swaps: readonly (readonly [Slot, Slot])[];
 }
 
@@ -186,7 +186,7 @@ export function record(runs: readonly KernelRun[], sig: Signature, scratch: read
   for (const run of runs) {
     const inputs = run.inputs.map(slot);
     const outputs = run.outputs.map(slot);
-    const params = (run.paramArrays ?? []).map((a) => paramSlot.get(a) ?? -1);
+    const params = (run.paramArrays ?? []).map((a) => paramSlot.get(a) ?? (sizeParams.has(a) ? a : -1));
     const swaps = (run.swaps ?? []).flatMap(([t, w]) => [slot(t), slot(w)]);
     if ([...inputs, ...outputs, ...swaps].includes(null) || params.includes(-1)) return null;
     if ((run.paramArrays ?? []).flat().length !== (run.params ?? []).length) return null;
@@ -205,7 +205,7 @@ export function replay(rec: RecordedSchedule, sig: Signature, scratch: readonly 
     ...run,
     inputs: inputs.map(fill),
     outputs: outputs.map(fill),
-    params: params.flatMap((i) => sig.paramArrays[i]!),
+    params: params.flatMap((i) => (typeof i === 'number' ? sig.paramArrays[i]! : i)),
     swaps: swaps.map(([t, w]) => [fill(t), fill(w)] as const),
   }));
 }

@@ -95,7 +95,9 @@ export function walkers(actual: DeviceProfile, rows: number, rowElements: number
   const device = profileOf(actual);
   const elements = rows * Math.max(1, rowElements);
   const wanted = device.isSoftware ? Math.ceil(elements / CPU_WALK_ELEMENTS) : Math.min(GPU_WALKERS, Math.ceil(elements / GPU_WALK_ELEMENTS));
-  return Math.max(1, Math.min(rows, wanted));
+  // The nearest power of two: the walk's row count is a kernel parameter (render.ts), so images
+  // whose counts round alike share its kernels and its finishing passes' (which read P partials).
+  return Math.max(1, Math.min(rows, 2 ** Math.round(Math.log2(wanted))));
 }
 
 /** How a summing or walking kernel's threads take their elements (wgsl.ts walkBounds). */

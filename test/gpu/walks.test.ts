@@ -8,7 +8,7 @@ import * as pg from '../../src/index.ts';
 import type { GpuStorage } from '../../src/gpu/gpu-ops.ts';
 import type { WebGpuBackend } from '../../src/gpu/webgpu-backend.ts';
 import { walkBounds, walkThreads, wgslModule } from '../../src/gpu/wgsl.ts';
-import { cpuThenGpuForm, expectClose as expectWithin, withDispatches } from '../shared/backends.ts';
+import { cpuThenGpuForm, expectClose as expectWithin, withDispatches, withShaders } from '../shared/backends.ts';
 
 /** got ≈ want within tol·max(1, |want|) (the shared check with half of tol relative and half absolute, never looser). */
 const expectClose = (got: ArrayLike<number>, want: ArrayLike<number>, what: string, tol = 2e-5) => expectWithin(got, want, tol / 2, tol / 2, what);
@@ -26,30 +26,35 @@ test('every walk visits each item exactly once, for item counts and thread count
     for (const T0 of [1, 3, 4, 5, 8, 12, 64, 257]) {
       const T = walkThreads(T0, chunked);
       if (chunked && T0 > 4) expect(T % 4).toBe(0);
+      // The count baked in, and read at run time from a parameter (a walk over images of any size).
       for (const n of [1, 3, 4, 5, 63, 64, 65, 1000, 4097]) {
-        const w = walkBounds(n, T, chunked);
-        const body = `@compute @workgroup_size(WG)
+        for (const runTime of [false, true]) {
+          const w = walkBounds(runTime ? 'walk_n' : n, T, chunked);
+          const body = `@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = linear_index(gid, nwg);
   if (t >= ${T}u) { return; }
+  let walk_n = u32(param(0u));
   ${w.setup}
   for (var i = ${w.start}; i < ${w.end}; i = i + ${w.step}) { atomicAdd(&count[i], 1u); }
 }
 `;
-        const counts = pg.zeros([n]);
-        b.run({ name: 'walk_test', wgsl: wgslModule({ inputs: [], outputs: ['count'], types: { count: 'atomic<u32>' }, threads: T }, body), threads: T, inputs: [], outputs: [counts._live('test') as GpuStorage] });
-        const got = new Uint32Array((await counts.data()).buffer);
-        counts.dispose();
-        const wrong = Array.from(got).findIndex((c) => c !== 1);
-        expect(wrong, `${chunked ? 'chunked' : 'strided'} walk, T=${T}, n=${n}: item ${wrong} visited ${got[wrong]} times`).toBe(-1);
+          const counts = pg.zeros([n]);
+          const wgsl = wgslModule({ inputs: [], outputs: ['count'], types: { count: 'atomic<u32>' }, threads: T }, body);
+          b.run({ name: 'walk_test', wgsl, threads: T, inputs: [], outputs: [counts._live('test') as GpuStorage], params: [n] });
+          const got = new Uint32Array((await counts.data()).buffer);
+          counts.dispose();
+          const wrong = Array.from(got).findIndex((c) => c !== 1);
+          expect(wrong, `${chunked ? 'chunked' : 'strided'} walk, T=${T}, n=${n}${runTime ? ' at run time' : ''}: item ${wrong} visited ${got[wrong]} times`).toBe(-1);
+        }
       }
     }
   }
 });
 
-test('a walk with a run-time item count keeps the grid stride; a chunked one needs the count baked in', () => {
+test('a walk with a run-time item count: the same grid stride, or chunks computed in the kernel', () => {
   expect(walkBounds('walk_end', 64, false)).toEqual({ setup: '', start: 't', end: 'walk_end', step: '64u' });
-  expect(() => walkBounds('walk_end', 64, true)).toThrow(/constant item count/);
+  expect(walkBounds('walk_end', 64, true).setup).toContain('let walk_per = 4u * ((walk_end + 63u) / 64u);');
   // Thread counts that are not whole SIMD groups keep the grid stride rather than skip lanes' items.
   expect(walkBounds(100, 6, true).step).toBe('6u');
 });
@@ -253,4 +258,55 @@ test('a weighted sum of K images and its weights gradient walk the elements flat
       pg.dispose([c, Y, T]);
     });
   }
+});
+
+test('a walk over an image of another size reuses its kernels (the row count is a parameter) and sums that image', async () => {
+  await pg.init();
+  // A tone curve's step, as a user writes it: per-channel a, b of shape [3] over pixels [N, 3].
+  const a0 = [0.9, 1.1, 1.3];
+  const b0 = [-0.2, 0.1, 0.3];
+  const stepOn = async (N: number) => {
+    const x = values(3 * N, 1);
+    const t = values(3 * N, 2);
+    const a = pg.tensor(a0, { requiresGrad: true });
+    const b = pg.tensor(b0, { requiresGrad: true });
+    const X = pg.tensor(x, { shape: [N, 3] });
+    const T = pg.tensor(t, { shape: [N, 3] });
+    const l = pg.tidy(() => {
+      const v = X.mul(a).add(b).sigmoid().sub(T).abs().mean();
+      v.backward();
+      return v;
+    });
+    const got = { loss: await l.data(), a: await a.grad!.data(), b: await b.grad!.data() };
+    // float64: s = σ(a·x + b), loss = mean |s − t|, ∂/∂b_c = mean over pixels of sign(s − t)·s·(1 − s), ∂/∂a_c the same times x.
+    const want = { loss: 0, a: [0, 0, 0], b: [0, 0, 0] };
+    for (let e = 0; e < 3 * N; e++) {
+      const c = e % 3;
+      const s = 1 / (1 + Math.exp(-(a0[c]! * x[e]! + b0[c]!)));
+      want.loss += Math.abs(s - t[e]!) / (3 * N);
+      const g = (Math.sign(s - t[e]!) * s * (1 - s)) / (3 * N);
+      want.b[c]! += g;
+      want.a[c]! += g * x[e]!;
+    }
+    pg.dispose([a, b, X, T, l]);
+    return { got, want };
+  };
+  await cpuThenGpuForm(async (cpu) => {
+    // Row counts whose walkers round to the same power of two on either form (tuner.ts walkers),
+    // multiples of 4 (four rows an iteration); then one that is not, which walks a row at a time.
+    const compiled: number[] = [];
+    for (const N of [5000, 5300, 4804, 4801]) {
+      const what = `${formName(cpu)}, ${N} pixels`;
+      const { got, want } = await withShaders(async (shaders) => {
+        const r = await stepOn(N);
+        compiled.push(shaders.length);
+        return r;
+      });
+      expectClose(got.loss, [want.loss], `${what}: loss`);
+      expectClose(got.a, want.a, `${what}: gradient of a`);
+      expectClose(got.b, want.b, `${what}: gradient of b`);
+    }
+    expect(compiled[0], `${formName(cpu)}: the first size compiles its kernels`).toBeGreaterThan(0);
+    expect(compiled.slice(1, 3), `${formName(cpu)}: kernels compiled for the other sizes`).toEqual([0, 0]);
+  });
 });
