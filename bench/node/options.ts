@@ -27,7 +27,7 @@ export interface Options {
 }
 
 const USAGE =
-  'npm run bench -- [--quick] [--hardware] [--require-hardware] [--only=roofline,seed,palette,layers,palette-plain,layers-plain,tone,tv,matmul,conv] [--engines=pixelgrad,raw,tfjs,jax,js] [--budget=SECONDS] [--sizes=256,1024] [--no-build] [--node] [--out=DIR]';
+  'npm run bench -- [--quick] [--hardware] [--require-hardware] [--only=roofline,seed,palette,layers,palette-plain,layers-plain,tone,tv,mlp,matmul,conv] [--engines=pixelgrad,raw,tfjs,jax,js] [--budget=SECONDS] [--sizes=256,1024] [--no-build] [--node] [--out=DIR]';
 
 /** A comma-separated list whose every entry is one of `known`. */
 function listOf<T extends string>(flag: string, value: string, known: readonly T[]): T[] {
@@ -116,6 +116,7 @@ export function benchConfig(o: Options): BenchConfig {
     layersSizes: o.sizes ?? (o.quick ? [256, 512] : [256, 512, 1024]),
     toneSizes: o.sizes ?? (o.quick ? [256, 512] : [256, 512, 1024]),
     tvSizes: o.sizes ?? (o.quick ? [256, 512] : [256, 512, 1024]),
+    mlpSizes: o.sizes ?? (o.quick ? [256, 512] : [256, 512, 1024]),
     matmulSizes: o.sizes ?? (o.quick ? [256, 512] : [256, 512, 1024]),
     convSizes: o.sizes ?? (o.quick ? [256] : [256, 512]),
     run,

@@ -26,12 +26,13 @@ const COLS: readonly [EngineName, string][] = [
 
 const K = 8;
 const KL = 4;
-/** Bytes a fully fused step must move (see bench/src/palette.ts, layers.ts, tone.ts and tv.ts). */
+/** Bytes a fully fused step must move (see bench/src/palette.ts, layers.ts, tone.ts, tv.ts and mlp.ts). */
 function stepBytes(c: CaseResult): number | null {
   if (c.workload === 'palette') return c.size * c.size * (K * 4 * 6 + 3 * 4);
   if (c.workload === 'layers') return (KL + 1) * c.size * c.size * 3 * 4;
   if (c.workload === 'tone') return 2 * c.size * c.size * 3 * 4;
   if (c.workload === 'tv') return 7 * c.size * c.size * 3 * 4;
+  if (c.workload === 'mlp') return 2 * c.size * c.size * 3 * 4;
   return null;
 }
 const flops = (c: CaseResult): number | null => {
@@ -214,8 +215,9 @@ function targets(r: FullResult): Target[] {
     out.push({ text: `layers ${c.label}: ≥8× faster than the faster WebGPU peer`, pass: q.vsPeerValue === null ? null : q.vsPeerValue >= 8, detail: q.vsPeer });
     out.push({ text: `layers ${c.label}: within 1.5× of raw`, pass: q.vsRawValue === null ? null : q.vsRawValue <= 1.5, detail: q.vsRaw });
   }
-  // Programs no op was written for, from plain ops: issue 13's targets for the fusing compiler.
-  for (const c of r.cases.filter((x) => (x.workload === 'tone' || x.workload === 'tv') && (x.size === 512 || x.size === 1024))) {
+  // Programs no op was written for, from plain ops: issue 13's targets for the fusing compiler
+  // (mlp is one no target names, measured the same way).
+  for (const c of r.cases.filter((x) => ['tone', 'tv', 'mlp'].includes(x.workload) && (x.size === 512 || x.size === 1024))) {
     const q = ratios(c, 'batch', roof);
     out.push({ text: `${c.workload} ${c.label}: ≥8× faster than the faster WebGPU peer`, pass: q.vsPeerValue === null ? null : q.vsPeerValue >= 8, detail: q.vsPeer });
     out.push({ text: `${c.workload} ${c.label}: within 1.5× of raw`, pass: q.vsRawValue === null ? null : q.vsRawValue <= 1.5, detail: q.vsRaw });
@@ -297,7 +299,7 @@ function notesText(r: FullResult): string {
   if (pgNote) lines.push(`- pixelgrad palette formulation: ${pgNote}`);
   const layersNote = r.cases.find((c) => c.workload === 'layers')?.engines.pixelgrad?.note;
   if (layersNote) lines.push(`- pixelgrad layers formulation: ${layersNote}`);
-  for (const w of ['tone', 'tv']) {
+  for (const w of ['tone', 'tv', 'mlp']) {
     const note = r.cases.find((c) => c.workload === w)?.engines.pixelgrad?.note;
     if (note) lines.push(`- pixelgrad ${w} formulation: ${note}`);
   }

@@ -247,7 +247,7 @@ export function rawInstance(gpu: RawGpu, note: string, step: (read: boolean) => 
  */
 export function rowFinisherWgsl(rows: number, cpuAdapter: boolean, epilogue: string): string {
   if (cpuAdapter) {
-    return `${ROW_TOTAL_WGSL}@compute @workgroup_size(64)
+    return `${ROW_TOTAL_WGSL}@compute @workgroup_size(${64 * Math.ceil(rows / 64)})
 fn main(@builtin(local_invocation_index) lid: u32) {
   if (lid >= ${rows}u) { return; }
   let row = lid;

@@ -14,6 +14,7 @@ import { initPixelgrad } from './pixelgrad-api.ts';
 import { installBindGroupSizes } from './profile.ts';
 import { measureRoofline, type RooflineResult } from './roofline.ts';
 import { seedEagerEngines, seedEngines } from './seed.ts';
+import { mlpEngines, mlpInput } from './mlp.ts';
 import { toneEngines, toneInput } from './tone.ts';
 import { tvEngines, tvInput } from './tv.ts';
 
@@ -23,6 +24,8 @@ export interface BenchConfig {
   readonly layersSizes: readonly number[];
   readonly toneSizes: readonly number[];
   readonly tvSizes: readonly number[];
+  /** Image sides S of the per-pixel network (3 → 16 → 3). */
+  readonly mlpSizes: readonly number[];
   readonly matmulSizes: readonly number[];
   /** Image sides S of the conv workload (3×3, 16 → 16 channels). */
   readonly convSizes: readonly number[];
@@ -153,6 +156,7 @@ export async function runBench(cfg: BenchConfig): Promise<BenchResult> {
   if (want('layers-plain')) await imageSweep('layers (plain ops)', cfg.layersSizes, layersInput, layersPlainEngines, 2000);
   if (want('tone')) await imageSweep('tone', cfg.toneSizes, toneInput, toneEngines, 4000);
   if (want('tv')) await imageSweep('tv', cfg.tvSizes, tvInput, tvEngines, 5000);
+  if (want('mlp')) await imageSweep('mlp', cfg.mlpSizes, mlpInput, mlpEngines, 6000);
   if (want('matmul')) {
     for (const backward of [false, true]) {
       const name = backward ? 'matmul fwd+bwd' : 'matmul fwd';

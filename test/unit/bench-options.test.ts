@@ -14,7 +14,7 @@ test('unknown options and bad values say what is allowed', () => {
   expect(() => parse(['--fast'])).toThrow(/--fast.*try --help/);
   expect(() => parse(['extra'])).toThrow(/try --help/);
   expect(() => parse(['--engines=pixelgrad,torch'])).toThrow(/--engines takes a comma-separated list of pixelgrad, raw, tfjs, jax, js/);
-  expect(() => parse(['--only=palete'])).toThrow(/--only takes .*roofline, seed, palette, layers, palette-plain, layers-plain, tone, tv, matmul, conv/);
+  expect(() => parse(['--only=palete'])).toThrow(/--only takes .*roofline, seed, palette, layers, palette-plain, layers-plain, tone, tv, mlp, matmul, conv/);
   expect(() => parse(['--budget=soon'])).toThrow(/--budget takes a positive number of seconds/);
   expect(() => parse(['--budget=0'])).toThrow(/--budget/);
   expect(() => parse(['--sizes=30'])).toThrow(/multiples of 4/);
