@@ -12,6 +12,7 @@ import type { KernelPlan, Store } from './schedule.ts';
 import { add, alias, delinearize, type Idx, linearOf, lit, mul, num, resetForms, sub, viewIndex } from './coords.ts';
 import { MAX_PARAMS, workgroupFor } from './quirks.ts';
 import { slidingWindows, vectorizeRows } from './row-vectors.ts';
+import { walkedForm } from './walks.ts';
 import { kernelCache, section, slidingBounds, walkBounds, walkSizing, wgslModule } from './wgsl.ts';
 import compensated from '../../shaders/compensated.wgsl?raw';
 import indexing from '../../shaders/indexing.wgsl?raw';
@@ -958,9 +959,9 @@ ${indent(lines, '  ')}
  * contiguous reads four an iteration make vec4s; rows of a pixel's 3 channels are not. 0 where
  * the sums differ in those elements or where the walk also stores rows.
  */
-function flatElements(plan: Extract<KernelPlan, { kind: 'walk' }>): number {
+function flatElements(plan: Extract<KernelPlan, { kind: 'walk' }>, partials: Extract<KernelPlan, { kind: 'walk' }>['partials']): number {
   if (plan.rows.length) return 0;
-  const sizes = plan.partials.map(({ reduce: r, axis }) => {
+  const sizes = partials.map(({ reduce: r, axis }) => {
     const tail = r.x.shape.length - axis;
     return r.fn === 'sum' && r.axes.length === tail && r.axes.every((a, i) => a === axis + i) ? r.x.shape.slice(axis).reduce((m, d) => m * d, 1) : 0;
   });
@@ -986,9 +987,14 @@ function walk(plan: Extract<KernelPlan, { kind: 'walk' }>): KernelRun {
   /** Sums: a block's plain partial sums, set up before it and added (compensated) after it. */
   const blockInit: string[] = [];
   const blockEnd: string[] = [];
-  const M = flatElements(plan);
+  // Each reduction as the walk reads it (a loss over an [H, W, 3] image as [H·W, 3]).
+  const partials = plan.partials.map((p) => {
+    const w = walkedForm(p.reduce, p.axis, N);
+    return { reduce: w.r, axis: w.axis, offset: p.offset };
+  });
+  const M = flatElements(plan, partials);
   // Each partial sum takes its value as soon as it is computed, as the sibling sums do (see siblings).
-  plan.partials.forEach(({ reduce, axis, offset }, k) => {
+  partials.forEach(({ reduce, axis, offset }, k) => {
     const other = reduce.axes.filter((a) => a !== axis);
     const row = reduceExpr(reduce.fn, reduce.x, other);
     const rowShape = reduce.shape.map((d, a) => (a === axis ? N : d));

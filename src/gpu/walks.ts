@@ -11,7 +11,7 @@
  * element (a row's values depend only on that row, besides what is the same for every row), and
  * that an in-place update in the walk reads its target only at the row it writes.
  */
-import { children, type Expr, isContiguous, type ReduceExpr, sameDims } from '../ir/expr.ts';
+import { children, type Expr, isContiguous, type ReduceExpr, reduce as reduceExpr, reshape, sameDims } from '../ir/expr.ts';
 import { sizeOf, stridesOf } from '../shape.ts';
 import { viewAxes } from './coords.ts';
 import type { GpuStorage } from './gpu-ops.ts';
@@ -27,7 +27,7 @@ const MAX_ROW = 64;
 export interface Walk {
   /** Length of the walked axis. */
   readonly N: number;
-  /** Reductions over the walked axis, each with the axis of its operand that is walked. */
+  /** Reductions over the walked axis, each with the axis of its operand that is walked (walkedForm: 0 where its leading axes make the rows). */
   readonly reduces: ReadonlyMap<ReduceExpr, number>;
   /** Stored nodes written row by row (their axis 0 is walked). */
   readonly rows: readonly Expr[];
@@ -178,6 +178,28 @@ function walkedAxis(r: ReduceExpr): number {
 }
 
 /**
+ * A walked reduction as the walk reads it: itself where its walked axis has the walk's N rows;
+ * else (a reduction of every element whose leading axes make N rows, a loss over an [H, W, 3]
+ * image in a walk over its H·W pixels) the same sum over its elements read as [N, size / N].
+ */
+export function walkedForm(r: ReduceExpr, axis: number, N: number): { readonly r: ReduceExpr; readonly axis: number } {
+  if (r.x.shape[axis] === N) return { r, axis };
+  return { r: reduceExpr(r.fn, reshape(r.x, [N, r.x.size / N]), [0, 1]) as ReduceExpr, axis: 0 };
+}
+
+/** Whether a reduction of every element can join a walk of N rows: its leading axes make N rows. */
+function fullOver(r: ReduceExpr, N: number): boolean {
+  if (r.size !== 1) return false;
+  let rows = 1;
+  for (const d of r.x.shape) {
+    rows *= d;
+    if (rows === N) return true;
+    if (rows > N) return false;
+  }
+  return false;
+}
+
+/**
  * The walk for a schedule's stored nodes, or null: the largest group of long reductions over
  * axes of one length, with the stored nodes that can be written row by row beside them.
  */
@@ -192,7 +214,8 @@ export function findWalk(stored: ReadonlyMap<Expr, GpuStorage>, assigns: Readonl
   // The axis whose reductions have the most outputs: each output of a reduction left out costs a
   // partial-sums pass that recomputes the row, where a scalar loss costs one.
   const outputs = (rs: readonly ReduceExpr[]) => rs.reduce((n, r) => n + r.size, 0);
-  const [N, group] = [...byN].sort((a, b) => outputs(b[1]) - outputs(a[1]) || b[0] - a[0])[0]!;
+  const [N, best] = [...byN].sort((a, b) => outputs(b[1]) - outputs(a[1]) || b[0] - a[0])[0]!;
+  const group = [...best, ...candidates.filter((r) => !best.includes(r) && fullOver(r, N))];
   const order = new Set<Expr>();
   const stack = [...stored.keys()];
   while (stack.length) {
@@ -215,9 +238,9 @@ export function findWalk(stored: ReadonlyMap<Expr, GpuStorage>, assigns: Readonl
   const reduces = new Map<ReduceExpr, number>();
   for (const r of group) {
     const s = newScan();
-    const a = walkedAxis(r);
-    if (!scan(r.x, { p: a, B: 1, off: 0 }, r, stored, s) || [...s.before, ...s.loads].some((b) => afterCandidates.has(b))) continue;
-    reduces.set(r, a);
+    const w = walkedForm(r, best.includes(r) ? walkedAxis(r) : 0, N);
+    if (!scan(w.r.x, { p: w.axis, B: 1, off: 0 }, r, stored, s) || [...s.before, ...s.loads].some((b) => afterCandidates.has(b))) continue;
+    reduces.set(r, w.axis);
     merge(all, s);
   }
   if (!reduces.size) return null;

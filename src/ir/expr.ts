@@ -153,6 +153,27 @@ export function map(t: MapTemplate, inputs: readonly Expr[], params: readonly nu
 
 export function reduce(fn: ReduceFn, x: Expr, axes: readonly number[]): Expr {
   if (!axes.length) return x;
+  // Neighbouring reduced axes are one axis of their product: a [3] parameter's gradient summed
+  // over an [H, W, 3] image's rows and columns is then a sum over its H·W pixels, which the
+  // scheduler walks as it walks an [N, 3] image (tone on [512, 512, 3]: 9 kernels, now 3). A
+  // reduction of every element keeps its axes: the walk reads it as rows of whatever length it
+  // walks (src/gpu/walks.ts), and sums over neighbours' differences (a total variation) keep the
+  // image's shape that lets them share one pass. The last axis stays apart (K images [K, N, 3]
+  // summed over pixels and channels are walked by pixel, as their loss is).
+  const set = new Set(axes);
+  const joins = (i: number) => set.has(i) && set.has(i - 1) && i !== x.shape.length - 1;
+  if (set.size < x.shape.length && axes.some(joins)) {
+    const merged: number[] = [];
+    const mergedAxes: number[] = [];
+    x.shape.forEach((d, i) => {
+      if (joins(i)) merged[merged.length - 1]! *= d;
+      else {
+        if (set.has(i)) mergedAxes.push(merged.length);
+        merged.push(d);
+      }
+    });
+    return reshape(reduce(fn, reshape(x, merged), mergedAxes), x.shape.map((d, i) => (set.has(i) ? 1 : d)));
+  }
   const shape = Object.freeze(x.shape.map((d, i) => (axes.includes(i) ? 1 : d)));
   return { id: nextId++, shape, size: sizeOf(shape), op: 'reduce', fn, x, axes };
 }

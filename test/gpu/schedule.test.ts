@@ -17,6 +17,19 @@ interface Program {
   run(x: Inputs): pg.Tensor[];
 }
 
+/** The tone step (bench/src/tone.ts) over an image of `shape` [..., 3], forward and backward: a walk and its finishing pass. */
+const toneStep = (shape: number[], name: string): Program => ({
+  name,
+  kernels: 2,
+  inputs: { x: { shape }, T: { shape }, a: { shape: [3], grad: true }, b: { shape: [3], grad: true }, g: { shape: [3], grad: true } },
+  run: ({ x, T, a, b, g }) => {
+    const d = x!.mul(a!).add(b!).sigmoid().pow(g!).sub(T!);
+    const loss = d.abs().mean().add(d.square().mean().mul(0.01));
+    loss.backward();
+    return [loss];
+  },
+});
+
 /** `Y.matmul(c).sub(T)` over `rows` rows (Y [rows, 4], c [4, 1]), its mean square and c's gradient: a walk of 35 statements a row. */
 const shortWalk = (rows: number, name: string): Program => ({
   name,
@@ -129,11 +142,14 @@ const programs: Program[] = [
       return [loss, L!, P!];
     },
   },
+  toneStep([4096, 3], 'a tone curve over pixels [N, 3]: its loss and its per-channel gradients in one walk'),
+  toneStep([64, 64, 3], 'the same over an [H, W, 3] image, as pg.fromImage gives it: the gradients summed over rows and columns are one sum over the H·W pixels, and the loss joins their walk'),
   shortWalk(8000, 'a short walk body computes four rows an iteration: Y @ c − T over rows of 4 and of 1, forward and backward'),
   shortWalk(8002, 'the same with a row count that is not a multiple of 4 (one row an iteration)'),
   {
     name: "the demo's objective from plain ops (error, sparsity, smoothness) with Adam: each image-wide mean is summed by many threads, none by one, and the softmax's weights and their incoming gradient are stored once, not recomputed at each neighbour",
-    kernels: 13,
+    // (The sparsity's mean over the [256, 256] pixels is summed in the walk over their 65,536 rows.)
+    kernels: 12,
     inputs: { l: { shape: [256, 256, 6] }, q: { shape: [6, 3] }, photo: { shape: [256, 256, 3] } },
     run: ({ l, q, photo }) => {
       l!.requiresGrad = true;
