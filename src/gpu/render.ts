@@ -78,6 +78,14 @@ const ROW_SUM_BLOCK = 64;
 const UNROLL_ROWS_MAX_LINES = 48;
 /** A rows kernel computes a whole row of at most this many outputs per thread... */
 export const ROW_OUTPUTS = 4;
+/**
+ * A rows kernel without row reductions of its own computes up to this many outputs a thread, a
+ * whole short row: what the row's outputs share (a pixel's loads and the values computed from
+ * them) once per row. The demo's weights gradient with smoothness ([512, 512, 6], its incoming
+ * gradient from the neighbours and from the mix of 3 channels), same page: 56 ms a thread per
+ * output, 38 ms a thread per row.
+ */
+const ROW_GROUP_MAX = 8;
 /** ...when that still leaves this many threads. */
 const ROW_THREADS_MIN = 4096;
 /**
@@ -731,7 +739,7 @@ function rows(store: Store, loads: ReadonlyMap<Expr, GpuStorage>, replace?: Read
   const C = shape[shape.length - 1] ?? 1;
   // A thread per row of a short last axis: what the row's outputs share (a pixel's weights, read
   // by each of its mix's channels) is loaded once, not once per output.
-  const G = shape.length >= 2 && C > 1 && C <= ROW_OUTPUTS && O / C >= ROW_THREADS_MIN ? C : 1;
+  const G = shape.length >= 2 && C > 1 && C <= ROW_GROUP_MAX && O / C >= ROW_THREADS_MIN ? C : 1;
   const b = new Body(false, O, [store.storage], loads, replace);
   // The row's own values in a scope of their own: what every row shares (a palette's colors) is
   // computed in the root scope, once per thread.
