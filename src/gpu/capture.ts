@@ -6,7 +6,7 @@
  */
 import type { CapturedWork, Storage } from '../backend.ts';
 import type { CompileError } from '../errors.ts';
-import type { GpuStorage, KernelRun } from './gpu-ops.ts';
+import { type GpuStorage, type KernelRun, sizeParams } from './gpu-ops.ts';
 import type { CachedPipeline } from './pipeline-cache.ts';
 
 export interface CapturedKernel {
@@ -14,6 +14,8 @@ export interface CapturedKernel {
   readonly bindGroup: GPUBindGroup;
   /** The kernel's parameters, owned here: a replay may refresh some (see paramSetter). */
   readonly params: number[] | undefined;
+  /** Parameter slots that hold the kernel's sizes (render.ts, Body.size): never an update's. */
+  readonly sizeSlots: readonly number[];
   readonly x: number;
   readonly y: number;
   /** What it binds, inputs then outputs, as traced. */
@@ -50,7 +52,7 @@ export class KernelList implements CapturedWork {
       if (output) this.written.add(s);
       this.bytes += s.buf.bytes;
     }
-    this.kernels.push({ pipeline, bindGroup, params: k.params ? [...k.params] : undefined, x, y, storages: [...k.inputs, ...k.outputs], buffers: [...k.inputs, ...k.outputs].map((s) => s.buf.buffer), outputs: k.outputs });
+    this.kernels.push({ pipeline, bindGroup, params: k.params ? [...k.params] : undefined, sizeSlots: sizeSlotsOf(k), x, y, storages: [...k.inputs, ...k.outputs], buffers: [...k.inputs, ...k.outputs].map((s) => s.buf.buffer), outputs: k.outputs });
   }
 
   /**
@@ -95,7 +97,7 @@ export class KernelList implements CapturedWork {
       // first unclaimed block that matches, in the order the updates were made.
       let claimed = this.claimed.get(kernel);
       if (!claimed) {
-        claimed = new Set();
+        claimed = new Set(kernel.sizeSlots);
         this.claimed.set(kernel, claimed);
       }
       for (let off = 0; off + values.length <= p.length; off++) {
@@ -116,4 +118,15 @@ export class KernelList implements CapturedWork {
     this.fresh.clear();
     this.kernels.length = 0;
   }
+}
+
+/** The slots of `k.params` that its size arrays fill. */
+function sizeSlotsOf(k: KernelRun): number[] {
+  const slots: number[] = [];
+  let at = 0;
+  for (const a of k.paramArrays ?? []) {
+    if (sizeParams.has(a)) slots.push(...a.map((_, i) => at + i));
+    at += a.length;
+  }
+  return slots;
 }

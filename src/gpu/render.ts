@@ -76,14 +76,17 @@ const ROW_SUM_BLOCK = 64;
  * palette step (about 350) from 1.23x to 1.57x: long bodies lose to the registers four copies hold.
  */
 const UNROLL_ROWS_MAX_LINES = 48;
-/** A rows kernel computes a whole row of at most this many outputs per thread... */
+/**
+ * Rows of at most this many outputs: the scheduler's row-local reductions (src/gpu/schedule.ts)
+ * are computed once per row by the kernels that read them, which compute whole rows.
+ */
 export const ROW_OUTPUTS = 4;
 /**
- * A rows kernel without row reductions of its own computes up to this many outputs a thread, a
- * whole short row: what the row's outputs share (a pixel's loads and the values computed from
- * them) once per row. The demo's weights gradient with smoothness ([512, 512, 6], its incoming
- * gradient from the neighbours and from the mix of 3 channels), same page: 56 ms a thread per
- * output, 38 ms a thread per row.
+ * A rows kernel computes a whole row of at most this many outputs a thread (ROW_OUTPUTS' rows
+ * among them), so what the row's outputs share (a pixel's loads and the values computed from
+ * them) is computed once per row. The demo's weights gradient with smoothness ([512, 512, 6],
+ * its incoming gradient from the neighbours and from the mix of 3 channels), same page: 56 ms a
+ * thread per output, 38 ms a thread per row...
  */
 const ROW_GROUP_MAX = 8;
 /** ...when that still leaves this many threads. */
@@ -712,7 +715,7 @@ function elementwise(n: number, stores: readonly Store[], loads: ReadonlyMap<Exp
   if (aliases && b.inputs.length + outputs.length > maxBindings) return elementwise(n, stores, loads, maxBindings, false);
   const quads = Math.ceil(n / 4);
   const bound = b.size(quads);
-  const key = `ew|${n}|${b.key.join(',')}|${values.flat().join(',')}|${[...b.hoisted.keys()]}`;
+  const key = `ew|${n}|${b.params.length}|${b.key.join(',')}|${values.flat().join(',')}|${[...b.hoisted.keys()]}`;
   const wgsl = cached(key, () => {
     const names = [...b.inputs.map((_, k) => `i${k}`), ...outputs.map((_, k) => `o${k}`)];
     const body = [
@@ -758,7 +761,7 @@ function rows(store: Store, loads: ReadonlyMap<Expr, GpuStorage>, replace?: Read
   const rowBody = vectorizeRows([...body.lines, ...writes], b.root.lines, [...b.inputs.map((_, k) => `i${k}`), 'o0'], unroll);
   const T = R / unroll;
   const bound = b.size(T);
-  const key = `rows|${O}|${G}|${b.key.join(',')}|${b.root.lines.join(';')}|${rowBody.loop.join(';')}`;
+  const key = `rows|${O}|${b.params.length}|${G}|${b.key.join(',')}|${b.root.lines.join(';')}|${rowBody.loop.join(';')}`;
   const wgsl = cached(key, () =>
     wgslModule(
       { inputs: b.inputs.map((_, k) => `i${k}`), outputs: ['o0'], types: Object.fromEntries(rowBody.vec4.map((x) => [x, 'vec4<f32>'])), threads: T },
@@ -786,7 +789,7 @@ function partials(plan: Extract<KernelPlan, { kind: 'partials' }>): KernelRun {
   const v = b.eval(reduce, b.at('o', reduce), b.root);
   const length = b.size(Rn);
   const T = O * P;
-  const key = `part|${O}|${P}|${+chunked}|${+innerReduced}|${b.key.join(',')}|${v}`;
+  const key = `part|${O}|${b.params.length}|${P}|${+chunked}|${+innerReduced}|${b.key.join(',')}|${v}`;
   const wgsl = cached(key, () =>
     wgslModule(
       { inputs: b.inputs.map((_, k) => `i${k}`), outputs: ['o0'], threads: T, ...walkSizing(T, chunked) },
@@ -937,7 +940,7 @@ function siblings(plan: SiblingsPass, onlySliding = false): KernelRun | null {
   const blockInit = reduces.map((_, k) => `var s${k}b: f32 = 0.0;`);
   const blockEnd = reduces.flatMap((_, k) => kahanStep(`s${k}`, `s${k}k`, `s${k}b`));
   const lines = [...accs, ...b.root.lines, ...(typeof count === 'string' ? [`let walk_n = ${count};`] : []), bounds.setup, ...rowBody.before, ...rowLoops(bounds, unroll, rowBody.loop, blockInit, blockEnd), ...results];
-  const key = `sib|${domain}|${P}|${+chunked}|${b.key.join(',')}|${lines.join(';')}`;
+  const key = `sib|${domain}|${b.params.length}|${P}|${+chunked}|${b.key.join(',')}|${lines.join(';')}`;
   const wgsl = cached(key, () =>
     wgslModule(
       {
@@ -1054,7 +1057,7 @@ function walk(plan: Extract<KernelPlan, { kind: 'walk' }>): KernelRun {
   const bounds = rowBounds(typeof rows === 'string' ? 'walk_n' : rows, P, chunked, 't', statements, outside, bindings, unroll);
   const rowBody = vectorizeRows(statements, outside, bindings, unroll, bounds);
   const loop = [...rowBody.before, ...rowLoops(bounds, unroll, rowBody.loop, blockInit, blockEnd)];
-  const key = `walk|${N}|${M}|${P}|${+chunked}|${b.key.join(',')}|${loop.join(';')}|${results.join(';')}`;
+  const key = `walk|${N}|${b.params.length}|${M}|${P}|${+chunked}|${b.key.join(',')}|${loop.join(';')}|${results.join(';')}`;
   const wgsl = cached(key, () =>
     wgslModule(
       { inputs: b.inputs.map((_, k) => `i${k}`), outputs: outputs.map((_, k) => `o${k}`), types: Object.fromEntries(rowBody.vec4.map((x) => [x, 'vec4<f32>'])), threads: P, ...walkSizing(P, chunked) },

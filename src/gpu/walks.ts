@@ -54,13 +54,19 @@ interface Scan {
   readonly nodes: Set<Expr>;
 }
 
-/** Where the walked row o is in a node's index: coordinate p is (o + off) · B + j, with j < B. */
+/**
+ * Where the walked row o is in a node's index: coordinate p is (o + off) · B + j, with j < B.
+ * With `m`, the axes before p are part of the row too (o walks them and p together, row-major: an
+ * [H, W, 3] image walked as [H·W, 3] pixels); without it they are outer axes every row spans
+ * (K images [K, N, 3] walked by pixel).
+ */
 interface At {
   readonly p: number;
   readonly B: number;
   readonly off: number;
+  readonly m: boolean;
 }
-const NONE: At = { p: -1, B: 1, off: 0 };
+const NONE: At = { p: -1, B: 1, off: 0, m: false };
 
 const newScan = (): Scan => ({ loads: new Set(), before: new Set(), bindings: new Set(), params: new Set(), reads: [], seen: new Set(), nodes: new Set() });
 
@@ -70,7 +76,10 @@ function reshaped(shape: readonly number[], at: At, xs: readonly number[]): At |
   const W = at.B * stridesOf(shape)[at.p]!;
   const xst = stridesOf(xs);
   const k = xs.findIndex((d, kk) => W % xst[kk]! === 0 && (d * xst[kk]!) % W === 0 && d * xst[kk]! >= W);
-  return k < 0 ? null : { p: k, B: W / xst[k]!, off: at.off };
+  if (k < 0) return null;
+  // Row o of axis 0 (or of a merged prefix) lands on a later axis: the axes before it step with o.
+  const m = (at.p === 0 || at.m) && xs.slice(0, k).some((d) => d !== 1);
+  return { p: k, B: W / xst[k]!, off: at.off, m };
 }
 
 /**
@@ -78,7 +87,7 @@ function reshaped(shape: readonly number[], at: At, xs: readonly number[]): At |
  * mixes the row with other rows (an axis that steps over several rows at once).
  */
 function scan(e: Expr, at: At, root: Expr, stored: ReadonlyMap<Expr, GpuStorage>, s: Scan): boolean {
-  const key = `${e.id}:${at.p}:${at.B}:${at.off}`;
+  const key = `${e.id}:${at.p}:${at.B}:${at.off}:${+at.m}`;
   if (s.seen.has(key)) return true;
   s.seen.add(key);
   if (e !== root && stored.has(e)) {
@@ -114,13 +123,17 @@ function scan(e: Expr, at: At, root: Expr, stored: ReadonlyMap<Expr, GpuStorage>
       const a = viewAxes(e.shape, e.strides, e.base, e.x.shape);
       const k = a?.k[at.p] ?? -1;
       if (!a || k < 0) return false;
+      // Axes merged into the row are read as they are: a slice, step, flip or move of one of them,
+      // or of axis p (whose length numbers the rows with them), reads other rows or renumbers them.
+      const same = (d: number) => e.shape[d] === e.x.shape[d] && (e.shape[d] === 1 || (a.k[d] === d && a.m[d] === 1 && a.off[d] === 0 && e.strides[d]! > 0));
+      if (at.m && !Array.from({ length: at.p + 1 }, (_, d) => d).every(same)) return false;
       const W = at.B * a.m[at.p]!;
       let spread = (at.B - 1) * a.m[at.p]! + (a.off[k]! % W);
       a.k.forEach((kk, d) => {
         if (kk === k && d !== at.p) spread += (e.shape[d]! - 1) * a.m[d]!;
       });
       if (spread >= W) return false;
-      return scan(e.x, { p: k, B: W, off: at.off + Math.floor(a.off[k]! / W) }, root, stored, s);
+      return scan(e.x, { p: k, B: W, off: at.off + Math.floor(a.off[k]! / W), m: at.m }, root, stored, s);
     }
     case 'scan':
     case 'scatter':
@@ -128,16 +141,16 @@ function scan(e: Expr, at: At, root: Expr, stored: ReadonlyMap<Expr, GpuStorage>
       return false;
     case 'take':
       // The index follows the row; x too, but along `axis` a row may read any of x's rows.
-      if (at.p >= 0 && at.p === e.axis) return false;
+      if (at.p >= 0 && (at.p === e.axis || (at.m && e.axis < at.p))) return false;
       return scan(e.index, at, root, stored, s) && scan(e.x, at, root, stored, s);
     case 'pad':
       // Rows stay rows where the walked axis is not padded; a padded one shifts them.
       if (at.p < 0) return scan(e.x, NONE, root, stored, s);
-      return e.x.shape[at.p] === e.shape[at.p] && scan(e.x, at, root, stored, s);
+      return e.x.shape.every((d, i) => d === e.shape[i] || i > at.p || (i < at.p && !at.m)) && scan(e.x, at, root, stored, s);
     case 'reduce':
       // Across the walked axis, or the same for every row (a softmax's max, broadcast back): either
       // way computed once before the walk, never once per row.
-      if ((at.p >= 0 && e.axes.includes(at.p)) || (at.p < 0 && e.x.size > MAX_ROW)) {
+      if ((at.p >= 0 && e.axes.some((a) => a === at.p || (at.m && a < at.p))) || (at.p < 0 && e.x.size > MAX_ROW)) {
         s.before.add(e);
         return true;
       }
@@ -152,7 +165,7 @@ function scan(e: Expr, at: At, root: Expr, stored: ReadonlyMap<Expr, GpuStorage>
  */
 export function rowReductions(root: Expr, stored: ReadonlyMap<Expr, GpuStorage>): ReduceExpr[] | null {
   const s = newScan();
-  if (!root.shape.length || !scan(root, { p: 0, B: 1, off: 0 }, root, stored, s)) return null;
+  if (!root.shape.length || !scan(root, { p: 0, B: 1, off: 0, m: false }, root, stored, s)) return null;
   return [...s.nodes].filter((e): e is ReduceExpr => e !== root && e.op === 'reduce');
 }
 
@@ -201,7 +214,8 @@ function fullOver(r: ReduceExpr, N: number): boolean {
 
 /**
  * The walk for a schedule's stored nodes, or null: the largest group of long reductions over
- * axes of one length, with the stored nodes that can be written row by row beside them.
+ * axes of one length (and reductions of every element whose leading axes make that many rows),
+ * with the stored nodes that can be written row by row beside them.
  */
 export function findWalk(stored: ReadonlyMap<Expr, GpuStorage>, assigns: ReadonlySet<Expr>, batchOf: ReadonlyMap<Expr, readonly Expr[]>, maxBindings: number): Walk | null {
   const candidates = reductionsBelow(stored.keys(), stored).filter((r) => walkedAxis(r) >= 0);
@@ -239,7 +253,7 @@ export function findWalk(stored: ReadonlyMap<Expr, GpuStorage>, assigns: Readonl
   for (const r of group) {
     const s = newScan();
     const w = walkedForm(r, best.includes(r) ? walkedAxis(r) : 0, N);
-    if (!scan(w.r.x, { p: w.axis, B: 1, off: 0 }, r, stored, s) || [...s.before, ...s.loads].some((b) => afterCandidates.has(b))) continue;
+    if (!scan(w.r.x, { p: w.axis, B: 1, off: 0, m: false }, r, stored, s) || [...s.before, ...s.loads].some((b) => afterCandidates.has(b))) continue;
     reduces.set(r, w.axis);
     merge(all, s);
   }
@@ -255,7 +269,7 @@ export function findWalk(stored: ReadonlyMap<Expr, GpuStorage>, assigns: Readonl
   for (const [e] of stored) {
     if (!e.shape.length || e.shape[0]! % N !== 0 || e.size / N > MAX_ROW || reachesWalk(e)) continue;
     const s = newScan();
-    if (!scan(e, { p: 0, B: e.shape[0]! / N, off: 0 }, e, stored, s) || [...s.before, ...s.loads].some(reachesWalk)) continue;
+    if (!scan(e, { p: 0, B: e.shape[0]! / N, off: 0, m: false }, e, stored, s) || [...s.before, ...s.loads].some(reachesWalk)) continue;
     rows.push(e);
     scans.set(e, s);
   }

@@ -310,3 +310,39 @@ test('a walk over an image of another size reuses its kernels (the row count is 
     expect(compiled.slice(1, 3), `${formName(cpu)}: kernels compiled for the other sizes`).toEqual([0, 0]);
   });
 });
+
+test('a compiled step that updates pixels [H·W, 3] in place and sums a term over their image read a row further on keeps that term out of the walk', async () => {
+  await pg.init();
+  // In pg.compile an update writes its parameter in place (no twin buffer): a walk that writes
+  // row o of Y may not also read row o + W of Y, which the shifted image term does. The term is
+  // detached, so the update itself reads Y at row o only and joins the walk; the term, a sum over
+  // the image walked as its H·W pixels, must then stay out (src/gpu/walks.ts, At.m).
+  const [H, W] = [64, 64];
+  const N = H * W;
+  const y0 = values(3 * N, 3);
+  const t = values(3 * N, 4);
+  const run = async (compiled: boolean) => {
+    const Y = pg.tensor(y0, { shape: [N, 3], requiresGrad: true });
+    const T = pg.tensor(t, { shape: [N, 3] });
+    const opt = new pg.SGD([Y], { lr: 0.5 });
+    const body = () => {
+      const img = Y.detach().reshape([H, W, 3]);
+      const below = pg.pad(img.slice([1, 0, 0]), [[0, 1], [0, 0], [0, 0]]);
+      const loss = Y.sub(T).square().mean().add(img.sub(below).square().sum().mul(1e-3));
+      loss.backward();
+      opt.step();
+      opt.zeroGrad();
+      return loss;
+    };
+    const step = compiled ? pg.compile(body) : () => pg.tidy(body);
+    for (let i = 0; i < 3; i++) (await Promise.resolve(step())).dispose();
+    const out = await Y.data();
+    if (compiled) (step as ReturnType<typeof pg.compile>).dispose();
+    pg.dispose([Y, T]);
+    opt.dispose();
+    return out;
+  };
+  await cpuThenGpuForm(async (cpu) => {
+    expectClose(await run(true), await run(false), `${formName(cpu)}: Y after three compiled steps against three eager ones`);
+  });
+});
