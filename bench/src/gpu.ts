@@ -276,3 +276,31 @@ fn main(@builtin(local_invocation_index) lid: u32) {
 }
 `;
 }
+
+/** A raw Adam finisher's bindings: per-thread partials (as ROW_TOTAL_WGSL reads them), the parameters, Adam's m and v, step counters and the loss. */
+export const ADAM_FINISH_BINDINGS = `@group(0) @binding(0) var<storage, read> partial: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read_write> P: array<f32>;
+@group(0) @binding(2) var<storage, read_write> mP: array<f32>;
+@group(0) @binding(3) var<storage, read_write> vP: array<f32>;
+@group(0) @binding(4) var<storage, read_write> state: array<f32>;
+@group(0) @binding(5) var<storage, read_write> lossOut: array<f32>;`;
+
+/**
+ * A finisher (rowFinisherWgsl) whose `epilogue` may call adam(i, g), torch.optim.Adam on P[i]:
+ * each parameter's thread keeps its own step counter (state[i]), so no thread reads what another
+ * writes. `consts` declares B1, B2, EPS and LR (and what the epilogue reads).
+ */
+export function adamFinisherWgsl(consts: string, rows: number, cpuAdapter: boolean, epilogue: string): string {
+  return `${consts}
+${ADAM_FINISH_BINDINGS}
+fn adam(i: u32, g: f32) {
+  let t = state[i] + 1.0;
+  state[i] = t;
+  let m = B1 * mP[i] + (1.0 - B1) * g;
+  let v = B2 * vP[i] + (1.0 - B2) * g * g;
+  mP[i] = m;
+  vP[i] = v;
+  P[i] = P[i] - (LR / (1.0 - pow(B1, t))) * m / (sqrt(v) / sqrt(1.0 - pow(B2, t)) + EPS);
+}
+${rowFinisherWgsl(rows, cpuAdapter, epilogue)}`;
+}

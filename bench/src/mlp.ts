@@ -8,7 +8,7 @@
 import { nn, numpy as np, type Array as JaxArray } from '@jax-js/jax';
 import type { EngineFactory, EngineName } from './common.ts';
 import { cpuLoop, mulberry32 } from './common.ts';
-import { grid, RawGpu, rawInstance, rowFinisherWgsl, streamThreads, walkLoop } from './gpu.ts';
+import { adamFinisherWgsl, grid, RawGpu, rawInstance, streamThreads, walkLoop } from './gpu.ts';
 import { ADAM, jaxAdamFit } from './jax-api.ts';
 import { pg, plainFitInstance } from './pixelgrad-api.ts';
 import { type ToneInput, toneInput } from './tone.ts';
@@ -101,24 +101,7 @@ ${pixel}
 ${stores}
 }
 `;
-  // Each parameter's thread keeps its own step counter (state[row]), so no thread reads what another writes.
-  const finish = `${consts}
-@group(0) @binding(0) var<storage, read> partial: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read_write> P: array<f32>;
-@group(0) @binding(2) var<storage, read_write> mP: array<f32>;
-@group(0) @binding(3) var<storage, read_write> vP: array<f32>;
-@group(0) @binding(4) var<storage, read_write> state: array<f32>;
-@group(0) @binding(5) var<storage, read_write> lossOut: array<f32>;
-fn adam(i: u32, g: f32) {
-  let t = state[i] + 1.0;
-  state[i] = t;
-  let m = B1 * mP[i] + (1.0 - B1) * g;
-  let v = B2 * vP[i] + (1.0 - B2) * g * g;
-  mP[i] = m;
-  vP[i] = v;
-  P[i] = P[i] - (LR / (1.0 - pow(B1, t))) * m / (sqrt(v) / sqrt(1.0 - pow(B2, t)) + EPS);
-}
-${rowFinisherWgsl(NPARAM + 1, cpuAdapter, `if (row < ${NPARAM}u) { adam(row, s * SCALE); } else { lossOut[0] = s * INV_M; }`)}`;
+  const finish = adamFinisherWgsl(consts, NPARAM + 1, cpuAdapter, `if (row < ${NPARAM}u) { adam(row, s * SCALE); } else { lossOut[0] = s * INV_M; }`);
   return { fused, finish };
 }
 

@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs';
 import { jit, numpy as np, nn, valueAndGrad, blockUntilReady, type Array as JaxArray } from '@jax-js/jax';
 import type { EngineFactory, EngineName, Instance } from './common.ts';
 import { cpuLoop, uniform } from './common.ts';
-import { RawGpu, ROW_TOTAL_WGSL, grid, rawInstance, streamThreads, walkLoop } from './gpu.ts';
+import { ADAM_FINISH_BINDINGS, RawGpu, ROW_TOTAL_WGSL, grid, rawInstance, streamThreads, walkLoop } from './gpu.ts';
 import { colorMixFitInstance, pg } from './pixelgrad-api.ts';
 import { tfjsInstance } from './tfjs-api.ts';
 
@@ -141,12 +141,7 @@ ${PARTIAL_STORES}
   // One workgroup sums the partials (25 rows), applies Adam to P, stores the loss and advances the
   // step counter.
   const finishHead = `${consts}
-@group(0) @binding(0) var<storage, read> partial: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read_write> P: array<f32>;
-@group(0) @binding(2) var<storage, read_write> mP: array<f32>;
-@group(0) @binding(3) var<storage, read_write> vP: array<f32>;
-@group(0) @binding(4) var<storage, read_write> state: array<f32>;
-@group(0) @binding(5) var<storage, read_write> lossOut: array<f32>;
+${ADAM_FINISH_BINDINGS}
 fn adam(i: u32, g: f32, t: f32) {
   let m = B1 * mP[i] + (1.0 - B1) * g;
   let v = B2 * vP[i] + (1.0 - B2) * g * g;

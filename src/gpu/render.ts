@@ -132,12 +132,12 @@ class Body {
   /** The outputs (by index) read since the set was last cleared: a tail's sections need a barrier only around these. */
   readonly outputsRead = new Set<number>();
   /**
-   * A count as a kernel parameter, so that kernels that differ only in it (a walk over images of
-   * other sizes) are one text and share a pipeline; the number itself past 2^24, which an f32
-   * parameter cannot hold exactly, or where the parameters are full. Called once the body is built.
+   * A count as WGSL read from a kernel parameter, so that kernels that differ only in it (a walk
+   * over images of other sizes) are one text and share a pipeline; a literal past 2^24, which an
+   * f32 parameter cannot hold exactly, or where the parameters are full. Called once the body is built.
    */
-  size(n: number): number | string {
-    if (n > 2 ** 24 || this.params.length >= MAX_PARAMS) return n;
+  size(n: number): string {
+    if (n > 2 ** 24 || this.params.length >= MAX_PARAMS) return `${n}u`;
     const a = [n];
     sizeParams.add(a);
     this.paramArrays.push(a);
@@ -722,7 +722,7 @@ function elementwise(n: number, stores: readonly Store[], loads: ReadonlyMap<Exp
       '@compute @workgroup_size(WG)',
       'fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {',
       '  let q = linear_index(gid, nwg);',
-      `  if (q >= ${typeof bound === 'number' ? `${bound}u` : bound}) { return; }`,
+      `  if (q >= ${bound}) { return; }`,
       indent([...b.hoisted.values()], '  '),
       indent(b.root.lines, '  '),
       indent(outputs.map((_, k) => `o${k}[q] = vec4<f32>(${values.map((lane) => lane[k]).join(', ')});`), '  '),
@@ -768,7 +768,7 @@ function rows(store: Store, loads: ReadonlyMap<Expr, GpuStorage>, replace?: Read
       `${b.preamble()}@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let o = linear_index(gid, nwg);
-  if (o >= ${typeof bound === 'number' ? `${bound}u` : bound}) { return; }
+  if (o >= ${bound}) { return; }
 ${indent([...b.root.lines, ...rowBody.loop], '  ')}
 }`,
     ),
@@ -799,7 +799,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (t >= ${T}u) { return; }
   let o = ${innerReduced ? `t / ${P}u` : `t % ${O}u`};
   let p = ${innerReduced ? `t % ${P}u` : `t / ${O}u`};
-  let walk_n = ${typeof length === 'number' ? `${length}u` : length};
+  let walk_n = ${length};
 ${indent(b.root.lines, '  ')}
   o0[o * ${P}u + p] = ${v};
 }`,
@@ -880,7 +880,7 @@ function iterationSums(body: readonly string[], blockInit: readonly string[]): {
  * A row loop's bounds and the windows it carries: each thread's rows contiguous where a binding's
  * vec4s slide from row to row (see slidingWindows), else walkBounds' order and no windows.
  */
-function rowBounds(n: number | string, T: number, chunked: boolean, t: string, statements: readonly string[], outside: readonly string[], names: readonly string[], unroll: 1 | 4) {
+function rowBounds(n: string, T: number, chunked: boolean, t: string, statements: readonly string[], outside: readonly string[], names: readonly string[], unroll: 1 | 4) {
   const sliding = slidingBounds(n, T, chunked, t);
   const windows = sliding ? slidingWindows(statements, outside, names, unroll) : [];
   return sliding && windows.length ? { ...sliding, windows } : { ...walkBounds(n, T, chunked, t), windows };
@@ -933,13 +933,12 @@ function siblings(plan: SiblingsPass, onlySliding = false): KernelRun | null {
   const results = reduces.map((_, k) => `o0[${k * P}u + p] = s${k};`);
   const outside = [...accs, ...b.root.lines, ...results];
   const names = [...b.inputs.map((_, k) => `i${k}`), ...plan.stores.map((_, k) => `o${first + k}`)];
-  const count = b.size(n / unroll);
-  const bounds = rowBounds(typeof count === 'number' ? count : 'walk_n', P, chunked, 'p', statements, outside, names, unroll);
+  const bounds = rowBounds('walk_n', P, chunked, 'p', statements, outside, names, unroll);
   if (onlySliding && !bounds.windows.length) return null;
   const rowBody = vectorizeRows(statements, outside, names, unroll, bounds);
   const blockInit = reduces.map((_, k) => `var s${k}b: f32 = 0.0;`);
   const blockEnd = reduces.flatMap((_, k) => kahanStep(`s${k}`, `s${k}k`, `s${k}b`));
-  const lines = [...accs, ...b.root.lines, ...(typeof count === 'string' ? [`let walk_n = ${count};`] : []), bounds.setup, ...rowBody.before, ...rowLoops(bounds, unroll, rowBody.loop, blockInit, blockEnd), ...results];
+  const lines = [...accs, ...b.root.lines, `let walk_n = ${b.size(n / unroll)};`, bounds.setup, ...rowBody.before, ...rowLoops(bounds, unroll, rowBody.loop, blockInit, blockEnd), ...results];
   const key = `sib|${domain}|${b.params.length}|${P}|${+chunked}|${b.key.join(',')}|${lines.join(';')}`;
   const wgsl = cached(key, () =>
     wgslModule(
@@ -1050,11 +1049,10 @@ function walk(plan: Extract<KernelPlan, { kind: 'walk' }>): KernelRun {
   const statements = live([...body.lines, ...writes]);
   const unroll = rowsPerIteration(M || N, statements);
   // The row count is a parameter (Body.size): what else the rows read is indexed from o alone.
-  const rows = b.size((M || N) / unroll);
-  if (typeof rows === 'string') b.root.lines.push(`let walk_n = ${rows};`);
+  b.root.lines.push(`let walk_n = ${b.size((M || N) / unroll)};`);
   const outside = [...accs, ...b.root.lines, ...results];
   const bindings = [...b.inputs.map((_, k) => `i${k}`), ...plan.rows.map((_, k) => `o${k}`)];
-  const bounds = rowBounds(typeof rows === 'string' ? 'walk_n' : rows, P, chunked, 't', statements, outside, bindings, unroll);
+  const bounds = rowBounds('walk_n', P, chunked, 't', statements, outside, bindings, unroll);
   const rowBody = vectorizeRows(statements, outside, bindings, unroll, bounds);
   const loop = [...rowBody.before, ...rowLoops(bounds, unroll, rowBody.loop, blockInit, blockEnd)];
   const key = `walk|${N}|${b.params.length}|${M}|${P}|${+chunked}|${b.key.join(',')}|${loop.join(';')}|${results.join(';')}`;

@@ -126,16 +126,14 @@ export interface WalkBounds {
  * GPU (neighbouring threads take neighbouring items, so a warp's loads coalesce); with `chunked`
  * (CPU adapters) each CPU_SIMD_LANES-thread group streams one contiguous chunk, its lanes
  * interleaved in it (see CPU_SIMD_LANES). Either order is fixed by n and T: sums stay deterministic.
- * T not a multiple of the group width (walkThreads rounds it) keeps the grid stride. `n` is a
- * count or the name of a u32 the kernel reads at run time (a size passed as a parameter).
+ * T not a multiple of the group width (walkThreads rounds it) keeps the grid stride. `n` is a u32
+ * expression: the name of a size the kernel reads at run time (a parameter), or a literal.
  */
-export function walkBounds(n: number | string, T: number, chunked: boolean, t = 't'): WalkBounds {
-  const end = typeof n === 'number' ? `${n}u` : n;
-  if (!chunked || T % CPU_SIMD_LANES !== 0) return { setup: '', start: t, end, step: `${T}u` };
+export function walkBounds(n: string, T: number, chunked: boolean, t = 't'): WalkBounds {
+  if (!chunked || T % CPU_SIMD_LANES !== 0) return { setup: '', start: t, end: n, step: `${T}u` };
   const L = CPU_SIMD_LANES;
-  const per = typeof n === 'number' ? `${L * Math.ceil(n / T)}u` : `${L}u * ((${n} + ${T - 1}u) / ${T}u)`;
   return {
-    setup: `let walk_per = ${per};\n  let walk_lo = (${t} / ${L}u) * walk_per;\n  let walk_hi = min(walk_lo + walk_per, ${end});`,
+    setup: `let walk_per = ${L}u * ((${n} + ${T - 1}u) / ${T}u);\n  let walk_lo = (${t} / ${L}u) * walk_per;\n  let walk_hi = min(walk_lo + walk_per, ${n});`,
     start: `walk_lo + ${t} % ${L}u`,
     end: 'walk_hi',
     step: `${L}u`,
@@ -147,10 +145,9 @@ export function walkBounds(n: number | string, T: number, chunked: boolean, t = 
  * sliding windows): on a CPU adapter (`chunked`) each thread walks one contiguous run, o advancing
  * by one; elsewhere null (a GPU's grid stride gives a thread no neighbouring rows).
  */
-export function slidingBounds(n: number | string, T: number, chunked: boolean, t: string): WalkBounds | null {
+export function slidingBounds(n: string, T: number, chunked: boolean, t: string): WalkBounds | null {
   if (!chunked) return null;
-  const [per, end] = typeof n === 'number' ? [`${Math.ceil(n / T)}u`, `${n}u`] : [`((${n} + ${T - 1}u) / ${T}u)`, n];
-  return { setup: `let walk_per = ${per};\n  let walk_lo = ${t} * walk_per;\n  let walk_hi = min(walk_lo + walk_per, ${end});`, start: 'walk_lo', end: 'walk_hi', step: '1u' };
+  return { setup: `let walk_per = (${n} + ${T - 1}u) / ${T}u;\n  let walk_lo = ${t} * walk_per;\n  let walk_hi = min(walk_lo + walk_per, ${n});`, start: 'walk_lo', end: 'walk_hi', step: '1u' };
 }
 
 /** Least recently used first; at most MAX_KERNEL_SOURCES (a program whose shapes never repeat builds new ones forever). */

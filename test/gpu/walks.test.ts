@@ -29,7 +29,7 @@ test('every walk visits each item exactly once, for item counts and thread count
       // The count baked in, and read at run time from a parameter (a walk over images of any size).
       for (const n of [1, 3, 4, 5, 63, 64, 65, 1000, 4097]) {
         for (const runTime of [false, true]) {
-          const w = walkBounds(runTime ? 'walk_n' : n, T, chunked);
+          const w = walkBounds(runTime ? 'walk_n' : `${n}u`, T, chunked);
           const body = `@compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = linear_index(gid, nwg);
@@ -56,7 +56,7 @@ test('a walk with a run-time item count: the same grid stride, or chunks compute
   expect(walkBounds('walk_end', 64, false)).toEqual({ setup: '', start: 't', end: 'walk_end', step: '64u' });
   expect(walkBounds('walk_end', 64, true).setup).toContain('let walk_per = 4u * ((walk_end + 63u) / 64u);');
   // Thread counts that are not whole SIMD groups keep the grid stride rather than skip lanes' items.
-  expect(walkBounds(100, 6, true).step).toBe('6u');
+  expect(walkBounds('100u', 6, true).step).toBe('6u');
 });
 
 /** The WGSL of every kernel `run` records, by kernel name. */
